@@ -1,0 +1,57 @@
+# Lifeboat's command index. `make` lists the targets.
+#
+#   make run    installs what is missing, builds the page, starts `lifeboat serve`
+#   make test   installs what is missing, then runs every test tier (what CI runs)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+ROOT := $(CURDIR)
+export PATH := $(ROOT)/.tools/npm/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export TRUNK_OFFLINE := true
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
+# The wasm bundle is built for size; the server's release build is not affected.
+WASM_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
+	CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort
+DATA_DIR ?= $(ROOT)/.data
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: help install run ui serve test lint unit wasm-test e2e size
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: ## install every pinned tool the tests need (idempotent)
+	scripts/install.sh all
+
+run: ## install what is missing, build the page, start Lifeboat on $(LISTEN)
+	scripts/install.sh run
+	$(MAKE) --no-print-directory ui
+	cargo run --locked --release -p lifeboat -- serve --listen $(LISTEN) --data-dir $(DATA_DIR) --static-dir $(ROOT)/dist
+
+ui: ## build the page into dist/ (offline trunk, wasm-opt from npm binaryen)
+	$(WASM_PROFILE) trunk build --release
+
+serve: ## start Lifeboat from the existing build
+	cargo run --locked --release -p lifeboat -- serve --listen $(LISTEN) --data-dir $(DATA_DIR) --static-dir $(ROOT)/dist
+
+test: install lint ui unit wasm-test e2e size ## every test tier (what CI runs)
+	@echo "make test: all tiers passed"
+
+lint: ## rustfmt and clippy (host and wasm32) with -D warnings
+	cargo fmt --all --check
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+	cargo clippy --locked -p lifeboat-frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+unit: ## unit and router tests (native), including the frontend's pure modules
+	cargo test --locked -p lifeboat-shared -p lifeboat
+	cargo test --locked -p lifeboat-frontend --lib
+
+wasm-test: ## component tests in headless Chromium (wasm-bindgen-test)
+	cargo test --locked -p lifeboat-frontend --target wasm32-unknown-unknown
+
+e2e: ## end-to-end: the real binary, real tools, headless Chromium
+	cargo build --locked -p lifeboat
+	cargo test --locked -p lifeboat-e2e -- --test-threads=2
+
+size: ## print the release bundle's size (raw and gzipped)
+	scripts/bundle-size.sh

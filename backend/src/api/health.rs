@@ -1,0 +1,25 @@
+//! `GET /api/v1/health`: unauthenticated liveness and tool readiness.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use lifeboat_shared::{Health, HealthStatus};
+
+use super::Json;
+use crate::app::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/health", get(health))
+}
+
+async fn health(State(state): State<AppState>) -> Json<Health> {
+    let status = if state.toolbox().missing().is_empty() {
+        HealthStatus::Ok
+    } else {
+        HealthStatus::Degraded
+    };
+    Json(Health {
+        status,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}

@@ -1,0 +1,22 @@
+//! The JSON API under `/api/v1`: extract, call, map. No business logic lives here.
+
+mod error;
+mod health;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub use error::{AppError, Json};
+
+/// Every API route, relative to `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .fallback(unknown_route)
+}
+
+/// The JSON `404` for a path under `/api` that no route serves.
+pub async fn unknown_route(uri: axum::http::Uri) -> AppError {
+    AppError::not_found(format!("no API route {}", uri.path()))
+}

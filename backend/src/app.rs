@@ -1,0 +1,121 @@
+//! The application factory: shared state and the router. Tests drive `app()` directly.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, Method, header};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::tools::Toolbox;
+
+/// Where things are; fixed for the life of the process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Lifeboat's own state.
+    pub data_dir: PathBuf,
+    /// The built single-page app.
+    pub static_dir: PathBuf,
+    /// Origins allowed to call the API and load the plugin from another page.
+    pub allowed_origins: Vec<HeaderValue>,
+}
+
+/// Why an `--allowed-origin` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OriginError {
+    /// Not of the form `scheme://host[:port]`.
+    #[error("allowed origin {0:?} must look like https://host[:port], with no path")]
+    Malformed(String),
+}
+
+/// Checks an origin given on the command line: `http(s)://host[:port]`, nothing after.
+pub fn parse_origin(origin: &str) -> Result<HeaderValue, OriginError> {
+    let bad = || OriginError::Malformed(origin.to_owned());
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err(bad());
+    }
+    HeaderValue::from_str(origin).map_err(|_| bad())
+}
+
+/// State shared by every request handler. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: Settings,
+    toolbox: Toolbox,
+}
+
+impl AppState {
+    /// Builds the state from settings and the discovered tools.
+    pub fn new(settings: Settings, toolbox: Toolbox) -> Self {
+        Self {
+            inner: Arc::new(Inner { settings, toolbox }),
+        }
+    }
+
+    /// Where things are.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The external tools found at start.
+    pub fn toolbox(&self) -> &Toolbox {
+        &self.inner.toolbox
+    }
+}
+
+/// How long one API request may take before it gets `408`. Streams are exempt.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole HTTP surface: `/api/v1/...` and the web page.
+pub fn app(state: AppState) -> Router {
+    let static_dir = state.settings().static_dir.clone();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(state.settings().allowed_origins.clone()))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
+    Router::new()
+        .nest(lifeboat_shared::API_PREFIX, crate::api::router())
+        // Any other `/api` path is an API 404, not the web page.
+        .route("/api", axum::routing::any(crate::api::unknown_route))
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(crate::api::unknown_route),
+        )
+        .merge(crate::web::router(&static_dir))
+        .layer(cors)
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_must_be_bare_scheme_host_port() {
+        assert!(parse_origin("https://appmanager.example.com").is_ok());
+        assert!(parse_origin("http://127.0.0.1:8090").is_ok());
+        for bad in [
+            "appmanager.example.com",
+            "https://",
+            "https://x/path",
+            "ftp://x",
+            "https://a b",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+    }
+}

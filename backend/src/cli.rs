@@ -1,0 +1,119 @@
+//! The command line: `lifeboat serve` and its flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::app::{AppState, Settings};
+use crate::telemetry::LogFormat;
+use crate::tools::Toolbox;
+
+/// Backup and restore for Dash Enterprise.
+#[derive(Debug, Parser)]
+#[command(name = "lifeboat", version, about)]
+pub struct Cli {
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "LIFEBOAT_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and the web page.
+    Serve(ServeArgs),
+}
+
+/// Flags of `lifeboat serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Loopback by default; expose it deliberately.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "LIFEBOAT_LISTEN")]
+    pub listen: SocketAddr,
+    /// Where Lifeboat keeps its state (config, secrets, operations, the demo instance).
+    /// Defaults to `$XDG_DATA_HOME/lifeboat` or `~/.local/share/lifeboat`.
+    #[arg(long, env = "LIFEBOAT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The built web page (Trunk's `dist/`).
+    #[arg(long, default_value = "dist", env = "LIFEBOAT_STATIC_DIR")]
+    pub static_dir: PathBuf,
+    /// Origins (scheme://host:port) whose pages may mount the plugin and call the API,
+    /// e.g. App Manager's. None by default: cross-origin requests are refused.
+    #[arg(
+        long = "allowed-origin",
+        env = "LIFEBOAT_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+}
+
+/// The default data dir: `$XDG_DATA_HOME/lifeboat`, else `~/.local/share/lifeboat`.
+pub fn default_data_dir() -> anyhow::Result<PathBuf> {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("lifeboat"));
+    }
+    let home =
+        std::env::var_os("HOME").context("neither --data-dir, XDG_DATA_HOME nor HOME is set")?;
+    Ok(PathBuf::from(home).join(".local/share/lifeboat"))
+}
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let data_dir = match args.data_dir {
+        Some(d) => d,
+        None => default_data_dir()?,
+    };
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+
+    let toolbox = Toolbox::discover();
+    for tool in &toolbox.tools {
+        match &tool.path {
+            Some(p) => tracing::debug!(tool = tool.name, path = %p.display(), "found tool"),
+            None => tracing::warn!(tool = tool.name, package = tool.package, "tool not found"),
+        }
+    }
+    if let Some(hint) = toolbox.install_hint() {
+        tracing::error!("{hint}; backups and restores will fail until it is installed");
+    }
+    if !args.static_dir.join("index.html").is_file() {
+        tracing::warn!(
+            static_dir = %args.static_dir.display(),
+            "the web page is not built there; run `make run` (or `trunk build`) first. The API works without it"
+        );
+    }
+
+    let allowed_origins = args
+        .allowed_origins
+        .iter()
+        .map(|o| crate::app::parse_origin(o))
+        .collect::<Result<Vec<_>, _>>()?;
+    let settings = Settings {
+        data_dir,
+        static_dir: args.static_dir,
+        allowed_origins,
+    };
+    let state = AppState::new(settings, toolbox);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(data_dir = %state.settings().data_dir.display(), "Lifeboat listening on http://{addr}/");
+    axum::serve(listener, crate::app::app(state))
+        .with_graceful_shutdown(crate::shutdown::signal())
+        .await
+        .context("server error")?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Router tests: the real app factory, driven in-process with `oneshot`.
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use lifeboat::app::{AppState, Settings, app};
+use lifeboat::tools::Toolbox;
+use tower::ServiceExt;
+
+struct Fixture {
+    _dirs: tempfile::TempDir,
+    router: axum::Router,
+}
+
+fn fixture() -> Fixture {
+    let dirs = tempfile::tempdir().unwrap();
+    let static_dir = dirs.path().join("dist");
+    std::fs::create_dir_all(static_dir.join("assets")).unwrap();
+    std::fs::write(
+        static_dir.join("index.html"),
+        "<!doctype html><title>Lifeboat</title>",
+    )
+    .unwrap();
+    std::fs::write(
+        static_dir.join("app.js"),
+        "console.log('lifeboat');".repeat(20),
+    )
+    .unwrap();
+    std::fs::write(static_dir.join("app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let settings = Settings {
+        data_dir: dirs.path().join("data"),
+        static_dir,
+        allowed_origins: vec!["http://host.example:9000".parse().unwrap()],
+    };
+    let router = app(AppState::new(settings, Toolbox::discover()));
+    Fixture {
+        _dirs: dirs,
+        router,
+    }
+}
+
+async fn get(
+    router: &axum::Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> axum::response::Response {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    router
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn body_text(resp: axum::response::Response) -> String {
+    String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn health_reports_status_and_version() {
+    let f = fixture();
+    let resp = get(&f.router, "/api/v1/health", &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
+    let health: lifeboat_shared::Health = serde_json::from_str(&body_text(resp).await).unwrap();
+    assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
+    assert_ne!(health.status, lifeboat_shared::HealthStatus::Unknown);
+}
+
+#[tokio::test]
+async fn unknown_api_paths_are_json_404s_not_the_page() {
+    let f = fixture();
+    for uri in ["/api/v1/nope", "/api/v2/health", "/api"] {
+        let resp = get(&f.router, uri, &[]).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{uri}");
+        let err: lifeboat_shared::ApiError = serde_json::from_str(&body_text(resp).await).unwrap();
+        assert_eq!(err.code, "not_found", "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn client_routes_fall_back_to_index_html() {
+    let f = fixture();
+    let resp = get(&f.router, "/operations/op-1", &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(body_text(resp).await.contains("<title>Lifeboat</title>"));
+}
+
+#[tokio::test]
+async fn static_files_have_content_types_and_cache_headers() {
+    let f = fixture();
+    let resp = get(&f.router, "/app_bg.wasm", &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(resp.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(resp.headers().contains_key(header::LAST_MODIFIED));
+
+    let resp = get(&f.router, "/app.js", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    assert_eq!(resp.headers()[header::CONTENT_ENCODING], "gzip");
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origin() {
+    let f = fixture();
+    let resp = get(
+        &f.router,
+        "/api/v1/health",
+        &[("origin", "http://host.example:9000")],
+    )
+    .await;
+    assert_eq!(
+        resp.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://host.example:9000"
+    );
+    let resp = get(
+        &f.router,
+        "/api/v1/health",
+        &[("origin", "http://evil.example")],
+    )
+    .await;
+    assert!(
+        !resp
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    );
+}

@@ -1,0 +1,66 @@
+//! Shows whether the Lifeboat server answers, and its version.
+
+use lifeboat_shared::{Health, HealthStatus};
+use yew::prelude::*;
+
+use crate::api::{Api, ApiFailure};
+
+/// What the badge knows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HealthView {
+    /// Waiting for the first answer.
+    Loading,
+    /// The server answered.
+    Up(Health),
+    /// The call failed.
+    Down(ApiFailure),
+}
+
+/// Calls `GET /api/v1/health` once and shows the result.
+#[function_component(HealthBadge)]
+pub fn health_badge() -> Html {
+    let api = use_context::<Api>();
+    let view = use_state(|| HealthView::Loading);
+    {
+        let view = view.clone();
+        use_effect_with((), move |()| {
+            if let Some(api) = api {
+                wasm_bindgen_futures::spawn_local(async move {
+                    view.set(match api.health().await {
+                        Ok(h) => HealthView::Up(h),
+                        Err(e) => HealthView::Down(e),
+                    });
+                });
+            }
+        });
+    }
+    html! { <HealthLine view={(*view).clone()} /> }
+}
+
+/// Properties of [`HealthLine`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+pub struct HealthLineProps {
+    /// What to show.
+    pub view: HealthView,
+}
+
+/// Renders a [`HealthView`]; pure, so tests can render every state.
+#[function_component(HealthLine)]
+pub fn health_line(props: &HealthLineProps) -> Html {
+    let (class, text) = match &props.view {
+        HealthView::Loading => ("lb-health", "Checking the Lifeboat server…".to_owned()),
+        HealthView::Up(h) if h.status == HealthStatus::Ok => (
+            "lb-health lb-health-ok",
+            format!("Server OK · Lifeboat {}", h.version),
+        ),
+        HealthView::Up(h) => (
+            "lb-health lb-health-warn",
+            format!(
+                "Server degraded: a tool is missing (see the server log) · Lifeboat {}",
+                h.version
+            ),
+        ),
+        HealthView::Down(e) => ("lb-health lb-health-down", e.to_string()),
+    };
+    html! { <p class={class} role="status" data-testid="health">{ text }</p> }
+}

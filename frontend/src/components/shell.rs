@@ -1,0 +1,35 @@
+//! The App Manager frame drawn when running standalone: top bar and Settings navigation.
+
+use yew::prelude::*;
+
+/// Properties of [`Shell`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+pub struct ShellProps {
+    /// The section's content.
+    pub children: Html,
+}
+
+/// Top bar plus the Settings side navigation with "Backup and Restore" selected.
+#[function_component(Shell)]
+pub fn shell(props: &ShellProps) -> Html {
+    html! {
+        <div class="lb-shell">
+            <header class="lb-topbar">
+                <span class="lb-logo" aria-hidden="true">{ "◆" }</span>
+                <span class="lb-product">{ "Dash Enterprise" }</span>
+                <span class="lb-topbar-sep">{ "App Manager" }</span>
+            </header>
+            <div class="lb-body">
+                <nav class="lb-sidenav" aria-label="Settings">
+                    <h2 class="lb-sidenav-title">{ "Settings" }</h2>
+                    <ul>
+                        <li><span class="lb-navitem">{ "General" }</span></li>
+                        <li><span class="lb-navitem">{ "Users" }</span></li>
+                        <li><span class="lb-navitem lb-navitem-active" aria-current="page">{ "Backup and Restore" }</span></li>
+                    </ul>
+                </nav>
+                <main class="lb-main">{ props.children.clone() }</main>
+            </div>
+        </div>
+    }
+}

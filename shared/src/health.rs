@@ -1,0 +1,36 @@
+//! `GET /api/v1/health`.
+
+use serde::{Deserialize, Serialize};
+
+/// Whether the server is able to serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Serving, and every tool it needs was found at start.
+    Ok,
+    /// Serving, but something it needs is missing (see the server log).
+    Degraded,
+    /// A status this bundle does not know yet.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The body of `GET /api/v1/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Overall state.
+    pub status: HealthStatus,
+    /// The Lifeboat version serving this API.
+    pub version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_status_is_tolerated() {
+        let h: Health = serde_json::from_str(r#"{"status":"melting","version":"9"}"#).unwrap();
+        assert_eq!(h.status, HealthStatus::Unknown);
+    }
+}

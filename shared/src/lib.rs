@@ -1,0 +1,17 @@
+//! Wire types of the Lifeboat HTTP API, compiled by both the backend (native) and the
+//! frontend (wasm32).
+//!
+//! Invariants: this crate does no IO and never reads the clock; times are stamped by the
+//! backend as RFC 3339 strings. Enums that a newer backend may extend carry an `Unknown`
+//! fallback so that a browser holding an older bundle keeps working.
+
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod operation;
+
+pub use error::ApiError;
+pub use health::{Health, HealthStatus};
+
+/// The prefix of every API route.
+pub const API_PREFIX: &str = "/api/v1";

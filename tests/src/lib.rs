@@ -1,0 +1,12 @@
+//! The end-to-end harness: starts the real `lifeboat` binary, chromedriver with headless
+//! Chromium, and test host pages, all on 127.0.0.1, and stops them when dropped.
+
+pub mod browser;
+pub mod server;
+
+use std::path::PathBuf;
+
+/// The workspace root (where `Cargo.toml`, `dist/` and `target/` are).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
