@@ -4,7 +4,10 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod runtime;
+pub mod secret;
 pub mod shutdown;
+pub mod storage;
 pub mod telemetry;
 pub mod tools;
 pub mod web;

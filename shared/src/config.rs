@@ -93,3 +93,181 @@ pub struct StorageConfig {
     #[serde(default)]
     pub retention: Retention,
 }
+
+/// The body of `GET /api/v1/config` (and of a successful `PUT`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigView {
+    /// The saved configuration; `None` until one is saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<StorageConfig>,
+    /// Whether a passphrase is set (the passphrase itself is never returned).
+    pub passphrase_set: bool,
+    /// Whether credentials exist under `secret_name` (their values are never returned).
+    pub credentials_set: bool,
+    /// When the configuration was last saved (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Set while a backup or restore runs: the configuration cannot change until it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_by: Option<crate::operation::OperationId>,
+    /// The schedule in plain words and its next run times, when a schedule is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_preview: Option<SchedulePreview>,
+}
+
+/// A schedule explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulePreview {
+    /// e.g. "At 02:00, every day (Europe/Berlin)".
+    pub description: String,
+    /// The next five run times, RFC 3339 with the zone's offset.
+    pub next_runs: Vec<String>,
+}
+
+/// Bucket credentials, written through the API for the local runtime (in Kubernetes they
+/// come from the named Secret). Write-only: never returned.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Credentials {
+    /// AWS or S3-compatible keys.
+    S3 {
+        /// Access key id.
+        access_key_id: String,
+        /// Secret access key.
+        secret_access_key: String,
+    },
+    /// Azure: an account key or a SAS token (one of them).
+    Azure {
+        /// Storage account key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account_key: Option<String>,
+        /// Shared access signature.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sas_token: Option<String>,
+    },
+    /// GCS: a service account's JSON key.
+    Gcs {
+        /// The JSON key file's content.
+        service_account_json: String,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let provider = match self {
+            Self::S3 { .. } => "s3",
+            Self::Azure { .. } => "azure",
+            Self::Gcs { .. } => "gcs",
+        };
+        write!(f, "Credentials {{ provider: {provider}, .. redacted }}")
+    }
+}
+
+/// What to do with the passphrase on save.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PassphraseChange {
+    /// Set a passphrase where none is set, or confirm the one the bucket's repository
+    /// already uses (e.g. on a second instance sharing the bucket).
+    Set {
+        /// The passphrase.
+        passphrase: String,
+    },
+    /// Replace the passphrase: the repository gets the new key and loses the old one, so
+    /// earlier backups stay restorable with the new passphrase.
+    Change {
+        /// The passphrase in use now.
+        old: String,
+        /// The new passphrase.
+        new: String,
+    },
+    /// Stop using a passphrase for new configuration (backups made with one still need it).
+    Clear,
+}
+
+impl std::fmt::Debug for PassphraseChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let action = match self {
+            Self::Set { .. } => "set",
+            Self::Change { .. } => "change",
+            Self::Clear => "clear",
+        };
+        write!(f, "PassphraseChange {{ action: {action}, .. redacted }}")
+    }
+}
+
+/// The body of `PUT /api/v1/config`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutConfig {
+    /// The new configuration.
+    pub config: StorageConfig,
+    /// New credentials to store under `config.secret_name`; omit to keep the stored ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+    /// A passphrase change; omit to keep the passphrase as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase: Option<PassphraseChange>,
+}
+
+/// The outcome of one verify check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// Passed.
+    Ok,
+    /// Passed with a caveat (see the message).
+    Warning,
+    /// Failed (see the message and hint).
+    Failed,
+    /// Not run because an earlier check failed.
+    Skipped,
+    /// A status this bundle does not know yet.
+    #[serde(other)]
+    Unknown,
+}
+
+/// One check of `POST /api/v1/config/verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyCheck {
+    /// Stable id: `reachable`, `credentials`, `bucket`, `write_read_delete`, `repository`.
+    pub id: String,
+    /// What was checked, for people.
+    pub title: String,
+    /// How it went.
+    pub status: CheckStatus,
+    /// What was found, in plain words.
+    pub message: String,
+    /// What to do about a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// How long the check took, in milliseconds.
+    pub millis: u64,
+}
+
+/// What the bucket's restic repository looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepositoryState {
+    /// Nothing there yet: the first backup will create it.
+    Empty,
+    /// A Lifeboat repository that opens with the configured passphrase.
+    Ready,
+    /// A Lifeboat repository, but the configured passphrase does not open it.
+    PassphraseMismatch,
+    /// Something else lives under the prefix.
+    Foreign,
+    /// Not determined (an earlier check failed).
+    Unknown,
+}
+
+/// The body of `POST /api/v1/config/verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// Whether every check passed (warnings allowed).
+    pub ok: bool,
+    /// The checks in the order they ran.
+    pub checks: Vec<VerifyCheck>,
+    /// The repository's state.
+    pub repository: RepositoryState,
+}

@@ -5,6 +5,7 @@
 //! backend as RFC 3339 strings. Enums that a newer backend may extend carry an `Unknown`
 //! fallback so that a browser holding an older bundle keeps working.
 
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod health;

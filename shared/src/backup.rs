@@ -1,0 +1,116 @@
+//! Backups as the catalog in the bucket records them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::operation::Trigger;
+
+/// One component of a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Component {
+    /// `postgres` (the system database, via pgBackRest) or `configuration`.
+    pub name: String,
+    /// The restic snapshot holding it.
+    pub snapshot_id: String,
+    /// The pgBackRest backup label, for the Postgres component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pgbackrest_label: Option<String>,
+    /// Size of the data the component holds, in bytes.
+    pub size_bytes: u64,
+}
+
+/// The instance a backup came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInstance {
+    /// The instance's stable id.
+    pub instance_id: String,
+    /// Its namespace.
+    pub namespace: String,
+}
+
+/// A backup's catalog entry (a JSON manifest in the bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupManifest {
+    /// Catalog id, e.g. `bk-20261125T110705Z-3f9a`.
+    pub id: String,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// RFC 3339 end time.
+    pub finished_at: String,
+    /// Who or what started it.
+    pub trigger: Trigger,
+    /// The admin's description, possibly empty.
+    pub description: String,
+    /// Where it came from.
+    pub source: SourceInstance,
+    /// The platform version backed up.
+    pub platform_version: String,
+    /// The Lifeboat version that wrote it.
+    pub lifeboat_version: String,
+    /// PostgreSQL major version of the system database.
+    pub postgres_major: u32,
+    /// What it holds.
+    pub components: Vec<Component>,
+    /// Bytes this backup added to the bucket.
+    pub bytes_added: u64,
+    /// Total size of the data backed up.
+    pub size_bytes: u64,
+    /// Whether a passphrase encrypts it.
+    pub encrypted: bool,
+    /// A fingerprint of the repository key in use (not the key), to tell passphrases apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_fingerprint: Option<String>,
+}
+
+/// The body of `GET /api/v1/backups`: every backup in the bucket, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupList {
+    /// Newest first.
+    pub backups: Vec<BackupManifest>,
+}
+
+/// The body of `POST /api/v1/backups`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartBackup {
+    /// Optional description, up to 500 characters, no control characters.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The body of `POST /api/v1/backups/{id}/restore`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRestore {
+    /// Must be exactly `restore backup`.
+    pub confirmation: String,
+    /// The namespace to restore into (DNS-1123 label); the instance's own for an in-place restore.
+    pub target_namespace: String,
+    /// Replace an instance that already lives in `target_namespace` (other than this one).
+    #[serde(default)]
+    pub replace_existing: bool,
+}
+
+/// The phrase a restore must be confirmed with.
+pub const RESTORE_CONFIRMATION: &str = "restore backup";
+
+/// The body of `GET /api/v1/instance`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceInfo {
+    /// Stable id of this instance.
+    pub instance_id: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// `local` or `kubernetes`.
+    pub runtime: String,
+    /// What a backup captures.
+    pub components: Vec<String>,
+    /// For the local runtime: the system Postgres' TCP port on 127.0.0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_port: Option<u16>,
+    /// For the local runtime: the folder holding its Unix socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_socket_dir: Option<String>,
+    /// For the local runtime: the configuration folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_dir: Option<String>,
+}
