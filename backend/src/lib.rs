@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod restic;
 pub mod runtime;
 pub mod secret;
 pub mod shutdown;

@@ -13,6 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::secret::Secret;
 
+pub mod local;
+
+pub use local::LocalRuntime;
+
 /// The tools a runtime can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tool {
@@ -135,6 +139,6 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
         &self,
         cmd: ToolCommand,
         cancel: CancellationToken,
-        on_line: &mut (dyn FnMut(Stream, &str) + Send),
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
     ) -> Result<ToolOutput, RuntimeError>;
 }
