@@ -54,13 +54,28 @@ pub struct AppState {
 struct Inner {
     settings: Settings,
     toolbox: Toolbox,
+    gate: crate::gate::OperationGate,
+    operations: crate::operations::Operations,
+    jobs: crate::jobs::Jobs,
+    runtime: Arc<dyn crate::runtime::Runtime>,
+    instance: std::sync::OnceLock<Arc<crate::instance::Instance>>,
 }
 
 impl AppState {
     /// Builds the state from settings and the discovered tools.
     pub fn new(settings: Settings, toolbox: Toolbox) -> Self {
         Self {
-            inner: Arc::new(Inner { settings, toolbox }),
+            inner: Arc::new(Inner {
+                gate: crate::gate::OperationGate::new(),
+                operations: crate::operations::Operations::open(
+                    settings.data_dir.join("operations"),
+                ),
+                jobs: crate::jobs::Jobs::default(),
+                runtime: Arc::new(crate::runtime::LocalRuntime::new(toolbox.clone())),
+                instance: std::sync::OnceLock::new(),
+                settings,
+                toolbox,
+            }),
         }
     }
 
@@ -72,6 +87,36 @@ impl AppState {
     /// The external tools found at start.
     pub fn toolbox(&self) -> &Toolbox {
         &self.inner.toolbox
+    }
+
+    /// The gate every backup and restore enters; the configuration is locked while one runs.
+    pub fn gate(&self) -> &crate::gate::OperationGate {
+        &self.inner.gate
+    }
+
+    /// Every backup and restore, durable and live.
+    pub fn operations(&self) -> &crate::operations::Operations {
+        &self.inner.operations
+    }
+
+    /// The running jobs (cancellation).
+    pub fn jobs(&self) -> &crate::jobs::Jobs {
+        &self.inner.jobs
+    }
+
+    /// Where tools run.
+    pub fn runtime(&self) -> &Arc<dyn crate::runtime::Runtime> {
+        &self.inner.runtime
+    }
+
+    /// The instance this Lifeboat protects, once it is up (see `jobs::start_instance`).
+    pub fn instance(&self) -> Option<Arc<crate::instance::Instance>> {
+        self.inner.instance.get().cloned()
+    }
+
+    /// Sets the instance once; `false` if one was already set.
+    pub fn set_instance(&self, instance: Arc<crate::instance::Instance>) -> bool {
+        self.inner.instance.set(instance).is_ok()
     }
 }
 

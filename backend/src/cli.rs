@@ -105,15 +105,36 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         allowed_origins,
     };
     let state = AppState::new(settings, toolbox);
+    // Operations a killed Lifeboat left running are marked interrupted; their lock released.
+    crate::jobs::supervisor::recover(&state).await;
+    // The demo instance comes up in the background; the API answers meanwhile.
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::jobs::start_instance(&state).await {
+                tracing::error!(error = %e, "the demo instance did not start; backups will fail");
+            }
+        });
+    }
+    crate::jobs::schedule::spawn(&state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(data_dir = %state.settings().data_dir.display(), "Lifeboat listening on http://{addr}/");
-    axum::serve(listener, crate::app::app(state))
-        .with_graceful_shutdown(crate::shutdown::signal())
+    let stopping = state.jobs().shutdown_token().clone();
+    axum::serve(listener, crate::app::app(state.clone()))
+        .with_graceful_shutdown(async move {
+            crate::shutdown::signal().await;
+            // Ends event streams and stops running jobs (recorded as interrupted).
+            stopping.cancel();
+        })
         .await
         .context("server error")?;
+    crate::jobs::shutdown(&state, std::time::Duration::from_secs(20)).await;
+    if let Some(instance) = state.instance() {
+        instance.stop().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -3,10 +3,18 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cli;
+pub mod config;
+pub mod gate;
+pub mod instance;
+pub mod jobs;
+pub mod operations;
+pub mod pgbackrest;
 pub mod restic;
 pub mod runtime;
 pub mod secret;
+pub mod secrets;
 pub mod shutdown;
 pub mod storage;
 pub mod telemetry;

@@ -5,6 +5,7 @@ use yew_router::prelude::*;
 
 use crate::api::Api;
 use crate::components::shell::Shell;
+use crate::hooks::{Operations, use_operations};
 use crate::pages::backup_restore::BackupRestorePage;
 use crate::pages::operation::OperationPage;
 use crate::plugin::MountOptions;
@@ -48,13 +49,32 @@ pub struct AppProps {
     pub options: MountOptions,
 }
 
+/// Properties of [`LiveOperations`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+pub struct LiveOperationsProps {
+    /// The pages that read the live operations.
+    pub children: Html,
+}
+
+/// Follows the operations once for the whole mount (across route changes) and provides
+/// them as context.
+#[function_component(LiveOperations)]
+pub fn live_operations(props: &LiveOperationsProps) -> Html {
+    let operations = use_operations();
+    html! {
+        <ContextProvider<Operations> context={operations}>
+            { props.children.clone() }
+        </ContextProvider<Operations>>
+    }
+}
+
 /// The root component.
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let api = use_memo(props.options.api_base.clone(), |base| Api::new(base));
     let basename =
         (props.options.base_path != "/").then(|| AttrValue::from(props.options.base_path.clone()));
-    let content = html! { <Switch<Route> render={switch} /> };
+    let content = html! { <LiveOperations><Switch<Route> render={switch} /></LiveOperations> };
     html! {
         <ContextProvider<Api> context={(*api).clone()}>
             <BrowserRouter {basename}>

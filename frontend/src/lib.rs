@@ -3,14 +3,50 @@
 //! It runs standalone (the start function mounts into `[data-lifeboat-autostart]`) or as a
 //! plugin that a host page mounts with `mount(element, options)` and removes with
 //! `unmount(element)` (see `plugin.js`). Styles are scoped under the `.lb` root class.
+//!
+//! # Test hooks (`data-testid`), stable for end-to-end tests
+//!
+//! Pages: `backup-restore` (main page), `operation` (progress page, `h1` = "Operation {id}"),
+//! `current-operation` (the in-progress / last operation card), `health`.
+//!
+//! Storage: `config-summary` (`data-configured="true|false"`), `config-location`,
+//! `config-passphrase`, `config-schedule`, `edit-config` (Edit Configuration / Configure
+//! storage), `verify-saved` (Verify the saved config), `config-form`, `config-provider`
+//! (select: `local|s3|azure|gcs`), `config-{field}` for every input (`path`, `region`,
+//! `bucket`, `prefix`, `endpoint`, `account`, `secret_name`, `access_key_id`,
+//! `secret_access_key`, `azure_secret`, `gcs_json`, `passphrase`, `passphrase_repeat`,
+//! `old_passphrase`, `cron`, `timezone`, `keep_last`, `keep_daily`, `keep_weekly`,
+//! `keep_monthly`), `passphrase-keep|set|change|clear` (radios), `no-passphrase-note`,
+//! `config-schedule-enabled` (checkbox), `schedule-preview`, `save-config`, `verify-config`,
+//! `cancel-config`, `save-disabled-reason`, `verify-result` (`data-ok`), `verify-check`
+//! (`data-check` = check id, `data-status`).
+//!
+//! Backups: `backup-now`, `backup-disabled-reason`, `backup-dialog`, `backup-description`,
+//! `description-counter`, `description-error`, `backup-start`, `backups-table`, `backup-row`
+//! (`data-backup-id`), `backup-row-running`, `restore-button`, `restore-disabled-reason`.
+//!
+//! Restore: `restore-dialog`, `restore-target-same`, `restore-target-new`,
+//! `restore-namespace`, `namespace-error`, `restore-replace`, `restore-phrase`,
+//! `restore-confirm`, `restore-cancel`.
+//!
+//! Progress: `operation-progress` (`data-status` = the status word), `progress-bar`,
+//! `progress-percent`, `progress-bytes`, `progress-rate`, `progress-eta`, `progress-step`,
+//! `operation-step` (`data-step` = step id, `data-status`), `operation-error`,
+//! `operation-warnings`, `retry-note`, `checklist`, `checklist-item`.
+//!
+//! Errors: `error-banner` (with `error-message` and `error-hint` inside).
 
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod config_draft;
 pub mod format;
+pub mod hooks;
 pub mod pages;
 pub mod plugin;
+pub mod state;
 pub mod style;
+pub mod validate;
 
 pub use app::{App, AppProps};
 pub use plugin::MountOptions;

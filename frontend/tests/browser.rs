@@ -34,10 +34,24 @@ async fn mount_renders_the_section_and_unmount_cleans_up() {
     settle().await;
     let text = div.text_content().unwrap_or_default();
     assert!(text.contains("Backup and Restore"), "{text}");
+    // Nothing listens on port 9: the page says so with the server's words (here, the
+    // browser's) and what to do, instead of an empty or spinning page.
+    for _ in 0..50 {
+        if div
+            .query_selector("[data-testid=error-banner]")
+            .unwrap()
+            .is_some()
+        {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(50).await;
+    }
+    let text = div.text_content().unwrap_or_default();
     assert!(
-        text.contains("Configure a bucket to start backing up"),
+        text.contains("The storage configuration could not be loaded."),
         "{text}"
     );
+    assert!(text.contains("Check that Lifeboat is running"), "{text}");
     assert!(
         div.query_selector("style").unwrap().is_some(),
         "scoped styles live inside the root"

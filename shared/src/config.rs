@@ -97,9 +97,13 @@ pub struct StorageConfig {
 /// The body of `GET /api/v1/config` (and of a successful `PUT`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigView {
-    /// The saved configuration; `None` until one is saved.
+    /// The effective configuration: the saved one, or the embedded default (a local folder
+    /// under the data dir, no passphrase) until one is saved (see `is_default`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<StorageConfig>,
+    /// True while no configuration has been saved and `config` is the embedded default.
+    #[serde(default)]
+    pub is_default: bool,
     /// Whether a passphrase is set (the passphrase itself is never returned).
     pub passphrase_set: bool,
     /// Whether credentials exist under `secret_name` (their values are never returned).
@@ -270,4 +274,14 @@ pub struct VerifyReport {
     pub checks: Vec<VerifyCheck>,
     /// The repository's state.
     pub repository: RepositoryState,
+}
+
+/// The body of a successful `PUT /api/v1/config`: what is now saved, and how the verify
+/// that ran on save went (the configuration is saved even when verify finds a problem).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveResult {
+    /// The configuration as `GET /api/v1/config` now returns it.
+    pub config: ConfigView,
+    /// The verify run against the saved configuration.
+    pub verify: VerifyReport,
 }

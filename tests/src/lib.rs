@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod server;
+pub mod servers;
 
 use std::path::PathBuf;
 

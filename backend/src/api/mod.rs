@@ -1,7 +1,11 @@
 //! The JSON API under `/api/v1`: extract, call, map. No business logic lives here.
 
+mod backups;
+mod config;
 mod error;
 mod health;
+mod instance;
+mod operations;
 
 use axum::Router;
 
@@ -13,6 +17,10 @@ pub use error::{AppError, Json};
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(config::router())
+        .merge(backups::router())
+        .merge(operations::router())
+        .merge(instance::router())
         .fallback(unknown_route)
 }
 

@@ -4,6 +4,9 @@
 //! The repository lives at `<bucket prefix>/restic`. Secrets reach restic only through its
 //! environment (`RESTIC_PASSWORD`, provider credentials), never its arguments.
 
+pub mod backup;
+pub mod repo;
+
 use crate::runtime::{Tool, ToolCommand, ToolOutput};
 use crate::secret::Secret;
 use crate::storage::ResticRepository;

@@ -43,10 +43,14 @@ impl LocalRuntime {
             return Ok(p.to_path_buf());
         }
         // psql is a client tool the toolbox does not require; look it up beside pg_ctl.
-        if let Some(dir) = self.toolbox.path("pg_ctl").and_then(|p| p.parent()) {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Ok(p);
+        // (`pg_ctl` may be a symlink into PostgreSQL's bin folder: look beside its target.)
+        if let Some(pg_ctl) = self.toolbox.path("pg_ctl") {
+            let real = std::fs::canonicalize(pg_ctl).unwrap_or_else(|_| pg_ctl.to_path_buf());
+            for dir in [pg_ctl.parent(), real.parent()].into_iter().flatten() {
+                let p = dir.join(name);
+                if p.is_file() {
+                    return Ok(p);
+                }
             }
         }
         Err(RuntimeError::Missing(name))
@@ -99,18 +103,16 @@ impl Runtime for LocalRuntime {
     ) -> Result<ToolOutput, RuntimeError> {
         let name = cmd.tool.program();
         let program = self.program(cmd.tool)?;
-        let mut command = match (cmd.as_postgres_user, self.postgres_user) {
-            (true, Some((uid, gid))) => {
-                let mut c = Command::new("setpriv");
-                c.arg(format!("--reuid={uid}"))
-                    .arg(format!("--regid={gid}"))
-                    .arg("--clear-groups")
-                    .arg("--")
-                    .arg(&program);
-                c
-            }
-            _ => Command::new(&program),
-        };
+        // Every tool runs under `setpriv --pdeathsig=KILL`: if Lifeboat itself is killed
+        // (SIGKILL, OOM), the tool dies with it instead of running on as an orphan.
+        let mut command = Command::new("setpriv");
+        if let (true, Some((uid, gid))) = (cmd.as_postgres_user, self.postgres_user) {
+            command
+                .arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--clear-groups");
+        }
+        command.arg("--pdeathsig=KILL").arg("--").arg(&program);
         command
             .args(&cmd.args)
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))

@@ -1,5 +1,8 @@
 //! The bucket: where it is (`target`), and what Lifeboat keeps in it.
 
+pub mod catalog;
+pub mod lock;
 pub mod target;
+pub mod verify;
 
-pub use target::{ResticRepository, Target, TargetError};
+pub use target::{BucketCredentials, ClientTuning, ResticRepository, Target, TargetError};

@@ -3,11 +3,13 @@
 //!
 //! Everything above this module sees a bucket only as a [`Target`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use object_store::ObjectStore;
+use lifeboat_shared::config::{Provider, StorageConfig};
 use object_store::path::Path as ObjectPath;
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
 use crate::secret::Secret;
 
@@ -25,7 +27,82 @@ pub enum TargetError {
     /// The object store client rejected the settings.
     #[error("cannot open the bucket: {0}")]
     Client(#[from] object_store::Error),
+    /// A credential the provider needs is not in the secret.
+    #[error("the secret has no {0}")]
+    MissingCredential(&'static str),
+    /// The GCS service account key cannot be written for restic.
+    #[error("cannot write the service account key file for restic: {0}")]
+    KeyFile(std::io::Error),
 }
+
+/// Bucket credentials as read from the secret store. Only the ones the provider needs are
+/// used; `Debug` never shows a value (they are [`Secret`]s).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BucketCredentials {
+    /// S3 access key id.
+    pub access_key_id: Option<Secret>,
+    /// S3 secret access key.
+    pub secret_access_key: Option<Secret>,
+    /// Azure account key.
+    pub azure_account_key: Option<Secret>,
+    /// Azure SAS token (without or with a leading `?`).
+    pub azure_sas_token: Option<Secret>,
+    /// GCS service account JSON key.
+    pub gcs_service_account_json: Option<Secret>,
+}
+
+/// How patient the object store client is.
+#[derive(Debug, Clone)]
+pub struct ClientTuning {
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time for one whole request.
+    pub request_timeout: Duration,
+    /// Retries of a failed request (0: none).
+    pub max_retries: usize,
+    /// Give up retrying after this long.
+    pub retry_timeout: Duration,
+}
+
+impl ClientTuning {
+    /// For backups and restores: a few retries of transient failures.
+    pub fn operations() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// For verify: answer fast, no retries, so a hanging endpoint is reported in time.
+    pub fn verify() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(4),
+            max_retries: 0,
+            retry_timeout: Duration::from_secs(4),
+        }
+    }
+
+    fn client_options(&self, allow_http: bool) -> ClientOptions {
+        ClientOptions::new()
+            .with_allow_http(allow_http)
+            .with_connect_timeout(self.connect_timeout)
+            .with_timeout(self.request_timeout)
+    }
+
+    fn retry(&self) -> RetryConfig {
+        RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: self.max_retries,
+            retry_timeout: self.retry_timeout,
+        }
+    }
+}
+
+/// The Azure account name that means "the local Azurite emulator" (tests, development).
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 
 /// How restic reaches the same bucket: the repository string and the environment it needs
 /// (credentials, the passphrase). Secrets go through the environment, never arguments.
@@ -74,6 +151,45 @@ impl Target {
         })
     }
 
+    /// Opens the configured bucket. `data_dir` holds the default local folder
+    /// (`<data_dir>/bucket`) and, for GCS, the 0600 key file restic reads
+    /// (`key_dir`); `passphrase` is restic's (`None`: the built-in no-passphrase key).
+    pub fn open(
+        config: &StorageConfig,
+        data_dir: &Path,
+        key_dir: &Path,
+        creds: &BucketCredentials,
+        passphrase: Option<Secret>,
+        tuning: &ClientTuning,
+    ) -> Result<Self, TargetError> {
+        let mut target = match &config.provider {
+            Provider::Local { path } => {
+                let root = if path.is_empty() {
+                    data_dir.join("bucket")
+                } else {
+                    PathBuf::from(path)
+                };
+                return Self::local(root, passphrase);
+            }
+            Provider::S3 {
+                region,
+                bucket,
+                prefix,
+                endpoint,
+            } => open_s3(region, bucket, prefix, endpoint, creds, tuning)?,
+            Provider::Azure {
+                account,
+                container,
+                prefix,
+            } => open_azure(account, container, prefix, creds, tuning)?,
+            Provider::Gcs { bucket, prefix } => open_gcs(bucket, prefix, key_dir, creds, tuning)?,
+        };
+        if let Some(p) = passphrase {
+            target.restic.env.push(("RESTIC_PASSWORD".to_owned(), p));
+        }
+        Ok(target)
+    }
+
     /// The path of an object below the prefix, e.g. `key("catalog/x.json")`.
     pub fn key(&self, relative: &str) -> ObjectPath {
         self.prefix
@@ -81,6 +197,169 @@ impl Target {
             .chain(ObjectPath::from(relative).parts())
             .collect()
     }
+}
+
+/// A prefix as configured (`/a/b/`) in the form both clients use (`a/b`).
+fn clean_prefix(prefix: &str) -> String {
+    prefix
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `<prefix>/restic`, or `restic` with no prefix.
+fn restic_path(prefix: &str) -> String {
+    if prefix.is_empty() {
+        "restic".to_owned()
+    } else {
+        format!("{prefix}/restic")
+    }
+}
+
+fn need(value: &Option<Secret>, what: &'static str) -> Result<Secret, TargetError> {
+    value.clone().ok_or(TargetError::MissingCredential(what))
+}
+
+fn open_s3(
+    region: &str,
+    bucket: &str,
+    prefix: &str,
+    endpoint: &str,
+    creds: &BucketCredentials,
+    tuning: &ClientTuning,
+) -> Result<Target, TargetError> {
+    let key_id = need(&creds.access_key_id, "AWS_ACCESS_KEY_ID")?;
+    let secret = need(&creds.secret_access_key, "AWS_SECRET_ACCESS_KEY")?;
+    let endpoint = endpoint.trim_end_matches('/');
+    let region = if region.is_empty() {
+        "us-east-1"
+    } else {
+        region
+    };
+    let mut builder = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(region)
+        .with_access_key_id(key_id.expose())
+        .with_secret_access_key(secret.expose())
+        .with_retry(tuning.retry());
+    let allow_http = endpoint.starts_with("http://");
+    let restic_endpoint = if endpoint.is_empty() {
+        format!("https://s3.{region}.amazonaws.com")
+    } else {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_virtual_hosted_style_request(false);
+        endpoint.to_owned()
+    };
+    let store = builder
+        .with_client_options(tuning.client_options(allow_http))
+        .build()?;
+    let prefix = clean_prefix(prefix);
+    Ok(Target {
+        store: Arc::new(store),
+        prefix: ObjectPath::from(prefix.as_str()),
+        restic: ResticRepository {
+            repository: format!("s3:{restic_endpoint}/{bucket}/{}", restic_path(&prefix)),
+            env: vec![
+                ("AWS_ACCESS_KEY_ID".to_owned(), key_id),
+                ("AWS_SECRET_ACCESS_KEY".to_owned(), secret),
+                ("AWS_DEFAULT_REGION".to_owned(), Secret::new(region)),
+            ],
+        },
+    })
+}
+
+fn open_azure(
+    account: &str,
+    container: &str,
+    prefix: &str,
+    creds: &BucketCredentials,
+    tuning: &ClientTuning,
+) -> Result<Target, TargetError> {
+    let emulator = account == AZURITE_ACCOUNT;
+    let mut builder = object_store::azure::MicrosoftAzureBuilder::new()
+        .with_account(account)
+        .with_container_name(container)
+        .with_retry(tuning.retry());
+    let mut env = vec![("AZURE_ACCOUNT_NAME".to_owned(), Secret::new(account))];
+    match (&creds.azure_account_key, &creds.azure_sas_token) {
+        (Some(key), _) => {
+            builder = builder.with_access_key(key.expose());
+            env.push(("AZURE_ACCOUNT_KEY".to_owned(), key.clone()));
+        }
+        (None, Some(sas)) => {
+            let sas = sas.expose().trim_start_matches('?');
+            builder = builder.with_config(object_store::azure::AzureConfigKey::SasKey, sas);
+            env.push(("AZURE_ACCOUNT_SAS".to_owned(), Secret::new(sas)));
+        }
+        (None, None) => {
+            return Err(TargetError::MissingCredential(
+                "AZURE_ACCOUNT_KEY or AZURE_SAS_TOKEN",
+            ));
+        }
+    }
+    if emulator {
+        builder = builder.with_use_emulator(true);
+    }
+    let store = builder
+        .with_client_options(tuning.client_options(emulator))
+        .build()?;
+    let prefix = clean_prefix(prefix);
+    Ok(Target {
+        store: Arc::new(store),
+        prefix: ObjectPath::from(prefix.as_str()),
+        restic: ResticRepository {
+            repository: format!("azure:{container}:/{}", restic_path(&prefix)),
+            env,
+        },
+    })
+}
+
+fn open_gcs(
+    bucket: &str,
+    prefix: &str,
+    key_dir: &Path,
+    creds: &BucketCredentials,
+    tuning: &ClientTuning,
+) -> Result<Target, TargetError> {
+    let json = need(
+        &creds.gcs_service_account_json,
+        "GOOGLE_SERVICE_ACCOUNT_JSON",
+    )?;
+    let builder = object_store::gcp::GoogleCloudStorageBuilder::new()
+        .with_bucket_name(bucket)
+        .with_service_account_key(json.expose())
+        .with_retry(tuning.retry());
+    // A test-only key may point at a local server (`gcs_base_url: http://...`).
+    let allow_http = json.expose().contains("\"gcs_base_url\":\"http://");
+    let store = builder
+        .with_client_options(tuning.client_options(allow_http))
+        .build()?;
+    // restic reads the key from a file: write it 0600 beside the other secrets.
+    let key_file = key_dir.join(format!("gcs-{bucket}.json"));
+    crate::config::atomic::ensure_dir(key_dir, 0o700).map_err(TargetError::KeyFile)?;
+    crate::config::atomic::write_file(&key_file, json.expose().as_bytes(), 0o600)
+        .map_err(TargetError::KeyFile)?;
+    let mut env = vec![(
+        "GOOGLE_APPLICATION_CREDENTIALS".to_owned(),
+        Secret::new(key_file.to_string_lossy()),
+    )];
+    let project = serde_json::from_str::<serde_json::Value>(json.expose())
+        .ok()
+        .and_then(|v| v.get("project_id")?.as_str().map(str::to_owned));
+    if let Some(project) = project {
+        env.push(("GOOGLE_PROJECT_ID".to_owned(), Secret::new(project)));
+    }
+    let prefix = clean_prefix(prefix);
+    Ok(Target {
+        store: Arc::new(store),
+        prefix: ObjectPath::from(prefix.as_str()),
+        restic: ResticRepository {
+            repository: format!("gs:{bucket}:/{}", restic_path(&prefix)),
+            env,
+        },
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,122 @@
+//! `/backups`: start a backup, list the catalog, read one entry.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use lifeboat_shared::backup::{BackupList, BackupManifest, StartBackup};
+use lifeboat_shared::operation::{Operation, Trigger};
+
+use super::{AppError, Json};
+use crate::app::AppState;
+use crate::jobs::{self, JobsError};
+use crate::storage::catalog;
+
+/// The longest description accepted.
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/backups", get(list).post(start))
+        .route("/backups/{id}", get(one))
+}
+
+/// Checks a description: at most 500 characters, no control characters (newlines included).
+pub fn check_description(d: &str) -> Result<String, AppError> {
+    if d.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_description",
+            format!("the description is longer than {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    if d.chars().any(char::is_control) {
+        return Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_description",
+            "the description contains control characters (such as line breaks)",
+        )
+        .with_hint("use a single line of text"));
+    }
+    Ok(d.trim().to_owned())
+}
+
+/// The `409` for a second operation.
+pub fn busy(running: &Operation) -> axum::response::Response {
+    let body = serde_json::json!({
+        "code": "operation_running",
+        "message": format!("operation {} is running; one backup or restore runs at a time", running.id),
+        "hint": "wait for it to finish, or cancel it",
+        "operation": running,
+    });
+    (StatusCode::CONFLICT, axum::Json(body)).into_response()
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Json(body): Json<StartBackup>,
+) -> Result<axum::response::Response, AppError> {
+    let description = check_description(&body.description)?;
+    let trigger = Trigger::Manual { by: "admin".into() };
+    match jobs::start_backup(&state, description, trigger) {
+        Ok(op) => Ok((StatusCode::ACCEPTED, Json(op)).into_response()),
+        Err(JobsError::Busy(running)) => Ok(busy(&running)),
+        Err(e) => Err(AppError::internal(&e)),
+    }
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<BackupList>, AppError> {
+    let target = crate::jobs::target::current(&state)
+        .await
+        .map_err(|e| storage_error(&e))?;
+    let backups = catalog::list(&target)
+        .await
+        .map_err(|e| storage_error(&e))?;
+    Ok(Json(BackupList { backups }))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<BackupManifest>, AppError> {
+    let target = crate::jobs::target::current(&state)
+        .await
+        .map_err(|e| storage_error(&e))?;
+    match catalog::get(&target, &id).await {
+        Ok(Some(m)) => Ok(Json(m)),
+        Ok(None) | Err(catalog::CatalogError::BadId(_)) => Err(AppError::not_found(format!(
+            "no backup {id} in the catalog"
+        ))),
+        Err(e) => Err(storage_error(&e)),
+    }
+}
+
+fn storage_error(e: &dyn std::fmt::Display) -> AppError {
+    tracing::warn!(error = %e, "cannot read the catalog");
+    AppError::new(
+        StatusCode::BAD_GATEWAY,
+        "storage_unavailable",
+        "the bucket cannot be read",
+    )
+    .with_hint("check the storage settings and that the bucket is reachable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_bounded_and_single_line() {
+        assert_eq!(
+            check_description("  before upgrade ").unwrap(),
+            "before upgrade"
+        );
+        assert!(check_description(&"é".repeat(500)).is_ok());
+        assert!(check_description(&"é".repeat(501)).is_err());
+        assert!(check_description("a\nb").is_err());
+        assert!(check_description("a\u{7}b").is_err());
+        assert!(check_description("").is_ok());
+    }
+}

@@ -1,0 +1,115 @@
+//! `GET/PUT /api/v1/config` and `POST /api/v1/config/verify`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use lifeboat_shared::config::{ConfigView, PutConfig, SaveResult, VerifyReport};
+
+use super::{AppError, Json};
+use crate::app::AppState;
+use crate::config::{self, ConfigError, SaveError};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/config", get(show).put(put))
+        .route("/config/verify", post(verify))
+}
+
+async fn show(State(state): State<AppState>) -> Result<Json<ConfigView>, AppError> {
+    Ok(Json(config::view(&state).await.map_err(config_error)?))
+}
+
+async fn put(
+    State(state): State<AppState>,
+    Json(body): Json<PutConfig>,
+) -> Result<Json<SaveResult>, AppError> {
+    Ok(Json(config::save(&state, &body).await.map_err(save_error)?))
+}
+
+/// The body is optional: empty verifies the configuration in effect.
+async fn verify(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<VerifyReport>, AppError> {
+    let candidate: Option<PutConfig> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(serde_json::from_slice(&body).map_err(|e| {
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("the body is not a configuration: {}", redact_serde(&e)),
+            )
+            .with_hint(
+                "send a PUT /api/v1/config body, or nothing to verify the saved configuration",
+            )
+        })?)
+    };
+    let report = config::save::verify_candidate(&state, candidate.as_ref())
+        .await
+        .map_err(save_error)?;
+    Ok(Json(report))
+}
+
+/// A serde error's category and position only: its text may quote input (a secret).
+fn redact_serde(e: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
+}
+
+fn config_error(e: ConfigError) -> AppError {
+    match e {
+        ConfigError::NotConfigured(t) => AppError::new(
+            StatusCode::CONFLICT,
+            "not_configured",
+            format!("storage is not configured completely: {t}"),
+        )
+        .with_hint("open Edit Configuration and save the bucket's credentials"),
+        other => AppError::internal(&other),
+    }
+}
+
+fn save_error(e: SaveError) -> AppError {
+    match e {
+        SaveError::Busy(id) => AppError::new(
+            StatusCode::CONFLICT,
+            "operation_running",
+            format!("the configuration cannot change while operation {id} runs"),
+        )
+        .with_hint(format!("wait for operation {id} to finish, then save again")),
+        SaveError::Invalid(i) => AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_config",
+            format!("{}: {}", i.field, i.message),
+        )
+        .with_hint(i.hint),
+        SaveError::OldPassphraseRejected => AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "passphrase_mismatch",
+            "the current passphrase you entered does not open the backups in the bucket, so it was not changed",
+        )
+        .with_hint("enter the passphrase the existing backups were made with as the old passphrase"),
+        SaveError::PassphraseChange(r) => {
+            tracing::warn!(error = %r, "passphrase change failed");
+            AppError::new(
+                StatusCode::BAD_GATEWAY,
+                "passphrase_change_failed",
+                "the passphrase could not be changed in the bucket's repository; nothing was saved",
+            )
+            .with_hint("run Verify to see whether the bucket is reachable, then try again")
+        }
+        SaveError::Target(t) => AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_config",
+            format!("the bucket cannot be opened: {t}"),
+        )
+        .with_hint("enter the bucket's credentials"),
+        SaveError::Config(c) => config_error(c),
+    }
+}

@@ -1,0 +1,26 @@
+//! `/instance`: what this Lifeboat protects.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use lifeboat_shared::backup::InstanceInfo;
+
+use super::{AppError, Json};
+use crate::app::AppState;
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/instance", get(info))
+}
+
+async fn info(State(state): State<AppState>) -> Result<Json<InstanceInfo>, AppError> {
+    state.instance().map(|i| Json(i.info())).ok_or_else(|| {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "instance_starting",
+            "the instance is starting (or failed to start; see the server log)",
+        )
+        .with_hint("try again in a few seconds")
+    })
+}

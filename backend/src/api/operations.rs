@@ -1,0 +1,102 @@
+//! `/operations`: the list, one operation, cancel, and the live stream (SSE).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post};
+use futures::Stream;
+use lifeboat_shared::operation::{Operation, OperationEvent, OperationList};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{AppError, Json};
+use crate::app::AppState;
+use crate::jobs::{self, JobsError};
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/operations", get(list))
+        .route("/operations/events", get(events))
+        .route("/operations/{id}", get(one))
+        .route("/operations/{id}/cancel", post(cancel))
+}
+
+async fn list(State(state): State<AppState>) -> Json<OperationList> {
+    Json(OperationList {
+        operations: state.operations().list(),
+    })
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Operation>, AppError> {
+    state
+        .operations()
+        .get(&id)
+        .map(Json)
+        .ok_or_else(|| AppError::not_found(format!("no operation {id}")))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Operation>), AppError> {
+    match jobs::cancel(&state, &id) {
+        Ok(op) => Ok((StatusCode::ACCEPTED, Json(op))),
+        Err(JobsError::NotFound(_)) => Err(AppError::not_found(format!("no operation {id}"))),
+        Err(JobsError::NotRunning(_)) => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "not_running",
+            format!("operation {id} is not running"),
+        )),
+        Err(e) => Err(AppError::internal(&e)),
+    }
+}
+
+fn event(e: &OperationEvent) -> Event {
+    let name = match e {
+        OperationEvent::Snapshot { .. } => "snapshot",
+        OperationEvent::Upsert { .. } => "upsert",
+    };
+    Event::default()
+        .event(name)
+        .json_data(e)
+        .unwrap_or_else(|_| Event::default().comment("unencodable event"))
+}
+
+/// `snapshot` first, then one `upsert` per change. A subscriber that falls behind the bus
+/// is disconnected; the client reconnects and gets a fresh snapshot.
+async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (operations, rx) = state.operations().subscribe();
+    let first = event(&OperationEvent::Snapshot { operations });
+    let shutdown = state.jobs().shutdown_token().clone();
+    let updates = futures::stream::unfold((rx, shutdown), |(mut rx, shutdown)| async move {
+        let next = tokio::select! {
+            () = shutdown.cancelled() => return None,
+            next = rx.recv() => next,
+        };
+        match next {
+            Ok(op) => Some((
+                Ok(event(&OperationEvent::Upsert {
+                    operation: Box::new(op),
+                })),
+                (rx, shutdown),
+            )),
+            Err(RecvError::Lagged(n)) => {
+                tracing::debug!(skipped = n, "closing a lagging event stream so it resyncs");
+                None
+            }
+            Err(RecvError::Closed) => None,
+        }
+    });
+    let stream =
+        futures::StreamExt::chain(futures::stream::once(async move { Ok(first) }), updates);
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

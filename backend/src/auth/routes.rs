@@ -1,0 +1,124 @@
+//! Signing in and out: the one-time login link and the token form.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+
+use super::middleware::{AuthContext, cookie};
+use super::{CSRF_COOKIE, NewSession, SESSION_COOKIE};
+use crate::api::{AppError, Json};
+
+/// `POST /api/v1/session`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenLogin {
+    /// The admin token.
+    pub token: String,
+}
+
+/// A signed-in session, as the page sees it.
+#[derive(Debug, Serialize)]
+pub struct SessionInfo {
+    /// The user.
+    pub user: String,
+}
+
+/// The `?code=` of the login link.
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    /// The one-time code.
+    #[serde(default)]
+    pub code: String,
+}
+
+fn set_cookies(resp: &mut Response, s: &NewSession) {
+    let session = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+        s.id.expose()
+    );
+    let csrf = format!("{CSRF_COOKIE}={}; Path=/; SameSite=Strict", s.csrf.expose());
+    for c in [session, csrf] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+fn clear_cookies(resp: &mut Response) {
+    for name in [SESSION_COOKIE, CSRF_COOKIE] {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0; SameSite=Strict"))
+        {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// `GET /login?code=…`: the one-time link from the startup log.
+pub async fn login_page(
+    State(ctx): State<Arc<AuthContext>>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    match ctx.auth.redeem_login_code(&q.code) {
+        Some(s) => {
+            let mut resp = Redirect::to("/").into_response();
+            set_cookies(&mut resp, &s);
+            resp
+        }
+        None => (
+            StatusCode::UNAUTHORIZED,
+            Html(
+                "<!doctype html><title>Lifeboat: sign-in link not valid</title>\
+                 <p>This sign-in link was already used or has expired.</p>\
+                 <p>Open <a href=\"/\">Lifeboat</a> and sign in with the admin token \
+                 (the <code>admin-token</code> file in Lifeboat's data dir), or restart Lifeboat \
+                 for a new link.</p>",
+            ),
+        )
+            .into_response(),
+    }
+}
+
+async fn login(
+    State(ctx): State<Arc<AuthContext>>,
+    Json(body): Json<TokenLogin>,
+) -> Result<Response, AppError> {
+    let s = ctx
+        .auth
+        .login_with_token(body.token.trim())
+        .ok_or_else(|| {
+            AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "That token was not accepted",
+            )
+            .with_hint("Copy the token from the admin-token file in Lifeboat's data dir")
+        })?;
+    let mut resp = Json(SessionInfo {
+        user: "admin".into(),
+    })
+    .into_response();
+    set_cookies(&mut resp, &s);
+    Ok(resp)
+}
+
+async fn logout(State(ctx): State<Arc<AuthContext>>, headers: HeaderMap) -> Response {
+    if let Some(id) = cookie(&headers, SESSION_COOKIE) {
+        ctx.auth.logout(id);
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    clear_cookies(&mut resp);
+    resp
+}
+
+/// The unauthenticated session routes, relative to `/api/v1`.
+pub fn router(ctx: Arc<AuthContext>) -> Router {
+    Router::new()
+        .route("/session", post(login).delete(logout))
+        .with_state(ctx)
+}

@@ -1,0 +1,292 @@
+//! The instance's PostgreSQL server: created with `initdb`, run as Lifeboat's child.
+//!
+//! The postmaster runs in its own process group (a Ctrl-C on Lifeboat's terminal does not
+//! reach it; Lifeboat stops it in order) with a parent-death signal, so it never outlives a
+//! killed Lifeboat. At start a `postmaster.pid` whose process is gone (or is not a postgres)
+//! is stale and removed; a live postgres on our data directory is re-used.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+
+use super::{InstanceError, Layout, chown, io, run_ok, write_owned};
+use crate::runtime::{Runtime, Tool, ToolCommand};
+use crate::tools::Toolbox;
+
+/// How long Postgres may take to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The server of one instance.
+#[derive(Debug)]
+pub struct Postmaster {
+    layout: Layout,
+    port: u16,
+    postgres: PathBuf,
+    ids: Option<(u32, u32)>,
+    child: Mutex<Option<Child>>,
+}
+
+impl Postmaster {
+    /// The server for `layout`, not started.
+    pub fn new(layout: Layout, port: u16, toolbox: &Toolbox, ids: Option<(u32, u32)>) -> Self {
+        let postgres = toolbox
+            .path("postgres")
+            .map_or_else(|| PathBuf::from("postgres"), Path::to_path_buf);
+        Self {
+            layout,
+            port,
+            postgres,
+            ids,
+            child: Mutex::new(None),
+        }
+    }
+
+    /// Its port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs `initdb` unless the data directory already holds a cluster.
+    pub async fn init_if_needed(&self, runtime: &dyn Runtime) -> Result<(), InstanceError> {
+        let pgdata = self.layout.pgdata();
+        if pgdata.join("PG_VERSION").is_file() {
+            return Ok(());
+        }
+        // A half-finished initdb leaves files behind that the next one refuses.
+        if let Ok(entries) = std::fs::read_dir(&pgdata) {
+            for e in entries.filter_map(Result::ok) {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
+        }
+        let mut cmd = ToolCommand::new(
+            Tool::Initdb,
+            [
+                "-D".to_owned(),
+                pgdata.display().to_string(),
+                "-A".into(),
+                "trust".into(),
+                "-U".into(),
+                "postgres".into(),
+                "--encoding=UTF8".into(),
+                "--no-locale".into(),
+                "--no-instructions".into(),
+            ],
+        );
+        cmd.as_postgres_user = true;
+        cmd.cwd = Some(self.layout.root.clone());
+        run_ok(runtime, cmd, "initdb").await?;
+        Ok(())
+    }
+
+    /// Writes `lifeboat.conf` (port, socket, archiving) and includes it from
+    /// `postgresql.conf`. Rewritten at every start, so a restored data directory gets this
+    /// instance's settings back.
+    pub fn write_settings(&self, archive_command: &str) -> Result<(), InstanceError> {
+        let pgdata = self.layout.pgdata();
+        let conf = format!(
+            "# Written by Lifeboat at every start.\n\
+             port = {}\n\
+             listen_addresses = '127.0.0.1'\n\
+             unix_socket_directories = '{}'\n\
+             wal_level = replica\n\
+             archive_mode = on\n\
+             archive_command = '{}'\n\
+             max_wal_senders = 3\n",
+            self.port,
+            self.layout.socket_dir().display(),
+            archive_command.replace('\'', "''"),
+        );
+        write_owned(&pgdata.join("lifeboat.conf"), &conf, self.ids)?;
+        let main = pgdata.join("postgresql.conf");
+        let current = std::fs::read_to_string(&main).map_err(io("cannot read", &main))?;
+        let include = "include_if_exists = 'lifeboat.conf'";
+        if !current.lines().any(|l| l.trim() == include) {
+            write_owned(&main, &format!("{current}\n{include}\n"), self.ids)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server (or adopts one already running on this data directory) and waits
+    /// until it accepts connections.
+    pub async fn start(&self) -> Result<(), InstanceError> {
+        let pidfile = self.layout.pgdata().join("postmaster.pid");
+        if let Some(pid) = read_pid(&pidfile) {
+            if is_our_postgres(pid, &self.layout.pgdata()) {
+                tracing::info!(pid, "re-using the PostgreSQL server already running");
+                return self.wait_ready(None).await;
+            }
+            tracing::warn!(pid, "removing a stale postmaster.pid");
+            std::fs::remove_file(&pidfile).map_err(io("cannot remove", &pidfile))?;
+        }
+        let log_path = self.layout.server_log();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io("cannot open", &log_path))?;
+        chown(&log_path, self.ids)?;
+        let err_log = log.try_clone().map_err(io("cannot open", &log_path))?;
+        let mut cmd = Command::new("setpriv");
+        if let Some((uid, gid)) = self.ids {
+            cmd.arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--clear-groups");
+        }
+        cmd.arg("--pdeathsig=KILL")
+            .arg("--")
+            .arg(&self.postgres)
+            .arg("-D")
+            .arg(self.layout.pgdata())
+            .current_dir(&self.layout.root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err_log))
+            .process_group(0);
+        let child = cmd
+            .spawn()
+            .map_err(io("cannot start postgres for", &self.layout.pgdata()))?;
+        let mut slot = self.child.lock().await;
+        *slot = Some(child);
+        self.wait_ready(Some(&mut slot)).await
+    }
+
+    async fn wait_ready(&self, mut child: Option<&mut Option<Child>>) -> Result<(), InstanceError> {
+        let pidfile = self.layout.pgdata().join("postmaster.pid");
+        let started = Instant::now();
+        loop {
+            // Line 8 of postmaster.pid says `ready` once connections are accepted.
+            if std::fs::read_to_string(&pidfile)
+                .is_ok_and(|s| s.lines().nth(7).is_some_and(|l| l.trim() == "ready"))
+            {
+                return Ok(());
+            }
+            if let Some(Some(c)) = child.as_deref_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                return Err(InstanceError::Start(format!(
+                    "postgres exited with {status}; see {}: {}",
+                    self.layout.server_log().display(),
+                    log_tail(&self.layout.server_log())
+                )));
+            }
+            if started.elapsed() > START_TIMEOUT {
+                return Err(InstanceError::Start(format!(
+                    "not ready after {}s; see {}",
+                    START_TIMEOUT.as_secs(),
+                    self.layout.server_log().display()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Fast shutdown: disconnects clients, checkpoints, exits. Waits up to 30 s.
+    pub async fn stop(&self) {
+        let pidfile = self.layout.pgdata().join("postmaster.pid");
+        let pgdata = self.layout.pgdata();
+        let Some(pid) = read_pid(&pidfile).filter(|p| is_our_postgres(*p, &pgdata)) else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(pid.to_string())
+            .status()
+            .await;
+        let mut slot = self.child.lock().await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(c) = slot.as_mut() {
+                if let Ok(Some(_)) = c.try_wait() {
+                    *slot = None;
+                    break;
+                }
+            } else if !is_our_postgres(pid, &pgdata) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tracing::info!("PostgreSQL stopped");
+    }
+
+    /// Runs SQL (psql meta-commands such as `\connect` allowed) as the superuser; stops at
+    /// the first error.
+    pub async fn psql_file(
+        &self,
+        runtime: &dyn Runtime,
+        sql: &str,
+        name: &'static str,
+    ) -> Result<(), InstanceError> {
+        let path = self.layout.root.join(format!(".{name}.sql"));
+        write_owned(&path, sql, self.ids)?;
+        let mut cmd = self.psql("postgres", &["-q", "-f", &path.display().to_string()]);
+        cmd.cwd = Some(self.layout.root.clone());
+        let res = run_ok(runtime, cmd, name).await;
+        let _ = std::fs::remove_file(&path);
+        res.map(|_| ())
+    }
+
+    /// One query's unaligned, tuples-only output.
+    pub async fn query(
+        &self,
+        runtime: &dyn Runtime,
+        database: &str,
+        sql: &str,
+    ) -> Result<String, InstanceError> {
+        let out = run_ok(runtime, self.psql(database, &["-At", "-c", sql]), "psql").await?;
+        Ok(out.stdout_tail.join("\n"))
+    }
+
+    fn psql(&self, database: &str, extra: &[&str]) -> ToolCommand {
+        let mut args = vec![
+            "-h".to_owned(),
+            self.layout.socket_dir().display().to_string(),
+            "-p".into(),
+            self.port.to_string(),
+            "-U".into(),
+            "postgres".into(),
+            "-d".into(),
+            database.into(),
+            "-v".into(),
+            "ON_ERROR_STOP=1".into(),
+            "-X".into(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let mut cmd = ToolCommand::new(Tool::Psql, args);
+        cmd.as_postgres_user = true;
+        cmd.cwd = Some(self.layout.root.clone());
+        cmd
+    }
+}
+
+fn read_pid(pidfile: &Path) -> Option<u32> {
+    std::fs::read_to_string(pidfile)
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Whether `pid` is a postmaster of `pgdata` (a recycled pid may be anything else).
+fn is_our_postgres(pid: u32, pgdata: &Path) -> bool {
+    let comm_ok =
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let wanted = pgdata.as_os_str().as_encoded_bytes();
+    comm_ok && cmdline.windows(wanted.len().max(1)).any(|w| w == wanted)
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join("\n")
+}

@@ -1,0 +1,708 @@
+//! The backup steps: pre-flight, bucket lock, pgBackRest into staging, configuration export,
+//! restic into the bucket, catalog entry, retention. The lock is released whatever happens;
+//! the catalog entry is written only after the snapshot exists, so a failed or cancelled
+//! backup leaves none.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use lifeboat_shared::backup::{BackupManifest, Component, SourceInstance};
+use lifeboat_shared::operation::{OperationKind, Progress, StepStatus, Trigger};
+use tokio_util::sync::CancellationToken;
+
+use super::context::JobCtx;
+use super::target;
+use crate::instance::Instance;
+use crate::operations::clock;
+use crate::restic::backup::{self as rb, BackupMessage, OpenFailure};
+use crate::runtime::{RuntimeError, ToolCommand, ToolOutput};
+use crate::storage::{Target, catalog, lock};
+
+/// Why a step did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// It failed: a stable code, what happened (with the tool's last words), what to do.
+    #[error("{message}")]
+    Failed {
+        /// e.g. `wrong_passphrase`, `pgbackrest_failed`.
+        code: &'static str,
+        /// For people.
+        message: String,
+        /// What to do next.
+        hint: Option<String>,
+    },
+    /// It was stopped (cancel, shutdown or a lost lock).
+    #[error("stopped")]
+    Cancelled,
+}
+
+fn failed(code: &'static str, message: impl Into<String>, hint: Option<&str>) -> StepError {
+    StepError::Failed {
+        code,
+        message: message.into(),
+        hint: hint.map(str::to_owned),
+    }
+}
+
+impl From<RuntimeError> for StepError {
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::Cancelled(_) => Self::Cancelled,
+            RuntimeError::Missing(tool) => failed(
+                "tool_missing",
+                format!("{tool} is not installed"),
+                Some("install it (scripts/install.sh) and restart Lifeboat"),
+            ),
+            other => failed("tool_error", other.to_string(), None),
+        }
+    }
+}
+
+/// A failed backup: which step, and why.
+#[derive(Debug)]
+pub struct BackupFailure {
+    /// The step's id.
+    pub step: &'static str,
+    /// Why.
+    pub error: StepError,
+}
+
+/// Runs one step: marks it running, then succeeded (with its detail) or failed.
+async fn step<T>(
+    ctx: &JobCtx,
+    id: &'static str,
+    fut: impl Future<Output = Result<(T, Option<String>), StepError>>,
+) -> Result<T, BackupFailure> {
+    if ctx.cancel.is_cancelled() {
+        return Err(BackupFailure {
+            step: id,
+            error: StepError::Cancelled,
+        });
+    }
+    ctx.step_started(id);
+    match fut.await {
+        Ok((value, detail)) => {
+            ctx.step_finished(id, StepStatus::Succeeded, detail);
+            Ok(value)
+        }
+        Err(error) => {
+            let detail = match &error {
+                StepError::Cancelled => "stopped".to_owned(),
+                StepError::Failed { message, .. } => message.clone(),
+            };
+            ctx.step_finished(id, StepStatus::Failed, Some(detail));
+            Err(BackupFailure { step: id, error })
+        }
+    }
+}
+
+struct Preflight {
+    instance: Arc<Instance>,
+    target: Target,
+    key_fingerprint: Option<String>,
+}
+
+/// Runs the whole backup; `Ok` carries the new catalog id.
+pub async fn run(ctx: &JobCtx) -> Result<String, BackupFailure> {
+    let started_at = clock::now();
+    let backup_id = clock::new_id("bk");
+    let pre = step(ctx, "preflight", preflight(ctx)).await?;
+    let lease = step(ctx, "lock", take_lock(ctx, &pre)).await?;
+    let stop_heartbeat = CancellationToken::new();
+    let lost = CancellationToken::new();
+    let heartbeat = {
+        let (lease, stop, lost, cancel) = (
+            lease.clone(),
+            stop_heartbeat.clone(),
+            lost.clone(),
+            ctx.cancel.clone(),
+        );
+        tokio::spawn(async move {
+            lease
+                .heartbeat(super::LOCK_TTL / 3, stop, lost.clone())
+                .await;
+            if lost.is_cancelled() {
+                cancel.cancel();
+            }
+        })
+    };
+    let result = locked(ctx, &pre, &backup_id, &started_at).await;
+    stop_heartbeat.cancel();
+    let _ = heartbeat.await;
+    if let Err(e) = lease.release().await {
+        tracing::warn!(error = %e, "cannot release the bucket lock; it expires by itself");
+    }
+    match result {
+        Err(BackupFailure {
+            step,
+            error: StepError::Cancelled,
+        }) if lost.is_cancelled() => Err(BackupFailure {
+            step,
+            error: failed(
+                "lock_lost",
+                "the bucket lock was lost while the backup ran (its lease could not be renewed)",
+                Some("check the connection to the bucket and run the backup again"),
+            ),
+        }),
+        other => other.map(|()| backup_id),
+    }
+}
+
+async fn locked(
+    ctx: &JobCtx,
+    pre: &Preflight,
+    backup_id: &str,
+    started_at: &str,
+) -> Result<(), BackupFailure> {
+    let pg = step(ctx, "postgres", postgres(ctx, &pre.instance)).await?;
+    let config_bytes = step(ctx, "configuration", export_config(&pre.instance)).await?;
+    let summary = step(ctx, "upload", upload(ctx, pre, backup_id)).await?;
+    let (description, trigger) = match ctx.state.operations().get(&ctx.id).map(|o| o.kind) {
+        Some(OperationKind::Backup {
+            description,
+            trigger,
+        }) => (description, trigger),
+        _ => (String::new(), Trigger::Scheduled),
+    };
+    let manifest = BackupManifest {
+        id: backup_id.to_owned(),
+        started_at: started_at.to_owned(),
+        finished_at: clock::now(),
+        trigger,
+        description,
+        source: SourceInstance {
+            instance_id: pre.instance.file.instance_id.clone(),
+            namespace: pre.instance.file.namespace.clone(),
+        },
+        platform_version: crate::instance::DEMO_PLATFORM_VERSION.to_owned(),
+        lifeboat_version: env!("CARGO_PKG_VERSION").to_owned(),
+        postgres_major: pg.postgres_major.unwrap_or(15),
+        components: vec![
+            Component {
+                name: "postgres".into(),
+                snapshot_id: summary.snapshot_id.clone(),
+                pgbackrest_label: Some(pg.label.clone()),
+                size_bytes: pg.size_bytes,
+            },
+            Component {
+                name: "configuration".into(),
+                snapshot_id: summary.snapshot_id.clone(),
+                pgbackrest_label: None,
+                size_bytes: config_bytes,
+            },
+        ],
+        bytes_added: summary.data_added,
+        size_bytes: summary.total_bytes_processed,
+        encrypted: encrypted(&pre.target),
+        key_fingerprint: pre.key_fingerprint.clone(),
+    };
+    step(ctx, "catalog", async {
+        catalog::put(&pre.target, &manifest)
+            .await
+            .map(|()| {
+                (
+                    (),
+                    Some(format!("{backup_id} ({} added)", human(summary.data_added))),
+                )
+            })
+            .map_err(|e| failed("catalog_write_failed", e.to_string(), None))
+    })
+    .await?;
+    // The backup exists from here on; retention problems are warnings, not failures.
+    if let Err(f) = step(ctx, "retention", retention(ctx, pre)).await {
+        ctx.warn(format!("retention was not applied: {}", f.error));
+    }
+    Ok(())
+}
+
+fn encrypted(target: &Target) -> bool {
+    target
+        .restic
+        .env
+        .iter()
+        .any(|(k, _)| k == "RESTIC_PASSWORD")
+}
+
+async fn run_tool(
+    ctx: &JobCtx,
+    cmd: ToolCommand,
+    on_line: &mut (dyn for<'l> FnMut(crate::runtime::Stream, &'l str) + Send),
+) -> Result<ToolOutput, StepError> {
+    Ok(ctx
+        .state
+        .runtime()
+        .run(cmd, ctx.cancel.clone(), on_line)
+        .await?)
+}
+
+async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepError> {
+    let instance = ctx.state.instance().ok_or_else(|| {
+        failed(
+            "instance_not_ready",
+            "the instance is still starting (or failed to start; see the server log)",
+            Some("wait a moment and try again"),
+        )
+    })?;
+    if let Some(hint) = ctx.state.toolbox().install_hint() {
+        return Err(failed("tool_missing", hint, None));
+    }
+    let target = target::current(&ctx.state).await.map_err(|e| {
+        failed(
+            "storage_not_configured",
+            e.to_string(),
+            Some("check the storage settings"),
+        )
+    })?;
+    let mut fresh = false;
+    let key = match open_repo(ctx, &target).await? {
+        Ok(key) => key,
+        Err(OpenFailure::NoRepository) => {
+            let out = run_tool(ctx, rb::init_command(&target.restic), &mut |_, _| {}).await?;
+            if out.exit_code != Some(0) {
+                return Err(failed(
+                    "bucket_unreachable",
+                    format!(
+                        "restic cannot create its repository in the bucket: {}",
+                        crate::restic::output_tail(&out)
+                    ),
+                    Some("check the bucket, its credentials and permissions"),
+                ));
+            }
+            fresh = true;
+            open_repo(ctx, &target).await?.map_err(open_error)?
+        }
+        Err(other) => return Err(open_error(other)),
+    };
+    let need = dir_size(&instance.layout.pgdata()) + dir_size(&instance.layout.config_dir());
+    if let Some(avail) = available_bytes(&instance.layout.staging()) {
+        let want = need + need / 10 + 64 * 1024 * 1024;
+        if avail < want {
+            return Err(failed(
+                "disk_space",
+                format!(
+                    "not enough disk space for staging: {} free, {} needed",
+                    human(avail),
+                    human(want)
+                ),
+                Some("free space on the volume holding Lifeboat's data dir"),
+            ));
+        }
+    }
+    let detail = if fresh {
+        "created the restic repository in the bucket".to_owned()
+    } else {
+        "bucket reachable, passphrase matches".to_owned()
+    };
+    Ok((
+        Preflight {
+            instance,
+            target,
+            key_fingerprint: key,
+        },
+        Some(detail),
+    ))
+}
+
+/// Opens the repository with `key list --json`, which also names the key in use.
+async fn open_repo(
+    ctx: &JobCtx,
+    target: &Target,
+) -> Result<Result<Option<String>, OpenFailure>, StepError> {
+    let cmd = crate::restic::command(&target.restic, ["key", "list", "--json"]);
+    let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
+    if out.exit_code != Some(0) {
+        return Ok(Err(rb::open_failure(&out)));
+    }
+    let json = out.stdout_tail.join("\n");
+    let key = serde_json::from_str::<Vec<serde_json::Value>>(&json)
+        .ok()
+        .and_then(|keys| {
+            keys.into_iter()
+                .find(|k| k.get("current").and_then(serde_json::Value::as_bool) == Some(true))
+        })
+        .and_then(|k| {
+            k.get("id")
+                .and_then(|v| v.as_str())
+                .map(|id| format!("key:{id}"))
+        });
+    Ok(Ok(key))
+}
+
+fn open_error(f: OpenFailure) -> StepError {
+    match f {
+        OpenFailure::WrongPassword => failed(
+            "wrong_passphrase",
+            "the passphrase does not open the restic repository in the bucket",
+            Some(
+                "enter the passphrase this bucket's backups were made with in the storage settings",
+            ),
+        ),
+        OpenFailure::Locked => failed(
+            "repository_locked",
+            "the restic repository is locked by another restic",
+            Some("wait for it to finish and try again"),
+        ),
+        OpenFailure::NoRepository => failed(
+            "bucket_unreachable",
+            "there is no restic repository in the bucket and none could be created",
+            None,
+        ),
+        OpenFailure::Other(tail) => failed(
+            "bucket_unreachable",
+            format!("restic cannot open the repository: {tail}"),
+            Some("check the bucket, its credentials and the network"),
+        ),
+    }
+}
+
+async fn take_lock(
+    ctx: &JobCtx,
+    pre: &Preflight,
+) -> Result<(lock::Lease, Option<String>), StepError> {
+    let holder = lock::Holder {
+        instance_id: pre.instance.file.instance_id.clone(),
+        namespace: pre.instance.file.namespace.clone(),
+        host: hostname(),
+        pid: std::process::id(),
+        operation_id: ctx.id.clone(),
+    };
+    match lock::acquire(&pre.target, holder, super::LOCK_TTL).await {
+        Ok(lease) => {
+            let expires = lease.record().expires_at;
+            Ok((
+                lease,
+                Some(format!(
+                    "held until {expires}, renewed while the backup runs"
+                )),
+            ))
+        }
+        Err(e @ lock::LockError::Held(_)) => Err(failed(
+            "bucket_locked",
+            e.to_string(),
+            Some("another backup or restore is using this bucket; try again when it is done"),
+        )),
+        Err(e) => Err(failed("bucket_unreachable", e.to_string(), None)),
+    }
+}
+
+/// What the Postgres step produced.
+struct PgResult {
+    label: String,
+    size_bytes: u64,
+    postgres_major: Option<u32>,
+}
+
+async fn postgres(
+    ctx: &JobCtx,
+    instance: &Instance,
+) -> Result<(PgResult, Option<String>), StepError> {
+    let config = instance.layout.pgbr_config();
+    let started = Instant::now();
+    let mut done: u64 = 0;
+    let mut total: Option<u64> = None;
+    let mut on_line = |_: crate::runtime::Stream, line: &str| {
+        if let Some(f) = crate::pgbackrest::parse_detail_line(line) {
+            done += f.size_bytes;
+            // Empty files always report 100%; only sized files tell how far the backup is.
+            if f.size_bytes > 0 && f.percent > 0.0 {
+                total = Some((done as f64 * 100.0 / f.percent) as u64);
+            }
+            ctx.progress(rate_and_eta(
+                Progress {
+                    bytes_done: done,
+                    bytes_total: total.map(|t| t.max(done)),
+                    current: Some(f.path),
+                    ..Progress::default()
+                },
+                started,
+            ));
+        }
+    };
+    let out = run_tool(ctx, crate::pgbackrest::backup_full(&config), &mut on_line).await?;
+    if out.exit_code != Some(0) {
+        return Err(failed(
+            "pgbackrest_failed",
+            format!(
+                "pgBackRest backup failed (exit {}): {}",
+                exit_text(out.exit_code),
+                crate::pgbackrest::output_tail(&out)
+            ),
+            Some("check that the system Postgres is running and archiving WAL"),
+        ));
+    }
+    let info = run_tool(ctx, crate::pgbackrest::info(&config), &mut |_, _| {}).await?;
+    let backups = crate::pgbackrest::parse_info(&info.stdout_tail.join("\n"))
+        .map_err(|e| failed("pgbackrest_failed", e.to_string(), None))?;
+    let last = backups
+        .into_iter()
+        .rev()
+        .find(|b| b.kind == "full")
+        .ok_or_else(|| {
+            failed(
+                "pgbackrest_failed",
+                "pgBackRest reports no full backup after backing up",
+                None,
+            )
+        })?;
+    let detail = format!("{} ({})", last.label, human(last.size_bytes));
+    Ok((
+        PgResult {
+            label: last.label,
+            size_bytes: last.size_bytes,
+            postgres_major: last.postgres_major,
+        },
+        Some(detail),
+    ))
+}
+
+async fn export_config(instance: &Instance) -> Result<(u64, Option<String>), StepError> {
+    let from = instance.layout.config_dir();
+    let to = instance.layout.staging_config();
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64)> {
+        if to.exists() {
+            std::fs::remove_dir_all(&to)?;
+        }
+        copy_dir(&from, &to)
+    })
+    .await
+    .map_err(|e| failed("config_export_failed", e.to_string(), None))?;
+    let (files, bytes) = result.map_err(|e| {
+        failed(
+            "config_export_failed",
+            format!("cannot export the configuration: {e}"),
+            None,
+        )
+    })?;
+    Ok((bytes, Some(format!("{files} files ({})", human(bytes)))))
+}
+
+async fn upload(
+    ctx: &JobCtx,
+    pre: &Preflight,
+    backup_id: &str,
+) -> Result<(rb::Summary, Option<String>), StepError> {
+    let file = &pre.instance.file;
+    let tags = vec![
+        "lifeboat".to_owned(),
+        format!("backup={backup_id}"),
+        format!("namespace={}", file.namespace),
+        format!("instance={}", file.instance_id),
+    ];
+    let mut cmd = rb::backup_command(
+        &pre.target.restic,
+        &host_name(&file.namespace),
+        &tags,
+        &["pgbackrest", "config"],
+    );
+    cmd.cwd = Some(pre.instance.layout.staging());
+    let started = Instant::now();
+    let mut summary = None;
+    let mut errors = Vec::new();
+    let mut on_line = |_: crate::runtime::Stream, line: &str| match rb::parse_backup_line(line) {
+        BackupMessage::Status(s) => ctx.progress(Progress {
+            bytes_done: s.bytes_done,
+            bytes_total: (s.total_bytes > 0).then_some(s.total_bytes),
+            files_done: s.files_done,
+            files_total: (s.total_files > 0).then_some(s.total_files),
+            rate_bytes_per_sec: rate(s.bytes_done, started),
+            eta_seconds: s.seconds_remaining.map(|s| s as f64),
+            current: s.current_files.first().cloned(),
+        }),
+        BackupMessage::Summary(s) => summary = Some(s),
+        BackupMessage::Error(e) => errors.push(e),
+        BackupMessage::Other => {}
+    };
+    let out = run_tool(ctx, cmd, &mut on_line).await?;
+    for e in errors {
+        ctx.warn(format!("restic: {e}"));
+    }
+    match crate::restic::Exit::of(&out) {
+        crate::restic::Exit::Ok => {}
+        crate::restic::Exit::Partial => ctx.warn("restic could not read some files".into()),
+        _ => {
+            return Err(failed(
+                "restic_failed",
+                format!(
+                    "restic backup failed (exit {}): {}",
+                    exit_text(out.exit_code),
+                    crate::restic::output_tail(&out)
+                ),
+                Some("check the bucket and its free space, then run the backup again"),
+            ));
+        }
+    }
+    let summary = summary.ok_or_else(|| {
+        failed(
+            "restic_failed",
+            "restic finished without reporting a snapshot",
+            None,
+        )
+    })?;
+    let detail = format!(
+        "snapshot {} ({} processed, {} added)",
+        summary.snapshot_id,
+        human(summary.total_bytes_processed),
+        human(summary.data_added)
+    );
+    Ok((summary, Some(detail)))
+}
+
+async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>), StepError> {
+    let policy = target::retention(&ctx.state);
+    let host = host_name(&pre.instance.file.namespace);
+    let Some(cmd) = rb::forget_command(&pre.target.restic, &policy, &host, "lifeboat") else {
+        return Ok(((), Some("no retention policy: every backup is kept".into())));
+    };
+    let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
+    if out.exit_code != Some(0) {
+        return Err(failed(
+            "retention_failed",
+            format!("restic forget failed: {}", crate::restic::output_tail(&out)),
+            None,
+        ));
+    }
+    // Drop the catalog entries whose snapshots are gone.
+    let snaps_out = run_tool(
+        ctx,
+        rb::snapshots_command(&pre.target.restic, Some("lifeboat")),
+        &mut |_, _| {},
+    )
+    .await?;
+    let snapshots = rb::parse_snapshots(&snaps_out.stdout_tail.join("\n"))
+        .map_err(|e| failed("retention_failed", e.to_string(), None))?;
+    let manifests = catalog::list(&pre.target)
+        .await
+        .map_err(|e| failed("retention_failed", e.to_string(), None))?;
+    let mut removed = 0;
+    for m in manifests {
+        let gone = m
+            .components
+            .iter()
+            .all(|c| !snapshots.iter().any(|s| s.matches(&c.snapshot_id)));
+        if gone {
+            catalog::delete(&pre.target, &m.id)
+                .await
+                .map_err(|e| failed("retention_failed", e.to_string(), None))?;
+            removed += 1;
+        }
+    }
+    Ok(((), Some(format!("{removed} old backups removed"))))
+}
+
+/// restic's host name for an instance's snapshots (retention groups by it).
+pub fn host_name(namespace: &str) -> String {
+    format!("lifeboat-{namespace}")
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+fn exit_text(code: Option<i32>) -> String {
+    code.map_or_else(|| "killed".into(), |c| c.to_string())
+}
+
+fn rate(done: u64, started: Instant) -> Option<f64> {
+    let secs = started.elapsed().as_secs_f64();
+    (secs > 0.5 && done > 0).then(|| done as f64 / secs)
+}
+
+fn rate_and_eta(mut p: Progress, started: Instant) -> Progress {
+    p.rate_bytes_per_sec = rate(p.bytes_done, started);
+    if let (Some(r), Some(t)) = (p.rate_bytes_per_sec, p.bytes_total) {
+        p.eta_seconds = Some(t.saturating_sub(p.bytes_done) as f64 / r);
+    }
+    p
+}
+
+/// Bytes for people, e.g. `21.9 MiB`.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Free bytes on the file system holding `path` (`df`; `None` if it cannot tell).
+fn available_bytes(path: &Path) -> Option<u64> {
+    let out = std::process::Command::new("df")
+        .arg("--output=avail")
+        .arg("-B1")
+        .arg(path)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<(u64, u64)> {
+    std::fs::create_dir_all(to)?;
+    let (mut files, mut bytes) = (0, 0);
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let t = e.file_type()?;
+        let dest = to.join(e.file_name());
+        if t.is_dir() {
+            let (f, b) = copy_dir(&e.path(), &dest)?;
+            files += f;
+            bytes += b;
+        } else if t.is_file() {
+            bytes += std::fs::copy(e.path(), &dest)?;
+            files += 1;
+        }
+    }
+    Ok((files, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(512), "512 B");
+        assert_eq!(human(22_992_589), "21.9 MiB");
+    }
+
+    #[test]
+    fn eta_from_rate() {
+        let p = rate_and_eta(
+            Progress {
+                bytes_done: 0,
+                bytes_total: Some(10),
+                ..Progress::default()
+            },
+            Instant::now(),
+        );
+        assert_eq!(p.eta_seconds, None);
+    }
+}

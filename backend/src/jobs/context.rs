@@ -1,0 +1,125 @@
+//! What a running job may do to its operation: move its steps along, report progress
+//! (throttled to about once a second) and add warnings. Status changes are the
+//! supervisor's alone.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use lifeboat_shared::operation::{Progress, StepStatus};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+use crate::operations::clock;
+
+/// How often progress is written and published at most.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// At most this many warnings are kept.
+pub const MAX_WARNINGS: usize = 20;
+
+/// One running job's handle on its operation.
+#[derive(Debug)]
+pub struct JobCtx {
+    /// The application.
+    pub state: AppState,
+    /// The operation.
+    pub id: String,
+    /// Fires when the job must stop (cancel, shutdown, lock lost).
+    pub cancel: CancellationToken,
+    throttle: Mutex<Throttle>,
+}
+
+#[derive(Debug, Default)]
+struct Throttle {
+    last: Option<Instant>,
+    pending: Option<Progress>,
+}
+
+impl JobCtx {
+    /// A context for operation `id`.
+    pub fn new(state: AppState, id: String, cancel: CancellationToken) -> Self {
+        Self {
+            state,
+            id,
+            cancel,
+            throttle: Mutex::new(Throttle::default()),
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut lifeboat_shared::operation::Operation)) {
+        if let Err(e) = self.state.operations().update(&self.id, change) {
+            tracing::error!(operation = %self.id, error = %e, "cannot record the operation");
+        }
+    }
+
+    /// Marks `step` running (and clears the previous step's progress).
+    pub fn step_started(&self, step: &str) {
+        self.flush_progress();
+        let now = clock::now();
+        self.update(|op| {
+            op.progress = None;
+            if let Some(s) = op.steps.iter_mut().find(|s| s.id == step) {
+                s.status = StepStatus::Running;
+                s.started_at = Some(now);
+            }
+        });
+    }
+
+    /// Marks `step` finished with `status` and an optional line of detail.
+    pub fn step_finished(&self, step: &str, status: StepStatus, detail: Option<String>) {
+        self.flush_progress();
+        let now = clock::now();
+        self.update(|op| {
+            if let Some(s) = op.steps.iter_mut().find(|s| s.id == step) {
+                s.status = status;
+                if s.started_at.is_none() {
+                    s.started_at = Some(now.clone());
+                }
+                s.finished_at = Some(now);
+                if detail.is_some() {
+                    s.detail = detail;
+                }
+            }
+        });
+    }
+
+    /// Reports progress; written at most once per [`PROGRESS_INTERVAL`].
+    pub fn progress(&self, progress: Progress) {
+        let publish = {
+            let mut t = self.throttle.lock().unwrap_or_else(PoisonError::into_inner);
+            if t.last.is_some_and(|l| l.elapsed() < PROGRESS_INTERVAL) {
+                t.pending = Some(progress);
+                None
+            } else {
+                t.last = Some(Instant::now());
+                t.pending = None;
+                Some(progress)
+            }
+        };
+        if let Some(p) = publish {
+            self.update(|op| op.progress = Some(p));
+        }
+    }
+
+    /// Writes progress held back by the throttle.
+    pub fn flush_progress(&self) {
+        let pending = self
+            .throttle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pending
+            .take();
+        if let Some(p) = pending {
+            self.update(|op| op.progress = Some(p));
+        }
+    }
+
+    /// Adds a warning (de-duplicated, capped).
+    pub fn warn(&self, warning: String) {
+        self.update(|op| {
+            if op.warnings.len() < MAX_WARNINGS && !op.warnings.contains(&warning) {
+                op.warnings.push(warning);
+            }
+        });
+    }
+}

@@ -1,0 +1,171 @@
+//! The supervisor: the only code that changes an operation's status.
+
+use lifeboat_shared::ApiError;
+use lifeboat_shared::operation::{Operation, OperationStatus, Outcome, StepStatus};
+use tokio_util::sync::CancellationToken;
+
+use super::backup::{self, BackupFailure, StepError};
+use super::context::JobCtx;
+use crate::app::AppState;
+use crate::operations::clock;
+use crate::storage::lock;
+
+/// Runs backup `id` to its end and records how it ended.
+pub async fn run_backup(state: &AppState, id: &str, cancel: CancellationToken) {
+    record(state, id, |op| op.status = OperationStatus::Running);
+    let ctx = JobCtx::new(state.clone(), id.to_owned(), cancel);
+    let result = backup::run(&ctx).await;
+    ctx.flush_progress();
+    let shutting_down = state.jobs().shutdown_token().is_cancelled();
+    record(state, id, |op| {
+        op.finished_at = Some(clock::now());
+        match result {
+            Ok(backup_id) => {
+                op.status = if op.warnings.is_empty() {
+                    OperationStatus::Succeeded
+                } else {
+                    OperationStatus::SucceededWithWarnings
+                };
+                op.outcome = Some(Outcome::Backup { backup_id });
+            }
+            Err(BackupFailure { step, error }) => {
+                let title = op
+                    .steps
+                    .iter()
+                    .find(|s| s.id == step)
+                    .map_or_else(|| step.to_owned(), |s| s.title.clone());
+                let (status, err) = match error {
+                    StepError::Cancelled if shutting_down => (
+                        OperationStatus::Interrupted,
+                        interrupted_error("Lifeboat was stopped while this backup ran"),
+                    ),
+                    StepError::Cancelled => (
+                        OperationStatus::Cancelled,
+                        ApiError::new(
+                            "cancelled",
+                            format!(
+                                "Cancelled during \"{title}\"; no backup was added to the catalog"
+                            ),
+                        ),
+                    ),
+                    StepError::Failed {
+                        code,
+                        message,
+                        hint,
+                    } => {
+                        let mut e = ApiError::new(code, format!("{title} failed: {message}"));
+                        e.hint = hint;
+                        (OperationStatus::Failed, e)
+                    }
+                };
+                op.status = status;
+                op.error = Some(err);
+                close_steps(op);
+            }
+        }
+    });
+}
+
+fn interrupted_error(why: &str) -> ApiError {
+    ApiError::new(
+        "interrupted",
+        format!("{why}; it did not finish and added nothing to the catalog"),
+    )
+    .with_hint("run it again")
+}
+
+/// Steps still running when an operation ends are failed; later ones stay pending.
+fn close_steps(op: &mut Operation) {
+    let now = clock::now();
+    for s in &mut op.steps {
+        if s.status == StepStatus::Running {
+            s.status = StepStatus::Failed;
+            s.finished_at = Some(now.clone());
+        }
+    }
+}
+
+fn record(state: &AppState, id: &str, change: impl FnOnce(&mut Operation)) {
+    if let Err(e) = state.operations().update(id, change) {
+        tracing::error!(operation = id, error = %e, "cannot record the operation");
+    }
+}
+
+/// At start: every operation a previous Lifeboat left pending or running is marked
+/// interrupted, and the bucket lock it held (if still there) is released. Returns the ids.
+pub async fn recover(state: &AppState) -> Vec<String> {
+    let stale: Vec<String> = state
+        .operations()
+        .list()
+        .into_iter()
+        .filter(|op| !op.status.is_terminal())
+        .map(|op| op.id)
+        .collect();
+    for id in &stale {
+        tracing::warn!(operation = %id, "marking an operation interrupted: Lifeboat stopped while it ran");
+        record(state, id, |op| {
+            op.status = OperationStatus::Interrupted;
+            op.finished_at = Some(clock::now());
+            op.error = Some(interrupted_error(
+                "Lifeboat stopped while this operation ran",
+            ));
+            close_steps(op);
+        });
+    }
+    if stale.is_empty() {
+        return stale;
+    }
+    match super::target::current(state).await {
+        Ok(target) => {
+            match lock::release_if(&target, |r| stale.contains(&r.holder.operation_id)).await {
+                Ok(true) => tracing::info!("released the bucket lock of an interrupted operation"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot release the bucket lock; it expires by itself")
+                }
+            }
+            // Locks left by a killed restic are stale; `unlock` removes only those.
+            let cmd = crate::restic::command(&target.restic, ["unlock"]);
+            let _ = state
+                .runtime()
+                .run(cmd, CancellationToken::new(), &mut |_, _| {})
+                .await;
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot open the bucket to release a stale lock"),
+    }
+    stale
+}
+
+/// Records a scheduled backup that did not run because `running` was running.
+pub fn record_skip(state: &AppState, running: &str) {
+    let now = clock::now();
+    let mut steps = super::backup_steps();
+    for s in &mut steps {
+        s.status = StepStatus::Skipped;
+    }
+    let op = Operation {
+        id: clock::new_id("op"),
+        revision: 0,
+        kind: lifeboat_shared::operation::OperationKind::Backup {
+            description: String::new(),
+            trigger: lifeboat_shared::operation::Trigger::Scheduled,
+        },
+        status: OperationStatus::Cancelled,
+        steps,
+        progress: None,
+        warnings: Vec::new(),
+        error: Some(
+            ApiError::new(
+                "skipped",
+                format!("The scheduled backup was skipped because operation {running} was running"),
+            )
+            .with_hint("the next scheduled run will try again"),
+        ),
+        created_at: now.clone(),
+        finished_at: Some(now),
+        outcome: None,
+    };
+    if let Err(e) = state.operations().insert(op) {
+        tracing::error!(error = %e, "cannot record a skipped scheduled backup");
+    }
+}

@@ -1,0 +1,190 @@
+//! pgBackRest: its configuration file, its commands and its output. Pure: no IO here; steps
+//! run the commands through a [`crate::runtime::Runtime`].
+//!
+//! Lifeboat runs pgBackRest into a *staging* repository on the instance's side (a folder
+//! locally); restic then moves that folder into the bucket. The staging repository is
+//! written uncompressed (`compress-type=none`) so that restic, which chunks and deduplicates
+//! content, stores an unchanged relation file of the next backup as zero new bytes; restic
+//! compresses what it uploads itself. See ARCHITECTURE.md for the measurement.
+
+pub mod info;
+pub mod progress;
+
+use std::path::PathBuf;
+
+use crate::runtime::{Tool, ToolCommand};
+
+pub use info::{BackupInfo, InfoError, parse_info};
+pub use progress::{FileProgress, parse_detail_line};
+
+/// The stanza every Lifeboat instance uses: one cluster per staging repository, so a fixed
+/// name keeps backups restorable into any other instance.
+pub const STANZA: &str = "system";
+
+/// Where pgBackRest keeps things for one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgbrSettings {
+    /// The staging repository (`repo1-path`).
+    pub repo_path: PathBuf,
+    /// Lock files (`lock-path`; the default `/tmp/pgbackrest` is shared by every user).
+    pub lock_path: PathBuf,
+    /// Log files (`log-path`).
+    pub log_path: PathBuf,
+    /// Asynchronous archiving spool (`spool-path`).
+    pub spool_path: PathBuf,
+    /// The cluster's data directory (`pg1-path`).
+    pub pg_path: PathBuf,
+    /// The cluster's port (`pg1-port`).
+    pub pg_port: u16,
+    /// The folder holding its Unix socket (`pg1-socket-path`).
+    pub pg_socket_path: PathBuf,
+    /// Parallel workers for backup and restore (`process-max`).
+    pub process_max: u32,
+}
+
+/// The `pgbackrest.conf` for these settings.
+pub fn render_config(s: &PgbrSettings) -> String {
+    format!(
+        "# Written by Lifeboat; rewritten at every start.\n\
+         [global]\n\
+         repo1-path={repo}\n\
+         # The bucket keeps the history (restic); staging keeps only the latest full backup.\n\
+         repo1-retention-full=1\n\
+         # Uncompressed, so restic deduplicates unchanged files between backups.\n\
+         compress-type=none\n\
+         start-fast=y\n\
+         process-max={pmax}\n\
+         lock-path={lock}\n\
+         log-path={log}\n\
+         spool-path={spool}\n\
+         log-level-console=info\n\
+         log-level-file=detail\n\
+         \n\
+         [{STANZA}]\n\
+         pg1-path={pg}\n\
+         pg1-port={port}\n\
+         pg1-socket-path={sock}\n",
+        repo = s.repo_path.display(),
+        pmax = s.process_max.max(1),
+        lock = s.lock_path.display(),
+        log = s.log_path.display(),
+        spool = s.spool_path.display(),
+        pg = s.pg_path.display(),
+        port = s.pg_port,
+        sock = s.pg_socket_path.display(),
+    )
+}
+
+/// The `archive_command` PostgreSQL runs for each WAL segment (`--config` is explicit
+/// because the archiver does not inherit any environment of ours).
+pub fn archive_command(pgbackrest: &std::path::Path, config: &std::path::Path) -> String {
+    format!(
+        "{} --config={} --stanza={STANZA} archive-push %p",
+        pgbackrest.display(),
+        config.display()
+    )
+}
+
+/// A pgBackRest command for the stanza, as the PostgreSQL service account.
+pub fn command(config: &std::path::Path, args: &[&str]) -> ToolCommand {
+    let mut all = vec![
+        format!("--config={}", config.display()),
+        format!("--stanza={STANZA}"),
+    ];
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    let mut cmd = ToolCommand::new(Tool::Pgbackrest, all);
+    cmd.as_postgres_user = true;
+    cmd
+}
+
+/// `stanza-create` (idempotent: succeeds when the stanza already matches the cluster).
+pub fn stanza_create(config: &std::path::Path) -> ToolCommand {
+    command(config, &["stanza-create"])
+}
+
+/// A full backup that prints one `DETAIL: backup file …` line per file on stdout.
+pub fn backup_full(config: &std::path::Path) -> ToolCommand {
+    command(
+        config,
+        &["--type=full", "--log-level-console=detail", "backup"],
+    )
+}
+
+/// `info --output=json`.
+pub fn info(config: &std::path::Path) -> ToolCommand {
+    command(config, &["--output=json", "info"])
+}
+
+/// A restore of `label` (or the latest backup) over the data directory, changing only the
+/// files that differ.
+pub fn restore_delta(config: &std::path::Path, label: Option<&str>) -> ToolCommand {
+    let set = label.map(|l| format!("--set={l}"));
+    let mut args = vec!["--delta", "--log-level-console=detail"];
+    if let Some(s) = &set {
+        args.push(s);
+    }
+    args.push("restore");
+    command(config, &args)
+}
+
+/// The last lines of a failed run's output, errors first.
+pub fn output_tail(output: &crate::runtime::ToolOutput) -> String {
+    output
+        .stderr_tail
+        .iter()
+        .chain(output.stdout_tail.iter().filter(|l| !l.contains("DETAIL:")))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> PgbrSettings {
+        PgbrSettings {
+            repo_path: "/d/staging/pgbackrest".into(),
+            lock_path: "/d/pgbr/lock".into(),
+            log_path: "/d/pgbr/log".into(),
+            spool_path: "/d/pgbr/spool".into(),
+            pg_path: "/d/pg".into(),
+            pg_port: 55432,
+            pg_socket_path: "/d/pgsock".into(),
+            process_max: 2,
+        }
+    }
+
+    #[test]
+    fn config_names_every_path_and_disables_compression() {
+        let c = render_config(&settings());
+        for want in [
+            "repo1-path=/d/staging/pgbackrest",
+            "compress-type=none",
+            "start-fast=y",
+            "process-max=2",
+            "lock-path=/d/pgbr/lock",
+            "[system]",
+            "pg1-port=55432",
+            "pg1-socket-path=/d/pgsock",
+        ] {
+            assert!(c.contains(want), "{want} missing from\n{c}");
+        }
+    }
+
+    #[test]
+    fn commands_carry_config_and_stanza_and_run_as_postgres() {
+        let cmd = backup_full(std::path::Path::new("/d/pgbr/pgbackrest.conf"));
+        assert_eq!(cmd.args[0], "--config=/d/pgbr/pgbackrest.conf");
+        assert_eq!(cmd.args[1], "--stanza=system");
+        assert_eq!(cmd.args.last().map(String::as_str), Some("backup"));
+        assert!(cmd.as_postgres_user);
+        let r = restore_delta(std::path::Path::new("/c"), Some("20261125-110705F"));
+        assert!(r.args.contains(&"--set=20261125-110705F".to_owned()));
+        assert!(r.args.contains(&"--delta".to_owned()));
+        assert!(
+            archive_command("/usr/bin/pgbackrest".as_ref(), "/c".as_ref())
+                .ends_with("--config=/c --stanza=system archive-push %p")
+        );
+    }
+}

@@ -1,0 +1,370 @@
+//! restic's backup side: `init`, opening a repository, `backup --json` (its `status` and
+//! `summary` lines), `snapshots --json` and `forget` with a retention policy. Pure: commands
+//! and parsers only.
+//!
+//! restic 0.14 exits 1 for both a missing repository and a wrong password (the dedicated codes
+//! 10 and 12 came with 0.17), so [`open_failure`] reads the code *and* the message.
+
+use lifeboat_shared::config::Retention;
+use serde::Deserialize;
+
+use super::{Exit, command, output_tail};
+use crate::runtime::{ToolCommand, ToolOutput};
+use crate::storage::ResticRepository;
+
+/// Why a restic answer could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not the JSON restic prints.
+    #[error("unreadable restic output: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// One line of `backup --json`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackupMessage {
+    /// Progress.
+    Status(Status),
+    /// The end: what was stored.
+    Summary(Summary),
+    /// An error restic reported and went on from (e.g. an unreadable file).
+    Error(String),
+    /// Anything else (other message types, or not JSON).
+    Other,
+}
+
+/// A `status` line. Fields may be missing, especially early on.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Status {
+    /// `0.0..=1.0`.
+    pub percent_done: f64,
+    /// Files found so far.
+    pub total_files: u64,
+    /// Files read so far.
+    pub files_done: u64,
+    /// Bytes found so far.
+    pub total_bytes: u64,
+    /// Bytes read so far.
+    pub bytes_done: u64,
+    /// Seconds since the start.
+    pub seconds_elapsed: Option<u64>,
+    /// restic's own estimate.
+    pub seconds_remaining: Option<u64>,
+    /// The files being read now.
+    pub current_files: Vec<String>,
+}
+
+/// The `summary` line.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Summary {
+    /// The new snapshot's short id.
+    pub snapshot_id: String,
+    /// Bytes added to the repository (after deduplication and compression).
+    pub data_added: u64,
+    /// Files backed up.
+    pub total_files_processed: u64,
+    /// Bytes backed up.
+    pub total_bytes_processed: u64,
+    /// Seconds it took.
+    pub total_duration: f64,
+    /// New files.
+    pub files_new: u64,
+    /// Changed files.
+    pub files_changed: u64,
+    /// Unchanged files.
+    pub files_unmodified: u64,
+}
+
+#[derive(Deserialize)]
+struct Tagged {
+    message_type: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ErrorLine {
+    error: serde_json::Value,
+    item: String,
+}
+
+/// Reads one line of `backup --json`, tolerating unknown types and fields.
+pub fn parse_backup_line(line: &str) -> BackupMessage {
+    let Ok(tagged) = serde_json::from_str::<Tagged>(line) else {
+        return BackupMessage::Other;
+    };
+    match tagged.message_type.as_str() {
+        "status" => serde_json::from_str(line).map_or(BackupMessage::Other, BackupMessage::Status),
+        "summary" => {
+            serde_json::from_str(line).map_or(BackupMessage::Other, BackupMessage::Summary)
+        }
+        "error" => {
+            let e: ErrorLine = serde_json::from_str(line).unwrap_or_default();
+            let what = match &e.error {
+                serde_json::Value::Object(m) => m
+                    .get("message")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("error")
+                    .to_owned(),
+                serde_json::Value::String(s) => s.clone(),
+                _ => "error".to_owned(),
+            };
+            BackupMessage::Error(if e.item.is_empty() {
+                what
+            } else {
+                format!("{}: {what}", e.item)
+            })
+        }
+        _ => BackupMessage::Other,
+    }
+}
+
+/// One snapshot from `snapshots --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Snapshot {
+    /// Full id.
+    pub id: String,
+    /// Short id (as `backup` prints it).
+    #[serde(default)]
+    pub short_id: String,
+    /// RFC 3339 time.
+    #[serde(default)]
+    pub time: String,
+    /// The host name it was taken under.
+    #[serde(default)]
+    pub hostname: String,
+    /// Its tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// What it holds.
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
+
+impl Snapshot {
+    /// Whether `id` names this snapshot (full or any unambiguous prefix such as the short id).
+    pub fn matches(&self, id: &str) -> bool {
+        !id.is_empty() && self.id.starts_with(id)
+    }
+}
+
+/// Parses `snapshots --json` (restic prints `null` for none in some versions).
+pub fn parse_snapshots(json: &str) -> Result<Vec<Snapshot>, ParseError> {
+    let v: Option<Vec<Snapshot>> = serde_json::from_str(json.trim())?;
+    Ok(v.unwrap_or_default())
+}
+
+/// `cat config`: the cheapest command that proves the repository exists and the password
+/// opens it.
+pub fn open_command(repo: &ResticRepository) -> ToolCommand {
+    command(repo, ["cat", "config"])
+}
+
+/// `init`.
+pub fn init_command(repo: &ResticRepository) -> ToolCommand {
+    command(repo, ["init"])
+}
+
+/// Why a repository could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenFailure {
+    /// Nothing is there yet.
+    NoRepository,
+    /// The passphrase does not open it.
+    WrongPassword,
+    /// Held by another restic.
+    Locked,
+    /// Anything else, with restic's words.
+    Other(String),
+}
+
+/// Classifies a failed `cat config` (or any command that opens the repository).
+pub fn open_failure(output: &ToolOutput) -> OpenFailure {
+    let tail = output_tail(output);
+    match Exit::of(output) {
+        Exit::NoRepository => return OpenFailure::NoRepository,
+        Exit::WrongPassword => return OpenFailure::WrongPassword,
+        Exit::Locked => return OpenFailure::Locked,
+        _ => {}
+    }
+    if tail.contains("wrong password or no key found") {
+        OpenFailure::WrongPassword
+    } else if tail.contains("Is there a repository at the following location?")
+        || tail.contains("unable to open config file")
+    {
+        OpenFailure::NoRepository
+    } else if tail.contains("repository is already locked") {
+        OpenFailure::Locked
+    } else {
+        OpenFailure::Other(tail)
+    }
+}
+
+/// `backup --json` of `paths` (relative to the command's working directory, so the
+/// snapshot holds them at its root), tagged and under a stable host name.
+pub fn backup_command(
+    repo: &ResticRepository,
+    host: &str,
+    tags: &[String],
+    paths: &[&str],
+) -> ToolCommand {
+    let mut args: Vec<String> = vec!["backup".into(), "--json".into(), format!("--host={host}")];
+    for t in tags {
+        args.push(format!("--tag={t}"));
+    }
+    args.push("--".into());
+    args.extend(paths.iter().map(|p| (*p).to_owned()));
+    command(repo, args)
+}
+
+/// `snapshots --json`, optionally only those carrying `tag`.
+pub fn snapshots_command(repo: &ResticRepository, tag: Option<&str>) -> ToolCommand {
+    let mut args = vec!["snapshots".to_owned(), "--json".to_owned()];
+    if let Some(t) = tag {
+        args.push(format!("--tag={t}"));
+    }
+    command(repo, args)
+}
+
+/// `forget` with the retention policy for snapshots tagged `tag` taken under `host`, pruning
+/// what is no longer referenced. `None` when the policy keeps everything.
+pub fn forget_command(
+    repo: &ResticRepository,
+    retention: &Retention,
+    host: &str,
+    tag: &str,
+) -> Option<ToolCommand> {
+    let rules = [
+        ("--keep-last", retention.keep_last),
+        ("--keep-daily", retention.keep_daily),
+        ("--keep-weekly", retention.keep_weekly),
+        ("--keep-monthly", retention.keep_monthly),
+    ];
+    if rules.iter().all(|(_, n)| *n == 0) {
+        return None;
+    }
+    let mut args = vec![
+        "forget".to_owned(),
+        "--prune".to_owned(),
+        format!("--host={host}"),
+        format!("--tag={tag}"),
+    ];
+    for (flag, n) in rules {
+        if n > 0 {
+            args.push(format!("{flag}={n}"));
+        }
+    }
+    Some(command(repo, args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> ResticRepository {
+        ResticRepository {
+            repository: "/b/restic".into(),
+            env: vec![],
+        }
+    }
+
+    #[test]
+    fn parses_status_and_summary_tolerantly() {
+        let msgs: Vec<BackupMessage> = include_str!("testdata/backup.jsonl")
+            .lines()
+            .map(parse_backup_line)
+            .collect();
+        let BackupMessage::Status(first) = &msgs[0] else {
+            panic!("{:?}", msgs[0])
+        };
+        assert_eq!((first.files_done, first.total_bytes), (0, 16_777_216));
+        let BackupMessage::Status(third) = &msgs[2] else {
+            panic!("{:?}", msgs[2])
+        };
+        assert_eq!(third.seconds_remaining, Some(9));
+        assert_eq!(third.bytes_done, 260_915_200);
+        assert_eq!(msgs[3], BackupMessage::Other);
+        assert_eq!(msgs[4], BackupMessage::Other);
+        let BackupMessage::Summary(s) = &msgs[5] else {
+            panic!("{:?}", msgs[5])
+        };
+        assert_eq!(s.snapshot_id, "22d49fb9");
+        assert_eq!(s.data_added, 9_596_836);
+        assert_eq!(s.total_bytes_processed, 39_986_760);
+    }
+
+    #[test]
+    fn error_lines_name_the_item() {
+        let m = parse_backup_line(
+            r#"{"message_type":"error","error":{"message":"permission denied"},"during":"archival","item":"/x/y"}"#,
+        );
+        assert_eq!(m, BackupMessage::Error("/x/y: permission denied".into()));
+    }
+
+    #[test]
+    fn parses_captured_snapshots() {
+        let s = parse_snapshots(include_str!("testdata/snapshots.json")).unwrap();
+        assert_eq!(s.len(), 1);
+        assert!(s[0].matches("22d49fb9"));
+        assert!(!s[0].matches(""));
+        assert_eq!(s[0].tags, vec!["lifeboat", "backup=bk-1"]);
+        assert!(parse_snapshots("null").unwrap().is_empty());
+        assert!(parse_snapshots("[]").unwrap().is_empty());
+    }
+
+    #[test]
+    fn open_failures_are_read_from_restic_0_14_messages() {
+        let out = |code, err: &str| ToolOutput {
+            exit_code: Some(code),
+            stdout_tail: vec![],
+            stderr_tail: vec![err.to_owned()],
+        };
+        assert_eq!(
+            open_failure(&out(1, "Fatal: wrong password or no key found")),
+            OpenFailure::WrongPassword
+        );
+        assert_eq!(open_failure(&out(12, "")), OpenFailure::WrongPassword);
+        assert_eq!(
+            open_failure(&out(1, "Is there a repository at the following location?")),
+            OpenFailure::NoRepository
+        );
+        assert_eq!(
+            open_failure(&out(1, "Fatal: boom")),
+            OpenFailure::Other("Fatal: boom".into())
+        );
+    }
+
+    #[test]
+    fn backup_and_forget_arguments() {
+        let b = backup_command(
+            &repo(),
+            "lifeboat-demo",
+            &["lifeboat".into()],
+            &["pgbackrest", "config"],
+        );
+        assert_eq!(
+            b.args,
+            vec![
+                "backup",
+                "--json",
+                "--host=lifeboat-demo",
+                "--tag=lifeboat",
+                "--",
+                "pgbackrest",
+                "config"
+            ]
+        );
+        let keep_all = Retention::default();
+        assert!(forget_command(&repo(), &keep_all, "h", "lifeboat").is_none());
+        let r = Retention {
+            keep_last: 3,
+            keep_daily: 7,
+            ..Retention::default()
+        };
+        let f = forget_command(&repo(), &r, "h", "lifeboat").unwrap();
+        assert!(f.args.contains(&"--keep-last=3".to_owned()));
+        assert!(f.args.contains(&"--keep-daily=7".to_owned()));
+        assert!(!f.args.iter().any(|a| a.starts_with("--keep-weekly")));
+    }
+}

@@ -1,0 +1,155 @@
+//! Shared fixtures of the backup tests: a data dir with the real demo instance, the app
+//! factory driven in-process, and restic on the resulting bucket.
+#![allow(dead_code, clippy::unwrap_used)] // Each test binary uses a subset; tests may panic.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use lifeboat::app::{AppState, Settings, app};
+use lifeboat::tools::Toolbox;
+use lifeboat_shared::operation::Operation;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// A Lifeboat with its demo instance, in-process.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub state: AppState,
+    pub router: axum::Router,
+}
+
+impl Env {
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The default bucket (a local folder).
+    pub fn bucket(&self) -> PathBuf {
+        self.data_dir().join("bucket")
+    }
+
+    pub async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        let req = Request::post(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        send(&self.router, req).await
+    }
+
+    pub async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        send(&self.router, Request::get(uri).body(Body::empty()).unwrap()).await
+    }
+
+    /// Waits until operation `id` has ended.
+    pub async fn wait_done(&self, id: &str, within: Duration) -> Operation {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let op = self.state.operations().get(id).unwrap();
+            if op.status.is_terminal() {
+                return op;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "still {:?}: {op:#?}",
+                op.status
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Starts a backup through the API and waits for its end.
+    pub async fn backup(&self, description: &str) -> Operation {
+        let (status, body) = self
+            .post(
+                "/api/v1/backups",
+                serde_json::json!({ "description": description }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        self.wait_done(&id, Duration::from_secs(120)).await
+    }
+}
+
+async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// A fresh data dir, the demo instance up, tools from `toolbox`.
+pub async fn env_with(toolbox: Toolbox) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    open_up(dir.path());
+    let settings = Settings {
+        data_dir: dir.path().join("data"),
+        static_dir: dir.path().join("dist"),
+        allowed_origins: vec![],
+    };
+    let state = AppState::new(settings, toolbox);
+    lifeboat::jobs::supervisor::recover(&state).await;
+    lifeboat::jobs::start_instance(&state).await.unwrap();
+    let router = app(state.clone());
+    Env { dir, state, router }
+}
+
+/// With the tools found on this host.
+pub async fn env() -> Env {
+    env_with(Toolbox::discover()).await
+}
+
+/// Lets the postgres user walk into a temporary directory.
+pub fn open_up(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Runs restic against the bucket's repository (no passphrase configured).
+pub fn restic(bucket: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("restic")
+        .args(args)
+        .env("RESTIC_REPOSITORY", bucket.join("restic"))
+        .env("RESTIC_PASSWORD", lifeboat::restic::NO_PASSPHRASE_KEY)
+        .output()
+        .unwrap()
+}
+
+/// The short ids of every snapshot in the bucket.
+pub fn snapshot_ids(bucket: &Path) -> Vec<String> {
+    let out = restic(bucket, &["snapshots", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    snaps
+        .iter()
+        .map(|s| s["short_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `restic check` passes.
+pub fn assert_restic_check(bucket: &Path) {
+    let out = restic(bucket, &["check"]);
+    assert!(
+        out.status.success(),
+        "restic check failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Stops the instance's Postgres when the test ends.
+pub async fn stop(env: &Env) {
+    if let Some(i) = env.state.instance() {
+        i.stop().await;
+    }
+}

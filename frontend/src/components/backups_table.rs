@@ -1,0 +1,164 @@
+//! The Backups table: every backup in the bucket, newest first, with a Restore action.
+
+use lifeboat_shared::backup::BackupManifest;
+use lifeboat_shared::operation::{Operation, OperationKind, Trigger};
+use yew::prelude::*;
+
+use crate::components::status;
+use crate::format;
+
+/// Properties of [`BackupsTable`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+pub struct BackupsTableProps {
+    /// The catalog, newest first.
+    pub backups: Vec<BackupManifest>,
+    /// A backup operation that has not finished: shown as the first row.
+    #[prop_or_default]
+    pub running: Option<Operation>,
+    /// Ids of backups whose operation ended with warnings.
+    #[prop_or_default]
+    pub with_warnings: Vec<String>,
+    /// Why Restore is unavailable right now (shown above the table), if it is.
+    #[prop_or_default]
+    pub restore_disabled: Option<AttrValue>,
+    /// Restore was selected on a row.
+    pub on_restore: Callback<BackupManifest>,
+}
+
+/// `Manual (alice)` or `Scheduled`.
+pub fn trigger(t: &Trigger) -> String {
+    match t {
+        Trigger::Manual { by } if by.is_empty() => "Manual".to_owned(),
+        Trigger::Manual { by } => format!("Manual ({by})"),
+        Trigger::Scheduled => "Scheduled".to_owned(),
+        Trigger::Unknown => "Other".to_owned(),
+    }
+}
+
+fn running_row(op: &Operation) -> Html {
+    let (description, trig) = match &op.kind {
+        OperationKind::Backup {
+            description,
+            trigger: t,
+        } => (description.clone(), trigger(t)),
+        _ => (String::new(), String::new()),
+    };
+    let done = op
+        .progress
+        .as_ref()
+        .map(|p| format::bytes_of(p.bytes_done, p.bytes_total));
+    let pct = op
+        .progress
+        .as_ref()
+        .and_then(|p| p.fraction())
+        .map(format::percent);
+    let (icon, word, tone) = status::operation(op.status);
+    html! {
+        <tr class="lb-row-running" data-testid="backup-row-running">
+            <td title={op.created_at.clone()}>{ format::date_time(&op.created_at) }</td>
+            <td>{ description_cell(&description) }</td>
+            <td>{ trig }</td>
+            <td>{ done.unwrap_or_else(|| "–".to_owned()) }</td>
+            <td>{ "–" }</td>
+            <td>
+                <span class={classes!("lb-status", tone)}>
+                    <span class="lb-status-icon" aria-hidden="true">{ icon }</span>
+                    { word }
+                    if let Some(p) = pct { { format!(" · {p}") } }
+                </span>
+            </td>
+            <td>{ "this instance" }</td>
+            <td></td>
+        </tr>
+    }
+}
+
+fn description_cell(d: &str) -> Html {
+    if d.is_empty() {
+        html! { <span class="lb-muted">{ "No description" }</span> }
+    } else {
+        html! { { d.to_owned() } }
+    }
+}
+
+/// The table.
+#[function_component(BackupsTable)]
+pub fn backups_table(props: &BackupsTableProps) -> Html {
+    let rows = props.backups.iter().map(|b| {
+        let on_restore = props.on_restore.clone();
+        let backup = b.clone();
+        let onclick = Callback::from(move |_: MouseEvent| on_restore.emit(backup.clone()));
+        let when = format::date_time(&b.started_at);
+        let duration = format::seconds_between(&b.started_at, &b.finished_at)
+            .map(format::duration)
+            .unwrap_or_else(|| "–".to_owned());
+        let warned = props.with_warnings.contains(&b.id);
+        let (icon, word, tone) = if warned {
+            ("▲", "Completed with warnings", "lb-tone-warn")
+        } else {
+            ("✓", "Completed", "lb-tone-ok")
+        };
+        let size_title = format!(
+            "{} in all; {} added to the bucket",
+            format::exact_bytes(b.size_bytes),
+            format::exact_bytes(b.bytes_added)
+        );
+        html! {
+            <tr key={b.id.clone()} data-testid="backup-row" data-backup-id={b.id.clone()}>
+                <td title={b.started_at.clone()}>{ when.clone() }</td>
+                <td>{ description_cell(&b.description) }</td>
+                <td>{ trigger(&b.trigger) }</td>
+                <td title={size_title}>
+                    { format::bytes(b.size_bytes) }
+                    if b.encrypted {
+                        <span class="lb-muted">{ " · " }<span aria-hidden="true">{ "🔒" }</span>{ "encrypted" }</span>
+                    }
+                </td>
+                <td>{ duration }</td>
+                <td>
+                    <span class={classes!("lb-status", tone)}>
+                        <span class="lb-status-icon" aria-hidden="true">{ icon }</span>{ word }
+                    </span>
+                </td>
+                <td>{ b.source.namespace.clone() }</td>
+                <td>
+                    <button type="button" class="lb-btn lb-btn-secondary lb-btn-small"
+                        disabled={props.restore_disabled.is_some()}
+                        {onclick} data-testid="restore-button">
+                        { "Restore" }<span class="lb-sr">{ format!(" the backup of {when}") }</span>
+                    </button>
+                </td>
+            </tr>
+        }
+    });
+    html! {
+        <>
+            if let Some(reason) = &props.restore_disabled {
+                <p class="lb-note" data-testid="restore-disabled-reason">
+                    <span aria-hidden="true">{ "ⓘ " }</span>{ reason.clone() }
+                </p>
+            }
+            <div class="lb-table-wrap">
+                <table class="lb-table" data-testid="backups-table">
+                    <caption class="lb-sr">{ "Backups in the bucket, newest first" }</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{ "Date" }</th>
+                            <th scope="col">{ "Description" }</th>
+                            <th scope="col">{ "Trigger" }</th>
+                            <th scope="col">{ "Size" }</th>
+                            <th scope="col">{ "Duration" }</th>
+                            <th scope="col">{ "Status" }</th>
+                            <th scope="col">{ "Source namespace" }</th>
+                            <th scope="col"><span class="lb-sr">{ "Actions" }</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        if let Some(op) = &props.running { { running_row(op) } }
+                        { for rows }
+                    </tbody>
+                </table>
+            </div>
+        </>
+    }
+}

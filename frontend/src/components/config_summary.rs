@@ -1,0 +1,215 @@
+//! The storage configuration at a glance, with Edit Configuration and Verify.
+
+use lifeboat_shared::config::{ConfigView, Provider, Retention, VerifyReport};
+use yew::prelude::*;
+
+use crate::api::ApiFailure;
+use crate::components::banner::ErrorBanner;
+use crate::components::empty_state::EmptyState;
+use crate::components::verify_result::VerifyResult;
+use crate::format;
+
+/// Properties of [`ConfigSummary`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+pub struct ConfigSummaryProps {
+    /// The saved configuration.
+    pub view: ConfigView,
+    /// The last verify result, if any.
+    #[prop_or_default]
+    pub verify: Option<VerifyReport>,
+    /// A verify is running.
+    #[prop_or_default]
+    pub verifying: bool,
+    /// Why the last verify call failed.
+    #[prop_or_default]
+    pub verify_error: Option<ApiFailure>,
+    /// Edit Configuration.
+    pub on_edit: Callback<()>,
+    /// Verify the saved configuration.
+    pub on_verify: Callback<()>,
+}
+
+/// Where the bucket is, in one line.
+pub fn location(p: &Provider) -> (String, String) {
+    let with_prefix = |base: String, prefix: &str| {
+        if prefix.is_empty() {
+            base
+        } else {
+            format!("{base}/{prefix}")
+        }
+    };
+    match p {
+        Provider::Local { path } if path.is_empty() => (
+            "Local folder".to_owned(),
+            "bucket/ in Lifeboat's data directory".to_owned(),
+        ),
+        Provider::Local { path } => ("Local folder".to_owned(), path.clone()),
+        Provider::S3 {
+            region,
+            bucket,
+            prefix,
+            endpoint,
+        } => {
+            let place = with_prefix(format!("s3://{bucket}"), prefix);
+            let at = if endpoint.is_empty() {
+                format!("{place} ({region})")
+            } else {
+                format!("{place} at {endpoint} ({region})")
+            };
+            ("Amazon S3".to_owned(), at)
+        }
+        Provider::Azure {
+            account,
+            container,
+            prefix,
+        } => (
+            "Azure Blob Storage".to_owned(),
+            with_prefix(format!("{account}/{container}"), prefix),
+        ),
+        Provider::Gcs { bucket, prefix } => (
+            "Google Cloud Storage".to_owned(),
+            with_prefix(format!("gs://{bucket}"), prefix),
+        ),
+    }
+}
+
+/// The retention rule in words.
+pub fn retention(r: &Retention) -> String {
+    let parts: Vec<String> = [
+        (r.keep_last, "latest"),
+        (r.keep_daily, "daily"),
+        (r.keep_weekly, "weekly"),
+        (r.keep_monthly, "monthly"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
+        "Every backup is kept.".to_owned()
+    } else {
+        format!(
+            "Keep the {} backups; older ones are removed after each backup.",
+            parts.join(", ")
+        )
+    }
+}
+
+/// The summary card's content.
+#[function_component(ConfigSummary)]
+pub fn config_summary(props: &ConfigSummaryProps) -> Html {
+    let v = &props.view;
+    let edit = {
+        let cb = props.on_edit.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let Some(c) = &v.config else {
+        return html! {
+            <div data-testid="config-summary" data-configured="false">
+                <EmptyState
+                    title="No bucket is configured."
+                    hint="Configure a bucket to start backing up: a local folder works right away, or use S3, Azure or Google Cloud Storage." />
+                <div class="lb-actions">
+                    <button type="button" class="lb-btn lb-btn-primary" onclick={edit} data-testid="edit-config">
+                        { "Configure storage" }
+                    </button>
+                </div>
+            </div>
+        };
+    };
+    let verify = {
+        let cb = props.on_verify.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let (kind, place) = location(&c.provider);
+    let cloud = !matches!(c.provider, Provider::Local { .. });
+    html! {
+        <div data-testid="config-summary" data-configured="true" data-default={v.is_default.to_string()}>
+            if v.is_default {
+                <div class="lb-note" data-testid="config-default-note">
+                    <p class="lb-empty-title">{ "No bucket is configured yet." }</p>
+                    <p>
+                        { "Until you save a configuration, backups go to the embedded default: a folder on the \
+                           Lifeboat host, not encrypted with a passphrase. Configure a bucket to start backing up \
+                           to storage you own (Amazon S3, Azure Blob Storage, Google Cloud Storage or an \
+                           S3-compatible store)." }
+                    </p>
+                </div>
+            }
+            <dl class="lb-facts">
+                <dt>{ "Storage" }</dt>
+                <dd data-testid="config-location">{ kind }{ " · " }<code>{ place }</code></dd>
+                if cloud || !c.secret_name.is_empty() {
+                    <dt>{ "Credentials" }</dt>
+                    <dd>
+                        { format!("Secret {}", if c.secret_name.is_empty() { "(none)" } else { &c.secret_name }) }
+                        { if v.credentials_set { " · stored" } else if cloud { " · not stored here (read from the Kubernetes Secret)" } else { "" } }
+                    </dd>
+                }
+                <dt>{ "Encryption" }</dt>
+                <dd data-testid="config-passphrase">
+                    if v.passphrase_set {
+                        <span aria-hidden="true">{ "🔒 " }</span>
+                        { "A passphrase is set: restic encrypts every backup with it. Keep it safe; without it backups cannot be restored." }
+                    } else {
+                        <span aria-hidden="true">{ "▲ " }</span>
+                        { "No passphrase: backups are not encrypted by Lifeboat and rely on the bucket's at-rest encryption." }
+                    }
+                </dd>
+                <dt>{ "Schedule" }</dt>
+                <dd data-testid="config-schedule">
+                    { schedule(v) }
+                </dd>
+                <dt>{ "Retention" }</dt>
+                <dd>{ retention(&c.retention) }</dd>
+                if let Some(at) = &v.updated_at {
+                    <dt>{ "Last saved" }</dt>
+                    <dd title={at.clone()}>{ format::date_time(at) }</dd>
+                }
+            </dl>
+            <div class="lb-actions">
+                <button type="button" class="lb-btn lb-btn-primary" onclick={edit} data-testid="edit-config">
+                    { if v.is_default { "Configure storage" } else { "Edit Configuration" } }
+                </button>
+                <button type="button" class="lb-btn lb-btn-secondary" onclick={verify}
+                    disabled={props.verifying} data-testid="verify-saved">
+                    { if props.verifying { "Verifying…" } else { "Verify" } }
+                </button>
+            </div>
+            <div aria-live="polite">
+                if let Some(e) = &props.verify_error {
+                    <ErrorBanner failure={e.clone()} title="The verify could not run." />
+                }
+                if let Some(r) = &props.verify {
+                    <VerifyResult report={r.clone()} />
+                }
+            </div>
+        </div>
+    }
+}
+
+fn schedule(v: &ConfigView) -> Html {
+    let Some(c) = &v.config else {
+        return Html::default();
+    };
+    match (&c.schedule, &v.schedule_preview) {
+        (None, _) => html! { { "No schedule: backups run when you select Backup Now." } },
+        (Some(s), None) => {
+            html! { <><code>{ s.cron.clone() }</code>{ format!(" ({})", s.timezone) }</> }
+        }
+        (Some(s), Some(p)) => html! {
+            <>
+                { p.description.clone() }
+                <span class="lb-muted">{ " · " }<code>{ s.cron.clone() }</code></span>
+                if !p.next_runs.is_empty() {
+                    <details class="lb-details">
+                        <summary>{ "Next runs" }</summary>
+                        <ul class="lb-list">
+                            { for p.next_runs.iter().map(|t| html! { <li title={t.clone()}>{ format::date_time(t) }</li> }) }
+                        </ul>
+                    </details>
+                }
+            </>
+        },
+    }
+}

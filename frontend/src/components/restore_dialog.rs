@@ -1,0 +1,209 @@
+//! The Restore dialog: what will be replaced, where to restore, and the typed phrase that
+//! enables "Yes, restore now".
+
+use lifeboat_shared::backup::{BackupManifest, RESTORE_CONFIRMATION, StartRestore};
+use yew::prelude::*;
+
+use crate::api::ApiFailure;
+use crate::components::banner::ErrorBanner;
+use crate::components::dialog::Modal;
+use crate::components::field::event_value;
+use crate::format;
+use crate::validate;
+
+/// Properties of [`RestoreDialog`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+pub struct RestoreDialogProps {
+    /// The backup to restore.
+    pub backup: BackupManifest,
+    /// This instance's namespace (the in-place target), when known.
+    #[prop_or_default]
+    pub instance_namespace: Option<AttrValue>,
+    /// A start request is in flight.
+    #[prop_or_default]
+    pub busy: bool,
+    /// Why the last start failed.
+    #[prop_or_default]
+    pub error: Option<ApiFailure>,
+    /// "Yes, restore now", with the request to send.
+    pub on_confirm: Callback<StartRestore>,
+    /// Cancel or Escape.
+    pub on_cancel: Callback<()>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Same,
+    New,
+}
+
+/// The Restore dialog.
+#[function_component(RestoreDialog)]
+pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
+    let same_ns = props.instance_namespace.clone();
+    let target = use_state(|| {
+        if same_ns.is_some() {
+            Target::Same
+        } else {
+            Target::New
+        }
+    });
+    let new_ns = use_state(String::new);
+    let ns_touched = use_state(|| false);
+    let replace = use_state(|| false);
+    let phrase = use_state(String::new);
+
+    let ns_problem = match *target {
+        Target::Same => None,
+        Target::New => validate::namespace(&new_ns).err().or_else(|| {
+            (same_ns.as_deref() == Some(new_ns.as_str())).then(|| {
+                "That is this instance's namespace: choose \"This namespace\" instead.".to_owned()
+            })
+        }),
+    };
+    let target_namespace = match *target {
+        Target::Same => same_ns.as_deref().unwrap_or_default().to_owned(),
+        Target::New => (*new_ns).clone(),
+    };
+    let phrase_ok = *phrase == RESTORE_CONFIRMATION;
+    let can_confirm =
+        phrase_ok && ns_problem.is_none() && !target_namespace.is_empty() && !props.busy;
+    let show_ns_problem = ns_problem.clone().filter(|_| *ns_touched);
+
+    let onsubmit = {
+        let on_confirm = props.on_confirm.clone();
+        let replace_existing = *replace && *target == Target::New;
+        let target_namespace = target_namespace.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if can_confirm {
+                on_confirm.emit(StartRestore {
+                    confirmation: RESTORE_CONFIRMATION.to_owned(),
+                    target_namespace: target_namespace.clone(),
+                    replace_existing,
+                });
+            }
+        })
+    };
+    let pick = |t: Target| {
+        let target = target.clone();
+        Callback::from(move |_: Event| target.set(t))
+    };
+    let on_ns = {
+        let new_ns = new_ns.clone();
+        let touched = ns_touched.clone();
+        Callback::from(move |e: InputEvent| {
+            new_ns.set(event_value(&e));
+            touched.set(true);
+        })
+    };
+    let on_ns_blur = {
+        let touched = ns_touched.clone();
+        Callback::from(move |_: FocusEvent| touched.set(true))
+    };
+    let on_replace = {
+        let replace = replace.clone();
+        Callback::from(move |_: Event| replace.set(!*replace))
+    };
+    let on_phrase = {
+        let phrase = phrase.clone();
+        Callback::from(move |e: InputEvent| phrase.set(event_value(&e)))
+    };
+    let cancel = props.on_cancel.clone();
+    let b = &props.backup;
+    let when = format::date_time(&b.started_at);
+    let same_label = match &same_ns {
+        Some(ns) => format!("This namespace ({ns})"),
+        None => "This namespace (unknown: the instance could not be loaded)".to_owned(),
+    };
+
+    html! {
+        <Modal labelledby="lb-restore-title" describedby="lb-restore-what"
+            on_cancel={props.on_cancel.clone()} testid="restore-dialog">
+            <form class="lb-dialog-form" {onsubmit}>
+                <h2 id="lb-restore-title" class="lb-dialog-title">{ format!("Restore the backup of {when}?") }</h2>
+                <div id="lb-restore-what" class="lb-warning-box">
+                    <p>
+                        <span aria-hidden="true">{ "▲ " }</span>
+                        <strong>{ "Restoring replaces, in the target namespace:" }</strong>
+                    </p>
+                    <ul class="lb-list">
+                        <li>{ "every user, group and SSO (identity provider) setting, and the Keycloak realm settings;" }</li>
+                        <li>{ "the platform configuration." }</li>
+                    </ul>
+                    <p>{ format!("Everything changed there since {when} is lost. Dash apps and workspaces are not in the backup: \
+                        after the restore you rebuild them, as the checklist will say.") }</p>
+                </div>
+                <dl class="lb-facts lb-facts-compact">
+                    <dt>{ "Backup" }</dt><dd><code>{ b.id.clone() }</code></dd>
+                    if !b.description.is_empty() {
+                        <dt>{ "Description" }</dt><dd>{ b.description.clone() }</dd>
+                    }
+                    <dt>{ "From namespace" }</dt><dd>{ b.source.namespace.clone() }</dd>
+                    <dt>{ "Size" }</dt>
+                    <dd title={format::exact_bytes(b.size_bytes)}>{ format::bytes(b.size_bytes) }</dd>
+                </dl>
+                <fieldset class="lb-fieldset">
+                    <legend>{ "Restore into" }</legend>
+                    <label class="lb-choice">
+                        <input type="radio" name="lb-restore-target" value="same"
+                            checked={*target == Target::Same} disabled={same_ns.is_none()}
+                            onchange={pick(Target::Same)} data-testid="restore-target-same" />
+                        { same_label }
+                    </label>
+                    <label class="lb-choice">
+                        <input type="radio" name="lb-restore-target" value="new"
+                            checked={*target == Target::New}
+                            onchange={pick(Target::New)} data-testid="restore-target-new" />
+                        { "A new namespace (a second instance, side by side with this one)" }
+                    </label>
+                    if *target == Target::New {
+                        <div class={classes!("lb-field", "lb-nested", show_ns_problem.as_ref().map(|_| "lb-field-invalid"))}>
+                            <label for="lb-restore-ns">{ "New namespace name" }</label>
+                            <p id="lb-restore-ns-hint" class="lb-hint">
+                                { "Lowercase letters, digits and hyphens; up to 63 characters." }
+                            </p>
+                            <input id="lb-restore-ns" class="lb-input" type="text" value={(*new_ns).clone()}
+                                oninput={on_ns} onblur={on_ns_blur} autocomplete="off" spellcheck="false"
+                                aria-describedby={if show_ns_problem.is_some() { "lb-restore-ns-hint lb-restore-ns-error" } else { "lb-restore-ns-hint" }}
+                                aria-invalid={show_ns_problem.as_ref().map(|_| "true")}
+                                data-testid="restore-namespace" />
+                            if let Some(problem) = &show_ns_problem {
+                                <p id="lb-restore-ns-error" class="lb-error" data-testid="namespace-error">
+                                    <span aria-hidden="true">{ "✕ " }</span>{ problem.clone() }
+                                </p>
+                            }
+                            <label class="lb-choice">
+                                <input type="checkbox" checked={*replace} onchange={on_replace}
+                                    data-testid="restore-replace" />
+                                { "Replace the instance already in that namespace, if there is one" }
+                            </label>
+                        </div>
+                    }
+                </fieldset>
+                <div class="lb-field">
+                    <label for="lb-restore-phrase">
+                        { "To confirm, type " }<strong class="lb-phrase">{ RESTORE_CONFIRMATION }</strong>
+                    </label>
+                    <input id="lb-restore-phrase" class="lb-input" type="text" value={(*phrase).clone()}
+                        oninput={on_phrase} autocomplete="off" spellcheck="false"
+                        aria-describedby="lb-restore-phrase-state" data-testid="restore-phrase" />
+                    <p id="lb-restore-phrase-state" class="lb-hint" aria-live="polite">
+                        { if phrase_ok { "✓ Phrase confirmed." } else { "The button enables once the phrase matches exactly." } }
+                    </p>
+                </div>
+                if let Some(error) = &props.error {
+                    <ErrorBanner failure={error.clone()} title="The restore could not start." />
+                }
+                <div class="lb-dialog-actions">
+                    <button type="button" class="lb-btn lb-btn-secondary"
+                        onclick={move |_| cancel.emit(())} data-testid="restore-cancel">{ "Cancel" }</button>
+                    <button type="submit" class="lb-btn lb-btn-danger" disabled={!can_confirm}
+                        data-testid="restore-confirm">
+                        { if props.busy { "Starting the restore…" } else { "Yes, restore now" } }
+                    </button>
+                </div>
+            </form>
+        </Modal>
+    }
+}

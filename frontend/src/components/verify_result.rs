@@ -1,0 +1,81 @@
+//! The result of a verify: each check with its status, message and hint.
+
+use lifeboat_shared::config::{RepositoryState, VerifyReport};
+use yew::prelude::*;
+
+use crate::components::status;
+
+/// Properties of [`VerifyResult`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+pub struct VerifyResultProps {
+    /// The report.
+    pub report: VerifyReport,
+}
+
+/// The repository state in words an admin can act on.
+pub fn repository(state: RepositoryState) -> &'static str {
+    match state {
+        RepositoryState::Empty => {
+            "The bucket holds no backups yet: the first backup creates the repository."
+        }
+        RepositoryState::Ready => {
+            "The bucket holds Lifeboat backups, and the passphrase opens them."
+        }
+        RepositoryState::PassphraseMismatch => {
+            "The bucket holds Lifeboat backups made with a different passphrase: enter the passphrase they were made with."
+        }
+        RepositoryState::Foreign => {
+            "Something other than Lifeboat backups is stored under this prefix: choose another prefix or bucket."
+        }
+        RepositoryState::Unknown => {
+            "The repository could not be checked (an earlier check failed)."
+        }
+    }
+}
+
+/// The verify result.
+#[function_component(VerifyResult)]
+pub fn verify_result(props: &VerifyResultProps) -> Html {
+    let r = &props.report;
+    let checks = r.checks.iter().map(|c| {
+        let (icon, word, tone) = status::check(c.status);
+        html! {
+            <li key={c.id.clone()} class={classes!("lb-check", tone)} data-testid="verify-check"
+                data-check={c.id.clone()} data-status={word}>
+                <span class="lb-step-icon" aria-hidden="true">{ icon }</span>
+                <div>
+                    <p>
+                        <strong>{ c.title.clone() }</strong>{ format!(" — {word}") }
+                        <span class="lb-muted">{ format!(" ({} ms)", c.millis) }</span>
+                    </p>
+                    <p>{ c.message.clone() }</p>
+                    if let Some(h) = &c.hint {
+                        <p class="lb-hint"><strong>{ "What to do: " }</strong>{ h.clone() }</p>
+                    }
+                </div>
+            </li>
+        }
+    });
+    let (icon, word, tone) = if r.ok {
+        (
+            "✓",
+            "The bucket works with this configuration.",
+            "lb-tone-ok",
+        )
+    } else {
+        (
+            "✕",
+            "The bucket does not work with this configuration yet.",
+            "lb-tone-bad",
+        )
+    };
+    html! {
+        <div class="lb-verify" data-testid="verify-result" data-ok={r.ok.to_string()}>
+            <p class={classes!("lb-verify-summary", tone)}>
+                <span aria-hidden="true">{ icon }{ " " }</span><strong>{ word }</strong>
+            </p>
+            <ul class="lb-checks-list">{ for checks }</ul>
+            <p class="lb-repo-state">{ repository(r.repository) }</p>
+        </div>
+    }
+}

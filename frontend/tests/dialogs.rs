@@ -1,0 +1,549 @@
+//! The dialogs and progress views in headless Chromium, rendered from props (no server):
+//! the typed phrase, Escape and focus, the description counter and limit, the namespace
+//! check, the progress figures and the checklist.
+
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use lifeboat_shared::backup::{BackupManifest, SourceInstance, StartRestore};
+use lifeboat_shared::operation::{
+    ChecklistItem, Operation, OperationKind, OperationStatus, Progress, Step, StepStatus, Trigger,
+};
+use lifeboat_ui::components::backup_dialog::{BackupDialog, BackupDialogProps};
+use lifeboat_ui::components::checklist::{Checklist, ChecklistProps};
+use lifeboat_ui::components::operation_progress::{OperationProgress, OperationProgressProps};
+use lifeboat_ui::components::restore_dialog::{RestoreDialog, RestoreDialogProps};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+use yew::prelude::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+fn fresh_div() -> Element {
+    let div = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&div).unwrap();
+    div
+}
+
+async fn settle() {
+    yew::scheduler::flush().await;
+    gloo_timers::future::TimeoutFuture::new(20).await;
+}
+
+fn find(root: &Element, testid: &str) -> Element {
+    root.query_selector(&format!("[data-testid={testid}]"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("no [data-testid={testid}] in {}", root.inner_html()))
+}
+
+fn exists(root: &Element, testid: &str) -> bool {
+    root.query_selector(&format!("[data-testid={testid}]"))
+        .unwrap()
+        .is_some()
+}
+
+fn text(root: &Element, testid: &str) -> String {
+    find(root, testid).text_content().unwrap_or_default()
+}
+
+fn disabled(root: &Element, testid: &str) -> bool {
+    find(root, testid).has_attribute("disabled")
+}
+
+/// Types `value` into an input or textarea as a user would: set it, then fire `input`.
+async fn type_into(root: &Element, testid: &str, value: &str) {
+    let el = find(root, testid);
+    if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+        input.set_value(value);
+    } else if let Some(area) = el.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+        area.set_value(value);
+    }
+    let init = web_sys::InputEventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::InputEvent::new_with_event_init_dict("input", &init).unwrap();
+    el.dispatch_event(&event).unwrap();
+    settle().await;
+}
+
+async fn click(root: &Element, testid: &str) {
+    find(root, testid).unchecked_into::<HtmlElement>().click();
+    settle().await;
+}
+
+async fn key(target: &Element, key: &str, shift: bool) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_shift_key(shift);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    target.dispatch_event(&event).unwrap();
+    settle().await;
+}
+
+fn active() -> Option<Element> {
+    document().active_element()
+}
+
+fn recorder<T: 'static>() -> (Seen<T>, Callback<T>) {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let cb = {
+        let seen = seen.clone();
+        Callback::from(move |v: T| seen.borrow_mut().push(v))
+    };
+    (seen, cb)
+}
+
+/// A focused button outside the dialog, standing in for the page's Backup Now / Restore.
+fn opener() -> HtmlElement {
+    let button = document()
+        .create_element("button")
+        .unwrap()
+        .unchecked_into::<HtmlElement>();
+    button.set_text_content(Some("Open"));
+    document().body().unwrap().append_child(&button).unwrap();
+    button.focus().unwrap();
+    button
+}
+
+fn manifest() -> BackupManifest {
+    BackupManifest {
+        id: "bk-20261125T110705Z-3f9a".into(),
+        started_at: "2026-11-25T11:07:05Z".into(),
+        finished_at: "2026-11-25T11:08:20Z".into(),
+        trigger: Trigger::Manual { by: "admin".into() },
+        description: "Before the upgrade".into(),
+        source: SourceInstance {
+            instance_id: "i-1".into(),
+            namespace: "dash".into(),
+        },
+        platform_version: "5.5".into(),
+        lifeboat_version: "0.1.0".into(),
+        postgres_major: 15,
+        components: vec![],
+        bytes_added: 1024,
+        size_bytes: 5 * 1024 * 1024,
+        encrypted: true,
+        key_fingerprint: None,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn backup_dialog_counts_characters_and_enforces_the_limit() {
+    let div = fresh_div();
+    let (started, on_start) = recorder::<String>();
+    let (_, on_cancel) = recorder::<()>();
+    let handle = yew::Renderer::<BackupDialog>::with_root_and_props(
+        div.clone(),
+        BackupDialogProps {
+            busy: false,
+            error: None,
+            on_start,
+            on_cancel,
+        },
+    )
+    .render();
+    settle().await;
+
+    let dialog = find(&div, "backup-dialog");
+    assert_eq!(dialog.get_attribute("role").as_deref(), Some("dialog"));
+    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
+    let title_id = dialog.get_attribute("aria-labelledby").unwrap();
+    assert_eq!(
+        document()
+            .get_element_by_id(&title_id)
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "Back up now"
+    );
+    assert_eq!(text(&div, "description-counter"), "0 of 500 characters");
+    assert!(
+        !disabled(&div, "backup-start"),
+        "the description is optional"
+    );
+
+    type_into(&div, "backup-description", "Before the upgrade").await;
+    assert_eq!(text(&div, "description-counter"), "18 of 500 characters");
+
+    // Characters, not bytes: 500 accented letters are fine.
+    type_into(&div, "backup-description", &"é".repeat(500)).await;
+    assert_eq!(text(&div, "description-counter"), "500 of 500 characters");
+    assert!(!disabled(&div, "backup-start"));
+    assert!(!exists(&div, "description-error"));
+
+    type_into(&div, "backup-description", &"x".repeat(501)).await;
+    assert_eq!(text(&div, "description-counter"), "501 of 500 characters");
+    assert!(disabled(&div, "backup-start"));
+    assert!(
+        text(&div, "description-error").contains("1 character too long"),
+        "{}",
+        text(&div, "description-error")
+    );
+    assert_eq!(
+        find(&div, "backup-description")
+            .get_attribute("aria-invalid")
+            .as_deref(),
+        Some("true")
+    );
+
+    type_into(&div, "backup-description", "  Nightly\ncheck ").await;
+    click(&div, "backup-start").await;
+    assert_eq!(*started.borrow(), vec!["Nightly check".to_owned()]);
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn escape_closes_the_backup_dialog_and_focus_returns_to_the_opener() {
+    let opener = opener();
+    let div = fresh_div();
+    let (cancelled, on_cancel) = recorder::<()>();
+    let (_, on_start) = recorder::<String>();
+    let handle = yew::Renderer::<BackupDialog>::with_root_and_props(
+        div.clone(),
+        BackupDialogProps {
+            busy: false,
+            error: None,
+            on_start,
+            on_cancel,
+        },
+    )
+    .render();
+    settle().await;
+    let dialog = find(&div, "backup-dialog");
+    let focused = active().unwrap();
+    assert!(
+        dialog.contains(Some(&focused)),
+        "focus moves into the dialog"
+    );
+    assert_eq!(focused.id(), "lb-backup-description");
+
+    // Focus is trapped: Tab on the last control wraps to the first, Shift+Tab back.
+    let start = find(&div, "backup-start");
+    start.unchecked_ref::<HtmlElement>().focus().unwrap();
+    key(&start, "Tab", false).await;
+    assert_eq!(active().unwrap().id(), "lb-backup-description");
+    key(&active().unwrap(), "Tab", true).await;
+    assert_eq!(
+        active().unwrap().get_attribute("data-testid").as_deref(),
+        Some("backup-start")
+    );
+
+    key(&active().unwrap(), "Escape", false).await;
+    assert_eq!(cancelled.borrow().len(), 1, "Escape cancels");
+    // The parent stops rendering the dialog on cancel; focus goes back to the opener.
+    handle.destroy();
+    settle().await;
+    assert_eq!(active().unwrap(), *opener.unchecked_ref::<Element>());
+    opener.remove();
+}
+
+type Seen<T> = Rc<RefCell<Vec<T>>>;
+
+fn render_restore(
+    div: &Element,
+    instance_namespace: Option<&'static str>,
+) -> (Seen<StartRestore>, Seen<()>, yew::AppHandle<RestoreDialog>) {
+    let (confirmed, on_confirm) = recorder::<StartRestore>();
+    let (cancelled, on_cancel) = recorder::<()>();
+    let handle = yew::Renderer::<RestoreDialog>::with_root_and_props(
+        div.clone(),
+        RestoreDialogProps {
+            backup: manifest(),
+            instance_namespace: instance_namespace.map(AttrValue::Static),
+            busy: false,
+            error: None,
+            on_confirm,
+            on_cancel,
+        },
+    )
+    .render();
+    (confirmed, cancelled, handle)
+}
+
+#[wasm_bindgen_test]
+async fn restore_needs_the_exact_phrase() {
+    let div = fresh_div();
+    let (confirmed, _, handle) = render_restore(&div, Some("dash"));
+    settle().await;
+    let body = text(&div, "restore-dialog");
+    assert!(
+        body.contains("every user, group and SSO"),
+        "explains what is replaced: {body}"
+    );
+    assert!(body.contains("the platform configuration"), "{body}");
+    assert!(disabled(&div, "restore-confirm"));
+    assert_eq!(text(&div, "restore-confirm"), "Yes, restore now");
+
+    for wrong in [
+        "restore",
+        "Restore backup",
+        "restore backup ",
+        "restore  backup",
+    ] {
+        type_into(&div, "restore-phrase", wrong).await;
+        assert!(disabled(&div, "restore-confirm"), "enabled by {wrong:?}");
+    }
+    // A disabled button does nothing, even when clicked.
+    click(&div, "restore-confirm").await;
+    assert!(confirmed.borrow().is_empty());
+
+    type_into(&div, "restore-phrase", "restore backup").await;
+    assert!(!disabled(&div, "restore-confirm"));
+    click(&div, "restore-confirm").await;
+    assert_eq!(
+        *confirmed.borrow(),
+        vec![StartRestore {
+            confirmation: "restore backup".into(),
+            target_namespace: "dash".into(),
+            replace_existing: false,
+        }]
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn restore_to_a_new_namespace_validates_the_name() {
+    let div = fresh_div();
+    let (confirmed, _, handle) = render_restore(&div, Some("dash"));
+    settle().await;
+    assert!(
+        !exists(&div, "restore-namespace"),
+        "same namespace by default"
+    );
+    click(&div, "restore-target-new").await;
+    type_into(&div, "restore-phrase", "restore backup").await;
+
+    type_into(&div, "restore-namespace", "Dash_Copy").await;
+    let msg = text(&div, "namespace-error");
+    assert!(msg.contains("lowercase letters"), "{msg}");
+    assert!(disabled(&div, "restore-confirm"));
+    assert_eq!(
+        find(&div, "restore-namespace")
+            .get_attribute("aria-invalid")
+            .as_deref(),
+        Some("true")
+    );
+
+    type_into(&div, "restore-namespace", "-copy").await;
+    assert!(text(&div, "namespace-error").contains("Start and end"));
+    type_into(&div, "restore-namespace", &"a".repeat(64)).await;
+    assert!(text(&div, "namespace-error").contains("63"));
+    type_into(&div, "restore-namespace", "dash").await;
+    assert!(text(&div, "namespace-error").contains("this instance's namespace"));
+    assert!(disabled(&div, "restore-confirm"));
+
+    type_into(&div, "restore-namespace", "dash-copy").await;
+    assert!(!exists(&div, "namespace-error"));
+    click(&div, "restore-replace").await;
+    assert!(!disabled(&div, "restore-confirm"));
+    click(&div, "restore-confirm").await;
+    assert_eq!(
+        *confirmed.borrow(),
+        vec![StartRestore {
+            confirmation: "restore backup".into(),
+            target_namespace: "dash-copy".into(),
+            replace_existing: true,
+        }]
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn restore_dialog_escape_cancels_and_returns_focus() {
+    let opener = opener();
+    let div = fresh_div();
+    let (confirmed, cancelled, handle) = render_restore(&div, None);
+    settle().await;
+    let dialog = find(&div, "restore-dialog");
+    assert!(dialog.contains(Some(&active().unwrap())));
+    // Without the instance's namespace, only a new namespace can be chosen.
+    assert!(disabled(&div, "restore-target-same"));
+    assert!(exists(&div, "restore-namespace"));
+
+    key(&active().unwrap(), "Escape", false).await;
+    assert_eq!(cancelled.borrow().len(), 1);
+    assert!(confirmed.borrow().is_empty());
+    handle.destroy();
+    settle().await;
+    assert_eq!(active().unwrap(), *opener.unchecked_ref::<Element>());
+    opener.remove();
+}
+
+fn step(id: &str, status: StepStatus, start: Option<&str>, end: Option<&str>) -> Step {
+    Step {
+        id: id.into(),
+        title: format!("Step {id}"),
+        status,
+        started_at: start.map(Into::into),
+        finished_at: end.map(Into::into),
+        detail: None,
+    }
+}
+
+fn restore_op(status: OperationStatus) -> Operation {
+    Operation {
+        id: "op-1".into(),
+        revision: 3,
+        kind: OperationKind::Restore {
+            backup_id: "bk-1".into(),
+            target_namespace: "dash".into(),
+            requested_by: "admin".into(),
+        },
+        status,
+        steps: vec![
+            step(
+                "fetch",
+                StepStatus::Succeeded,
+                Some("2026-11-25T11:00:00Z"),
+                Some("2026-11-25T11:01:15Z"),
+            ),
+            step(
+                "postgres",
+                StepStatus::Running,
+                Some("2026-11-25T11:01:15Z"),
+                None,
+            ),
+            step("verify", StepStatus::Pending, None, None),
+        ],
+        progress: Some(Progress {
+            bytes_done: 512 * 1024 * 1024,
+            bytes_total: Some(2048 * 1024 * 1024),
+            files_done: 10,
+            files_total: Some(40),
+            rate_bytes_per_sec: Some(64.0 * 1024.0 * 1024.0),
+            eta_seconds: Some(24.0),
+            current: Some("base/16384/2619".into()),
+        }),
+        warnings: vec![],
+        error: None,
+        created_at: "2026-11-25T11:00:00Z".into(),
+        finished_at: None,
+        outcome: None,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn progress_shows_percent_bytes_rate_eta_and_steps() {
+    let div = fresh_div();
+    let handle = yew::Renderer::<OperationProgress>::with_root_and_props(
+        div.clone(),
+        OperationProgressProps {
+            operation: restore_op(OperationStatus::Running),
+            now: None,
+            compact: false,
+        },
+    )
+    .render();
+    settle().await;
+    assert_eq!(text(&div, "progress-percent"), "25%");
+    assert!(text(&div, "progress-bytes").starts_with("512.0 MiB of 2.0 GiB"));
+    assert_eq!(text(&div, "progress-rate"), "64.0 MiB/s");
+    assert_eq!(text(&div, "progress-eta"), "about 24s left");
+    assert!(text(&div, "progress-step").contains("Step postgres (step 2 of 3)"));
+    let bar = find(&div, "progress-bar");
+    assert_eq!(bar.get_attribute("role").as_deref(), Some("progressbar"));
+    assert_eq!(bar.get_attribute("aria-valuenow").as_deref(), Some("25"));
+    let steps = div
+        .query_selector_all("[data-testid=operation-step]")
+        .unwrap();
+    assert_eq!(steps.length(), 3);
+    let first = steps.item(0).unwrap().text_content().unwrap();
+    assert!(first.contains("Done · 1m 15s"), "{first}");
+    // Status is told in words too, not only by colour.
+    assert!(
+        div.query_selector("[aria-live=polite]")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap()
+            .starts_with("Running: Step postgres, about 20% done")
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_operation_shows_the_message_and_hint() {
+    let div = fresh_div();
+    let mut op = restore_op(OperationStatus::Failed);
+    op.error = Some(
+        lifeboat_shared::ApiError::new(
+            "passphrase_mismatch",
+            "The passphrase does not open the backups.",
+        )
+        .with_hint("Enter the passphrase the backups were made with."),
+    );
+    let handle = yew::Renderer::<OperationProgress>::with_root_and_props(
+        div.clone(),
+        OperationProgressProps {
+            operation: op,
+            now: None,
+            compact: false,
+        },
+    )
+    .render();
+    settle().await;
+    let error = text(&div, "operation-error");
+    assert!(
+        error.contains("The passphrase does not open the backups."),
+        "{error}"
+    );
+    assert!(
+        error.contains("Enter the passphrase the backups were made with."),
+        "{error}"
+    );
+    assert_eq!(
+        find(&div, "operation-error")
+            .get_attribute("role")
+            .as_deref(),
+        Some("alert")
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn checklist_lists_each_item() {
+    let div = fresh_div();
+    let items = vec![
+        ChecklistItem {
+            action: "Log in again".into(),
+            subject: String::new(),
+        },
+        ChecklistItem {
+            action: "Rebuild and Deploy".into(),
+            subject: "sales-dashboard".into(),
+        },
+        ChecklistItem {
+            action: "Delete and recreate from the latest commit".into(),
+            subject: "workspace of sales-dashboard".into(),
+        },
+    ];
+    let handle =
+        yew::Renderer::<Checklist>::with_root_and_props(div.clone(), ChecklistProps { items })
+            .render();
+    settle().await;
+    let list = div
+        .query_selector_all("[data-testid=checklist-item]")
+        .unwrap();
+    assert_eq!(list.length(), 3);
+    assert_eq!(
+        list.item(1).unwrap().text_content().unwrap(),
+        "Rebuild and Deploy: sales-dashboard"
+    );
+    // Each item is a labelled checkbox the admin can tick with the keyboard.
+    let label = div
+        .query_selector("label[for=lb-check-0]")
+        .unwrap()
+        .unwrap();
+    assert_eq!(label.text_content().unwrap(), "Log in again");
+    handle.destroy();
+}
