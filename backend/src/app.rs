@@ -59,6 +59,7 @@ struct Inner {
     jobs: crate::jobs::Jobs,
     runtime: Arc<dyn crate::runtime::Runtime>,
     instance: std::sync::OnceLock<Arc<crate::instance::Instance>>,
+    auth: std::sync::OnceLock<Arc<crate::auth::AuthContext>>,
 }
 
 impl AppState {
@@ -73,6 +74,7 @@ impl AppState {
                 jobs: crate::jobs::Jobs::default(),
                 runtime: Arc::new(crate::runtime::LocalRuntime::new(toolbox.clone())),
                 instance: std::sync::OnceLock::new(),
+                auth: std::sync::OnceLock::new(),
                 settings,
                 toolbox,
             }),
@@ -114,6 +116,17 @@ impl AppState {
         self.inner.instance.get().cloned()
     }
 
+    /// Who may call the API. `lifeboat serve` always sets it before building the router;
+    /// only in-process handler tests run the factory without it.
+    pub fn auth(&self) -> Option<Arc<crate::auth::AuthContext>> {
+        self.inner.auth.get().cloned()
+    }
+
+    /// Installs authentication once; `false` if it was already set.
+    pub fn set_auth(&self, auth: Arc<crate::auth::AuthContext>) -> bool {
+        self.inner.auth.set(auth).is_ok()
+    }
+
     /// Sets the instance once; `false` if one was already set.
     pub fn set_instance(&self, instance: Arc<crate::instance::Instance>) -> bool {
         self.inner.instance.set(instance).is_ok()
@@ -129,9 +142,22 @@ pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(state.settings().allowed_origins.clone()))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::HeaderName::from_static(crate::auth::CSRF_HEADER),
+        ])
+        .allow_credentials(true);
+    let mut api = crate::api::router().merge(crate::auth::router());
+    if let Some(ctx) = state.auth() {
+        api = api.layer(axum::middleware::from_fn_with_state(
+            ctx,
+            crate::auth::require_auth,
+        ));
+    }
     Router::new()
-        .nest(lifeboat_shared::API_PREFIX, crate::api::router())
+        .nest(lifeboat_shared::API_PREFIX, api)
+        .route("/login", axum::routing::get(crate::auth::login_page))
         // Any other `/api` path is an API 404, not the web page.
         .route("/api", axum::routing::any(crate::api::unknown_route))
         .route(

@@ -50,6 +50,49 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+    /// App Manager's OIDC issuer (Keycloak realm URL). When set, bearer JWTs from it are
+    /// accepted for users holding `--oidc-role`.
+    #[arg(long, env = "LIFEBOAT_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The audience (`aud`) App Manager's tokens carry for Lifeboat.
+    #[arg(long, env = "LIFEBOAT_OIDC_AUDIENCE", default_value = "lifeboat")]
+    pub oidc_audience: String,
+    /// The issuer's JWKS URL; defaults to Keycloak's `<issuer>/protocol/openid-connect/certs`.
+    #[arg(long, env = "LIFEBOAT_OIDC_JWKS_URL")]
+    pub oidc_jwks_url: Option<String>,
+    /// The realm role a user needs.
+    #[arg(long, env = "LIFEBOAT_OIDC_ROLE", default_value = "admin")]
+    pub oidc_role: String,
+}
+
+/// Authentication for `serve`: the admin token (`LIFEBOAT_ADMIN_TOKEN`, never a flag, so it
+/// stays out of process listings; else the 0600 `admin-token` file) and optional OIDC.
+fn auth_context(
+    args: &ServeArgs,
+    data_dir: &std::path::Path,
+    allowed_origins: Vec<axum::http::HeaderValue>,
+) -> anyhow::Result<crate::auth::AuthContext> {
+    let env_token = std::env::var("LIFEBOAT_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(crate::secret::Secret::new);
+    let auth = crate::auth::Auth::load_or_create(data_dir, env_token)?;
+    let oidc = match &args.oidc_issuer {
+        Some(issuer) => {
+            let mut cfg = crate::auth::oidc::OidcConfig::keycloak(issuer, &args.oidc_audience);
+            if let Some(url) = &args.oidc_jwks_url {
+                cfg.jwks_url = url.clone();
+            }
+            cfg.required_role = args.oidc_role.clone();
+            Some(crate::auth::oidc::OidcVerifier::new(cfg)?)
+        }
+        None => None,
+    };
+    Ok(crate::auth::AuthContext {
+        auth,
+        allowed_origins,
+        oidc,
+    })
 }
 
 /// The default data dir: `$XDG_DATA_HOME/lifeboat`, else `~/.local/share/lifeboat`.
@@ -70,7 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let data_dir = match args.data_dir {
+    let data_dir = match args.data_dir.clone() {
         Some(d) => d,
         None => default_data_dir()?,
     };
@@ -99,12 +142,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .iter()
         .map(|o| crate::app::parse_origin(o))
         .collect::<Result<Vec<_>, _>>()?;
+    let auth = std::sync::Arc::new(auth_context(&args, &data_dir, allowed_origins.clone())?);
     let settings = Settings {
         data_dir,
-        static_dir: args.static_dir,
+        static_dir: args.static_dir.clone(),
         allowed_origins,
     };
     let state = AppState::new(settings, toolbox);
+    state.set_auth(auth.clone());
     // Operations a killed Lifeboat left running are marked interrupted; their lock released.
     crate::jobs::supervisor::recover(&state).await;
     // The demo instance comes up in the background; the API answers meanwhile.
@@ -122,6 +167,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(data_dir = %state.settings().data_dir.display(), "Lifeboat listening on http://{addr}/");
+    // Like Jupyter: a one-time link (single use, 15 minutes) is the only credential ever
+    // logged; the admin token itself stays in its 0600 file.
+    let code = auth.auth.issue_login_code()?;
+    tracing::info!("sign in once at http://{addr}/login?code={}", code.expose());
     let stopping = state.jobs().shutdown_token().clone();
     axum::serve(listener, crate::app::app(state.clone()))
         .with_graceful_shutdown(async move {

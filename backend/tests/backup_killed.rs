@@ -50,9 +50,8 @@ async fn killed_mid_backup_then_restarted() {
     open_up(dir.path());
     let data = dir.path().join("data");
     let bucket = data.join("bucket");
-    let http = reqwest::Client::new();
-
     let server = Lifeboat::start(&data, &[]).await.unwrap();
+    let http = server.api();
     let base = server.url.clone();
     wait_instance(&http, &base).await;
     let r = http

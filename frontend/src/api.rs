@@ -156,7 +156,7 @@ impl Api {
     /// `POST /api/v1/operations/{id}/cancel`.
     pub async fn cancel(&self, id: &str) -> Result<(), ApiFailure> {
         let path = format!("/operations/{}/cancel", segment(id));
-        let resp = Request::post(&self.url(&path))
+        let resp = with_csrf(Request::post(&self.url(&path)))
             .send()
             .await
             .map_err(|e| ApiFailure::Network(e.to_string()))?;
@@ -177,7 +177,7 @@ impl Api {
         body: &B,
         path: &str,
     ) -> Result<T, ApiFailure> {
-        let req = req
+        let req = with_csrf(req)
             .json(body)
             .map_err(|e| ApiFailure::Network(e.to_string()))?;
         Self::read(req.send().await, path).await
@@ -203,6 +203,29 @@ impl Api {
             Ok(e) => ApiFailure::Server(e),
             Err(_) => ApiFailure::Network(format!("HTTP {status} from {path}")),
         }
+    }
+}
+
+/// The session's CSRF token, from the `lifeboat_csrf` cookie the server set at sign-in.
+fn csrf_token() -> Option<String> {
+    use wasm_bindgen::JsCast as _;
+    let doc = web_sys::window()?
+        .document()?
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()?;
+    let cookies = doc.cookie().ok()?;
+    cookies
+        .split(';')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find_map(|(k, v)| (k == "lifeboat_csrf").then(|| v.to_owned()))
+}
+
+/// Adds the CSRF header every state-changing call needs with cookie sign-in (bearer callers
+/// are exempt server-side, so sending it is always harmless).
+fn with_csrf(req: RequestBuilder) -> RequestBuilder {
+    match csrf_token() {
+        Some(token) => req.header("X-CSRF-Token", &token),
+        None => req,
     }
 }
 

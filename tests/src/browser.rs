@@ -91,6 +91,18 @@ impl Browser {
         }
     }
 
+    /// Signs in to `server` through its one-time link (as an admin would from the log).
+    pub async fn login(&self, server: &crate::server::Lifeboat) -> anyhow::Result<()> {
+        self.client.goto(&server.login_url).await?;
+        let cookies = self.client.get_all_cookies().await?;
+        anyhow::ensure!(
+            cookies.iter().any(|c| c.name() == "lifeboat_session"),
+            "signing in through {} set no session cookie",
+            server.login_url
+        );
+        Ok(())
+    }
+
     /// Saves a PNG screenshot (for the README and for debugging failures).
     pub async fn screenshot(&self, path: &std::path::Path) -> anyhow::Result<()> {
         let png = self.client.screenshot().await?;

@@ -32,6 +32,19 @@ pub struct Lifeboat {
     pub url: String,
     /// Everything it logged so far is also copied here, for assertions.
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The admin token this server was started with (`LIFEBOAT_ADMIN_TOKEN`).
+    pub token: String,
+    /// The one-time sign-in link it logged at start.
+    pub login_url: String,
+}
+
+/// The admin token the harness gives a server: fixed per data dir (so a restarted server
+/// accepts the same client), never a real secret.
+fn test_token(data_dir: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut h);
+    format!("e2e-admin-token-{:016x}", h.finish())
 }
 
 impl Lifeboat {
@@ -39,6 +52,7 @@ impl Lifeboat {
     /// it listens.
     pub async fn start(data_dir: &Path, extra_args: &[&str]) -> anyhow::Result<Self> {
         let bin = lifeboat_bin();
+        let token = test_token(data_dir);
         if !bin.is_file() {
             bail!(
                 "{} is missing: build it first (`cargo build -p lifeboat`)",
@@ -54,6 +68,7 @@ impl Lifeboat {
             .arg(static_dir())
             .args(extra_args)
             .env("RUST_LOG", "info")
+            .env("LIFEBOAT_ADMIN_TOKEN", &token)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -63,10 +78,12 @@ impl Lifeboat {
         let stderr = child.stderr.take().context("no stderr")?;
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let (login_tx, login_rx) = tokio::sync::oneshot::channel();
         let log2 = log.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             let mut tx = Some(tx);
+            let mut login_tx = Some(login_tx);
             while let Ok(Some(line)) = lines.next_line().await {
                 eprintln!("[lifeboat] {line}");
                 if let Some(url) = line.split("listening on ").nth(1) {
@@ -79,6 +96,12 @@ impl Lifeboat {
                         let _ = tx.send(url.to_owned());
                     }
                 }
+                if let Some(url) = line.split("sign in once at ").nth(1) {
+                    let url = url.split_whitespace().next().unwrap_or_default();
+                    if let Some(tx) = login_tx.take() {
+                        let _ = tx.send(url.to_owned());
+                    }
+                }
                 if let Ok(mut l) = log2.lock() {
                     l.push(line);
                 }
@@ -88,7 +111,29 @@ impl Lifeboat {
             .await
             .context("lifeboat did not report its address within 30 s")?
             .context("lifeboat exited before listening")?;
-        Ok(Self { child, url, log })
+        let login_url = tokio::time::timeout(Duration::from_secs(10), login_rx)
+            .await
+            .context("lifeboat did not log its sign-in link")?
+            .context("lifeboat exited before logging its sign-in link")?;
+        Ok(Self {
+            child,
+            url,
+            log,
+            token,
+            login_url,
+        })
+    }
+
+    /// An HTTP client that authenticates as the admin with the bearer token.
+    pub fn api(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Ok(v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.token)) {
+            headers.insert(reqwest::header::AUTHORIZATION, v);
+        }
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap_or_default()
     }
 
     /// Stops the server with SIGTERM and waits for it to exit (graceful shutdown).

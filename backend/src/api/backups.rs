@@ -56,10 +56,13 @@ pub fn busy(running: &Operation) -> axum::response::Response {
 
 async fn start(
     State(state): State<AppState>,
+    principal: Option<axum::Extension<crate::auth::Principal>>,
     Json(body): Json<StartBackup>,
 ) -> Result<axum::response::Response, AppError> {
     let description = check_description(&body.description)?;
-    let trigger = Trigger::Manual { by: "admin".into() };
+    // The authenticated user, once the auth middleware guards the API; `admin` until then.
+    let by = principal.map_or_else(|| "admin".to_owned(), |p| p.0.user);
+    let trigger = Trigger::Manual { by };
     match jobs::start_backup(&state, description, trigger) {
         Ok(op) => Ok((StatusCode::ACCEPTED, Json(op)).into_response()),
         Err(JobsError::Busy(running)) => Ok(busy(&running)),

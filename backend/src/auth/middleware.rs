@@ -24,6 +24,8 @@ pub struct Principal {
 pub enum AuthMethod {
     /// `Authorization: Bearer <admin token>`.
     Bearer,
+    /// An OIDC access token from App Manager's identity provider.
+    Oidc,
     /// A session cookie.
     Session,
 }
@@ -35,6 +37,8 @@ pub struct AuthContext {
     pub auth: Auth,
     /// Other origins allowed to send cookie-authenticated changes (App Manager's).
     pub allowed_origins: Vec<HeaderValue>,
+    /// App Manager's identity provider, when configured: bearer JWTs are checked against it.
+    pub oidc: Option<super::oidc::OidcVerifier>,
 }
 
 const SIGN_IN_HINT: &str = "Open the one-time login link printed in Lifeboat's log, or send \
@@ -140,13 +144,58 @@ pub fn authenticate(
     })
 }
 
+/// The bearer token when it has the shape of a JWT (three dot-separated parts).
+fn jwt_bearer(headers: &HeaderMap) -> Option<&str> {
+    let token = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?
+        .trim();
+    (token.split('.').count() == 3).then_some(token)
+}
+
+fn oidc_rejection(e: super::oidc::OidcError) -> AppError {
+    use super::oidc::OidcError;
+    match e {
+        OidcError::MissingRole(role) => AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("Backup and Restore needs the realm role {role}"),
+        )
+        .with_hint("Ask a Keycloak administrator to grant you the role"),
+        OidcError::Jwks(_) => AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "identity_provider_unreachable",
+            e.to_string(),
+        )
+        .with_hint("Check that Lifeboat can reach the identity provider (--oidc-jwks-url)"),
+        other => AppError::new(StatusCode::UNAUTHORIZED, "invalid_token", other.to_string())
+            .with_hint("Sign in to App Manager again"),
+    }
+}
+
 /// Axum middleware: authenticates, then stores the [`Principal`] in the request.
 pub async fn require_auth(
     State(ctx): State<Arc<AuthContext>>,
     mut req: Request,
     next: Next,
 ) -> Result<Response, AppError> {
-    let principal = authenticate(&ctx, req.method(), req.headers())?;
+    // Health is public; signing in and out is how one gets a session.
+    let path = req.uri().path();
+    if path == "/health" || path == "/session" && req.method() != Method::GET {
+        return Ok(next.run(req).await);
+    }
+    let principal = match (&ctx.oidc, jwt_bearer(req.headers())) {
+        (Some(oidc), Some(token)) if !ctx.auth.check_token(token) => {
+            let claims = oidc.verify(token).await.map_err(oidc_rejection)?;
+            Principal {
+                user: claims.user().to_owned(),
+                method: AuthMethod::Oidc,
+            }
+        }
+        _ => authenticate(&ctx, req.method(), req.headers())?,
+    };
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
 }
@@ -162,6 +211,7 @@ mod tests {
         AuthContext {
             auth: Auth::with_token(Secret::new(TOKEN)),
             allowed_origins: vec![HeaderValue::from_static("https://appmanager.example")],
+            oidc: None,
         }
     }
 

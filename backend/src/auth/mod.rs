@@ -11,7 +11,7 @@ pub mod oidc;
 mod routes;
 mod store;
 
-pub use middleware::{Principal, require_auth};
+pub use middleware::{AuthContext, AuthMethod, Principal, require_auth};
 pub use routes::{login_page, router};
 pub use store::{Auth, AuthError, NewSession};
 

@@ -1,7 +1,5 @@
 //! Signing in and out: the one-time login link and the token form.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -9,9 +7,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 
-use super::middleware::{AuthContext, cookie};
+use super::middleware::cookie;
 use super::{CSRF_COOKIE, NewSession, SESSION_COOKIE};
 use crate::api::{AppError, Json};
+use crate::app::AppState;
 
 /// `POST /api/v1/session`.
 #[derive(Debug, Deserialize)]
@@ -60,11 +59,11 @@ fn clear_cookies(resp: &mut Response) {
 }
 
 /// `GET /login?code=…`: the one-time link from the startup log.
-pub async fn login_page(
-    State(ctx): State<Arc<AuthContext>>,
-    Query(q): Query<LoginQuery>,
-) -> Response {
-    match ctx.auth.redeem_login_code(&q.code) {
+pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let session = state
+        .auth()
+        .and_then(|ctx| ctx.auth.redeem_login_code(&q.code));
+    match session {
         Some(s) => {
             let mut resp = Redirect::to("/").into_response();
             set_cookies(&mut resp, &s);
@@ -85,12 +84,12 @@ pub async fn login_page(
 }
 
 async fn login(
-    State(ctx): State<Arc<AuthContext>>,
+    State(state): State<AppState>,
     Json(body): Json<TokenLogin>,
 ) -> Result<Response, AppError> {
-    let s = ctx
-        .auth
-        .login_with_token(body.token.trim())
+    let s = state
+        .auth()
+        .and_then(|ctx| ctx.auth.login_with_token(body.token.trim()))
         .ok_or_else(|| {
             AppError::new(
                 StatusCode::UNAUTHORIZED,
@@ -107,8 +106,8 @@ async fn login(
     Ok(resp)
 }
 
-async fn logout(State(ctx): State<Arc<AuthContext>>, headers: HeaderMap) -> Response {
-    if let Some(id) = cookie(&headers, SESSION_COOKIE) {
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let (Some(ctx), Some(id)) = (state.auth(), cookie(&headers, SESSION_COOKIE)) {
         ctx.auth.logout(id);
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -116,9 +115,7 @@ async fn logout(State(ctx): State<Arc<AuthContext>>, headers: HeaderMap) -> Resp
     resp
 }
 
-/// The unauthenticated session routes, relative to `/api/v1`.
-pub fn router(ctx: Arc<AuthContext>) -> Router {
-    Router::new()
-        .route("/session", post(login).delete(logout))
-        .with_state(ctx)
+/// The session routes, relative to `/api/v1` (exempt from authentication).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/session", post(login).delete(logout))
 }

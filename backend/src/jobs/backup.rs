@@ -8,94 +8,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lifeboat_shared::backup::{BackupManifest, Component, SourceInstance};
-use lifeboat_shared::operation::{OperationKind, Progress, StepStatus, Trigger};
+use lifeboat_shared::operation::{OperationKind, Outcome, Progress, Trigger};
 use tokio_util::sync::CancellationToken;
 
 use super::context::JobCtx;
+use super::step::{StepError, StepFailure, failed, step};
 use super::target;
 use crate::instance::Instance;
 use crate::operations::clock;
 use crate::restic::backup::{self as rb, BackupMessage, OpenFailure};
-use crate::runtime::{RuntimeError, ToolCommand, ToolOutput};
+use crate::runtime::{ToolCommand, ToolOutput};
 use crate::storage::{Target, catalog, lock};
-
-/// Why a step did not finish.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    /// It failed: a stable code, what happened (with the tool's last words), what to do.
-    #[error("{message}")]
-    Failed {
-        /// e.g. `wrong_passphrase`, `pgbackrest_failed`.
-        code: &'static str,
-        /// For people.
-        message: String,
-        /// What to do next.
-        hint: Option<String>,
-    },
-    /// It was stopped (cancel, shutdown or a lost lock).
-    #[error("stopped")]
-    Cancelled,
-}
-
-fn failed(code: &'static str, message: impl Into<String>, hint: Option<&str>) -> StepError {
-    StepError::Failed {
-        code,
-        message: message.into(),
-        hint: hint.map(str::to_owned),
-    }
-}
-
-impl From<RuntimeError> for StepError {
-    fn from(e: RuntimeError) -> Self {
-        match e {
-            RuntimeError::Cancelled(_) => Self::Cancelled,
-            RuntimeError::Missing(tool) => failed(
-                "tool_missing",
-                format!("{tool} is not installed"),
-                Some("install it (scripts/install.sh) and restart Lifeboat"),
-            ),
-            other => failed("tool_error", other.to_string(), None),
-        }
-    }
-}
-
-/// A failed backup: which step, and why.
-#[derive(Debug)]
-pub struct BackupFailure {
-    /// The step's id.
-    pub step: &'static str,
-    /// Why.
-    pub error: StepError,
-}
-
-/// Runs one step: marks it running, then succeeded (with its detail) or failed.
-async fn step<T>(
-    ctx: &JobCtx,
-    id: &'static str,
-    fut: impl Future<Output = Result<(T, Option<String>), StepError>>,
-) -> Result<T, BackupFailure> {
-    if ctx.cancel.is_cancelled() {
-        return Err(BackupFailure {
-            step: id,
-            error: StepError::Cancelled,
-        });
-    }
-    ctx.step_started(id);
-    match fut.await {
-        Ok((value, detail)) => {
-            ctx.step_finished(id, StepStatus::Succeeded, detail);
-            Ok(value)
-        }
-        Err(error) => {
-            let detail = match &error {
-                StepError::Cancelled => "stopped".to_owned(),
-                StepError::Failed { message, .. } => message.clone(),
-            };
-            ctx.step_finished(id, StepStatus::Failed, Some(detail));
-            Err(BackupFailure { step: id, error })
-        }
-    }
-}
 
 struct Preflight {
     instance: Arc<Instance>,
@@ -103,8 +26,8 @@ struct Preflight {
     key_fingerprint: Option<String>,
 }
 
-/// Runs the whole backup; `Ok` carries the new catalog id.
-pub async fn run(ctx: &JobCtx) -> Result<String, BackupFailure> {
+/// Runs the whole backup; `Ok` names the new catalog entry.
+pub async fn run(ctx: &JobCtx) -> Result<Outcome, StepFailure> {
     let started_at = clock::now();
     let backup_id = clock::new_id("bk");
     let pre = step(ctx, "preflight", preflight(ctx)).await?;
@@ -134,10 +57,10 @@ pub async fn run(ctx: &JobCtx) -> Result<String, BackupFailure> {
         tracing::warn!(error = %e, "cannot release the bucket lock; it expires by itself");
     }
     match result {
-        Err(BackupFailure {
+        Err(StepFailure {
             step,
             error: StepError::Cancelled,
-        }) if lost.is_cancelled() => Err(BackupFailure {
+        }) if lost.is_cancelled() => Err(StepFailure {
             step,
             error: failed(
                 "lock_lost",
@@ -145,7 +68,7 @@ pub async fn run(ctx: &JobCtx) -> Result<String, BackupFailure> {
                 Some("check the connection to the bucket and run the backup again"),
             ),
         }),
-        other => other.map(|()| backup_id),
+        other => other.map(|()| Outcome::Backup { backup_id }),
     }
 }
 
@@ -154,7 +77,7 @@ async fn locked(
     pre: &Preflight,
     backup_id: &str,
     started_at: &str,
-) -> Result<(), BackupFailure> {
+) -> Result<(), StepFailure> {
     let pg = step(ctx, "postgres", postgres(ctx, &pre.instance)).await?;
     let config_bytes = step(ctx, "configuration", export_config(&pre.instance)).await?;
     let summary = step(ctx, "upload", upload(ctx, pre, backup_id)).await?;
@@ -208,7 +131,8 @@ async fn locked(
             })
             .map_err(|e| failed("catalog_write_failed", e.to_string(), None))
     })
-    .await?;
+    .await
+    .inspect_err(|_| forget_orphan(ctx, pre, &summary.snapshot_id))?;
     // The backup exists from here on; retention problems are warnings, not failures.
     if let Err(f) = step(ctx, "retention", retention(ctx, pre)).await {
         ctx.warn(format!("retention was not applied: {}", f.error));
@@ -588,6 +512,25 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
         }
     }
     Ok(((), Some(format!("{removed} old backups removed"))))
+}
+
+/// A snapshot with no catalog entry (cancelled or failed between upload and catalog) would
+/// count against retention's `keep-*` rules: forget it, best effort, in the background.
+fn forget_orphan(ctx: &JobCtx, pre: &Preflight, snapshot: &str) {
+    let cmd = crate::restic::command(&pre.target.restic, ["forget", snapshot]);
+    let runtime = ctx.state.runtime().clone();
+    let snapshot = snapshot.to_owned();
+    tokio::spawn(async move {
+        match runtime
+            .run(cmd, CancellationToken::new(), &mut |_, _| {})
+            .await
+        {
+            Ok(out) if out.exit_code == Some(0) => {
+                tracing::info!(%snapshot, "forgot a snapshot that has no catalog entry");
+            }
+            _ => tracing::warn!(%snapshot, "cannot forget a snapshot that has no catalog entry"),
+        }
+    });
 }
 
 /// restic's host name for an instance's snapshots (retention groups by it).

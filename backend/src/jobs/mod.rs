@@ -10,6 +10,7 @@
 pub mod backup;
 pub mod context;
 pub mod schedule;
+pub mod step;
 pub mod supervisor;
 pub mod target;
 
@@ -99,6 +100,25 @@ pub fn start_backup(
     description: String,
     trigger: Trigger,
 ) -> Result<Operation, JobsError> {
+    start(
+        state,
+        OperationKind::Backup {
+            description,
+            trigger,
+        },
+        backup_steps(),
+        Box::new(|ctx| Box::pin(backup::run(ctx))),
+    )
+}
+
+/// Starts any job: enters the gate (or answers `Busy` with the running operation), records
+/// the operation as pending with its steps, and runs `job` under the supervisor.
+pub fn start(
+    state: &AppState,
+    kind: OperationKind,
+    steps: Vec<Step>,
+    job: supervisor::Job,
+) -> Result<Operation, JobsError> {
     let id = clock::new_id("op");
     let guard = state
         .gate()
@@ -107,12 +127,9 @@ pub fn start_backup(
     let op = state.operations().insert(Operation {
         id: id.clone(),
         revision: 0,
-        kind: OperationKind::Backup {
-            description,
-            trigger,
-        },
+        kind,
         status: OperationStatus::Pending,
-        steps: backup_steps(),
+        steps,
         progress: None,
         warnings: Vec::new(),
         error: None,
@@ -126,7 +143,7 @@ pub fn start_backup(
     state.jobs().running().insert(id.clone(), running.clone());
     let state = state.clone();
     tokio::spawn(async move {
-        supervisor::run_backup(&state, &id, running.cancel.clone()).await;
+        supervisor::run(&state, &id, running.cancel.clone(), job).await;
         state.jobs().running().remove(&id);
         drop(guard);
     });

@@ -4,31 +4,37 @@ use lifeboat_shared::ApiError;
 use lifeboat_shared::operation::{Operation, OperationStatus, Outcome, StepStatus};
 use tokio_util::sync::CancellationToken;
 
-use super::backup::{self, BackupFailure, StepError};
+use futures::future::BoxFuture;
+
 use super::context::JobCtx;
+use super::step::{StepError, StepFailure};
 use crate::app::AppState;
 use crate::operations::clock;
 use crate::storage::lock;
 
-/// Runs backup `id` to its end and records how it ended.
-pub async fn run_backup(state: &AppState, id: &str, cancel: CancellationToken) {
+/// A job: the steps of one operation, run against its context.
+pub type Job =
+    Box<dyn for<'a> FnOnce(&'a JobCtx) -> BoxFuture<'a, Result<Outcome, StepFailure>> + Send>;
+
+/// Runs operation `id` to its end and records how it ended.
+pub async fn run(state: &AppState, id: &str, cancel: CancellationToken, job: Job) {
     record(state, id, |op| op.status = OperationStatus::Running);
     let ctx = JobCtx::new(state.clone(), id.to_owned(), cancel);
-    let result = backup::run(&ctx).await;
+    let result = job(&ctx).await;
     ctx.flush_progress();
     let shutting_down = state.jobs().shutdown_token().is_cancelled();
     record(state, id, |op| {
         op.finished_at = Some(clock::now());
         match result {
-            Ok(backup_id) => {
+            Ok(outcome) => {
                 op.status = if op.warnings.is_empty() {
                     OperationStatus::Succeeded
                 } else {
                     OperationStatus::SucceededWithWarnings
                 };
-                op.outcome = Some(Outcome::Backup { backup_id });
+                op.outcome = Some(outcome);
             }
-            Err(BackupFailure { step, error }) => {
+            Err(StepFailure { step, error }) => {
                 let title = op
                     .steps
                     .iter()
@@ -37,14 +43,14 @@ pub async fn run_backup(state: &AppState, id: &str, cancel: CancellationToken) {
                 let (status, err) = match error {
                     StepError::Cancelled if shutting_down => (
                         OperationStatus::Interrupted,
-                        interrupted_error("Lifeboat was stopped while this backup ran"),
+                        interrupted_error("Lifeboat was stopped while this operation ran"),
                     ),
                     StepError::Cancelled => (
                         OperationStatus::Cancelled,
                         ApiError::new(
                             "cancelled",
                             format!(
-                                "Cancelled during \"{title}\"; no backup was added to the catalog"
+                                "Cancelled during \"{title}\"; nothing was added to the catalog"
                             ),
                         ),
                     ),
@@ -69,7 +75,7 @@ pub async fn run_backup(state: &AppState, id: &str, cancel: CancellationToken) {
 fn interrupted_error(why: &str) -> ApiError {
     ApiError::new(
         "interrupted",
-        format!("{why}; it did not finish and added nothing to the catalog"),
+        format!("{why}; it did not finish and nothing was added to the catalog"),
     )
     .with_hint("run it again")
 }

@@ -1,0 +1,86 @@
+//! One step of an operation: how it fails, and the wrapper that moves it through
+//! pending → running → succeeded/failed. Shared by every kind of job.
+
+use lifeboat_shared::operation::StepStatus;
+
+use super::context::JobCtx;
+use crate::runtime::RuntimeError;
+
+/// Why a step did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// It failed: a stable code, what happened (with the tool's last words), what to do.
+    #[error("{message}")]
+    Failed {
+        /// e.g. `wrong_passphrase`, `pgbackrest_failed`.
+        code: &'static str,
+        /// For people.
+        message: String,
+        /// What to do next.
+        hint: Option<String>,
+    },
+    /// It was stopped (cancel, shutdown or a lost lock).
+    #[error("stopped")]
+    Cancelled,
+}
+
+/// A failed step error.
+pub fn failed(code: &'static str, message: impl Into<String>, hint: Option<&str>) -> StepError {
+    StepError::Failed {
+        code,
+        message: message.into(),
+        hint: hint.map(str::to_owned),
+    }
+}
+
+impl From<RuntimeError> for StepError {
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::Cancelled(_) => Self::Cancelled,
+            RuntimeError::Missing(tool) => failed(
+                "tool_missing",
+                format!("{tool} is not installed"),
+                Some("install it (scripts/install.sh) and restart Lifeboat"),
+            ),
+            other => failed("tool_error", other.to_string(), None),
+        }
+    }
+}
+
+/// A failed operation: which step, and why.
+#[derive(Debug)]
+pub struct StepFailure {
+    /// The step's id.
+    pub step: &'static str,
+    /// Why.
+    pub error: StepError,
+}
+
+/// Runs one step of `ctx`'s operation: marks it running, then succeeded (with its detail) or failed.
+pub async fn step<T>(
+    ctx: &JobCtx,
+    id: &'static str,
+    fut: impl Future<Output = Result<(T, Option<String>), StepError>>,
+) -> Result<T, StepFailure> {
+    if ctx.cancel.is_cancelled() {
+        return Err(StepFailure {
+            step: id,
+            error: StepError::Cancelled,
+        });
+    }
+    ctx.step_started(id);
+    match fut.await {
+        Ok((value, detail)) => {
+            ctx.step_finished(id, StepStatus::Succeeded, detail);
+            Ok(value)
+        }
+        Err(error) => {
+            let detail = match &error {
+                StepError::Cancelled => "stopped".to_owned(),
+                StepError::Failed { message, .. } => message.clone(),
+            };
+            ctx.step_finished(id, StepStatus::Failed, Some(detail));
+            Err(StepFailure { step: id, error })
+        }
+    }
+}

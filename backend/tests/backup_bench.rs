@@ -1,0 +1,226 @@
+//! Benchmarks that print figures (not timed tests). Run:
+//!
+//! ```bash
+//! cargo test -p lifeboat --release --test backup_bench -- --ignored --nocapture
+//! LIFEBOAT_BENCH_SCALE=10 cargo test -p lifeboat --test backup_bench -- --ignored --nocapture  # quick
+//! ```
+//!
+//! - Backup Now of the demo instance enlarged with `pgbench -i -s $LIFEBOAT_BENCH_SCALE`
+//!   (default 60, about 1 GB) against raw `pgbackrest backup` + `restic backup` of the same
+//!   data with the same settings: the wall-time ratio (goal ≤ 1.10).
+//! - A second Backup Now after inserting 1 % new rows: bucket growth as a share of the data.
+//! - `GET /api/v1/backups` with 1,000 manifests in the bucket: the median server time.
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // A benchmark prints; a panic is a failure.
+
+mod backup_support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use backup_support::{Env, env, stop};
+use lifeboat_shared::operation::OperationStatus;
+
+fn du(path: &Path) -> u64 {
+    let out = Command::new("du").arg("-sb").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn as_postgres(program: &str, args: &[&str]) {
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(program)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn restic_in(repo: &Path, cwd: &Path, args: &[&str]) {
+    let out = Command::new("restic")
+        .args(args)
+        .current_dir(cwd)
+        .env("RESTIC_REPOSITORY", repo)
+        .env("RESTIC_PASSWORD", lifeboat::restic::NO_PASSPHRASE_KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn timed_backup(env: &Env, description: &str) -> Duration {
+    let started = Instant::now();
+    let op = env.backup(description).await;
+    let took = started.elapsed();
+    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    let parse = |t: &Option<String>| {
+        time::OffsetDateTime::parse(
+            t.as_deref().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let steps: Vec<String> = op
+        .steps
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {:.2}s",
+                s.id,
+                (parse(&s.finished_at) - parse(&s.started_at)).as_seconds_f64()
+            )
+        })
+        .collect();
+    println!("  steps: {}", steps.join(", "));
+    took
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: minutes of CPU and about 3 GB of disk; prints figures, asserts nothing about speed"]
+async fn backup_benchmarks() {
+    let scale = std::env::var("LIFEBOAT_BENCH_SCALE").unwrap_or_else(|_| "60".into());
+    let env = env().await;
+    let instance = env.state.instance().unwrap();
+    let (sock, port) = (
+        instance.layout.socket_dir().display().to_string(),
+        instance.file.port.to_string(),
+    );
+    let pgbench = "/usr/lib/postgresql/15/bin/pgbench";
+    let psql = "/usr/lib/postgresql/15/bin/psql";
+    as_postgres(
+        pgbench,
+        &[
+            "-h", &sock, "-p", &port, "-U", "postgres", "-i", "-q", "-s", &scale, "postgres",
+        ],
+    );
+    let data = du(&instance.layout.pgdata());
+    println!(
+        "data: pgbench scale {scale}, PGDATA {:.1} MB",
+        data as f64 / 1e6
+    );
+
+    // The load's dirty pages would make whichever backup runs first pay the checkpoint.
+    as_postgres(
+        psql,
+        &[
+            "-h",
+            &sock,
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-q",
+            "-c",
+            "checkpoint",
+            "postgres",
+        ],
+    );
+    let config = instance.layout.pgbr_config().display().to_string();
+    // Raw tools, same settings, each into a fresh repository; run before and after Backup Now.
+    let raw = |n: u32| {
+        let repo = env.dir.path().join(format!("raw-restic-{n}"));
+        restic_in(&repo, env.dir.path(), &["init"]);
+        let started = Instant::now();
+        as_postgres(
+            "/usr/bin/pgbackrest",
+            &[
+                &format!("--config={config}"),
+                "--stanza=system",
+                "--type=full",
+                "backup",
+            ],
+        );
+        let pg = started.elapsed();
+        restic_in(
+            &repo,
+            &instance.layout.staging(),
+            &["backup", "--host=raw", "pgbackrest", "config"],
+        );
+        (started.elapsed(), pg)
+    };
+    let (raw1, raw1_pg) = raw(1);
+    // Backup Now into its own fresh (initialized) repository.
+    restic_in(&env.bucket().join("restic"), env.dir.path(), &["init"]);
+    let now = timed_backup(&env, "bench").await;
+    let (raw2, raw2_pg) = raw(2);
+    let raw_mean = (raw1 + raw2).as_secs_f64() / 2.0;
+    println!(
+        "Backup Now {:.2} s vs raw pgbackrest+restic {:.2} s / {:.2} s (pgbackrest {:.2} s / {:.2} s): ratio {:.3} to their mean (goal <= 1.10)",
+        now.as_secs_f64(),
+        raw1.as_secs_f64(),
+        raw2.as_secs_f64(),
+        raw1_pg.as_secs_f64(),
+        raw2_pg.as_secs_f64(),
+        now.as_secs_f64() / raw_mean
+    );
+
+    // +1 % rows, then a second backup: what the bucket grows by.
+    let rows: u64 = scale.parse::<u64>().unwrap() * 100_000 / 100;
+    as_postgres(
+        psql,
+        &[
+            "-h",
+            &sock,
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-q",
+            "-c",
+            &format!(
+                "insert into pgbench_accounts select aid + 100000000, 1, 0, '' from generate_series(1, {rows}) aid"
+            ),
+            "postgres",
+        ],
+    );
+    let before = du(&env.bucket());
+    let second = timed_backup(&env, "bench +1%").await;
+    let grown = du(&env.bucket()) - before;
+    println!(
+        "second Backup Now after +1% rows: {:.2} s, bucket grew {:.2} MB = {:.2}% of the data (goal <= 2%)",
+        second.as_secs_f64(),
+        grown as f64 / 1e6,
+        grown as f64 * 100.0 / data as f64
+    );
+
+    // 1,000 manifests: the catalog listing's median server time.
+    let target = lifeboat::jobs::target::current(&env.state).await.unwrap();
+    let (_, list) = env.get("/api/v1/backups").await;
+    let template: lifeboat_shared::backup::BackupManifest =
+        serde_json::from_value(list["backups"][0].clone()).unwrap();
+    for i in 0..1000 {
+        let mut m = template.clone();
+        m.id = format!("bk-bench-{i:04}");
+        lifeboat::storage::catalog::put(&target, &m).await.unwrap();
+    }
+    let mut times = Vec::new();
+    for _ in 0..11 {
+        let started = Instant::now();
+        let (_, list) = env.get("/api/v1/backups").await;
+        times.push(started.elapsed());
+        assert!(list["backups"].as_array().unwrap().len() >= 1000);
+    }
+    times.sort();
+    println!(
+        "GET /api/v1/backups with 1,000+ manifests: median {:.1} ms",
+        times[5].as_secs_f64() * 1e3
+    );
+    stop(&env).await;
+}

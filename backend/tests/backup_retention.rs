@@ -1,0 +1,42 @@
+//! Retention after a successful backup: restic forgets (and prunes) beyond the policy, and
+//! the catalog drops the entries whose snapshots are gone.
+#![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
+
+mod backup_support;
+
+use backup_support::{assert_restic_check, env, snapshot_ids, stop};
+use lifeboat_shared::config::{Provider, Retention, StorageConfig};
+use lifeboat_shared::operation::OperationStatus;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_last_one_leaves_one_backup_everywhere() {
+    let env = env().await;
+    lifeboat::config::store(&env.state)
+        .save(&StorageConfig {
+            provider: Provider::Local {
+                path: String::new(),
+            },
+            secret_name: String::new(),
+            schedule: None,
+            retention: Retention {
+                keep_last: 1,
+                ..Retention::default()
+            },
+        })
+        .unwrap();
+    let first = env.backup("first").await;
+    assert_eq!(first.status, OperationStatus::Succeeded, "{first:#?}");
+    let second = env.backup("second").await;
+    assert_eq!(second.status, OperationStatus::Succeeded, "{second:#?}");
+    let retention = second.steps.iter().find(|s| s.id == "retention").unwrap();
+    assert_eq!(retention.detail.as_deref(), Some("1 old backups removed"));
+
+    let (_, list) = env.get("/api/v1/backups").await;
+    let backups = list["backups"].as_array().unwrap();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(backups[0]["description"], "second");
+    let snapshot = backups[0]["components"][0]["snapshot_id"].as_str().unwrap();
+    assert_eq!(snapshot_ids(&env.bucket()), vec![snapshot.to_owned()]);
+    assert_restic_check(&env.bucket());
+    stop(&env).await;
+}

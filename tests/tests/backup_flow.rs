@@ -1,0 +1,154 @@
+//! Backup Now through the real page: the demo instance backed up into the local-folder
+//! bucket, progress visible while it runs, the backup listed when done, and a second
+//! Lifeboat pointed at the same bucket listing it too.
+//!
+//! Needs `dist/`, `target/debug/lifeboat`, chromedriver, PostgreSQL, pgBackRest and restic:
+//! `make test` provides all of them.
+
+use std::path::Path;
+use std::time::Duration;
+
+use fantoccini::Locator;
+use lifeboat_e2e::browser::Browser;
+use lifeboat_e2e::server::Lifeboat;
+use serde_json::{Value, json};
+
+/// The data dirs live in a temp dir the `postgres` user can enter.
+fn open_up(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+async fn wait_instance(server: &Lifeboat) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let r = server
+            .api()
+            .get(format!("{}/api/v1/instance", server.url))
+            .send()
+            .await?;
+        if r.status().is_success() {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the demo instance did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn click(browser: &Browser, css: &str) -> anyhow::Result<()> {
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_now_from_the_page_and_a_second_instance_lists_it() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    open_up(dir.path())?;
+    let data_a = dir.path().join("a");
+    let a = Lifeboat::start(&data_a, &[]).await?;
+    wait_instance(&a).await?;
+
+    let browser = Browser::start().await?;
+    browser.login(&a).await?;
+    let c = &browser.client;
+    c.goto(&format!("{}/", a.url)).await?;
+    browser
+        .wait_for_text(
+            "[data-testid=backups-table], [data-testid=backup-restore]",
+            "Backups",
+        )
+        .await?;
+
+    click(&browser, "[data-testid=backup-now]").await?;
+    let description = "Before the 5.4 upgrade";
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=backup-description]"))
+        .await?
+        .send_keys(description)
+        .await?;
+    click(&browser, "[data-testid=backup-start]").await?;
+
+    // Progress is on the page while it runs, and the backup is listed when it is done.
+    browser.text_of("[data-testid=operation-progress]").await?;
+    browser
+        .screenshot(&lifeboat_e2e::workspace_root().join("docs/screenshots/backup-progress.png"))
+        .await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        let table = browser
+            .text_of("[data-testid=backup-restore]")
+            .await
+            .unwrap_or_default();
+        if c.find_all(Locator::Css("[data-testid=backup-row]"))
+            .await?
+            .len()
+            == 1
+            && table.contains(description)
+        {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the backup never appeared: {table}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let status = c
+        .find(Locator::Css("[data-testid=operation-progress]"))
+        .await?
+        .attr("data-status")
+        .await?
+        .unwrap_or_default();
+    assert!(status.eq_ignore_ascii_case("succeeded"), "status {status}");
+    browser
+        .screenshot(&lifeboat_e2e::workspace_root().join("docs/screenshots/backups.png"))
+        .await?;
+
+    // The catalog in the bucket says what the page showed.
+    let list: Value = a
+        .api()
+        .get(format!("{}/api/v1/backups", a.url))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(list["backups"][0]["description"], description);
+
+    // A second instance on the same bucket lists the first one's backup.
+    let data_b = dir.path().join("b");
+    let b = Lifeboat::start(&data_b, &[]).await?;
+    let put = json!({"config": {"provider": {"provider": "local", "path": data_a.join("bucket")}}});
+    let r = b
+        .api()
+        .put(format!("{}/api/v1/config", b.url))
+        .json(&put)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        r.status().is_success(),
+        "config on b: {} {}",
+        r.status(),
+        r.text().await?
+    );
+    browser.login(&b).await?;
+    c.goto(&format!("{}/", b.url)).await?;
+    browser
+        .wait_for_text("[data-testid=backups-table]", description)
+        .await?;
+    browser.close().await?;
+    Ok(())
+}
