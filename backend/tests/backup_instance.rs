@@ -64,4 +64,20 @@ async fn demo_instance_is_created_seeded_and_reused() {
         .unwrap();
     assert_eq!(apps, seed::APPS.to_string(), "not seeded twice");
     second.stop().await;
+
+    // Someone took the remembered port meanwhile: the instance moves to a free one.
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", second.file.port)).unwrap();
+    let third = Instance::ensure(&data, DEMO_NAMESPACE, runtime.clone(), &toolbox, ids)
+        .await
+        .unwrap();
+    assert_ne!(third.file.port, second.file.port);
+    assert_eq!(third.file.instance_id, second.file.instance_id);
+    let users = third
+        .postmaster
+        .query(runtime.as_ref(), "keycloak", "select count(*) from realm")
+        .await
+        .unwrap();
+    assert_eq!(users, "2");
+    third.stop().await;
+    drop(squatter);
 }

@@ -1,6 +1,6 @@
-//! `lifeboat` killed (SIGKILL) in the middle of a backup and started again: the operation is
-//! interrupted (never left running), its bucket lock released, and the next backup succeeds
-//! with `restic check` passing. Drives the real binary.
+//! `lifeboat` killed (SIGKILL) or stopped (SIGTERM) in the middle of a backup and started
+//! again: the operation is interrupted (never left running), its bucket lock released, and
+//! the next backup succeeds with `restic check` passing. Drives the real binary.
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
 mod backup_support;
@@ -125,4 +125,54 @@ async fn killed_mid_backup_then_restarted() {
     assert_eq!(snapshot_ids(&bucket).len(), 1);
     assert_restic_check(&bucket);
     server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_mid_backup_records_interrupted_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    open_up(dir.path());
+    let data = dir.path().join("data");
+    let http = reqwest::Client::new();
+    let server = Lifeboat::start(&data, &[]).await.unwrap();
+    let base = server.url.clone();
+    wait_instance(&http, &base).await;
+    let r = http
+        .post(format!("{base}/api/v1/backups"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let op: Value = r.json().await.unwrap();
+    let id = op["id"].as_str().unwrap().to_owned();
+    wait_until(
+        &http,
+        &format!("{base}/api/v1/operations/{id}"),
+        Duration::from_secs(60),
+        |op| {
+            op["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["id"] == "postgres" && s["status"] == "running")
+        },
+    )
+    .await;
+    let status = server.stop().await.unwrap();
+    assert!(status.success(), "{status:?}");
+    // Recorded by the stopping process itself, lock released, Postgres stopped.
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(data.join(format!("operations/{id}.json"))).unwrap())
+            .unwrap();
+    assert_eq!(stored["status"], "interrupted", "{stored:#}");
+    assert!(
+        stored["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stopped")
+    );
+    assert!(!data.join("bucket/locks/bucket.json").exists());
+    assert!(
+        !data.join("instances/demo/pg/postmaster.pid").exists(),
+        "Postgres was stopped"
+    );
 }

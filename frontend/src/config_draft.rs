@@ -259,7 +259,9 @@ impl ConfigDraft {
                 d.prefix = prefix.clone();
             }
         }
-        d.secret_name = c.secret_name.clone();
+        if !c.secret_name.is_empty() {
+            d.secret_name = c.secret_name.clone();
+        }
         if let Some(s) = &c.schedule {
             d.schedule_enabled = true;
             d.cron = s.cron.clone();
@@ -428,7 +430,12 @@ impl ConfigDraft {
         PutConfig {
             config: StorageConfig {
                 provider,
-                secret_name: t(&self.secret_name),
+                // A local folder needs no credentials, so it names no Secret.
+                secret_name: if self.provider.is_cloud() {
+                    t(&self.secret_name)
+                } else {
+                    String::new()
+                },
                 schedule: self.schedule_enabled.then(|| Schedule {
                     cron: self.cron.split_whitespace().collect::<Vec<_>>().join(" "),
                     timezone: t(&self.timezone),

@@ -179,6 +179,19 @@ impl Instance {
         let layout = Layout::new(data_dir, namespace);
         let mut file = load_or_create(&layout, namespace)?;
         prepare_dirs(data_dir, &layout, postgres_ids)?;
+        // The remembered port may have been taken while we were away: move to a free one.
+        if !postgres::is_running(&layout.pgdata())
+            && std::net::TcpListener::bind(("127.0.0.1", file.port)).is_err()
+        {
+            let old = file.port;
+            file.port = free_port().map_err(io("cannot find a free port", &layout.file()))?;
+            tracing::warn!(
+                old,
+                new = file.port,
+                "the instance's port is taken; moving Postgres"
+            );
+            save(&layout, &file)?;
+        }
         let pgbackrest = toolbox
             .path("pgbackrest")
             .map_or_else(|| PathBuf::from("pgbackrest"), Path::to_path_buf);

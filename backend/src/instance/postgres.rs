@@ -266,6 +266,11 @@ impl Postmaster {
     }
 }
 
+/// Whether a postmaster of `pgdata` is running now.
+pub(super) fn is_running(pgdata: &Path) -> bool {
+    read_pid(&pgdata.join("postmaster.pid")).is_some_and(|pid| is_our_postgres(pid, pgdata))
+}
+
 fn read_pid(pidfile: &Path) -> Option<u32> {
     std::fs::read_to_string(pidfile)
         .ok()?

@@ -284,7 +284,7 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
 
     let save_blocked = props.locked_reason.is_some() || props.saving;
     html! {
-        <form class="lb-form" {onsubmit} data-testid="config-form" aria-labelledby="lb-cfg-title">
+        <form class="lb-form" {onsubmit} novalidate=true data-testid="config-form" aria-labelledby="lb-cfg-title">
             <h3 id="lb-cfg-title" class="lb-sr">{ "Edit Configuration" }</h3>
             <fieldset class="lb-fieldset">
                 <legend>{ "Bucket" }</legend>
