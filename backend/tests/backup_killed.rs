@@ -132,8 +132,8 @@ async fn stopped_mid_backup_records_interrupted_itself() {
     let dir = tempfile::tempdir().unwrap();
     open_up(dir.path());
     let data = dir.path().join("data");
-    let http = reqwest::Client::new();
     let server = Lifeboat::start(&data, &[]).await.unwrap();
+    let http = server.api();
     let base = server.url.clone();
     wait_instance(&http, &base).await;
     let r = http
