@@ -22,6 +22,7 @@ async fn standalone_page_renders_and_reaches_the_api() -> anyhow::Result<()> {
     let browser = Browser::start().await?;
     let c = &browser.client;
 
+    browser.login(&server).await?;
     c.goto(&format!("{}/", server.url)).await?;
     let title = browser.text_of("[data-testid=backup-restore] h1").await?;
     assert_eq!(title, "Backup and Restore");
