@@ -136,3 +136,65 @@ async fn snapshot_then_upserts_and_preflight_explains_a_missing_instance() {
 fn state_with_same_dir(dir: &std::path::Path) -> AppState {
     state(dir)
 }
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_is_closed_so_it_resyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path());
+    let router = app(state.clone());
+    let resp = router
+        .oneshot(
+            Request::get("/api/v1/operations/events")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut body = resp.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(
+        std::str::from_utf8(&first)
+            .unwrap()
+            .starts_with("event: snapshot")
+    );
+    // More changes than the bus holds, while the client reads nothing.
+    let template = lifeboat_shared::operation::Operation {
+        id: String::new(),
+        revision: 0,
+        kind: lifeboat_shared::operation::OperationKind::Unknown,
+        status: OperationStatus::Succeeded,
+        steps: vec![],
+        progress: None,
+        warnings: vec![],
+        error: None,
+        created_at: "2026-11-25T00:00:00Z".into(),
+        finished_at: None,
+        outcome: None,
+    };
+    for i in 0..(lifeboat::operations::BUS_CAPACITY + 50) {
+        let mut op = template.clone();
+        op.id = format!("op-{i:04}");
+        state.operations().insert(op).unwrap();
+    }
+    let mut upserts = 0;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the stream neither ended nor sent anything");
+        match frame {
+            None => break,
+            Some(f) => {
+                if let Ok(data) = f.unwrap().into_data() {
+                    upserts += std::str::from_utf8(&data)
+                        .unwrap()
+                        .matches("event: upsert")
+                        .count();
+                }
+            }
+        }
+    }
+    assert!(
+        upserts < lifeboat::operations::BUS_CAPACITY + 50,
+        "the stream ended after {upserts} upserts instead of delivering a gap"
+    );
+}

@@ -123,3 +123,68 @@ impl JobCtx {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Trigger};
+
+    use super::*;
+    use crate::app::Settings;
+    use crate::tools::Toolbox;
+
+    #[test]
+    fn progress_is_written_at_most_once_a_second_and_flushed_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(
+            Settings {
+                data_dir: dir.path().to_path_buf(),
+                static_dir: dir.path().join("dist"),
+                allowed_origins: vec![],
+            },
+            Toolbox::discover_in(&[]),
+        );
+        state
+            .operations()
+            .insert(Operation {
+                id: "op-1".into(),
+                revision: 0,
+                kind: OperationKind::Backup {
+                    description: String::new(),
+                    trigger: Trigger::Scheduled,
+                },
+                status: OperationStatus::Running,
+                steps: crate::jobs::backup_steps(),
+                progress: None,
+                warnings: vec![],
+                error: None,
+                created_at: clock::now(),
+                finished_at: None,
+                outcome: None,
+            })
+            .unwrap();
+        let ctx = JobCtx::new(state.clone(), "op-1".into(), CancellationToken::new());
+        for done in 1..=50 {
+            ctx.progress(Progress {
+                bytes_done: done,
+                ..Progress::default()
+            });
+        }
+        let op = state.operations().get("op-1").unwrap();
+        assert_eq!(op.revision, 2, "only the first of 50 updates was written");
+        assert_eq!(op.progress.unwrap().bytes_done, 1);
+        ctx.flush_progress();
+        let op = state.operations().get("op-1").unwrap();
+        assert_eq!((op.revision, op.progress.unwrap().bytes_done), (3, 50));
+        for i in 0..30 {
+            ctx.warn("same".into());
+            ctx.warn(format!("w{i}"));
+        }
+        let op = state.operations().get("op-1").unwrap();
+        assert_eq!(op.warnings.len(), MAX_WARNINGS, "capped");
+        assert_eq!(
+            op.warnings.iter().filter(|w| *w == "same").count(),
+            1,
+            "de-duplicated"
+        );
+    }
+}

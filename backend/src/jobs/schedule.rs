@@ -62,3 +62,66 @@ fn run_once(state: &AppState) {
         Err(e) => tracing::error!(error = %e, "scheduled backup could not start"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus};
+
+    use super::*;
+    use crate::app::Settings;
+    use crate::operations::clock;
+    use crate::tools::Toolbox;
+
+    #[test]
+    fn a_scheduled_run_while_another_operation_runs_is_recorded_as_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(
+            Settings {
+                data_dir: dir.path().to_path_buf(),
+                static_dir: dir.path().join("dist"),
+                allowed_origins: vec![],
+            },
+            Toolbox::discover_in(&[]),
+        );
+        state
+            .operations()
+            .insert(Operation {
+                id: "op-running".into(),
+                revision: 0,
+                kind: OperationKind::Backup {
+                    description: String::new(),
+                    trigger: Trigger::Manual { by: "admin".into() },
+                },
+                status: OperationStatus::Running,
+                steps: vec![],
+                progress: None,
+                warnings: vec![],
+                error: None,
+                created_at: clock::now(),
+                finished_at: None,
+                outcome: None,
+            })
+            .unwrap();
+        let _held = state.gate().try_enter("op-running").unwrap();
+        run_once(&state);
+        let skipped: Vec<Operation> = state
+            .operations()
+            .list()
+            .into_iter()
+            .filter(|o| o.id != "op-running")
+            .collect();
+        assert_eq!(skipped.len(), 1);
+        let op = &skipped[0];
+        assert_eq!(op.status, OperationStatus::Cancelled);
+        assert!(matches!(
+            &op.kind,
+            OperationKind::Backup {
+                trigger: Trigger::Scheduled,
+                ..
+            }
+        ));
+        let err = op.error.as_ref().unwrap();
+        assert_eq!(err.code, "skipped");
+        assert!(err.message.contains("op-running"));
+    }
+}

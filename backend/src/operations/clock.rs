@@ -17,6 +17,12 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
+/// An RFC 3339 time as nanoseconds since the epoch, for sorting (0 when unreadable).
+/// Comparing the strings is not enough: the fraction's length varies.
+pub fn sort_key(rfc3339: &str) -> i128 {
+    OffsetDateTime::parse(rfc3339, &Rfc3339).map_or(0, OffsetDateTime::unix_timestamp_nanos)
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -61,5 +67,7 @@ mod tests {
         );
         assert_eq!(b.len(), a.len());
         assert!(now().ends_with('Z'));
+        assert!(sort_key("2026-11-25T10:00:32Z") < sort_key("2026-11-25T10:00:32.5Z"));
+        assert!(sort_key("2026-11-25T10:00:32.7Z") < sort_key("2026-11-25T10:00:32.70001Z"));
     }
 }

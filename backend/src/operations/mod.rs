@@ -120,11 +120,7 @@ impl Operations {
 }
 
 fn sorted(mut ops: Vec<Operation>) -> Vec<Operation> {
-    ops.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then_with(|| b.id.cmp(&a.id))
-    });
+    ops.sort_by_cached_key(|o| std::cmp::Reverse((clock::sort_key(&o.created_at), o.id.clone())));
     ops
 }
 

@@ -108,10 +108,11 @@ pub async fn list(target: &Target) -> Result<Vec<BackupManifest>, CatalogError> 
         .try_filter_map(|m| std::future::ready(Ok(m)))
         .try_collect()
         .await?;
-    manifests.sort_by(|a, b| {
-        b.started_at
-            .cmp(&a.started_at)
-            .then_with(|| b.id.cmp(&a.id))
+    manifests.sort_by_cached_key(|m| {
+        std::cmp::Reverse((
+            crate::operations::clock::sort_key(&m.started_at),
+            m.id.clone(),
+        ))
     });
     Ok(manifests)
 }
