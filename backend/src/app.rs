@@ -59,6 +59,8 @@ struct Inner {
     jobs: crate::jobs::Jobs,
     runtime: Arc<dyn crate::runtime::Runtime>,
     instance: std::sync::OnceLock<Arc<crate::instance::Instance>>,
+    /// Instances restores created in other namespaces, by namespace.
+    others: std::sync::Mutex<std::collections::BTreeMap<String, Arc<crate::instance::Instance>>>,
     auth: std::sync::OnceLock<Arc<crate::auth::AuthContext>>,
 }
 
@@ -74,6 +76,7 @@ impl AppState {
                 jobs: crate::jobs::Jobs::default(),
                 runtime: Arc::new(crate::runtime::LocalRuntime::new(toolbox.clone())),
                 instance: std::sync::OnceLock::new(),
+                others: std::sync::Mutex::default(),
                 auth: std::sync::OnceLock::new(),
                 settings,
                 toolbox,
@@ -125,6 +128,35 @@ impl AppState {
     /// Installs authentication once; `false` if it was already set.
     pub fn set_auth(&self, auth: Arc<crate::auth::AuthContext>) -> bool {
         self.inner.auth.set(auth).is_ok()
+    }
+
+    fn others(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, Arc<crate::instance::Instance>>>
+    {
+        self.inner
+            .others
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The instance in `namespace` other than this Lifeboat's own, if a restore made one.
+    pub fn instance_in(&self, namespace: &str) -> Option<Arc<crate::instance::Instance>> {
+        self.others().get(namespace).cloned()
+    }
+
+    /// Adds (or replaces) an instance in another namespace.
+    pub fn add_instance(&self, instance: Arc<crate::instance::Instance>) {
+        self.others()
+            .insert(instance.file.namespace.clone(), instance);
+    }
+
+    /// Every instance: this Lifeboat's own first, then the others by namespace.
+    pub fn instances(&self) -> Vec<Arc<crate::instance::Instance>> {
+        self.instance()
+            .into_iter()
+            .chain(self.others().values().cloned())
+            .collect()
     }
 
     /// Sets the instance once; `false` if one was already set.

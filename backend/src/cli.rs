@@ -181,7 +181,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("server error")?;
     crate::jobs::shutdown(&state, std::time::Duration::from_secs(20)).await;
-    if let Some(instance) = state.instance() {
+    for instance in state.instances() {
         instance.stop().await;
     }
     tracing::info!("stopped");

@@ -53,6 +53,15 @@ impl Toolbox {
         Self { tools }
     }
 
+    /// The major version of the PostgreSQL server found (`postgres --version`), if any.
+    pub fn postgres_major(&self) -> Option<u32> {
+        let out = std::process::Command::new(self.path("postgres")?)
+            .arg("--version")
+            .output()
+            .ok()?;
+        parse_postgres_major(&String::from_utf8_lossy(&out.stdout))
+    }
+
     /// The tools that were not found.
     pub fn missing(&self) -> Vec<&Tool> {
         self.tools.iter().filter(|t| t.path.is_none()).collect()
@@ -101,6 +110,17 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
+/// `postgres (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)` → 15.
+pub fn parse_postgres_major(version: &str) -> Option<u32> {
+    version
+        .split_whitespace()
+        .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +153,18 @@ mod tests {
         let tb = Toolbox::discover_in(&[dir.path().to_path_buf()]);
         assert_eq!(tb.path("restic"), Some(restic.as_path()));
         assert_eq!(tb.path("pgbackrest"), None);
+    }
+
+    #[test]
+    fn postgres_major_from_its_version_line() {
+        assert_eq!(
+            parse_postgres_major("postgres (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)"),
+            Some(15)
+        );
+        assert_eq!(
+            parse_postgres_major("postgres (PostgreSQL) 9.6.24"),
+            Some(9)
+        );
+        assert_eq!(parse_postgres_major("nonsense"), None);
     }
 }

@@ -7,42 +7,10 @@ mod backup_support;
 
 use std::time::Duration;
 
+use backup_support::http::{get, wait_instance, wait_until};
 use backup_support::{assert_restic_check, open_up, snapshot_ids};
 use lifeboat_e2e::server::Lifeboat;
 use serde_json::{Value, json};
-
-async fn get(http: &reqwest::Client, url: &str) -> (u16, Value) {
-    let r = http.get(url).send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn wait_instance(http: &reqwest::Client, base: &str) {
-    for _ in 0..600 {
-        if get(http, &format!("{base}/api/v1/instance")).await.0 == 200 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the instance did not come up");
-}
-
-async fn wait_until(
-    http: &reqwest::Client,
-    url: &str,
-    within: Duration,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let (_, op) = get(http, url).await;
-        if done(&op) {
-            return op;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {op:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_backup_then_restarted() {

@@ -134,6 +134,7 @@ fn manifest() -> BackupManifest {
         size_bytes: 5 * 1024 * 1024,
         encrypted: true,
         key_fingerprint: None,
+        counts: Default::default(),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Backups as the catalog in the bucket records them.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::operation::Trigger;
@@ -59,6 +61,10 @@ pub struct BackupManifest {
     /// A fingerprint of the repository key in use (not the key), to tell passphrases apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_fingerprint: Option<String>,
+    /// Row counts taken right after the database backup (e.g. `keycloak.user_entity`); a
+    /// restore checks the restored database against them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counts: BTreeMap<String, u64>,
 }
 
 /// The body of `GET /api/v1/backups`: every backup in the bucket, newest first.
@@ -113,4 +119,16 @@ pub struct InstanceInfo {
     /// For the local runtime: the configuration folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_dir: Option<String>,
+    /// Set when a restore into this instance did not finish: its Postgres is stopped and
+    /// its data incomplete until a restore succeeds. Names the operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_incomplete: Option<String>,
+}
+
+/// The body of `GET /api/v1/instances`: this Lifeboat's own instance first, then the ones
+/// restores created in other namespaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceList {
+    /// Every instance this Lifeboat runs.
+    pub instances: Vec<InstanceInfo>,
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use lifeboat_shared::backup::{BackupList, BackupManifest, StartBackup};
+use lifeboat_shared::backup::{BackupList, BackupManifest, StartBackup, StartRestore};
 use lifeboat_shared::operation::{Operation, Trigger};
 
 use super::{AppError, Json};
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/backups", get(list).post(start))
         .route("/backups/{id}", get(one))
+        .route("/backups/{id}/restore", axum::routing::post(restore))
 }
 
 /// Checks a description: at most 500 characters, no control characters (newlines included).
@@ -64,6 +65,52 @@ async fn start(
     let by = principal.map_or_else(|| "admin".to_owned(), |p| p.0.user);
     let trigger = Trigger::Manual { by };
     match jobs::start_backup(&state, description, trigger) {
+        Ok(op) => Ok((StatusCode::ACCEPTED, Json(op)).into_response()),
+        Err(JobsError::Busy(running)) => Ok(busy(&running)),
+        Err(e) => Err(AppError::internal(&e)),
+    }
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    principal: Option<axum::Extension<crate::auth::Principal>>,
+    Json(body): Json<StartRestore>,
+) -> Result<axum::response::Response, AppError> {
+    use crate::jobs::restore::{RequestError, RestoreRequest, resolve};
+    if !catalog::is_valid_id(&id) {
+        return Err(AppError::not_found(format!(
+            "no backup {id} in the catalog"
+        )));
+    }
+    let target = resolve(&state, &body).map_err(|e| match e {
+        RequestError::Confirmation => AppError::new(
+            StatusCode::BAD_REQUEST,
+            "confirmation_mismatch",
+            e.to_string(),
+        )
+        .with_hint("type the phrase exactly, in lowercase"),
+        RequestError::Namespace(_) => {
+            AppError::new(StatusCode::BAD_REQUEST, "invalid_namespace", e.to_string())
+        }
+        RequestError::Taken(_) => {
+            AppError::new(StatusCode::CONFLICT, "namespace_taken", e.to_string()).with_hint(
+                "choose another namespace, or confirm that its instance is to be replaced",
+            )
+        }
+        RequestError::NotReady => AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "instance_starting",
+            "the instance is starting (or failed to start; see the server log)",
+        )
+        .with_hint("try again in a few seconds"),
+    })?;
+    let by = principal.map_or_else(|| "admin".to_owned(), |p| p.0.user);
+    let req = RestoreRequest {
+        backup_id: id,
+        target,
+    };
+    match jobs::start_restore(&state, req, by) {
         Ok(op) => Ok((StatusCode::ACCEPTED, Json(op)).into_response()),
         Err(JobsError::Busy(running)) => Ok(busy(&running)),
         Err(e) => Err(AppError::internal(&e)),

@@ -4,14 +4,22 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use lifeboat_shared::backup::InstanceInfo;
+use lifeboat_shared::backup::{InstanceInfo, InstanceList};
 
 use super::{AppError, Json};
 use crate::app::AppState;
 
 /// The routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/instance", get(info))
+    Router::new()
+        .route("/instance", get(info))
+        .route("/instances", get(list))
+}
+
+async fn list(State(state): State<AppState>) -> Json<InstanceList> {
+    Json(InstanceList {
+        instances: state.instances().iter().map(|i| i.info()).collect(),
+    })
 }
 
 async fn info(State(state): State<AppState>) -> Result<Json<InstanceInfo>, AppError> {

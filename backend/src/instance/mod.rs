@@ -33,6 +33,20 @@ use crate::tools::Toolbox;
 
 pub use postgres::Postmaster;
 
+/// The tables whose row counts a backup records and a restore checks, by database.
+pub const COUNTED: [(&str, &[&str]); 2] = [
+    (
+        "keycloak",
+        &[
+            "realm",
+            "user_entity",
+            "keycloak_group",
+            "identity_provider",
+        ],
+    ),
+    ("appmanager", &["apps", "workspaces"]),
+];
+
 /// The namespace of the demo instance.
 pub const DEMO_NAMESPACE: &str = "demo";
 
@@ -141,6 +155,10 @@ impl Layout {
     pub fn config_dir(&self) -> PathBuf {
         self.root.join("config")
     }
+    /// Present while a restore replaces this instance's data (names the operation).
+    pub fn restore_marker(&self) -> PathBuf {
+        self.root.join("restoring")
+    }
     /// pgBackRest settings for this layout.
     pub fn pgbr_settings(&self, port: u16) -> PgbrSettings {
         PgbrSettings {
@@ -201,6 +219,19 @@ impl Instance {
             postgres_ids,
         )?;
         let postmaster = Postmaster::new(layout.clone(), file.port, toolbox, postgres_ids);
+        if let Some(op) = read_marker(&layout) {
+            tracing::error!(
+                namespace,
+                operation = %op,
+                "a restore into this instance did not finish; its Postgres is left stopped \
+                 until a restore succeeds"
+            );
+            return Ok(Self {
+                file,
+                layout,
+                postmaster,
+            });
+        }
         postmaster.init_if_needed(runtime.as_ref()).await?;
         postmaster.write_settings(&crate::pgbackrest::archive_command(
             &pgbackrest,
@@ -230,13 +261,13 @@ impl Instance {
             postmaster
                 .psql_file(runtime.as_ref(), &seed::sql(namespace), "seed")
                 .await?;
+            seed::write_config_folder(&layout.config_dir(), namespace).map_err(io(
+                "cannot write the configuration folder",
+                &layout.config_dir(),
+            ))?;
             file.seeded = true;
             save(&layout, &file)?;
         }
-        seed::write_config_folder(&layout.config_dir(), namespace).map_err(io(
-            "cannot write the configuration folder",
-            &layout.config_dir(),
-        ))?;
         tracing::info!(
             namespace,
             port = file.port,
@@ -252,6 +283,162 @@ impl Instance {
         })
     }
 
+    /// Creates the files of a new, empty instance in `namespace` for a restore to fill:
+    /// identity (a fresh port, never seeded), folders and pgBackRest settings. Postgres is not
+    /// started; the caller restores a data directory first. Refuses an existing instance.
+    pub fn create_empty(
+        data_dir: &Path,
+        namespace: &str,
+        toolbox: &Toolbox,
+        postgres_ids: Option<(u32, u32)>,
+    ) -> Result<Self, InstanceError> {
+        let layout = Layout::new(data_dir, namespace);
+        if layout.file().exists() {
+            return Err(io("an instance already exists at", &layout.root)(
+                std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            ));
+        }
+        let mut file = load_or_create(&layout, namespace)?;
+        file.seeded = true;
+        save(&layout, &file)?;
+        prepare_dirs(data_dir, &layout, postgres_ids)?;
+        std::fs::create_dir_all(layout.config_dir())
+            .map_err(io("cannot create", &layout.config_dir()))?;
+        let pgbackrest = toolbox
+            .path("pgbackrest")
+            .map_or_else(|| PathBuf::from("pgbackrest"), Path::to_path_buf);
+        write_owned(
+            &layout.pgbr_config(),
+            &crate::pgbackrest::render_config(&layout.pgbr_settings(file.port)),
+            postgres_ids,
+        )?;
+        let _ = pgbackrest;
+        let postmaster = Postmaster::new(layout.clone(), file.port, toolbox, postgres_ids);
+        Ok(Self {
+            file,
+            layout,
+            postmaster,
+        })
+    }
+
+    /// Starts Postgres on a restored data directory with this instance's settings (port,
+    /// socket, archiving into its own staging repository) and waits until it accepts
+    /// connections (after replaying WAL to the backup's consistent point).
+    pub async fn start_restored(&self, toolbox: &Toolbox) -> Result<(), InstanceError> {
+        let pgbackrest = toolbox
+            .path("pgbackrest")
+            .map_or_else(|| PathBuf::from("pgbackrest"), Path::to_path_buf);
+        self.postmaster
+            .write_settings(&crate::pgbackrest::archive_command(
+                &pgbackrest,
+                &self.layout.pgbr_config(),
+            ))?;
+        self.postmaster.start().await
+    }
+
+    /// Hands a folder tree (a fetched staging repository) to the PostgreSQL service account.
+    pub fn give_to_postgres(&self, dir: &Path) -> Result<(), InstanceError> {
+        chown_tree(dir, self.postmaster.ids())
+    }
+
+    /// Removes everything in the data directory (Postgres must be stopped).
+    pub fn empty_pgdata(&self) -> Result<(), InstanceError> {
+        let pgdata = self.layout.pgdata();
+        for e in std::fs::read_dir(&pgdata).map_err(io("cannot read", &pgdata))? {
+            let p = e.map_err(io("cannot read", &pgdata))?.path();
+            if p.is_dir() {
+                std::fs::remove_dir_all(&p).map_err(io("cannot remove", &p))?;
+            } else {
+                std::fs::remove_file(&p).map_err(io("cannot remove", &p))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The restore that is replacing this instance's data, if one started and did not finish.
+    pub fn restoring(&self) -> Option<String> {
+        read_marker(&self.layout)
+    }
+
+    /// Records that operation `op` is replacing this instance's data (past the point of no
+    /// return): until [`Instance::clear_restoring`], Lifeboat will not start its Postgres.
+    pub fn mark_restoring(&self, op: &str) -> Result<(), InstanceError> {
+        let path = self.layout.restore_marker();
+        std::fs::write(&path, op).map_err(io("cannot write", &path))
+    }
+
+    /// The restore finished: the instance is whole again.
+    pub fn clear_restoring(&self) -> Result<(), InstanceError> {
+        let path = self.layout.restore_marker();
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io("cannot remove", &path)(e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Row counts of the tables a restore verifies (see [`COUNTED`]), as
+    /// `database.table → rows`.
+    pub async fn counts(
+        &self,
+        runtime: &dyn Runtime,
+    ) -> Result<std::collections::BTreeMap<String, u64>, InstanceError> {
+        let mut counts = std::collections::BTreeMap::new();
+        for (db, tables) in COUNTED {
+            let sql = tables
+                .iter()
+                .map(|t| format!("SELECT '{t}', count(*) FROM {t}"))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            let out = self.postmaster.query(runtime, db, &sql).await?;
+            for line in out.lines() {
+                if let Some((table, n)) = line.split_once('|')
+                    && let Ok(n) = n.trim().parse()
+                {
+                    counts.insert(format!("{db}.{table}"), n);
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The names of App Manager's apps and workspaces, for the post-restore checklist.
+    pub async fn apps_and_workspaces(
+        &self,
+        runtime: &dyn Runtime,
+    ) -> Result<(Vec<String>, Vec<String>), InstanceError> {
+        let names = |out: String| -> Vec<String> {
+            out.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let apps = self
+            .postmaster
+            .query_all(runtime, "appmanager", "SELECT name FROM apps ORDER BY name")
+            .await?;
+        let workspaces = self
+            .postmaster
+            .query_all(
+                runtime,
+                "appmanager",
+                "SELECT name FROM workspaces ORDER BY name",
+            )
+            .await?;
+        Ok((names(apps), names(workspaces)))
+    }
+
+    /// Whether Postgres has finished recovery (and accepts writes).
+    pub async fn is_primary(&self, runtime: &dyn Runtime) -> Result<bool, InstanceError> {
+        let out = self
+            .postmaster
+            .query(runtime, "postgres", "SELECT pg_is_in_recovery()")
+            .await?;
+        Ok(out.trim() == "f")
+    }
+
     /// What `GET /api/v1/instance` says.
     pub fn info(&self) -> InstanceInfo {
         InstanceInfo {
@@ -262,6 +449,7 @@ impl Instance {
             postgres_port: Some(self.file.port),
             postgres_socket_dir: Some(self.layout.socket_dir().display().to_string()),
             config_dir: Some(self.layout.config_dir().display().to_string()),
+            restore_incomplete: self.restoring(),
         }
     }
 
@@ -269,6 +457,38 @@ impl Instance {
     pub async fn stop(&self) {
         self.postmaster.stop().await;
     }
+}
+
+fn read_marker(layout: &Layout) -> Option<String> {
+    std::fs::read_to_string(layout.restore_marker())
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+/// Whether `namespace` is a DNS-1123 label (what Kubernetes accepts as a namespace name):
+/// 1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit.
+pub fn is_dns_label(namespace: &str) -> bool {
+    let b = namespace.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// The namespaces that have an instance in `data_dir` (an `instance.json`).
+pub fn namespaces_in(data_dir: &Path) -> Vec<String> {
+    let mut found: Vec<String> = std::fs::read_dir(data_dir.join("instances"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("instance.json").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| is_dns_label(n))
+        .collect();
+    found.sort();
+    found
 }
 
 /// Runs a command that must exit 0.
@@ -372,6 +592,26 @@ fn prepare_dirs(
     Ok(())
 }
 
+fn chown_tree(path: &Path, ids: Option<(u32, u32)>) -> Result<(), InstanceError> {
+    if ids.is_none() {
+        return Ok(());
+    }
+    if let Some((uid, gid)) = ids {
+        std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(io("cannot chown", path))?;
+    }
+    if path.is_dir() && !path.is_symlink() {
+        for e in std::fs::read_dir(path).map_err(io("cannot read", path))? {
+            chown_tree(&e.map_err(io("cannot read", path))?.path(), ids)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a postmaster of `pgdata` is running now.
+pub fn is_running(pgdata: &Path) -> bool {
+    postgres::is_running(pgdata)
+}
+
 pub(crate) fn chown(path: &Path, ids: Option<(u32, u32)>) -> Result<(), InstanceError> {
     if let Some((uid, gid)) = ids {
         std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(io("cannot chown", path))?;
@@ -403,6 +643,16 @@ mod tests {
         let s = l.pgbr_settings(5555);
         assert_eq!(s.pg_port, 5555);
         assert_eq!(s.repo_path, l.staging_repo());
+    }
+
+    #[test]
+    fn namespaces_are_dns_labels() {
+        for ok in ["demo", "a", "dash-2", "x0", &"a".repeat(63)] {
+            assert!(is_dns_label(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "Demo", "a_b", "a.b", "é", &"a".repeat(64)] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -44,6 +44,11 @@ impl Postmaster {
         }
     }
 
+    /// The PostgreSQL service account (uid, gid) when Lifeboat runs as root.
+    pub fn ids(&self) -> Option<(u32, u32)> {
+        self.ids
+    }
+
     /// Its port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
@@ -242,6 +247,34 @@ impl Postmaster {
     ) -> Result<String, InstanceError> {
         let out = run_ok(runtime, self.psql(database, &["-At", "-c", sql]), "psql").await?;
         Ok(out.stdout_tail.join("\n"))
+    }
+
+    /// One query's whole unaligned, tuples-only output (every line, not only the tail).
+    pub async fn query_all(
+        &self,
+        runtime: &dyn Runtime,
+        database: &str,
+        sql: &str,
+    ) -> Result<String, InstanceError> {
+        let mut lines = Vec::new();
+        let out = runtime
+            .run(
+                self.psql(database, &["-At", "-c", sql]),
+                tokio_util::sync::CancellationToken::new(),
+                &mut |stream, line| {
+                    if stream == crate::runtime::Stream::Stdout {
+                        lines.push(line.to_owned());
+                    }
+                },
+            )
+            .await?;
+        if out.exit_code != Some(0) {
+            return Err(InstanceError::Tool {
+                step: "psql",
+                tail: crate::pgbackrest::output_tail(&out),
+            });
+        }
+        Ok(lines.join("\n"))
     }
 
     fn psql(&self, database: &str, extra: &[&str]) -> ToolCommand {

@@ -3,7 +3,6 @@
 //! the catalog entry is written only after the snapshot exists, so a failed or cancelled
 //! backup leaves none.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,14 +10,15 @@ use lifeboat_shared::backup::{BackupManifest, Component, SourceInstance};
 use lifeboat_shared::operation::{OperationKind, Outcome, Progress, Trigger};
 use tokio_util::sync::CancellationToken;
 
+use super::bucket::{open_error, open_repo, run_tool, take_lock, while_locked};
 use super::context::JobCtx;
+use super::measure::{available_bytes, copy_dir, dir_size, exit_text, human, rate, rate_and_eta};
 use super::step::{StepError, StepFailure, failed, step};
 use super::target;
 use crate::instance::Instance;
 use crate::operations::clock;
 use crate::restic::backup::{self as rb, BackupMessage, OpenFailure};
-use crate::runtime::{ToolCommand, ToolOutput};
-use crate::storage::{Target, catalog, lock};
+use crate::storage::{Target, catalog};
 
 struct Preflight {
     instance: Arc<Instance>,
@@ -31,45 +31,24 @@ pub async fn run(ctx: &JobCtx) -> Result<Outcome, StepFailure> {
     let started_at = clock::now();
     let backup_id = clock::new_id("bk");
     let pre = step(ctx, "preflight", preflight(ctx)).await?;
-    let lease = step(ctx, "lock", take_lock(ctx, &pre)).await?;
-    let stop_heartbeat = CancellationToken::new();
-    let lost = CancellationToken::new();
-    let heartbeat = {
-        let (lease, stop, lost, cancel) = (
-            lease.clone(),
-            stop_heartbeat.clone(),
-            lost.clone(),
-            ctx.cancel.clone(),
-        );
-        tokio::spawn(async move {
-            lease
-                .heartbeat(super::LOCK_TTL / 3, stop, lost.clone())
-                .await;
-            if lost.is_cancelled() {
-                cancel.cancel();
-            }
+    let lease = step(
+        ctx,
+        "lock",
+        take_lock(
+            ctx,
+            &pre.target,
+            &pre.instance.file.instance_id,
+            &pre.instance.file.namespace,
+        ),
+    )
+    .await?;
+    while_locked(ctx, lease, async {
+        locked(ctx, &pre, &backup_id, &started_at).await?;
+        Ok(Outcome::Backup {
+            backup_id: backup_id.clone(),
         })
-    };
-    let result = locked(ctx, &pre, &backup_id, &started_at).await;
-    stop_heartbeat.cancel();
-    let _ = heartbeat.await;
-    if let Err(e) = lease.release().await {
-        tracing::warn!(error = %e, "cannot release the bucket lock; it expires by itself");
-    }
-    match result {
-        Err(StepFailure {
-            step,
-            error: StepError::Cancelled,
-        }) if lost.is_cancelled() => Err(StepFailure {
-            step,
-            error: failed(
-                "lock_lost",
-                "the bucket lock was lost while the backup ran (its lease could not be renewed)",
-                Some("check the connection to the bucket and run the backup again"),
-            ),
-        }),
-        other => other.map(|()| Outcome::Backup { backup_id }),
-    }
+    })
+    .await
 }
 
 async fn locked(
@@ -119,6 +98,7 @@ async fn locked(
         size_bytes: summary.total_bytes_processed,
         encrypted: encrypted(&pre.target),
         key_fingerprint: pre.key_fingerprint.clone(),
+        counts: pg.counts,
     };
     step(ctx, "catalog", async {
         catalog::put(&pre.target, &manifest)
@@ -148,18 +128,6 @@ fn encrypted(target: &Target) -> bool {
         .any(|(k, _)| k == "RESTIC_PASSWORD")
 }
 
-async fn run_tool(
-    ctx: &JobCtx,
-    cmd: ToolCommand,
-    on_line: &mut (dyn for<'l> FnMut(crate::runtime::Stream, &'l str) + Send),
-) -> Result<ToolOutput, StepError> {
-    Ok(ctx
-        .state
-        .runtime()
-        .run(cmd, ctx.cancel.clone(), on_line)
-        .await?)
-}
-
 async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepError> {
     let instance = ctx.state.instance().ok_or_else(|| {
         failed(
@@ -168,6 +136,15 @@ async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepErro
             Some("wait a moment and try again"),
         )
     })?;
+    if let Some(op) = instance.restoring() {
+        return Err(failed(
+            "instance_incomplete",
+            format!(
+                "restore {op} into this instance did not finish: its Postgres is stopped and its data incomplete"
+            ),
+            Some("run the restore again before backing up"),
+        ));
+    }
     if let Some(hint) = ctx.state.toolbox().install_hint() {
         return Err(failed("tool_missing", hint, None));
     }
@@ -228,93 +205,12 @@ async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepErro
     ))
 }
 
-/// Opens the repository with `key list --json`, which also names the key in use.
-async fn open_repo(
-    ctx: &JobCtx,
-    target: &Target,
-) -> Result<Result<Option<String>, OpenFailure>, StepError> {
-    let cmd = crate::restic::command(&target.restic, ["key", "list", "--json"]);
-    let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
-    if out.exit_code != Some(0) {
-        return Ok(Err(rb::open_failure(&out)));
-    }
-    let json = out.stdout_tail.join("\n");
-    let key = serde_json::from_str::<Vec<serde_json::Value>>(&json)
-        .ok()
-        .and_then(|keys| {
-            keys.into_iter()
-                .find(|k| k.get("current").and_then(serde_json::Value::as_bool) == Some(true))
-        })
-        .and_then(|k| {
-            k.get("id")
-                .and_then(|v| v.as_str())
-                .map(|id| format!("key:{id}"))
-        });
-    Ok(Ok(key))
-}
-
-fn open_error(f: OpenFailure) -> StepError {
-    match f {
-        OpenFailure::WrongPassword => failed(
-            "wrong_passphrase",
-            "the passphrase does not open the restic repository in the bucket",
-            Some(
-                "enter the passphrase this bucket's backups were made with in the storage settings",
-            ),
-        ),
-        OpenFailure::Locked => failed(
-            "repository_locked",
-            "the restic repository is locked by another restic",
-            Some("wait for it to finish and try again"),
-        ),
-        OpenFailure::NoRepository => failed(
-            "bucket_unreachable",
-            "there is no restic repository in the bucket and none could be created",
-            None,
-        ),
-        OpenFailure::Other(tail) => failed(
-            "bucket_unreachable",
-            format!("restic cannot open the repository: {tail}"),
-            Some("check the bucket, its credentials and the network"),
-        ),
-    }
-}
-
-async fn take_lock(
-    ctx: &JobCtx,
-    pre: &Preflight,
-) -> Result<(lock::Lease, Option<String>), StepError> {
-    let holder = lock::Holder {
-        instance_id: pre.instance.file.instance_id.clone(),
-        namespace: pre.instance.file.namespace.clone(),
-        host: hostname(),
-        pid: std::process::id(),
-        operation_id: ctx.id.clone(),
-    };
-    match lock::acquire(&pre.target, holder, super::LOCK_TTL).await {
-        Ok(lease) => {
-            let expires = lease.record().expires_at;
-            Ok((
-                lease,
-                Some(format!(
-                    "held until {expires}, renewed while the backup runs"
-                )),
-            ))
-        }
-        Err(e @ lock::LockError::Held(_)) => Err(failed(
-            "bucket_locked",
-            e.to_string(),
-            Some("another backup or restore is using this bucket; try again when it is done"),
-        )),
-        Err(e) => Err(failed("bucket_unreachable", e.to_string(), None)),
-    }
-}
-
 /// What the Postgres step produced.
 struct PgResult {
     label: String,
     size_bytes: u64,
     postgres_major: Option<u32>,
+    counts: std::collections::BTreeMap<String, u64>,
 }
 
 async fn postgres(
@@ -370,11 +266,21 @@ async fn postgres(
             )
         })?;
     let detail = format!("{} ({})", last.label, human(last.size_bytes));
+    // Right after the backup, the closest we get to its consistent point; a restore checks
+    // the restored database against these.
+    let counts = match instance.counts(ctx.state.runtime().as_ref()).await {
+        Ok(c) => c,
+        Err(e) => {
+            ctx.warn(format!("row counts were not recorded: {e}"));
+            Default::default()
+        }
+    };
     Ok((
         PgResult {
             label: last.label,
             size_bytes: last.size_bytes,
             postgres_major: last.postgres_major,
+            counts,
         },
         Some(detail),
     ))
@@ -536,116 +442,4 @@ fn forget_orphan(ctx: &JobCtx, pre: &Preflight, snapshot: &str) {
 /// restic's host name for an instance's snapshots (retention groups by it).
 pub fn host_name(namespace: &str) -> String {
     format!("lifeboat-{namespace}")
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into())
-}
-
-fn exit_text(code: Option<i32>) -> String {
-    code.map_or_else(|| "killed".into(), |c| c.to_string())
-}
-
-fn rate(done: u64, started: Instant) -> Option<f64> {
-    let secs = started.elapsed().as_secs_f64();
-    (secs > 0.5 && done > 0).then(|| done as f64 / secs)
-}
-
-fn rate_and_eta(mut p: Progress, started: Instant) -> Progress {
-    p.rate_bytes_per_sec = rate(p.bytes_done, started);
-    if let (Some(r), Some(t)) = (p.rate_bytes_per_sec, p.bytes_total) {
-        p.eta_seconds = Some(t.saturating_sub(p.bytes_done) as f64 / r);
-    }
-    p
-}
-
-/// Bytes for people, e.g. `21.9 MiB`.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
-
-fn dir_size(path: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
-}
-
-/// Free bytes on the file system holding `path` (`df`; `None` if it cannot tell).
-fn available_bytes(path: &Path) -> Option<u64> {
-    let out = std::process::Command::new("df")
-        .arg("--output=avail")
-        .arg("-B1")
-        .arg(path)
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .nth(1)?
-        .trim()
-        .parse()
-        .ok()
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<(u64, u64)> {
-    std::fs::create_dir_all(to)?;
-    let (mut files, mut bytes) = (0, 0);
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let t = e.file_type()?;
-        let dest = to.join(e.file_name());
-        if t.is_dir() {
-            let (f, b) = copy_dir(&e.path(), &dest)?;
-            files += f;
-            bytes += b;
-        } else if t.is_file() {
-            bytes += std::fs::copy(e.path(), &dest)?;
-            files += 1;
-        }
-    }
-    Ok((files, bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human(512), "512 B");
-        assert_eq!(human(22_992_589), "21.9 MiB");
-    }
-
-    #[test]
-    fn eta_from_rate() {
-        let p = rate_and_eta(
-            Progress {
-                bytes_done: 0,
-                bytes_total: Some(10),
-                ..Progress::default()
-            },
-            Instant::now(),
-        );
-        assert_eq!(p.eta_seconds, None);
-    }
 }

@@ -27,6 +27,7 @@ pub struct JobCtx {
     /// Fires when the job must stop (cancel, shutdown, lock lost).
     pub cancel: CancellationToken,
     throttle: Mutex<Throttle>,
+    aftermath: Mutex<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -43,6 +44,7 @@ impl JobCtx {
             id,
             cancel,
             throttle: Mutex::new(Throttle::default()),
+            aftermath: Mutex::new(None),
         }
     }
 
@@ -50,6 +52,24 @@ impl JobCtx {
         if let Err(e) = self.state.operations().update(&self.id, change) {
             tracing::error!(operation = %self.id, error = %e, "cannot record the operation");
         }
+    }
+
+    /// Says what state the job leaves things in if it ends without succeeding from here on
+    /// (e.g. "the system Postgres is stopped and partly restored"); `None` once it is safe
+    /// again. The supervisor puts it in the error.
+    pub fn set_aftermath(&self, what: Option<String>) {
+        *self
+            .aftermath
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = what;
+    }
+
+    /// What [`JobCtx::set_aftermath`] last said.
+    pub fn aftermath(&self) -> Option<String> {
+        self.aftermath
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Marks `step` running (and clears the previous step's progress).

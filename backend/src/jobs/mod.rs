@@ -8,7 +8,10 @@
 //! whatever was left running by a killed Lifeboat as interrupted and releases its lock.
 
 pub mod backup;
+pub mod bucket;
 pub mod context;
+pub mod measure;
+pub mod restore;
 pub mod schedule;
 pub mod step;
 pub mod supervisor;
@@ -111,6 +114,25 @@ pub fn start_backup(
     )
 }
 
+/// Starts a restore (the request already checked by [`restore::resolve`]). `Busy` when
+/// another operation runs.
+pub fn start_restore(
+    state: &AppState,
+    req: restore::RestoreRequest,
+    requested_by: String,
+) -> Result<Operation, JobsError> {
+    start(
+        state,
+        OperationKind::Restore {
+            backup_id: req.backup_id.clone(),
+            target_namespace: req.target.namespace.clone(),
+            requested_by,
+        },
+        restore::restore_steps(),
+        Box::new(move |ctx| Box::pin(restore::run(ctx, req))),
+    )
+}
+
 /// Starts any job: enters the gate (or answers `Busy` with the running operation), records
 /// the operation as pending with its steps, and runs `job` under the supervisor.
 pub fn start(
@@ -196,5 +218,25 @@ pub async fn start_instance(state: &AppState) -> Result<Arc<Instance>, InstanceE
         .await?,
     );
     state.set_instance(instance.clone());
+    // Instances earlier restores created in other namespaces run again too.
+    for namespace in crate::instance::namespaces_in(&state.settings().data_dir) {
+        if namespace == instance.file.namespace {
+            continue;
+        }
+        match Instance::ensure(
+            &state.settings().data_dir,
+            &namespace,
+            state.runtime().clone(),
+            state.toolbox(),
+            ids,
+        )
+        .await
+        {
+            Ok(other) => state.add_instance(Arc::new(other)),
+            Err(e) => {
+                tracing::error!(%namespace, error = %e, "the instance in this namespace did not start");
+            }
+        }
+    }
     Ok(instance)
 }

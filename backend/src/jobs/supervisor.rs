@@ -1,7 +1,7 @@
 //! The supervisor: the only code that changes an operation's status.
 
 use lifeboat_shared::ApiError;
-use lifeboat_shared::operation::{Operation, OperationStatus, Outcome, StepStatus};
+use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Outcome, StepStatus};
 use tokio_util::sync::CancellationToken;
 
 use futures::future::BoxFuture;
@@ -23,6 +23,7 @@ pub async fn run(state: &AppState, id: &str, cancel: CancellationToken, job: Job
     let result = job(&ctx).await;
     ctx.flush_progress();
     let shutting_down = state.jobs().shutdown_token().is_cancelled();
+    let aftermath = ctx.aftermath();
     record(state, id, |op| {
         op.finished_at = Some(clock::now());
         match result {
@@ -40,18 +41,26 @@ pub async fn run(state: &AppState, id: &str, cancel: CancellationToken, job: Job
                     .iter()
                     .find(|s| s.id == step)
                     .map_or_else(|| step.to_owned(), |s| s.title.clone());
-                let (status, err) = match error {
+                let is_restore = matches!(op.kind, OperationKind::Restore { .. });
+                let (status, mut err) = match error {
                     StepError::Cancelled if shutting_down => (
                         OperationStatus::Interrupted,
-                        interrupted_error("Lifeboat was stopped while this operation ran"),
+                        interrupted_error(
+                            &op.kind,
+                            "Lifeboat was stopped while this operation ran",
+                        ),
                     ),
                     StepError::Cancelled => (
                         OperationStatus::Cancelled,
                         ApiError::new(
                             "cancelled",
-                            format!(
-                                "Cancelled during \"{title}\"; nothing was added to the catalog"
-                            ),
+                            if is_restore {
+                                format!("Cancelled during \"{title}\"")
+                            } else {
+                                format!(
+                                    "Cancelled during \"{title}\"; nothing was added to the catalog"
+                                )
+                            },
                         ),
                     ),
                     StepError::Failed {
@@ -64,6 +73,10 @@ pub async fn run(state: &AppState, id: &str, cancel: CancellationToken, job: Job
                         (OperationStatus::Failed, e)
                     }
                 };
+                if let Some(what) = &aftermath {
+                    err.message = format!("{} {what}", err.message);
+                    err.hint = Some("run the restore again; it starts over from the backup".into());
+                }
                 op.status = status;
                 op.error = Some(err);
                 close_steps(op);
@@ -72,12 +85,30 @@ pub async fn run(state: &AppState, id: &str, cancel: CancellationToken, job: Job
     });
 }
 
-fn interrupted_error(why: &str) -> ApiError {
-    ApiError::new(
-        "interrupted",
-        format!("{why}; it did not finish and nothing was added to the catalog"),
-    )
+fn interrupted_error(kind: &OperationKind, why: &str) -> ApiError {
+    match kind {
+        OperationKind::Restore { .. } => {
+            ApiError::new("interrupted", format!("{why}; the restore did not finish"))
+        }
+        _ => ApiError::new(
+            "interrupted",
+            format!("{why}; it did not finish and nothing was added to the catalog"),
+        ),
+    }
     .with_hint("run it again")
+}
+
+/// For a restore a previous Lifeboat left unfinished: what state its target is in.
+fn restore_aftermath(state: &AppState, op: &Operation) -> Option<String> {
+    let OperationKind::Restore {
+        target_namespace, ..
+    } = &op.kind
+    else {
+        return None;
+    };
+    let layout = crate::instance::Layout::new(&state.settings().data_dir, target_namespace);
+    let marker = std::fs::read_to_string(layout.restore_marker()).ok()?;
+    (marker.trim() == op.id).then(|| super::restore::incomplete_text(target_namespace))
 }
 
 /// Steps still running when an operation ends are failed; later ones stay pending.
@@ -100,24 +131,28 @@ fn record(state: &AppState, id: &str, change: impl FnOnce(&mut Operation)) {
 /// At start: every operation a previous Lifeboat left pending or running is marked
 /// interrupted, and the bucket lock it held (if still there) is released. Returns the ids.
 pub async fn recover(state: &AppState) -> Vec<String> {
-    let stale: Vec<String> = state
+    let stale_ops: Vec<Operation> = state
         .operations()
         .list()
         .into_iter()
         .filter(|op| !op.status.is_terminal())
-        .map(|op| op.id)
         .collect();
-    for id in &stale {
-        tracing::warn!(operation = %id, "marking an operation interrupted: Lifeboat stopped while it ran");
-        record(state, id, |op| {
+    for op in &stale_ops {
+        tracing::warn!(operation = %op.id, "marking an operation interrupted: Lifeboat stopped while it ran");
+        let aftermath = restore_aftermath(state, op);
+        record(state, &op.id, |op| {
             op.status = OperationStatus::Interrupted;
             op.finished_at = Some(clock::now());
-            op.error = Some(interrupted_error(
-                "Lifeboat stopped while this operation ran",
-            ));
+            let mut err = interrupted_error(&op.kind, "Lifeboat stopped while this operation ran");
+            if let Some(what) = aftermath {
+                err.message = format!("{} {what}", err.message);
+                err.hint = Some("run the restore again; it starts over from the backup".into());
+            }
+            op.error = Some(err);
             close_steps(op);
         });
     }
+    let stale: Vec<String> = stale_ops.into_iter().map(|op| op.id).collect();
     if stale.is_empty() {
         return stale;
     }

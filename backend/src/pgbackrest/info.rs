@@ -113,6 +113,21 @@ pub fn parse_info(json: &str) -> Result<Vec<BackupInfo>, InfoError> {
         .collect())
 }
 
+/// The PostgreSQL major version a repository's `backup.info` records for its cluster
+/// (`db-version="15"` in its `[db]` section).
+pub fn db_version_major(backup_info: &str) -> Option<u32> {
+    let mut in_db = false;
+    for line in backup_info.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_db = line == "[db]";
+        } else if in_db && let Some(v) = line.strip_prefix("db-version=") {
+            return v.trim_matches('"').split('.').next()?.parse().ok();
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +153,12 @@ mod tests {
                 .is_empty()
         );
         assert!(parse_info("not json").is_err());
+    }
+
+    #[test]
+    fn db_version_from_backup_info() {
+        let text = "[backrest]\nbackrest-format=5\n\n[db]\ndb-catalog-version=202209061\ndb-id=1\ndb-version=\"15\"\n\n[db:history]\n1={}\n";
+        assert_eq!(db_version_major(text), Some(15));
+        assert_eq!(db_version_major("[other]\ndb-version=\"14\"\n"), None);
     }
 }

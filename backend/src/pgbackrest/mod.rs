@@ -127,6 +127,24 @@ pub fn restore_delta(config: &std::path::Path, label: Option<&str>) -> ToolComma
     command(config, &args)
 }
 
+/// A restore of `label` (or the latest backup) over the data directory, changing only the
+/// files that differ, that replays WAL only to the backup's consistent point and then
+/// promotes: the database is exactly as the backup captured it.
+pub fn restore_to_backup(config: &std::path::Path, label: Option<&str>) -> ToolCommand {
+    let set = label.map(|l| format!("--set={l}"));
+    let mut args = vec![
+        "--delta",
+        "--type=immediate",
+        "--target-action=promote",
+        "--log-level-console=detail",
+    ];
+    if let Some(s) = &set {
+        args.push(s);
+    }
+    args.push("restore");
+    command(config, &args)
+}
+
 /// The last lines of a failed run's output, errors first.
 pub fn output_tail(output: &crate::runtime::ToolOutput) -> String {
     output

@@ -227,6 +227,24 @@ pub fn snapshots_command(repo: &ResticRepository, tag: Option<&str>) -> ToolComm
     command(repo, args)
 }
 
+/// `restore <snapshot> --target <dir>`: the snapshot's tree (`pgbackrest/`, `config/`)
+/// lands directly under `dir`. restic 0.14 prints no restore progress; callers measure it.
+pub fn restore_command(repo: &ResticRepository, snapshot: &str, target: &str) -> ToolCommand {
+    command(
+        repo,
+        [
+            "restore".to_owned(),
+            snapshot.to_owned(),
+            format!("--target={target}"),
+        ],
+    )
+}
+
+/// Whether a failed restic run ran out of disk space.
+pub fn out_of_space(output: &ToolOutput) -> bool {
+    output_tail(output).contains("no space left on device")
+}
+
 /// `forget` with the retention policy for snapshots tagged `tag` taken under `host`, pruning
 /// what is no longer referenced. `None` when the policy keeps everything.
 pub fn forget_command(

@@ -27,6 +27,12 @@ pub enum CatalogError {
     BadId(String),
 }
 
+/// Whether `id` can name a catalog entry (the shape Lifeboat gives them; nothing that
+/// could step outside the catalog folder).
+pub fn is_valid_id(id: &str) -> bool {
+    check_id(id).is_ok()
+}
+
 fn check_id(id: &str) -> Result<(), CatalogError> {
     if !id.is_empty()
         && id.len() <= 128
@@ -148,6 +154,7 @@ pub(crate) mod tests {
             size_bytes: 1,
             encrypted: false,
             key_fingerprint: None,
+            counts: Default::default(),
         }
     }
 

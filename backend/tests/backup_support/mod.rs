@@ -2,6 +2,8 @@
 //! factory driven in-process, and restic on the resulting bucket.
 #![allow(dead_code, clippy::unwrap_used)] // Each test binary uses a subset; tests may panic.
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,6 +35,14 @@ impl Env {
 
     pub async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
         let req = Request::post(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        send(&self.router, req).await
+    }
+
+    pub async fn put(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        let req = Request::put(uri)
             .header("content-type", "application/json")
             .body(Body::from(body.to_string()))
             .unwrap();

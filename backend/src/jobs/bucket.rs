@@ -1,0 +1,165 @@
+//! What every job does with the bucket: open the restic repository (which also proves the
+//! passphrase), and hold the bucket lock for the length of the work, renewing it, and
+//! turning a lost lease into a failure that says so.
+
+use lifeboat_shared::operation::Outcome;
+use tokio_util::sync::CancellationToken;
+
+use super::context::JobCtx;
+use super::step::{StepError, StepFailure, failed};
+use crate::restic::backup::{self as rb, OpenFailure};
+use crate::runtime::{ToolCommand, ToolOutput};
+use crate::storage::{Target, lock};
+
+/// Runs a tool for `ctx`'s operation (killed when the operation is cancelled).
+pub async fn run_tool(
+    ctx: &JobCtx,
+    cmd: ToolCommand,
+    on_line: &mut (dyn for<'l> FnMut(crate::runtime::Stream, &'l str) + Send),
+) -> Result<ToolOutput, StepError> {
+    Ok(ctx
+        .state
+        .runtime()
+        .run(cmd, ctx.cancel.clone(), on_line)
+        .await?)
+}
+
+/// Opens the repository with `key list --json`, which also names the key in use
+/// (`key:<id>`, a fingerprint that is not the key).
+pub async fn open_repo(
+    ctx: &JobCtx,
+    target: &Target,
+) -> Result<Result<Option<String>, OpenFailure>, StepError> {
+    let cmd = crate::restic::command(&target.restic, ["key", "list", "--json"]);
+    let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
+    if out.exit_code != Some(0) {
+        return Ok(Err(rb::open_failure(&out)));
+    }
+    let json = out.stdout_tail.join("\n");
+    let key = serde_json::from_str::<Vec<serde_json::Value>>(&json)
+        .ok()
+        .and_then(|keys| {
+            keys.into_iter()
+                .find(|k| k.get("current").and_then(serde_json::Value::as_bool) == Some(true))
+        })
+        .and_then(|k| {
+            k.get("id")
+                .and_then(|v| v.as_str())
+                .map(|id| format!("key:{id}"))
+        });
+    Ok(Ok(key))
+}
+
+/// The step error for a repository that would not open.
+pub fn open_error(f: OpenFailure) -> StepError {
+    match f {
+        OpenFailure::WrongPassword => failed(
+            "wrong_passphrase",
+            "the passphrase does not open the restic repository in the bucket",
+            Some(
+                "enter the passphrase this bucket's backups were made with in the storage settings",
+            ),
+        ),
+        OpenFailure::Locked => failed(
+            "repository_locked",
+            "the restic repository is locked by another restic",
+            Some("wait for it to finish and try again"),
+        ),
+        OpenFailure::NoRepository => failed(
+            "no_repository",
+            "there is no restic repository in the bucket",
+            Some(
+                "check that the storage settings name the bucket (and prefix) the backups were made into",
+            ),
+        ),
+        OpenFailure::Other(tail) => failed(
+            "bucket_unreachable",
+            format!("restic cannot open the repository: {tail}"),
+            Some("check the bucket, its credentials and the network"),
+        ),
+    }
+}
+
+/// Takes the bucket lock for `ctx`'s operation on behalf of the instance in `namespace`.
+pub async fn take_lock(
+    ctx: &JobCtx,
+    target: &Target,
+    instance_id: &str,
+    namespace: &str,
+) -> Result<(lock::Lease, Option<String>), StepError> {
+    let holder = lock::Holder {
+        instance_id: instance_id.to_owned(),
+        namespace: namespace.to_owned(),
+        host: hostname(),
+        pid: std::process::id(),
+        operation_id: ctx.id.clone(),
+    };
+    match lock::acquire(target, holder, super::LOCK_TTL).await {
+        Ok(lease) => {
+            let expires = lease.record().expires_at;
+            Ok((
+                lease,
+                Some(format!("held until {expires}, renewed while the job runs")),
+            ))
+        }
+        Err(e @ lock::LockError::Held(_)) => Err(failed(
+            "bucket_locked",
+            e.to_string(),
+            Some("another backup or restore is using this bucket; try again when it is done"),
+        )),
+        Err(e) => Err(failed("bucket_unreachable", e.to_string(), None)),
+    }
+}
+
+/// Runs `work` while `lease` is renewed; releases the lease afterwards whatever happened.
+/// A lease that could not be renewed cancels the work and fails it with `lock_lost`.
+pub async fn while_locked(
+    ctx: &JobCtx,
+    lease: lock::Lease,
+    work: impl Future<Output = Result<Outcome, StepFailure>>,
+) -> Result<Outcome, StepFailure> {
+    let stop_heartbeat = CancellationToken::new();
+    let lost = CancellationToken::new();
+    let heartbeat = {
+        let (lease, stop, lost, cancel) = (
+            lease.clone(),
+            stop_heartbeat.clone(),
+            lost.clone(),
+            ctx.cancel.clone(),
+        );
+        tokio::spawn(async move {
+            lease
+                .heartbeat(super::LOCK_TTL / 3, stop, lost.clone())
+                .await;
+            if lost.is_cancelled() {
+                cancel.cancel();
+            }
+        })
+    };
+    let result = work.await;
+    stop_heartbeat.cancel();
+    let _ = heartbeat.await;
+    if let Err(e) = lease.release().await {
+        tracing::warn!(error = %e, "cannot release the bucket lock; it expires by itself");
+    }
+    match result {
+        Err(StepFailure {
+            step,
+            error: StepError::Cancelled,
+        }) if lost.is_cancelled() => Err(StepFailure {
+            step,
+            error: failed(
+                "lock_lost",
+                "the bucket lock was lost while the job ran (its lease could not be renewed)",
+                Some("check the connection to the bucket and run it again"),
+            ),
+        }),
+        other => other,
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
+}

@@ -1,0 +1,139 @@
+//! Fetching a backup's snapshot from the bucket into the restore's staging folder.
+//!
+//! restic 0.14 prints no restore progress, so the step measures it: the bytes written
+//! under the staging folder, twice a second, against the backup's size from its manifest.
+
+use std::time::{Duration, Instant};
+
+use lifeboat_shared::operation::Progress;
+use tokio_util::sync::CancellationToken;
+
+use super::Plan;
+use crate::jobs::bucket::run_tool;
+use crate::jobs::context::JobCtx;
+use crate::jobs::measure::{available_bytes, dir_size, exit_text, human, rate_and_eta};
+use crate::jobs::step::{StepError, failed};
+use crate::restic::backup as rb;
+
+/// How often the staging folder is measured.
+const POLL: Duration = Duration::from_millis(500);
+
+pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<String>), StepError> {
+    let staging = plan.staging.clone();
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| {
+            failed(
+                "fetch_failed",
+                format!("cannot clear {}: {e}", staging.display()),
+                None,
+            )
+        })?;
+    }
+    std::fs::create_dir_all(&staging).map_err(|e| {
+        failed(
+            "fetch_failed",
+            format!("cannot create {}: {e}", staging.display()),
+            None,
+        )
+    })?;
+    let total = plan.manifest.size_bytes;
+    let started = Instant::now();
+    let finished = CancellationToken::new();
+    let poll = async {
+        loop {
+            tokio::select! {
+                () = finished.cancelled() => break,
+                () = tokio::time::sleep(POLL) => {
+                    let dir = staging.clone();
+                    let done = tokio::task::spawn_blocking(move || dir_size(&dir)).await.unwrap_or(0);
+                    ctx.progress(rate_and_eta(
+                        Progress {
+                            bytes_done: done.min(total),
+                            bytes_total: Some(total),
+                            ..Progress::default()
+                        },
+                        started,
+                    ));
+                }
+            }
+        }
+    };
+    let cmd = rb::restore_command(
+        &plan.target.restic,
+        &plan.snapshot,
+        &staging.display().to_string(),
+    );
+    let run = async {
+        let out = run_tool(ctx, cmd, &mut |_, _| {}).await;
+        finished.cancel();
+        out
+    };
+    let (out, ()) = tokio::join!(run, poll);
+    let out = out?;
+    if out.exit_code != Some(0) {
+        if rb::out_of_space(&out) {
+            let free = available_bytes(&staging).map_or_else(|| "no space".to_owned(), human);
+            return Err(failed(
+                "disk_full",
+                format!(
+                    "the disk filled up while fetching the backup ({free} left, {} needed); the target was not touched",
+                    human(total)
+                ),
+                Some(
+                    "free space on the volume holding Lifeboat's data dir and run the restore again",
+                ),
+            ));
+        }
+        return Err(failed(
+            "fetch_failed",
+            format!(
+                "restic restore failed (exit {}): {}",
+                exit_text(out.exit_code),
+                crate::restic::output_tail(&out)
+            ),
+            Some(
+                "check the bucket and the network, then run the restore again; the target was not touched",
+            ),
+        ));
+    }
+    let info = staging.join(format!(
+        "pgbackrest/backup/{}/backup.info",
+        crate::pgbackrest::STANZA
+    ));
+    let text = std::fs::read_to_string(&info).map_err(|_| {
+        failed(
+            "backup_incomplete",
+            "the fetched backup holds no pgBackRest backup of the system Postgres",
+            Some("choose another backup"),
+        )
+    })?;
+    if let (Some(backup), Some(local)) = (
+        crate::pgbackrest::info::db_version_major(&text),
+        ctx.state.toolbox().postgres_major(),
+    ) && backup != local
+    {
+        return Err(super::preflight::version_mismatch(backup, local));
+    }
+    if !staging.join("config").is_dir() {
+        return Err(failed(
+            "backup_incomplete",
+            "the fetched backup holds no configuration",
+            Some("choose another backup"),
+        ));
+    }
+    let bytes = dir_size(&staging);
+    ctx.progress(Progress {
+        bytes_done: bytes.min(total).max(total),
+        bytes_total: Some(total),
+        ..Progress::default()
+    });
+    let secs = started.elapsed().as_secs_f64();
+    Ok((
+        (),
+        Some(format!(
+            "{} in {secs:.1} s ({}/s)",
+            human(bytes),
+            human((bytes as f64 / secs.max(0.001)) as u64)
+        )),
+    ))
+}

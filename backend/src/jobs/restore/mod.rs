@@ -1,0 +1,543 @@
+//! The restore steps: pre-flight, bucket lock, fetch the snapshot into a staging folder,
+//! stop the target's Postgres (the point of no return), pgBackRest restore and start with
+//! WAL replay to the backup's consistent point, re-apply the configuration, verify, and the
+//! post-restore checklist.
+//!
+//! Nothing of the target is touched before the `stop` step: a failure or cancel before it
+//! leaves the target as it was (only the staging folder is removed). From `stop` on, the
+//! target carries a marker (`Instance::mark_restoring`) until the restore succeeds, so a
+//! failed, cancelled or killed restore is reported with the state it left, Lifeboat does not
+//! start a half-restored Postgres, and running the restore again starts over cleanly.
+
+mod fetch;
+mod preflight;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use lifeboat_shared::backup::BackupManifest;
+use lifeboat_shared::operation::{ChecklistItem, Outcome, Progress, Step, StepStatus};
+
+use super::bucket::{run_tool, take_lock, while_locked};
+use super::context::JobCtx;
+use super::measure::{copy_dir, human, rate_and_eta};
+use super::step::{StepError, StepFailure, failed, step};
+use crate::instance::Instance;
+use crate::storage::Target;
+
+pub use preflight::{RequestError, Resolved, TargetKind, resolve};
+
+/// What an admin asked for (checked by [`resolve`] before the operation is recorded).
+#[derive(Debug, Clone)]
+pub struct RestoreRequest {
+    /// The catalog id of the backup.
+    pub backup_id: String,
+    /// Where to.
+    pub target: Resolved,
+}
+
+/// The steps of a restore, in order.
+pub fn restore_steps() -> Vec<Step> {
+    [
+        ("preflight", "Pre-flight checks"),
+        ("lock", "Take the bucket lock"),
+        ("fetch", "Fetch the backup from the bucket (restic)"),
+        ("stop", "Stop the system Postgres"),
+        ("postgres", "Restore the system Postgres (pgBackRest)"),
+        (
+            "start",
+            "Start Postgres and replay WAL to the backup's consistent point",
+        ),
+        ("configuration", "Re-apply the configuration"),
+        ("verify", "Verify the restored data"),
+        ("checklist", "Prepare the post-restore checklist"),
+    ]
+    .into_iter()
+    .map(|(id, title)| Step {
+        id: id.into(),
+        title: title.into(),
+        status: StepStatus::Pending,
+        started_at: None,
+        finished_at: None,
+        detail: None,
+    })
+    .collect()
+}
+
+/// What an unfinished restore leaves its target in, for error messages.
+pub fn incomplete_text(namespace: &str) -> String {
+    format!(
+        "The system Postgres of namespace {namespace} was being replaced: it is stopped and \
+         its data is incomplete until a restore succeeds."
+    )
+}
+
+/// Everything pre-flight established.
+struct Plan {
+    manifest: BackupManifest,
+    target: Target,
+    snapshot: String,
+    label: Option<String>,
+    namespace: String,
+    kind: TargetKind,
+    /// `<data_dir>/restores/<operation id>`: where the snapshot is fetched.
+    staging: PathBuf,
+    /// An earlier restore into this target stopped half-way.
+    was_incomplete: bool,
+}
+
+/// Runs the whole restore.
+pub async fn run(ctx: &JobCtx, req: RestoreRequest) -> Result<Outcome, StepFailure> {
+    let plan = step(ctx, "preflight", preflight::check(ctx, &req)).await?;
+    let (instance_id, namespace) = match &plan.kind {
+        TargetKind::Existing(i) => (i.file.instance_id.clone(), i.file.namespace.clone()),
+        TargetKind::New { .. } => (format!("new:{}", plan.namespace), plan.namespace.clone()),
+    };
+    let lease = step(
+        ctx,
+        "lock",
+        take_lock(ctx, &plan.target, &instance_id, &namespace),
+    )
+    .await?;
+    let result = while_locked(ctx, lease, locked(ctx, &plan)).await;
+    remove_dir(&plan.staging);
+    result
+}
+
+async fn locked(ctx: &JobCtx, plan: &Plan) -> Result<Outcome, StepFailure> {
+    step(ctx, "fetch", fetch::fetch(ctx, plan)).await?;
+    // The point of no return: from here the target is being replaced.
+    let (instance, created) = step(ctx, "stop", stop(ctx, plan)).await?;
+    let result = replace(ctx, plan, &instance).await;
+    match &result {
+        Ok(_) => {
+            if let Err(e) = instance.clear_restoring() {
+                ctx.warn(format!("cannot clear the restore marker: {e}"));
+            }
+            ctx.set_aftermath(None);
+            if created {
+                ctx.state.add_instance(instance.clone());
+            }
+        }
+        Err(_) => {
+            // Postgres may have been started on the restored data before the failure: leave
+            // it stopped, as the marker says.
+            instance.stop().await;
+        }
+    }
+    result
+}
+
+async fn replace(
+    ctx: &JobCtx,
+    plan: &Plan,
+    instance: &Arc<Instance>,
+) -> Result<Outcome, StepFailure> {
+    step(ctx, "postgres", restore_postgres(ctx, plan, instance)).await?;
+    step(ctx, "start", start(ctx, instance)).await?;
+    step(ctx, "configuration", reapply_config(plan, instance)).await?;
+    step(ctx, "verify", verify(ctx, plan, instance)).await?;
+    let checklist = step(ctx, "checklist", checklist(ctx, instance)).await?;
+    Ok(Outcome::Restore { checklist })
+}
+
+/// Stops the target's Postgres (or creates the new instance) and marks it as being replaced.
+async fn stop(
+    ctx: &JobCtx,
+    plan: &Plan,
+) -> Result<((Arc<Instance>, bool), Option<String>), StepError> {
+    let (instance, created) = match &plan.kind {
+        TargetKind::Existing(i) => (i.clone(), false),
+        TargetKind::New { replace_dir } => {
+            if *replace_dir {
+                let root =
+                    crate::instance::Layout::new(&ctx.state.settings().data_dir, &plan.namespace)
+                        .root;
+                std::fs::remove_dir_all(&root).map_err(|e| {
+                    failed(
+                        "target_not_created",
+                        format!("cannot remove {}: {e}", root.display()),
+                        None,
+                    )
+                })?;
+            }
+            let ids =
+                crate::runtime::LocalRuntime::new(ctx.state.toolbox().clone()).postgres_user();
+            let i = Instance::create_empty(
+                &ctx.state.settings().data_dir,
+                &plan.namespace,
+                ctx.state.toolbox(),
+                ids,
+            )
+            .map_err(|e| failed("target_not_created", e.to_string(), None))?;
+            (Arc::new(i), true)
+        }
+    };
+    instance
+        .mark_restoring(&ctx.id)
+        .map_err(|e| failed("target_not_marked", e.to_string(), None))?;
+    ctx.set_aftermath(Some(incomplete_text(&plan.namespace)));
+    if created {
+        return Ok((
+            (instance.clone(), true),
+            Some(format!(
+                "created namespace {} (Postgres port {})",
+                plan.namespace, instance.file.port
+            )),
+        ));
+    }
+    instance.stop().await;
+    if crate::instance::is_running(&instance.layout.pgdata()) {
+        return Err(failed(
+            "postgres_still_running",
+            "the system Postgres did not stop within 30 seconds",
+            Some("stop what holds it (long transactions, open sessions) and run the restore again"),
+        ));
+    }
+    Ok(((instance, false), Some("stopped".into())))
+}
+
+/// Puts the fetched pgBackRest repository in the instance's staging place and restores the
+/// backup from it over the data directory.
+async fn restore_postgres(
+    ctx: &JobCtx,
+    plan: &Plan,
+    instance: &Instance,
+) -> Result<((), Option<String>), StepError> {
+    let fetched = plan.staging.join("pgbackrest");
+    let repo = instance.layout.staging_repo();
+    let io = |what: &str, e: std::io::Error| failed("restore_io", format!("{what}: {e}"), None);
+    if repo.exists() {
+        std::fs::remove_dir_all(&repo)
+            .map_err(|e| io("cannot remove the old staging repository", e))?;
+    }
+    std::fs::rename(&fetched, &repo)
+        .map_err(|e| io("cannot move the fetched repository into place", e))?;
+    instance
+        .give_to_postgres(&repo)
+        .map_err(|e| failed("restore_io", e.to_string(), None))?;
+    // A previous attempt that stopped half-way leaves files pgBackRest cannot vouch for:
+    // start from an empty data directory then.
+    if plan.was_incomplete {
+        instance
+            .empty_pgdata()
+            .map_err(|e| failed("restore_io", e.to_string(), None))?;
+    }
+    let total = plan
+        .manifest
+        .components
+        .iter()
+        .find(|c| c.name == "postgres")
+        .map(|c| c.size_bytes)
+        .filter(|s| *s > 0);
+    let started = Instant::now();
+    let mut done: u64 = 0;
+    let mut on_line = |_: crate::runtime::Stream, line: &str| {
+        if let Some(f) = crate::pgbackrest::parse_detail_line(line) {
+            done += f.size_bytes;
+            let total = total.or_else(|| {
+                (f.size_bytes > 0 && f.percent > 0.0)
+                    .then(|| (done as f64 * 100.0 / f.percent) as u64)
+            });
+            ctx.progress(rate_and_eta(
+                Progress {
+                    bytes_done: done,
+                    bytes_total: total.map(|t| t.max(done)),
+                    current: Some(f.path),
+                    ..Progress::default()
+                },
+                started,
+            ));
+        }
+    };
+    let cmd =
+        crate::pgbackrest::restore_to_backup(&instance.layout.pgbr_config(), plan.label.as_deref());
+    let out = run_tool(ctx, cmd, &mut on_line).await?;
+    if out.exit_code != Some(0) {
+        return Err(failed(
+            "pgbackrest_failed",
+            format!(
+                "pgBackRest restore failed (exit {}): {}",
+                super::measure::exit_text(out.exit_code),
+                crate::pgbackrest::output_tail(&out)
+            ),
+            None,
+        ));
+    }
+    Ok((
+        (),
+        Some(format!(
+            "{} restored ({} in {:.1} s)",
+            plan.label.as_deref().unwrap_or("latest backup"),
+            human(done),
+            started.elapsed().as_secs_f64()
+        )),
+    ))
+}
+
+async fn start(ctx: &JobCtx, instance: &Instance) -> Result<((), Option<String>), StepError> {
+    let started = Instant::now();
+    instance
+        .start_restored(ctx.state.toolbox())
+        .await
+        .map_err(|e| {
+            failed(
+                "postgres_start_failed",
+                e.to_string(),
+                Some("see the Postgres server log named in the message"),
+            )
+        })?;
+    // `ready` comes once the backup's consistent point is reached; promotion follows.
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        if ctx.cancel.is_cancelled() {
+            return Err(StepError::Cancelled);
+        }
+        match instance.is_primary(ctx.state.runtime().as_ref()).await {
+            Ok(true) => break,
+            Ok(false) | Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Ok(false) => {
+                return Err(failed(
+                    "recovery_not_finished",
+                    "Postgres is still replaying WAL after 120 seconds",
+                    Some("see the Postgres server log"),
+                ));
+            }
+            Err(e) => return Err(failed("postgres_start_failed", e.to_string(), None)),
+        }
+    }
+    Ok((
+        (),
+        Some(format!(
+            "accepting connections on port {} after {:.1} s",
+            instance.file.port,
+            started.elapsed().as_secs_f64()
+        )),
+    ))
+}
+
+/// Replaces the configuration folder with the backup's, rewriting the namespace when the
+/// target is another one. The swap is two renames: a reader sees the old or the new folder.
+async fn reapply_config(
+    plan: &Plan,
+    instance: &Instance,
+) -> Result<((), Option<String>), StepError> {
+    let from = plan.staging.join("config");
+    let live = instance.layout.config_dir();
+    let source_ns = plan.manifest.source.namespace.clone();
+    let target_ns = plan.namespace.clone();
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64, u64)> {
+        let parent = live.parent().unwrap_or(Path::new("."));
+        let incoming = parent.join("config.restoring");
+        let old = parent.join("config.replaced");
+        for p in [&incoming, &old] {
+            if p.exists() {
+                std::fs::remove_dir_all(p)?;
+            }
+        }
+        let (files, bytes) = copy_dir(&from, &incoming)?;
+        let rewritten = if source_ns == target_ns {
+            0
+        } else {
+            rewrite_namespace(&incoming, &source_ns, &target_ns)?
+        };
+        if live.exists() {
+            std::fs::rename(&live, &old)?;
+        }
+        std::fs::rename(&incoming, &live)?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old)?;
+        }
+        Ok((files, bytes, rewritten))
+    })
+    .await
+    .map_err(|e| failed("config_apply_failed", e.to_string(), None))?;
+    let (files, bytes, rewritten) = result.map_err(|e| {
+        failed(
+            "config_apply_failed",
+            format!("cannot re-apply the configuration: {e}"),
+            None,
+        )
+    })?;
+    let mut detail = format!("{files} files ({})", human(bytes));
+    if rewritten > 0 {
+        detail.push_str(&format!(
+            "; namespace {} → {} in {rewritten} files",
+            plan.manifest.source.namespace, plan.namespace
+        ));
+    }
+    Ok(((), Some(detail)))
+}
+
+/// Rewrites `namespace: <from>` lines (a resource's namespace) to `<to>` in every YAML file
+/// below `dir`; returns how many files changed. Nothing else is touched: host names and
+/// data belong to the admin.
+pub fn rewrite_namespace(dir: &Path, from: &str, to: &str) -> std::io::Result<u64> {
+    let mut changed = 0;
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let path = e.path();
+        if e.file_type()?.is_dir() {
+            changed += rewrite_namespace(&path, from, to)?;
+            continue;
+        }
+        if !matches!(
+            path.extension().and_then(|x| x.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let new = rewrite_namespace_text(&text, from, to);
+        if new != text {
+            std::fs::write(&path, new)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+fn rewrite_namespace_text(text: &str, from: &str, to: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let body = line.trim_end_matches(['\n', '\r']);
+            let indent = &body[..body.len() - body.trim_start().len()];
+            match body.trim_start().strip_prefix("namespace:") {
+                Some(v) if matches!(v.trim(), x if x == from || x == format!("\"{from}\"")) => {
+                    format!("{indent}namespace: {to}{}", &line[body.len()..])
+                }
+                _ => line.to_owned(),
+            }
+        })
+        .collect()
+}
+
+async fn verify(
+    ctx: &JobCtx,
+    plan: &Plan,
+    instance: &Instance,
+) -> Result<((), Option<String>), StepError> {
+    let counts = instance
+        .counts(ctx.state.runtime().as_ref())
+        .await
+        .map_err(|e| {
+            failed(
+                "verify_failed",
+                format!("cannot query the restored database: {e}"),
+                None,
+            )
+        })?;
+    if plan.manifest.counts.is_empty() {
+        return Ok((
+            (),
+            Some("Postgres accepts connections (this backup recorded no row counts)".into()),
+        ));
+    }
+    let mismatches: Vec<String> = plan
+        .manifest
+        .counts
+        .iter()
+        .filter(|(k, v)| counts.get(*k) != Some(*v))
+        .map(|(k, v)| {
+            format!(
+                "{k}: {} rows, the backup had {v}",
+                counts
+                    .get(k)
+                    .map_or_else(|| "no".to_owned(), u64::to_string)
+            )
+        })
+        .collect();
+    if !mismatches.is_empty() {
+        return Err(failed(
+            "verify_failed",
+            format!(
+                "the restored data does not match the backup: {}",
+                mismatches.join("; ")
+            ),
+            None,
+        ));
+    }
+    let get = |k: &str| counts.get(k).copied().unwrap_or(0);
+    Ok((
+        (),
+        Some(format!(
+            "{} realms, {} users, {} groups, {} apps, {} workspaces: as in the backup",
+            get("keycloak.realm"),
+            get("keycloak.user_entity"),
+            get("keycloak.keycloak_group"),
+            get("appmanager.apps"),
+            get("appmanager.workspaces"),
+        )),
+    ))
+}
+
+async fn checklist(
+    ctx: &JobCtx,
+    instance: &Instance,
+) -> Result<(Vec<ChecklistItem>, Option<String>), StepError> {
+    let (apps, workspaces) = instance
+        .apps_and_workspaces(ctx.state.runtime().as_ref())
+        .await
+        .map_err(|e| failed("checklist_failed", e.to_string(), None))?;
+    let mut items = vec![ChecklistItem {
+        action: "Log in again".into(),
+        subject: format!(
+            "Dash Enterprise in namespace {} (sessions from before the restore are gone)",
+            instance.file.namespace
+        ),
+    }];
+    items.extend(apps.iter().map(|a| ChecklistItem {
+        action: "Rebuild and Deploy".into(),
+        subject: a.clone(),
+    }));
+    items.extend(workspaces.iter().map(|w| ChecklistItem {
+        action: "Delete and recreate from the latest commit".into(),
+        subject: w.clone(),
+    }));
+    let detail = format!(
+        "{} apps to rebuild, {} workspaces to recreate",
+        apps.len(),
+        workspaces.len()
+    );
+    Ok((items, Some(detail)))
+}
+
+fn remove_dir(dir: &Path) {
+    if dir.exists()
+        && let Err(e) = std::fs::remove_dir_all(dir)
+    {
+        tracing::warn!(dir = %dir.display(), error = %e, "cannot remove the restore staging folder");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_resource_namespaces_are_rewritten() {
+        let yaml = "metadata:\n  name: dash\n  namespace: demo\ndata:\n  baseDomain: demo.example.com\n  note: \"namespace: demo\"\n  namespace: \"demo\"\n  namespace: other\n";
+        let out = rewrite_namespace_text(yaml, "demo", "dash-2");
+        assert_eq!(
+            out,
+            "metadata:\n  name: dash\n  namespace: dash-2\ndata:\n  baseDomain: demo.example.com\n  note: \"namespace: demo\"\n  namespace: dash-2\n  namespace: other\n"
+        );
+        assert_eq!(
+            rewrite_namespace_text("namespace: demo", "demo", "x"),
+            "namespace: x"
+        );
+    }
+
+    #[test]
+    fn steps_start_with_preflight_and_end_with_the_checklist() {
+        let ids: Vec<String> = restore_steps().into_iter().map(|s| s.id).collect();
+        assert_eq!(ids.first().map(String::as_str), Some("preflight"));
+        assert_eq!(ids.last().map(String::as_str), Some("checklist"));
+        let stop = ids.iter().position(|s| s == "stop");
+        let fetch = ids.iter().position(|s| s == "fetch");
+        assert!(fetch < stop, "the target is touched only after the fetch");
+    }
+}

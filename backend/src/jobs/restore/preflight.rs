@@ -1,0 +1,301 @@
+//! Checks before a restore touches anything: the request itself (at the API, before an
+//! operation is recorded) and then, as the first step, the bucket, the backup, its
+//! snapshots, the passphrase, the PostgreSQL version and the disk space.
+
+use std::sync::Arc;
+
+use lifeboat_shared::backup::{RESTORE_CONFIRMATION, StartRestore};
+
+use super::{Plan, RestoreRequest};
+use crate::app::AppState;
+use crate::instance::{Instance, Layout, is_dns_label};
+use crate::jobs::bucket::{open_error, open_repo, run_tool};
+use crate::jobs::context::JobCtx;
+use crate::jobs::measure::{available_bytes, human};
+use crate::jobs::step::{StepError, failed};
+use crate::restic::backup::{self as rb, OpenFailure};
+use crate::storage::catalog;
+
+/// Why a restore request is refused before anything is recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The typed phrase is not exactly `restore backup`.
+    #[error("the confirmation must be exactly \"{RESTORE_CONFIRMATION}\"")]
+    Confirmation,
+    /// The namespace is not a DNS-1123 label.
+    #[error(
+        "{0:?} is not a valid namespace: use 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit"
+    )]
+    Namespace(String),
+    /// Another instance lives there and the admin did not say to replace it.
+    #[error("namespace {0} already holds an instance")]
+    Taken(String),
+    /// This Lifeboat's instance is not up yet.
+    #[error("the instance is still starting")]
+    NotReady,
+}
+
+/// Where a restore goes.
+#[derive(Debug, Clone)]
+pub enum TargetKind {
+    /// Over an instance that exists (this Lifeboat's own, or one a restore created).
+    Existing(Arc<Instance>),
+    /// A new instance, created by the restore (after removing a broken one left there when
+    /// `replace_dir`).
+    New {
+        /// Remove what is in the namespace's folder first.
+        replace_dir: bool,
+    },
+}
+
+/// A checked target.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The namespace.
+    pub namespace: String,
+    /// What is there.
+    pub kind: TargetKind,
+}
+
+/// Checks a request: the phrase, the namespace, and what lives there.
+pub fn resolve(state: &AppState, body: &StartRestore) -> Result<Resolved, RequestError> {
+    if body.confirmation != RESTORE_CONFIRMATION {
+        return Err(RequestError::Confirmation);
+    }
+    let namespace = body.target_namespace.trim().to_owned();
+    if !is_dns_label(&namespace) {
+        return Err(RequestError::Namespace(body.target_namespace.clone()));
+    }
+    let primary = state.instance().ok_or(RequestError::NotReady)?;
+    if primary.file.namespace == namespace {
+        return Ok(Resolved {
+            namespace,
+            kind: TargetKind::Existing(primary),
+        });
+    }
+    if let Some(other) = state.instance_in(&namespace) {
+        return if body.replace_existing {
+            Ok(Resolved {
+                namespace,
+                kind: TargetKind::Existing(other),
+            })
+        } else {
+            Err(RequestError::Taken(namespace))
+        };
+    }
+    let on_disk = Layout::new(&state.settings().data_dir, &namespace)
+        .root
+        .exists();
+    if on_disk && !body.replace_existing {
+        return Err(RequestError::Taken(namespace));
+    }
+    Ok(Resolved {
+        namespace,
+        kind: TargetKind::New {
+            replace_dir: on_disk,
+        },
+    })
+}
+
+/// The pre-flight step.
+pub(super) async fn check(
+    ctx: &JobCtx,
+    req: &RestoreRequest,
+) -> Result<(Plan, Option<String>), StepError> {
+    if let Some(hint) = ctx.state.toolbox().install_hint() {
+        return Err(failed("tool_missing", hint, None));
+    }
+    let target = crate::jobs::target::current(&ctx.state)
+        .await
+        .map_err(|e| {
+            failed(
+                "storage_not_configured",
+                e.to_string(),
+                Some("check the storage settings"),
+            )
+        })?;
+    let manifest = match catalog::get(&target, &req.backup_id).await {
+        Ok(Some(m)) => m,
+        Ok(None) | Err(catalog::CatalogError::BadId(_)) => {
+            return Err(failed(
+                "backup_not_found",
+                format!("backup {} is not in the bucket's catalog", req.backup_id),
+                Some("refresh the Backups list: retention or another instance may have removed it"),
+            ));
+        }
+        Err(e) => {
+            return Err(failed(
+                "bucket_unreachable",
+                format!("cannot read the catalog: {e}"),
+                Some("check the bucket, its credentials and the network"),
+            ));
+        }
+    };
+    match open_repo(ctx, &target).await? {
+        Ok(_) => {}
+        Err(OpenFailure::WrongPassword) => return Err(passphrase_needed(&manifest, &target)),
+        Err(f) => return Err(open_error(f)),
+    }
+    let out = run_tool(
+        ctx,
+        rb::snapshots_command(&target.restic, None),
+        &mut |_, _| {},
+    )
+    .await?;
+    if out.exit_code != Some(0) {
+        return Err(failed(
+            "bucket_unreachable",
+            format!(
+                "restic cannot list snapshots: {}",
+                crate::restic::output_tail(&out)
+            ),
+            None,
+        ));
+    }
+    let snapshots = rb::parse_snapshots(&out.stdout_tail.join("\n"))
+        .map_err(|e| failed("bucket_unreachable", e.to_string(), None))?;
+    for c in &manifest.components {
+        if !snapshots.iter().any(|s| s.matches(&c.snapshot_id)) {
+            return Err(failed(
+                "snapshot_missing",
+                format!(
+                    "the {} data of backup {} (restic snapshot {}) is missing from the bucket",
+                    c.name, manifest.id, c.snapshot_id
+                ),
+                Some(
+                    "choose another backup; `restic check` on the repository tells what else is damaged",
+                ),
+            ));
+        }
+    }
+    let snapshot = manifest
+        .components
+        .first()
+        .map(|c| c.snapshot_id.clone())
+        .ok_or_else(|| failed("backup_incomplete", "the backup lists no components", None))?;
+    let label = manifest
+        .components
+        .iter()
+        .find(|c| c.name == "postgres")
+        .and_then(|c| c.pgbackrest_label.clone());
+    let local_major = ctx.state.toolbox().postgres_major();
+    if let Some(local) = local_major
+        && local != manifest.postgres_major
+    {
+        return Err(version_mismatch(manifest.postgres_major, local));
+    }
+    let data_dir = ctx.state.settings().data_dir.clone();
+    let is_new = matches!(req.target.kind, TargetKind::New { .. });
+    // The fetch writes the whole backup; a new instance then gets its own data directory.
+    let postgres_bytes = manifest
+        .components
+        .iter()
+        .find(|c| c.name == "postgres")
+        .map_or(0, |c| c.size_bytes);
+    let need = manifest.size_bytes + if is_new { postgres_bytes } else { 0 };
+    let want = need + need / 10 + 16 * 1024 * 1024;
+    // The fetch goes to `<data_dir>/restores`, which may be a volume of its own.
+    let avail = [data_dir.join("restores"), data_dir.clone()]
+        .iter()
+        .filter_map(|p| available_bytes(p))
+        .min();
+    if let Some(avail) = avail
+        && avail < want
+    {
+        return Err(failed(
+            "disk_space",
+            format!(
+                "not enough disk space to restore: {} free, {} needed",
+                human(avail),
+                human(want)
+            ),
+            Some("free space on the volume holding Lifeboat's data dir"),
+        ));
+    }
+    let was_incomplete = match &req.target.kind {
+        TargetKind::Existing(i) => i.restoring().is_some(),
+        TargetKind::New { .. } => false,
+    };
+    let detail = format!(
+        "backup {} of namespace {} ({}, PostgreSQL {}); passphrase matches; into {} namespace {}",
+        manifest.id,
+        manifest.source.namespace,
+        human(manifest.size_bytes),
+        manifest.postgres_major,
+        if is_new { "new" } else { "existing" },
+        req.target.namespace,
+    );
+    Ok((
+        Plan {
+            staging: data_dir.join("restores").join(&ctx.id),
+            manifest,
+            target,
+            snapshot,
+            label,
+            namespace: req.target.namespace.clone(),
+            kind: req.target.kind.clone(),
+            was_incomplete,
+        },
+        Some(detail),
+    ))
+}
+
+/// A PostgreSQL major version that is not the one installed.
+pub(super) fn version_mismatch(backup: u32, local: u32) -> StepError {
+    failed(
+        "postgres_version_mismatch",
+        format!(
+            "the backup holds PostgreSQL {backup} data, but this instance runs PostgreSQL {local}"
+        ),
+        Some(&format!(
+            "restore it where PostgreSQL {backup} runs, or upgrade with pg_upgrade after restoring there"
+        )),
+    )
+}
+
+/// The configured passphrase does not open the repository: say which one is needed.
+fn passphrase_needed(
+    manifest: &lifeboat_shared::backup::BackupManifest,
+    target: &crate::storage::Target,
+) -> StepError {
+    let configured = target
+        .restic
+        .env
+        .iter()
+        .any(|(k, _)| k == "RESTIC_PASSWORD");
+    let (message, hint) = match (manifest.encrypted, configured) {
+        (true, false) => (
+            format!(
+                "backup {} is encrypted with a passphrase, and none is configured",
+                manifest.id
+            ),
+            format!(
+                "enter the passphrase that was set on namespace {} when this backup was made, in Storage configuration",
+                manifest.source.namespace
+            ),
+        ),
+        (false, true) => (
+            format!(
+                "backup {} was made without a passphrase, but one is configured",
+                manifest.id
+            ),
+            "clear the passphrase in Storage configuration (this bucket's backups rely on its at-rest encryption)".to_owned(),
+        ),
+        _ => (
+            format!(
+                "the configured passphrase does not open the bucket that holds backup {}",
+                manifest.id
+            ),
+            format!(
+                "enter the passphrase that was set on namespace {} when this backup was made{}, in Storage configuration",
+                manifest.source.namespace,
+                manifest
+                    .key_fingerprint
+                    .as_deref()
+                    .map(|k| format!(" (restic {k})"))
+                    .unwrap_or_default()
+            ),
+        ),
+    };
+    failed("wrong_passphrase", message, Some(&hint))
+}

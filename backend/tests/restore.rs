@@ -1,0 +1,404 @@
+//! Restores of the real demo instance (PostgreSQL, pgBackRest, restic, local-folder bucket),
+//! driven in-process through the API: in place and into a new namespace with row-level
+//! checksums and byte-identical configuration, and every pre-flight refusal leaving the
+//! target untouched.
+#![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
+
+mod backup_support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use backup_support::{Env, env, restic, stop};
+use lifeboat::instance::Instance;
+use lifeboat_shared::operation::{Operation, OperationStatus, Outcome, StepStatus};
+use serde_json::{Value, json};
+
+/// Every public table of both databases, as `db.table → md5 of its rows in order`.
+async fn checksums(env: &Env, instance: &Instance) -> BTreeMap<String, String> {
+    let rt = env.state.runtime().as_ref();
+    let mut sums = BTreeMap::new();
+    for db in ["keycloak", "appmanager"] {
+        let tables = instance
+            .postmaster
+            .query(
+                rt,
+                db,
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+            )
+            .await
+            .unwrap();
+        for t in tables.lines().filter(|t| !t.is_empty()) {
+            let sum = instance
+                .postmaster
+                .query(
+                    rt,
+                    db,
+                    &format!(
+                        "SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM {t} x"
+                    ),
+                )
+                .await
+                .unwrap();
+            sums.insert(format!("{db}.{t}"), sum);
+        }
+    }
+    assert!(sums.len() >= 8, "{sums:?}");
+    sums
+}
+
+/// Every file of a folder tree with its bytes.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+async fn psql(env: &Env, instance: &Instance, db: &str, sql: &str) -> String {
+    instance
+        .postmaster
+        .query(env.state.runtime().as_ref(), db, sql)
+        .await
+        .unwrap()
+}
+
+async fn restore(env: &Env, backup: &str, body: Value) -> (StatusCode, Value) {
+    env.post(&format!("/api/v1/backups/{backup}/restore"), body)
+        .await
+}
+
+/// Starts a restore that must be accepted and waits for its end.
+async fn restore_done(env: &Env, backup: &str, namespace: &str, replace: bool) -> Operation {
+    let (status, body) = restore(
+        env,
+        backup,
+        json!({"confirmation": "restore backup", "target_namespace": namespace, "replace_existing": replace}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    env.wait_done(body["id"].as_str().unwrap(), Duration::from_secs(180))
+        .await
+}
+
+async fn last_backup(env: &Env) -> Value {
+    let (_, list) = env.get("/api/v1/backups").await;
+    list["backups"][0].clone()
+}
+
+fn failed_step(op: &Operation) -> &str {
+    op.steps
+        .iter()
+        .find(|s| s.status == StepStatus::Failed)
+        .map_or("", |s| s.id.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_place_then_into_a_new_namespace_side_by_side() {
+    let env = env().await;
+    let demo = env.state.instance().unwrap();
+    let before = checksums(&env, &demo).await;
+    let config_before = files(&demo.layout.config_dir());
+    let op = env.backup("before the change").await;
+    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    let backup = last_backup(&env).await;
+    let id = backup["id"].as_str().unwrap().to_owned();
+    assert_eq!(backup["counts"]["keycloak.user_entity"], 3001, "{backup}");
+
+    // Change data and configuration after the backup.
+    psql(
+        &env,
+        &demo,
+        "keycloak",
+        "DELETE FROM user_attribute WHERE user_id = (SELECT id FROM user_entity WHERE username = 'user00042'); \
+         DELETE FROM credential WHERE user_id = (SELECT id FROM user_entity WHERE username = 'user00042'); \
+         DELETE FROM user_group_membership WHERE user_id = (SELECT id FROM user_entity WHERE username = 'user00042'); \
+         DELETE FROM user_entity WHERE username = 'user00042'",
+    )
+    .await;
+    psql(
+        &env,
+        &demo,
+        "appmanager",
+        "UPDATE apps SET status = 'deleted'",
+    )
+    .await;
+    let platform = demo.layout.config_dir().join("platform.yaml");
+    std::fs::write(&platform, "edited after the backup\n").unwrap();
+    std::fs::write(demo.layout.config_dir().join("added.yaml"), "new: file\n").unwrap();
+    assert_ne!(checksums(&env, &demo).await, before);
+
+    // In place.
+    let op = restore_done(&env, &id, "demo", false).await;
+    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    assert!(
+        op.steps.iter().all(|s| s.status == StepStatus::Succeeded),
+        "{op:#?}"
+    );
+    assert_eq!(checksums(&env, &demo).await, before, "every row is back");
+    assert_eq!(
+        files(&demo.layout.config_dir()),
+        config_before,
+        "the configuration is back"
+    );
+    let Some(Outcome::Restore { checklist }) = &op.outcome else {
+        panic!("no checklist: {op:#?}");
+    };
+    assert_eq!(checklist[0].action, "Log in again");
+    let apps: Vec<&str> = checklist
+        .iter()
+        .filter(|c| c.action == "Rebuild and Deploy")
+        .map(|c| c.subject.as_str())
+        .collect();
+    assert_eq!(apps.len(), lifeboat::instance::seed::APPS as usize);
+    assert!(
+        apps.contains(&"app-001") && apps.contains(&"app-025"),
+        "{apps:?}"
+    );
+    assert!(
+        checklist
+            .iter()
+            .any(|c| c.action.starts_with("Delete and recreate") && c.subject == "ws-app-001"),
+        "{checklist:?}"
+    );
+    assert!(demo.restoring().is_none());
+    // The restored instance keeps working: it archives WAL and backs up again.
+    let op = env.backup("after the restore").await;
+    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+
+    // Into a new namespace: a second instance next to the first.
+    let op = restore_done(&env, &id, "restored", false).await;
+    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    let (_, list) = env.get("/api/v1/instances").await;
+    let names: Vec<&str> = list["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["demo", "restored"]);
+    let other = env.state.instance_in("restored").unwrap();
+    assert_ne!(other.file.port, demo.file.port);
+    assert_eq!(checksums(&env, &other).await, before);
+    assert_eq!(
+        checksums(&env, &demo).await,
+        before,
+        "the first instance still runs"
+    );
+    let restored_platform =
+        std::fs::read_to_string(other.layout.config_dir().join("platform.yaml")).unwrap();
+    assert!(
+        restored_platform.contains("namespace: restored\n"),
+        "{restored_platform}"
+    );
+    assert!(
+        restored_platform.contains("baseDomain: demo.example.com"),
+        "{restored_platform}"
+    );
+
+    // The namespace is taken now: refused unless the admin says to replace it.
+    let (status, body) = restore(
+        &env,
+        &id,
+        json!({"confirmation": "restore backup", "target_namespace": "restored"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "namespace_taken");
+    psql(&env, &other, "keycloak", "DELETE FROM realm WHERE false").await;
+    let op = restore_done(&env, &id, "restored", true).await;
+    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    assert_eq!(checksums(&env, &other).await, before);
+
+    other.stop().await;
+    stop(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_before_anything_is_touched() {
+    let env = env().await;
+    let demo = env.state.instance().unwrap();
+    let op = env.backup("to refuse").await;
+    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    let backup = last_backup(&env).await;
+    let id = backup["id"].as_str().unwrap().to_owned();
+    let ops_before = env.state.operations().list().len();
+
+    // The phrase, checked by the server: 400 and no operation.
+    for phrase in ["", "Restore backup", "restore backup ", "restore"] {
+        let (status, body) = restore(
+            &env,
+            &id,
+            json!({"confirmation": phrase, "target_namespace": "demo"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{phrase:?}: {body}");
+        assert_eq!(body["code"], "confirmation_mismatch");
+    }
+    for ns in ["", "Demo", "-x", "a_b", &"a".repeat(64)] {
+        let (status, body) = restore(
+            &env,
+            &id,
+            json!({"confirmation": "restore backup", "target_namespace": ns}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{ns:?}: {body}");
+        assert_eq!(body["code"], "invalid_namespace");
+    }
+    let (status, _) = restore(
+        &env,
+        "../etc",
+        json!({"confirmation": "restore backup", "target_namespace": "demo"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        env.state.operations().list().len(),
+        ops_before,
+        "nothing recorded"
+    );
+
+    let marker_rows = psql(&env, &demo, "keycloak", "SELECT count(*) FROM user_entity").await;
+    let untouched = |op: &Operation| {
+        assert_eq!(op.status, OperationStatus::Failed, "{op:#?}");
+        assert!(
+            op.steps
+                .iter()
+                .filter(|s| ["stop", "postgres", "start", "configuration"].contains(&s.id.as_str()))
+                .all(|s| s.status == StepStatus::Pending),
+            "{op:#?}"
+        );
+    };
+
+    // A backup that is not in the catalog.
+    let op = restore_done(&env, "bk-20200101T000000Z-0000", "demo", false).await;
+    untouched(&op);
+    assert_eq!(
+        op.error.as_ref().unwrap().code,
+        "backup_not_found",
+        "{op:#?}"
+    );
+
+    // A PostgreSQL major version that is not the one installed.
+    let manifest_path = env.bucket().join(format!("catalog/{id}.json"));
+    let original = std::fs::read(&manifest_path).unwrap();
+    let mut m: Value = serde_json::from_slice(&original).unwrap();
+    m["postgres_major"] = json!(14);
+    std::fs::write(&manifest_path, m.to_string()).unwrap();
+    let op = restore_done(&env, &id, "demo", false).await;
+    untouched(&op);
+    let err = op.error.as_ref().unwrap();
+    assert_eq!(err.code, "postgres_version_mismatch", "{op:#?}");
+    assert!(
+        err.message.contains("PostgreSQL 14") && err.message.contains("PostgreSQL 15"),
+        "{err:?}"
+    );
+    std::fs::write(&manifest_path, &original).unwrap();
+
+    // Not enough room: a small volume where the fetch would go.
+    let restores = env.data_dir().join("restores");
+    std::fs::create_dir_all(&restores).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=20m", "tmpfs"])
+        .arg(&restores)
+        .status()
+        .is_ok_and(|s| s.success());
+    /// Unmounts even when an assertion fails (a mount point cannot be removed).
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = mounted.then(|| Unmount(restores.clone()));
+    if mounted {
+        let op = restore_done(&env, &id, "demo", false).await;
+        untouched(&op);
+        assert_eq!(op.error.as_ref().unwrap().code, "disk_space", "{op:#?}");
+        // A manifest that under-states the size passes pre-flight; the disk fills during
+        // the fetch, which stops and cleans up.
+        let mut m: Value = serde_json::from_slice(&original).unwrap();
+        m["size_bytes"] = json!(1);
+        std::fs::write(&manifest_path, m.to_string()).unwrap();
+        let op = restore_done(&env, &id, "demo", false).await;
+        untouched(&op);
+        assert_eq!(failed_step(&op), "fetch", "{op:#?}");
+        let err = op.error.as_ref().unwrap();
+        assert_eq!(err.code, "disk_full", "{op:#?}");
+        assert!(
+            err.message.contains("the target was not touched"),
+            "{err:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(&restores).unwrap().count(),
+            0,
+            "staging removed"
+        );
+        std::fs::write(&manifest_path, &original).unwrap();
+    } else {
+        eprintln!("SKIPPED the full-disk checks: cannot mount a tmpfs (needs root)");
+    }
+
+    // A wrong passphrase: the repository was made without one; configure one.
+    let local = json!({"provider": {"provider": "local", "path": ""}});
+    let (status, body) = env
+        .put(
+            "/api/v1/config",
+            json!({"config": local, "passphrase": {"action": "set", "passphrase": "not-the-right-one"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let op = restore_done(&env, &id, "demo", false).await;
+    untouched(&op);
+    let err = op.error.as_ref().unwrap();
+    assert_eq!(err.code, "wrong_passphrase", "{op:#?}");
+    assert!(err.message.contains("without a passphrase"), "{err:?}");
+    assert!(
+        err.hint
+            .as_deref()
+            .unwrap()
+            .contains("clear the passphrase"),
+        "{err:?}"
+    );
+    let (status, body) = env
+        .put(
+            "/api/v1/config",
+            json!({"config": local, "passphrase": {"action": "clear"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // A snapshot removed behind Lifeboat's back.
+    let snapshot = backup["components"][0]["snapshot_id"].as_str().unwrap();
+    let out = restic(&env.bucket(), &["forget", snapshot]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let op = restore_done(&env, &id, "demo", false).await;
+    untouched(&op);
+    let err = op.error.as_ref().unwrap();
+    assert_eq!(err.code, "snapshot_missing", "{op:#?}");
+    assert!(err.message.contains(snapshot), "{err:?}");
+
+    // Through all of it the instance kept running with its data.
+    assert_eq!(
+        psql(&env, &demo, "keycloak", "SELECT count(*) FROM user_entity").await,
+        marker_rows
+    );
+    assert!(demo.restoring().is_none());
+    stop(&env).await;
+}
