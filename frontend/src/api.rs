@@ -112,7 +112,7 @@ impl Api {
         let req = Request::post(&self.url("/config/verify"));
         match candidate {
             Some(body) => self.send_json(req, body, "/config/verify").await,
-            None => Self::read(req.send().await, "/config/verify").await,
+            None => Self::read(with_csrf(req).send().await, "/config/verify").await,
         }
     }
 

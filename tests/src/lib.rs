@@ -2,6 +2,7 @@
 //! Chromium, and test host pages, all on 127.0.0.1, and stops them when dropped.
 
 pub mod browser;
+pub mod page;
 pub mod server;
 pub mod servers;
 

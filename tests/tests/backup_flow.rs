@@ -5,51 +5,13 @@
 //! Needs `dist/`, `target/debug/lifeboat`, chromedriver, PostgreSQL, pgBackRest and restic:
 //! `make test` provides all of them.
 
-use std::path::Path;
 use std::time::Duration;
 
 use fantoccini::Locator;
 use lifeboat_e2e::browser::Browser;
+use lifeboat_e2e::page::{click, open_up, wait_instance};
 use lifeboat_e2e::server::Lifeboat;
 use serde_json::{Value, json};
-
-/// The data dirs live in a temp dir the `postgres` user can enter.
-fn open_up(dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
-    Ok(())
-}
-
-async fn wait_instance(server: &Lifeboat) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let r = server
-            .api()
-            .get(format!("{}/api/v1/instance", server.url))
-            .send()
-            .await?;
-        if r.status().is_success() {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the demo instance did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn click(browser: &Browser, css: &str) -> anyhow::Result<()> {
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(css))
-        .await?
-        .click()
-        .await?;
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_now_from_the_page_and_a_second_instance_lists_it() -> anyhow::Result<()> {

@@ -1,0 +1,251 @@
+//! Restore benchmarks that print figures (not timed tests). Run:
+//!
+//! ```bash
+//! cargo test -p lifeboat --release --test restore_bench -- --ignored --nocapture
+//! LIFEBOAT_BENCH_SCALE=10 cargo test -p lifeboat --test restore_bench -- --ignored --nocapture  # quick
+//! ```
+//!
+//! The demo instance is enlarged with `pgbench -i -s $LIFEBOAT_BENCH_SCALE` (default 60,
+//! about 1 GB) and backed up, first into the local-folder bucket, then into moto (S3). For
+//! each bucket, a Lifeboat restore into a new namespace (fetch, pgBackRest restore, start
+//! with WAL replay, configuration, verify, checklist) is timed against the raw tools on the
+//! same backup in the same run: `restic restore` then `pgbackrest restore` into an empty
+//! folder, once before and once after. It prints the wall-time ratio to their mean (goal
+//! ≤ 1.10) and the absolute time (goal under 20 s for 1 GB). The in-place (delta) restore
+//! time is printed too.
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // A benchmark prints; a panic is a failure.
+
+mod backup_support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use backup_support::{Env, env, stop};
+use lifeboat_e2e::servers::Moto;
+use lifeboat_shared::operation::{Operation, OperationStatus};
+use serde_json::{Value, json};
+
+fn as_postgres(program: &str, args: &[&str]) {
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(program)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn du(path: &Path) -> u64 {
+    let out = Command::new("du").arg("-sb").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Where a raw restore reads from.
+struct Repo {
+    repository: String,
+    env: Vec<(String, String)>,
+}
+
+/// `restic restore` then `pgbackrest restore` into an empty folder, as an admin would by
+/// hand; returns the wall time.
+fn raw_restore(repo: &Repo, snapshot: &str, label: &str, dir: &Path) -> Duration {
+    let started = Instant::now();
+    let out = Command::new("restic")
+        .args(["restore", snapshot, "--target"])
+        .arg(dir)
+        .env("RESTIC_REPOSITORY", &repo.repository)
+        .env("RESTIC_PASSWORD", lifeboat::restic::NO_PASSPHRASE_KEY)
+        .envs(repo.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conf = dir.join("pgbackrest.conf");
+    std::fs::create_dir_all(dir.join("pg")).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\nrepo1-path={d}/pgbackrest\nlock-path={d}/lock\nlog-path={d}/log\nprocess-max=2\n[system]\npg1-path={d}/pg\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    let chown = Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    as_postgres(
+        "/usr/bin/pgbackrest",
+        &[
+            &format!("--config={}", conf.display()),
+            "--stanza=system",
+            &format!("--set={label}"),
+            "--type=immediate",
+            "--target-action=promote",
+            "restore",
+        ],
+    );
+    let took = started.elapsed();
+    std::fs::remove_dir_all(dir).unwrap();
+    took
+}
+
+fn step_times(op: &Operation) -> String {
+    let parse = |t: &Option<String>| {
+        time::OffsetDateTime::parse(
+            t.as_deref().unwrap_or_default(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+    };
+    op.steps
+        .iter()
+        .filter_map(|s| {
+            let d = parse(&s.finished_at)? - parse(&s.started_at)?;
+            Some(format!("{} {:.2}s", s.id, d.as_seconds_f64()))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn timed_restore(env: &Env, backup: &str, namespace: &str) -> Duration {
+    let started = Instant::now();
+    let (status, body) = env
+        .post(
+            &format!("/api/v1/backups/{backup}/restore"),
+            json!({"confirmation": "restore backup", "target_namespace": namespace}),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 202, "{body}");
+    let op = env
+        .wait_done(body["id"].as_str().unwrap(), Duration::from_secs(900))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    println!("    steps: {}", step_times(&op));
+    took
+}
+
+async fn newest(env: &Env) -> (String, String, String) {
+    let (_, list) = env.get("/api/v1/backups").await;
+    let b: &Value = &list["backups"][0];
+    (
+        b["id"].as_str().unwrap().to_owned(),
+        b["components"][0]["snapshot_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        b["components"][0]["pgbackrest_label"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+/// Raw, Lifeboat into a new namespace, raw again: prints the ratio.
+async fn compare(env: &Env, name: &str, repo: &Repo, namespace: &str) {
+    let (id, snapshot, label) = newest(env).await;
+    let raw_dir = env.dir.path().join("raw");
+    let raw1 = raw_restore(repo, &snapshot, &label, &raw_dir);
+    let ours = timed_restore(env, &id, namespace).await;
+    let raw2 = raw_restore(repo, &snapshot, &label, &raw_dir);
+    let mean = (raw1 + raw2).as_secs_f64() / 2.0;
+    println!(
+        "{name}: Lifeboat restore into a new namespace {:.2} s vs raw restic restore + pgbackrest restore {:.2} s / {:.2} s: ratio {:.3} to their mean (goal <= 1.10; goal under 20 s for 1 GB)",
+        ours.as_secs_f64(),
+        raw1.as_secs_f64(),
+        raw2.as_secs_f64(),
+        ours.as_secs_f64() / mean
+    );
+    if let Some(other) = env.state.instance_in(namespace) {
+        other.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: minutes of CPU and about 6 GB of disk; prints figures, asserts nothing about speed"]
+async fn restore_benchmarks() {
+    let scale = std::env::var("LIFEBOAT_BENCH_SCALE").unwrap_or_else(|_| "60".into());
+    let env = env().await;
+    let instance = env.state.instance().unwrap();
+    let (sock, port) = (
+        instance.layout.socket_dir().display().to_string(),
+        instance.file.port.to_string(),
+    );
+    as_postgres(
+        "/usr/lib/postgresql/15/bin/pgbench",
+        &[
+            "-h", &sock, "-p", &port, "-U", "postgres", "-i", "-q", "-s", &scale, "postgres",
+        ],
+    );
+    println!(
+        "data: pgbench scale {scale}, PGDATA {:.1} MB",
+        du(&instance.layout.pgdata()) as f64 / 1e6
+    );
+
+    // The local-folder bucket.
+    let op = env.backup("bench").await;
+    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    let local = Repo {
+        repository: env.bucket().join("restic").display().to_string(),
+        env: vec![],
+    };
+    compare(&env, "local folder", &local, "bench-local").await;
+    let (id, _, _) = newest(&env).await;
+    let in_place = timed_restore(&env, &id, "demo").await;
+    println!(
+        "local folder: in-place (delta) restore {:.2} s",
+        in_place.as_secs_f64()
+    );
+
+    // moto (S3).
+    let moto = Moto::start(&["bench"]).await.unwrap();
+    let (status, body) = env
+        .put(
+            "/api/v1/config",
+            json!({
+                "config": {
+                    "provider": {"provider": "s3", "region": "us-east-1", "bucket": "bench", "prefix": "lifeboat", "endpoint": moto.endpoint},
+                    "secret_name": "lifeboat-s3",
+                },
+                "credentials": {"provider": "s3", "access_key_id": moto.access_key_id, "secret_access_key": moto.secret_access_key},
+            }),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    let op = env.backup("bench s3").await;
+    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    let s3 = Repo {
+        repository: format!("s3:{}/bench/lifeboat/restic", moto.endpoint),
+        env: vec![
+            ("AWS_ACCESS_KEY_ID".into(), moto.access_key_id.clone()),
+            (
+                "AWS_SECRET_ACCESS_KEY".into(),
+                moto.secret_access_key.clone(),
+            ),
+            ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
+        ],
+    };
+    compare(&env, "moto (S3)", &s3, "bench-s3").await;
+    stop(&env).await;
+}
