@@ -9,7 +9,7 @@ use lifeboat_shared::backup::{RESTORE_CONFIRMATION, StartRestore};
 use super::{Plan, RestoreRequest};
 use crate::app::AppState;
 use crate::instance::{Instance, Layout, is_dns_label};
-use crate::jobs::bucket::{open_error, open_repo, run_tool};
+use crate::jobs::bucket::{open_error, run_tool};
 use crate::jobs::context::JobCtx;
 use crate::jobs::measure::{available_bytes, human};
 use crate::jobs::step::{StepError, failed};
@@ -131,11 +131,8 @@ pub(super) async fn check(
             ));
         }
     };
-    match open_repo(ctx, &target).await? {
-        Ok(_) => {}
-        Err(OpenFailure::WrongPassword) => return Err(passphrase_needed(&manifest, &target)),
-        Err(f) => return Err(open_error(f)),
-    }
+    // One restic call (each pays the repository key's derivation) proves the passphrase
+    // and lists the snapshots.
     let out = run_tool(
         ctx,
         rb::snapshots_command(&target.restic, None),
@@ -143,14 +140,10 @@ pub(super) async fn check(
     )
     .await?;
     if out.exit_code != Some(0) {
-        return Err(failed(
-            "bucket_unreachable",
-            format!(
-                "restic cannot list snapshots: {}",
-                crate::restic::output_tail(&out)
-            ),
-            None,
-        ));
+        return Err(match rb::open_failure(&out) {
+            OpenFailure::WrongPassword => passphrase_needed(&manifest, &target),
+            f => open_error(f),
+        });
     }
     let snapshots = rb::parse_snapshots(&out.stdout_tail.join("\n"))
         .map_err(|e| failed("bucket_unreachable", e.to_string(), None))?;
