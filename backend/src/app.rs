@@ -196,7 +196,10 @@ pub fn app(state: AppState) -> Router {
             "/api/{*rest}",
             axum::routing::any(crate::api::unknown_route),
         )
-        .merge(crate::web::router(&static_dir))
+        .merge(crate::web::router(
+            &static_dir,
+            &state.settings().allowed_origins,
+        ))
         .layer(cors)
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

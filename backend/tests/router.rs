@@ -19,7 +19,7 @@ fn fixture() -> Fixture {
     std::fs::create_dir_all(static_dir.join("assets")).unwrap();
     std::fs::write(
         static_dir.join("index.html"),
-        "<!doctype html><title>Lifeboat</title>",
+        "<!doctype html><title>Lifeboat</title><script type=\"module\">b()</script>",
     )
     .unwrap();
     std::fs::write(
@@ -113,6 +113,22 @@ async fn static_files_have_content_types_and_cache_headers() {
     assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-cache");
     assert_eq!(resp.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert!(resp.headers().contains_key(header::LAST_MODIFIED));
+
+    // The page's policy allows its own inline start script (by hash) and the allowed framer.
+    let resp = get(&f.router, "/operations/x", &[]).await;
+    let csp = resp.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-cf242PFc/kb7xD0Qzhsmd9vvRkc+cWFmbi+k+YvtdKc='"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("frame-ancestors 'self' http://host.example:9000"),
+        "{csp}"
+    );
+    assert_eq!(resp.headers()[header::REFERRER_POLICY], "no-referrer");
 
     let resp = get(&f.router, "/app.js", &[("accept-encoding", "gzip")]).await;
     assert_eq!(resp.status(), StatusCode::OK);
