@@ -60,6 +60,7 @@ struct Inner {
     runtime: Arc<dyn crate::runtime::Runtime>,
     instance: std::sync::OnceLock<Arc<crate::instance::Instance>>,
     /// Instances restores created in other namespaces, by namespace.
+    audit: crate::audit::AuditLog,
     others: std::sync::Mutex<std::collections::BTreeMap<String, Arc<crate::instance::Instance>>>,
     auth: std::sync::OnceLock<Arc<crate::auth::AuthContext>>,
 }
@@ -77,6 +78,7 @@ impl AppState {
                 runtime: Arc::new(crate::runtime::LocalRuntime::new(toolbox.clone())),
                 instance: std::sync::OnceLock::new(),
                 others: std::sync::Mutex::default(),
+                audit: crate::audit::AuditLog::new(settings.data_dir.join("audit.jsonl")),
                 auth: std::sync::OnceLock::new(),
                 settings,
                 toolbox,
@@ -138,6 +140,11 @@ impl AppState {
             .others
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The audit trail.
+    pub fn audit(&self) -> &crate::audit::AuditLog {
+        &self.inner.audit
     }
 
     /// The instance in `namespace` other than this Lifeboat's own, if a restore made one.

@@ -172,14 +172,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let code = auth.auth.issue_login_code()?;
     tracing::info!("sign in once at http://{addr}/login?code={}", code.expose());
     let stopping = state.jobs().shutdown_token().clone();
-    axum::serve(listener, crate::app::app(state.clone()))
-        .with_graceful_shutdown(async move {
-            crate::shutdown::signal().await;
-            // Ends event streams and stops running jobs (recorded as interrupted).
-            stopping.cancel();
-        })
-        .await
-        .context("server error")?;
+    axum::serve(
+        listener,
+        crate::app::app(state.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        crate::shutdown::signal().await;
+        // Ends event streams and stops running jobs (recorded as interrupted).
+        stopping.cancel();
+    })
+    .await
+    .context("server error")?;
     crate::jobs::shutdown(&state, std::time::Duration::from_secs(20)).await;
     for instance in state.instances() {
         instance.stop().await;

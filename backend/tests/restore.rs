@@ -174,6 +174,31 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
         "{checklist:?}"
     );
     assert!(demo.restoring().is_none());
+    // The audit trail names who confirmed it and how it ended, and outlived the restore.
+    let (_, audit) = env.get("/api/v1/audit").await;
+    let entries = audit["entries"].as_array().unwrap();
+    let confirm = entries
+        .iter()
+        .find(|e| e["action"] == "restore.confirm")
+        .unwrap();
+    assert_eq!(confirm["who"], "admin");
+    assert!(
+        confirm["detail"].as_str().unwrap().contains(&id),
+        "{confirm}"
+    );
+    assert!(
+        confirm["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("accepted as op-"),
+        "{confirm}"
+    );
+    assert_eq!(entries[0]["action"], "operation.end", "{audit:#}");
+    assert_eq!(entries[0]["outcome"], "succeeded", "{audit:#}");
+    assert!(
+        entries.iter().any(|e| e["action"] == "backup.start"),
+        "{audit:#}"
+    );
     // The restored instance keeps working: it archives WAL and backs up again.
     let op = env.backup("after the restore").await;
     assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
@@ -393,6 +418,23 @@ async fn refusals_before_anything_is_touched() {
     let err = op.error.as_ref().unwrap();
     assert_eq!(err.code, "snapshot_missing", "{op:#?}");
     assert!(err.message.contains(snapshot), "{err:?}");
+
+    // Refusals are audited too, and no passphrase is ever written there.
+    let (_, audit) = env.get("/api/v1/audit").await;
+    let entries = audit["entries"].as_array().unwrap();
+    assert!(
+        entries.iter().any(|e| e["action"] == "restore.confirm"
+            && e["outcome"] == "refused: confirmation_mismatch"),
+        "{audit:#}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "passphrase.change" && e["detail"] == "passphrase set"),
+        "{audit:#}"
+    );
+    let trail = std::fs::read_to_string(env.data_dir().join("audit.jsonl")).unwrap();
+    assert!(!trail.contains("not-the-right-one"));
 
     // Through all of it the instance kept running with its data.
     assert_eq!(

@@ -132,3 +132,29 @@ pub struct InstanceList {
     /// Every instance this Lifeboat runs.
     pub instances: Vec<InstanceInfo>,
 }
+
+/// One line of the audit trail: who did what, when, from where, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// RFC 3339 time.
+    pub at: String,
+    /// The user (`admin` for the standalone token, the token's subject with OIDC), or
+    /// `scheduler` / `lifeboat` for what Lifeboat did by itself.
+    pub who: String,
+    /// The client's address (or `X-Forwarded-For`), `-` for Lifeboat itself.
+    pub from: String,
+    /// e.g. `config.save`, `passphrase.change`, `backup.start`, `restore.confirm`,
+    /// `operation.end`, `operation.cancel`.
+    pub action: String,
+    /// What it was about, in words (never a secret).
+    pub detail: String,
+    /// `accepted`, `refused: <code>`, or an operation's final status.
+    pub outcome: String,
+}
+
+/// The body of `GET /api/v1/audit`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditList {
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
+}

@@ -57,16 +57,32 @@ pub fn busy(running: &Operation) -> axum::response::Response {
 
 async fn start(
     State(state): State<AppState>,
-    principal: Option<axum::Extension<crate::auth::Principal>>,
+    caller: super::Caller,
     Json(body): Json<StartBackup>,
 ) -> Result<axum::response::Response, AppError> {
-    let description = check_description(&body.description)?;
-    // The authenticated user, once the auth middleware guards the API; `admin` until then.
-    let by = principal.map_or_else(|| "admin".to_owned(), |p| p.0.user);
-    let trigger = Trigger::Manual { by };
-    match jobs::start_backup(&state, description, trigger) {
-        Ok(op) => Ok((StatusCode::ACCEPTED, Json(op)).into_response()),
-        Err(JobsError::Busy(running)) => Ok(busy(&running)),
+    let audit = |detail: &str, outcome: &str| {
+        state
+            .audit()
+            .record(&caller.who, &caller.from, "backup.start", detail, outcome);
+    };
+    let description = check_description(&body.description).inspect_err(|e| {
+        audit("Backup Now", &format!("refused: {}", e.body.code));
+    })?;
+    let trigger = Trigger::Manual {
+        by: caller.who.clone(),
+    };
+    match jobs::start_backup(&state, description.clone(), trigger) {
+        Ok(op) => {
+            audit(
+                &format!("Backup Now {:?} as {}", description, op.id),
+                "accepted",
+            );
+            Ok((StatusCode::ACCEPTED, Json(op)).into_response())
+        }
+        Err(JobsError::Busy(running)) => {
+            audit("Backup Now", "refused: operation_running");
+            Ok(busy(&running))
+        }
         Err(e) => Err(AppError::internal(&e)),
     }
 }
@@ -74,7 +90,7 @@ async fn start(
 async fn restore(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    principal: Option<axum::Extension<crate::auth::Principal>>,
+    caller: super::Caller,
     Json(body): Json<StartRestore>,
 ) -> Result<axum::response::Response, AppError> {
     use crate::jobs::restore::{RequestError, RestoreRequest, resolve};
@@ -83,36 +99,61 @@ async fn restore(
             "no backup {id} in the catalog"
         )));
     }
-    let target = resolve(&state, &body).map_err(|e| match e {
-        RequestError::Confirmation => AppError::new(
-            StatusCode::BAD_REQUEST,
-            "confirmation_mismatch",
-            e.to_string(),
-        )
-        .with_hint("type the phrase exactly, in lowercase"),
-        RequestError::Namespace(_) => {
-            AppError::new(StatusCode::BAD_REQUEST, "invalid_namespace", e.to_string())
+    let detail = format!(
+        "restore of {id} into namespace {}{}",
+        body.target_namespace.chars().take(80).collect::<String>(),
+        if body.replace_existing {
+            " (replace)"
+        } else {
+            ""
         }
-        RequestError::Taken(_) => {
-            AppError::new(StatusCode::CONFLICT, "namespace_taken", e.to_string()).with_hint(
-                "choose another namespace, or confirm that its instance is to be replaced",
+    );
+    let audit = |outcome: &str| {
+        state.audit().record(
+            &caller.who,
+            &caller.from,
+            "restore.confirm",
+            &detail,
+            outcome,
+        );
+    };
+    let target = resolve(&state, &body)
+        .map_err(|e| match e {
+            RequestError::Confirmation => AppError::new(
+                StatusCode::BAD_REQUEST,
+                "confirmation_mismatch",
+                e.to_string(),
             )
-        }
-        RequestError::NotReady => AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "instance_starting",
-            "the instance is starting (or failed to start; see the server log)",
-        )
-        .with_hint("try again in a few seconds"),
-    })?;
-    let by = principal.map_or_else(|| "admin".to_owned(), |p| p.0.user);
+            .with_hint("type the phrase exactly, in lowercase"),
+            RequestError::Namespace(_) => {
+                AppError::new(StatusCode::BAD_REQUEST, "invalid_namespace", e.to_string())
+            }
+            RequestError::Taken(_) => {
+                AppError::new(StatusCode::CONFLICT, "namespace_taken", e.to_string()).with_hint(
+                    "choose another namespace, or confirm that its instance is to be replaced",
+                )
+            }
+            RequestError::NotReady => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "instance_starting",
+                "the instance is starting (or failed to start; see the server log)",
+            )
+            .with_hint("try again in a few seconds"),
+        })
+        .inspect_err(|e| audit(&format!("refused: {}", e.body.code)))?;
     let req = RestoreRequest {
-        backup_id: id,
+        backup_id: id.clone(),
         target,
     };
-    match jobs::start_restore(&state, req, by) {
-        Ok(op) => Ok((StatusCode::ACCEPTED, Json(op)).into_response()),
-        Err(JobsError::Busy(running)) => Ok(busy(&running)),
+    match jobs::start_restore(&state, req, caller.who.clone()) {
+        Ok(op) => {
+            audit(&format!("accepted as {}", op.id));
+            Ok((StatusCode::ACCEPTED, Json(op)).into_response())
+        }
+        Err(JobsError::Busy(running)) => {
+            audit("refused: operation_running");
+            Ok(busy(&running))
+        }
         Err(e) => Err(AppError::internal(&e)),
     }
 }

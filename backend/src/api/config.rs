@@ -23,9 +23,46 @@ async fn show(State(state): State<AppState>) -> Result<Json<ConfigView>, AppErro
 
 async fn put(
     State(state): State<AppState>,
+    caller: super::Caller,
     Json(body): Json<PutConfig>,
 ) -> Result<Json<SaveResult>, AppError> {
-    Ok(Json(config::save(&state, &body).await.map_err(save_error)?))
+    let result = config::save(&state, &body).await.map_err(save_error);
+    let outcome = match &result {
+        Ok(_) => "saved".to_owned(),
+        Err(e) => format!("refused: {}", e.body.code),
+    };
+    let provider = serde_json::to_value(&body.config.provider)
+        .ok()
+        .and_then(|v| {
+            v.get("provider")
+                .and_then(|p| p.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let mut detail = format!("{provider} storage");
+    if let Some(s) = &body.config.schedule {
+        detail.push_str(&format!(", schedule {} ({})", s.cron, s.timezone));
+    }
+    if body.credentials.is_some() {
+        detail.push_str(", new credentials");
+    }
+    let audit = state.audit();
+    audit.record(&caller.who, &caller.from, "config.save", &detail, &outcome);
+    if let Some(change) = &body.passphrase {
+        let what = match change {
+            lifeboat_shared::config::PassphraseChange::Set { .. } => "set",
+            lifeboat_shared::config::PassphraseChange::Change { .. } => "changed (old and new)",
+            lifeboat_shared::config::PassphraseChange::Clear => "cleared",
+        };
+        audit.record(
+            &caller.who,
+            &caller.from,
+            "passphrase.change",
+            &format!("passphrase {what}"),
+            &outcome,
+        );
+    }
+    Ok(Json(result?))
 }
 
 /// The body is optional: empty verifies the configuration in effect.

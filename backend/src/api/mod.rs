@@ -1,6 +1,8 @@
 //! The JSON API under `/api/v1`: extract, call, map. No business logic lives here.
 
+mod audit;
 mod backups;
+mod caller;
 mod config;
 mod error;
 mod health;
@@ -11,6 +13,7 @@ use axum::Router;
 
 use crate::app::AppState;
 
+pub use caller::Caller;
 pub use error::{AppError, Json};
 
 /// Every API route, relative to `/api/v1`.
@@ -21,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(backups::router())
         .merge(operations::router())
         .merge(instance::router())
+        .merge(audit::router())
         .fallback(unknown_route)
 }
 

@@ -44,10 +44,20 @@ async fn one(
 
 async fn cancel(
     State(state): State<AppState>,
+    caller: super::Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Operation>), AppError> {
     match jobs::cancel(&state, &id) {
-        Ok(op) => Ok((StatusCode::ACCEPTED, Json(op))),
+        Ok(op) => {
+            state.audit().record(
+                &caller.who,
+                &caller.from,
+                "operation.cancel",
+                &format!("cancel {id}"),
+                "accepted",
+            );
+            Ok((StatusCode::ACCEPTED, Json(op)))
+        }
         Err(JobsError::NotFound(_)) => Err(AppError::not_found(format!("no operation {id}"))),
         Err(JobsError::NotRunning(_)) => Err(AppError::new(
             StatusCode::CONFLICT,

@@ -54,10 +54,26 @@ pub fn spawn(state: &AppState) {
 
 fn run_once(state: &AppState) {
     match super::start_backup(state, String::new(), Trigger::Scheduled) {
-        Ok(op) => tracing::info!(operation = %op.id, "scheduled backup started"),
+        Ok(op) => {
+            tracing::info!(operation = %op.id, "scheduled backup started");
+            state.audit().record(
+                "scheduler",
+                "-",
+                "backup.start",
+                &format!("scheduled backup as {}", op.id),
+                "accepted",
+            );
+        }
         Err(super::JobsError::Busy(running)) => {
             tracing::warn!(running = %running.id, "scheduled backup skipped: another operation is running");
             super::supervisor::record_skip(state, &running.id);
+            state.audit().record(
+                "scheduler",
+                "-",
+                "backup.start",
+                "scheduled backup",
+                &format!("skipped: {} was running", running.id),
+            );
         }
         Err(e) => tracing::error!(error = %e, "scheduled backup could not start"),
     }

@@ -74,7 +74,7 @@ pub async fn run(state: &AppState, id: &str, cancel: CancellationToken, job: Job
                     }
                 };
                 if let Some(what) = &aftermath {
-                    err.message = format!("{} {what}", err.message);
+                    err.message = format!("{}. {what}", err.message.trim_end_matches('.'));
                     err.hint = Some("run the restore again; it starts over from the backup".into());
                 }
                 op.status = status;
@@ -83,6 +83,34 @@ pub async fn run(state: &AppState, id: &str, cancel: CancellationToken, job: Job
             }
         }
     });
+    audit_end(state, id);
+}
+
+/// Records how an operation ended in the audit trail.
+fn audit_end(state: &AppState, id: &str) {
+    let Some(op) = state.operations().get(id) else {
+        return;
+    };
+    let what = match &op.kind {
+        OperationKind::Backup { .. } => format!("backup {id}"),
+        OperationKind::Restore {
+            backup_id,
+            target_namespace,
+            ..
+        } => format!("restore {id} of {backup_id} into namespace {target_namespace}"),
+        OperationKind::Unknown => id.to_owned(),
+    };
+    let status = serde_json::to_value(op.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let outcome = match &op.error {
+        Some(e) => format!("{status}: {}", e.code),
+        None => status,
+    };
+    state
+        .audit()
+        .record("lifeboat", "-", "operation.end", &what, &outcome);
 }
 
 fn interrupted_error(kind: &OperationKind, why: &str) -> ApiError {
@@ -145,12 +173,13 @@ pub async fn recover(state: &AppState) -> Vec<String> {
             op.finished_at = Some(clock::now());
             let mut err = interrupted_error(&op.kind, "Lifeboat stopped while this operation ran");
             if let Some(what) = aftermath {
-                err.message = format!("{} {what}", err.message);
+                err.message = format!("{}. {what}", err.message.trim_end_matches('.'));
                 err.hint = Some("run the restore again; it starts over from the backup".into());
             }
             op.error = Some(err);
             close_steps(op);
         });
+        audit_end(state, &op.id);
     }
     let stale: Vec<String> = stale_ops.into_iter().map(|op| op.id).collect();
     if stale.is_empty() {
