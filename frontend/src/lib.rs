@@ -32,7 +32,9 @@
 //! Progress: `operation-progress` (`data-status` = the status word), `progress-bar`,
 //! `progress-percent`, `progress-bytes`, `progress-rate`, `progress-eta`, `progress-step`,
 //! `operation-step` (`data-step` = step id, `data-status`), `operation-error`,
-//! `operation-warnings`, `retry-note`, `checklist`, `checklist-item`.
+//! `operation-warnings`, `retry-note`, `retry-restore` (Retry restore, on a restore that did
+//! not finish: opens the Restore dialog for the same backup and namespace), `checklist`,
+//! `checklist-item`.
 //!
 //! Errors: `error-banner` (with `error-message` and `error-hint` inside).
 

@@ -254,6 +254,14 @@ fn render_restore(
     div: &Element,
     instance_namespace: Option<&'static str>,
 ) -> (Seen<StartRestore>, Seen<()>, yew::AppHandle<RestoreDialog>) {
+    render_restore_into(div, instance_namespace, None)
+}
+
+fn render_restore_into(
+    div: &Element,
+    instance_namespace: Option<&'static str>,
+    initial_namespace: Option<&'static str>,
+) -> (Seen<StartRestore>, Seen<()>, yew::AppHandle<RestoreDialog>) {
     let (confirmed, on_confirm) = recorder::<StartRestore>();
     let (cancelled, on_cancel) = recorder::<()>();
     let handle = yew::Renderer::<RestoreDialog>::with_root_and_props(
@@ -261,6 +269,7 @@ fn render_restore(
         RestoreDialogProps {
             backup: manifest(),
             instance_namespace: instance_namespace.map(AttrValue::Static),
+            initial_namespace: initial_namespace.map(AttrValue::Static),
             busy: false,
             error: None,
             on_confirm,
@@ -347,6 +356,38 @@ async fn restore_to_a_new_namespace_validates_the_name() {
     assert!(!exists(&div, "namespace-error"));
     click(&div, "restore-replace").await;
     assert!(!disabled(&div, "restore-confirm"));
+    click(&div, "restore-confirm").await;
+    assert_eq!(
+        *confirmed.borrow(),
+        vec![StartRestore {
+            confirmation: "restore backup".into(),
+            target_namespace: "dash-copy".into(),
+            replace_existing: true,
+        }]
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_retry_presets_the_namespace_it_went_into() {
+    // Into this instance's namespace: "This namespace", as usual.
+    let div = fresh_div();
+    let (_, _, handle) = render_restore_into(&div, Some("dash"), Some("dash"));
+    settle().await;
+    assert!(!exists(&div, "restore-namespace"));
+    handle.destroy();
+
+    // Into another one: that name, to be replaced (the half-restored instance is there).
+    let div = fresh_div();
+    let (confirmed, _, handle) = render_restore_into(&div, Some("dash"), Some("dash-copy"));
+    settle().await;
+    let ns = find(&div, "restore-namespace").unchecked_into::<HtmlInputElement>();
+    assert_eq!(ns.value(), "dash-copy");
+    assert!(
+        disabled(&div, "restore-confirm"),
+        "the phrase is still needed"
+    );
+    type_into(&div, "restore-phrase", "restore backup").await;
     click(&div, "restore-confirm").await;
     assert_eq!(
         *confirmed.borrow(),

@@ -2,7 +2,9 @@
 //! Chromium, and test host pages, all on 127.0.0.1, and stops them when dropped.
 
 pub mod browser;
+pub mod instance;
 pub mod page;
+pub mod restore;
 pub mod server;
 pub mod servers;
 

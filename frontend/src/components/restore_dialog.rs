@@ -19,6 +19,11 @@ pub struct RestoreDialogProps {
     /// This instance's namespace (the in-place target), when known.
     #[prop_or_default]
     pub instance_namespace: Option<AttrValue>,
+    /// The target to preselect (retrying a restore into it). Another namespace than this
+    /// instance's is preset as a new namespace with "Replace" ticked: what is there is the
+    /// half-restored instance the retry is for.
+    #[prop_or_default]
+    pub initial_namespace: Option<AttrValue>,
     /// A start request is in flight.
     #[prop_or_default]
     pub busy: bool,
@@ -41,16 +46,20 @@ enum Target {
 #[function_component(RestoreDialog)]
 pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
     let same_ns = props.instance_namespace.clone();
+    let preset = props
+        .initial_namespace
+        .clone()
+        .filter(|ns| same_ns.as_deref() != Some(ns.as_str()));
     let target = use_state(|| {
-        if same_ns.is_some() {
+        if same_ns.is_some() && preset.is_none() {
             Target::Same
         } else {
             Target::New
         }
     });
-    let new_ns = use_state(String::new);
+    let new_ns = use_state(|| preset.as_deref().unwrap_or_default().to_owned());
     let ns_touched = use_state(|| false);
-    let replace = use_state(|| false);
+    let replace = use_state(|| preset.is_some());
     let phrase = use_state(String::new);
 
     let ns_problem = match *target {

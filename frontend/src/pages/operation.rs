@@ -1,17 +1,62 @@
 //! An operation's progress page, reachable by URL so a reload or a shared link lands here:
 //! it fetches the operation, then follows it on the live feed. A finished restore shows
-//! the post-restore checklist; a failure shows the error and what to do.
+//! the post-restore checklist; a failure shows the error and what to do, and a restore that
+//! did not finish offers "Retry restore": the Restore dialog again, for the same backup and
+//! namespace.
 
+use lifeboat_shared::ApiError;
+use lifeboat_shared::backup::{BackupManifest, StartRestore};
 use lifeboat_shared::operation::{OperationKind, OperationStatus, Outcome};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+use crate::api::{Api, ApiFailure};
 use crate::app::Route;
 use crate::components::banner::ErrorBanner;
 use crate::components::checklist::Checklist;
 use crate::components::operation_progress::{OperationProgress, title};
+use crate::components::restore_dialog::RestoreDialog;
 use crate::hooks::{Loadable, Operations, use_fetch};
 use crate::state::OperationsAction;
+
+/// The Restore dialog opened again by "Retry restore".
+#[derive(Debug, Clone, PartialEq)]
+struct Retry {
+    backup: BackupManifest,
+    /// This instance's namespace, when it could be loaded.
+    own_namespace: Option<AttrValue>,
+    /// The namespace the failed restore went into.
+    target_namespace: AttrValue,
+}
+
+/// Loads what the Restore dialog needs to retry a restore of `backup_id`.
+async fn load_retry(api: &Api, backup_id: &str, target: &str) -> Result<Retry, ApiFailure> {
+    let list = api.backups().await?;
+    let backup = list
+        .backups
+        .into_iter()
+        .find(|b| b.id == backup_id)
+        .ok_or_else(|| {
+            ApiFailure::Server(ApiError {
+                code: "backup_not_found".to_owned(),
+                message: format!("Backup {backup_id} is no longer in the bucket's catalog."),
+                hint: Some(
+                    "Retention or another instance may have removed it: choose another backup in Backup and Restore."
+                        .to_owned(),
+                ),
+            })
+        })?;
+    let own_namespace = api
+        .instance()
+        .await
+        .ok()
+        .map(|i| AttrValue::from(i.namespace));
+    Ok(Retry {
+        backup,
+        own_namespace,
+        target_namespace: AttrValue::from(target.to_owned()),
+    })
+}
 
 /// Properties of [`OperationPage`].
 #[derive(Debug, Clone, PartialEq, Properties)]
@@ -54,6 +99,70 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
         .and_then(|s| s.get(&props.id).cloned())
         .or_else(|| fetched.ok().cloned());
 
+    // "Retry restore": load the backup, open the dialog, start and follow the new restore.
+    let api = use_context::<Api>();
+    let navigator = use_navigator();
+    let retry = use_state(|| None::<Retry>);
+    let retry_busy = use_state(|| false);
+    let retry_error = use_state(|| None::<ApiFailure>);
+    let open_retry = {
+        let api = api.clone();
+        let (retry, busy, error) = (retry.clone(), retry_busy.clone(), retry_error.clone());
+        Callback::from(move |(backup_id, target): (String, String)| {
+            let Some(api) = api.clone() else { return };
+            let (retry, busy, error) = (retry.clone(), busy.clone(), error.clone());
+            busy.set(true);
+            error.set(None);
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = load_retry(&api, &backup_id, &target).await;
+                busy.set(false);
+                match result {
+                    Ok(r) => retry.set(Some(r)),
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+    let close_retry = {
+        let (retry, busy, error) = (retry.clone(), retry_busy.clone(), retry_error.clone());
+        Callback::from(move |()| {
+            if !*busy {
+                error.set(None);
+                retry.set(None);
+            }
+        })
+    };
+    let start_retry = {
+        let (api, ops) = (api.clone(), ops.clone());
+        let (retry, busy, error) = (retry.clone(), retry_busy.clone(), retry_error.clone());
+        Callback::from(move |req: StartRestore| {
+            let (Some(api), Some(r)) = (api.clone(), (*retry).clone()) else {
+                return;
+            };
+            let (ops, navigator) = (ops.clone(), navigator.clone());
+            let (retry, busy, error) = (retry.clone(), busy.clone(), error.clone());
+            busy.set(true);
+            error.set(None);
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = api.start_restore(&r.backup.id, &req).await;
+                busy.set(false);
+                match result {
+                    Ok(op) => {
+                        let id = op.id.clone();
+                        if let Some(ops) = &ops {
+                            ops.dispatch(OperationsAction::Upsert(Box::new(op)));
+                        }
+                        retry.set(None);
+                        if let Some(nav) = navigator {
+                            nav.push(&Route::Operation { id });
+                        }
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+
     let body = match (&op, &*fetched) {
         (Some(op), _) => {
             let checklist = match (&op.status, &op.outcome) {
@@ -68,6 +177,29 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
                 OperationStatus::Failed | OperationStatus::Interrupted | OperationStatus::Cancelled
             );
             let is_restore = matches!(op.kind, OperationKind::Restore { .. });
+            let retry_button = match (&op.kind, failed) {
+                (
+                    OperationKind::Restore {
+                        backup_id,
+                        target_namespace,
+                        ..
+                    },
+                    true,
+                ) => {
+                    let args = (backup_id.clone(), target_namespace.clone());
+                    let open = open_retry.clone();
+                    html! {
+                        <div class="lb-dialog-actions">
+                            <button type="button" class="lb-btn lb-btn-primary"
+                                disabled={*retry_busy} data-testid="retry-restore"
+                                onclick={move |_| open.emit(args.clone())}>
+                                { "Retry restore" }
+                            </button>
+                        </div>
+                    }
+                }
+                _ => Html::default(),
+            };
             html! {
                 <>
                     <section class="lb-card" aria-labelledby="lb-opp-h">
@@ -76,13 +208,17 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
                         if failed {
                             <p class="lb-note" data-testid="retry-note">
                                 { if is_restore {
-                                    "Nothing after the failed step ran. To try again, select Restore on the backup in "
+                                    "Nothing after the failed step ran. Select Retry restore to restore the same backup into the same namespace again (you confirm it first), or select Restore on another backup in "
                                 } else {
                                     "No backup was added to the catalog. To try again, select Backup Now in "
                                 } }
                                 <Link<Route> to={Route::Home}>{ "Backup and Restore" }</Link<Route>>
                                 { "." }
                             </p>
+                            { retry_button }
+                            if let (Some(e), None) = (&*retry_error, &*retry) {
+                                <ErrorBanner failure={e.clone()} title="The restore cannot be retried." />
+                            }
                         }
                     </section>
                     if let Some(items) = checklist {
@@ -107,6 +243,12 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
             </p>
             <h1 class="lb-title" tabindex="-1" ref={heading}>{ "Operation " }{ props.id.clone() }</h1>
             { body }
+            if let Some(r) = &*retry {
+                <RestoreDialog backup={r.backup.clone()} instance_namespace={r.own_namespace.clone()}
+                    initial_namespace={Some(r.target_namespace.clone())}
+                    busy={*retry_busy} error={(*retry_error).clone()}
+                    on_confirm={start_retry} on_cancel={close_retry} />
+            }
         </div>
     }
 }
