@@ -175,6 +175,10 @@ impl AppState {
 /// How long one API request may take before it gets `408`. Streams are exempt.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The largest request body the API reads (a configuration with a GCS service-account key is
+/// a few KiB); larger ones get `413`.
+pub const API_BODY_LIMIT: usize = 64 * 1024;
+
 /// The whole HTTP surface: `/api/v1/...` and the web page.
 pub fn app(state: AppState) -> Router {
     let static_dir = state.settings().static_dir.clone();
@@ -187,7 +191,13 @@ pub fn app(state: AppState) -> Router {
             header::HeaderName::from_static(crate::auth::CSRF_HEADER),
         ])
         .allow_credentials(true);
-    let mut api = crate::api::router().merge(crate::auth::router());
+    let mut api = crate::api::router()
+        .merge(crate::auth::router())
+        .layer(axum::extract::DefaultBodyLimit::max(API_BODY_LIMIT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
     if let Some(ctx) = state.auth() {
         api = api.layer(axum::middleware::from_fn_with_state(
             ctx,

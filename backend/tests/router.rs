@@ -166,3 +166,26 @@ async fn cors_allows_only_the_configured_origin() {
             .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
     );
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let f = fixture();
+    let big = format!(
+        "{{\"description\": \"{}\"}}",
+        "x".repeat(lifeboat::app::API_BODY_LIMIT + 1)
+    );
+    let resp = f
+        .router
+        .clone()
+        .oneshot(
+            axum::http::Request::post("/api/v1/backups")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(big))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let err: lifeboat_shared::ApiError = serde_json::from_str(&body_text(resp).await).unwrap();
+    assert_eq!(err.code, "invalid_body");
+}

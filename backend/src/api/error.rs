@@ -61,9 +61,34 @@ impl IntoResponse for AppError {
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
-        Self::new(status, "invalid_body", rejection.body_text())
-            .with_hint("send a JSON body that matches the API's types")
+        Self::new(
+            status,
+            "invalid_body",
+            without_quoted(&rejection.body_text()),
+        )
+        .with_hint("send a JSON body that matches the API's types")
     }
+}
+
+/// serde's messages quote the values they could not use (`invalid type: string "…"`), and
+/// a value may be a secret: every double-quoted part is replaced by `"…"`. Field names
+/// (backquoted) stay.
+fn without_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for c in text.chars() {
+        if c == '"' {
+            if inside {
+                out.push_str("…\"");
+            } else {
+                out.push('"');
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `axum::Json` whose rejections come back as our `ApiError`.
@@ -74,5 +99,21 @@ pub struct Json<T>(pub T);
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_are_not_echoed() {
+        assert_eq!(
+            without_quoted(
+                "credentials.secret_access_key: invalid type: string \"s3cr3t\", expected u32 at line 1"
+            ),
+            "credentials.secret_access_key: invalid type: string \"…\", expected u32 at line 1"
+        );
+        assert_eq!(without_quoted("unknown field `x`"), "unknown field `x`");
     }
 }
