@@ -18,6 +18,7 @@
 //! | `staging/config/` | the configuration as exported for the last backup | lifeboat |
 //! | `config/` | the configuration (YAML) | lifeboat |
 
+pub mod config_folder;
 mod postgres;
 pub mod seed;
 
@@ -336,9 +337,84 @@ impl Instance {
         self.postmaster.start().await
     }
 
-    /// Hands a folder tree (a fetched staging repository) to the PostgreSQL service account.
-    pub fn give_to_postgres(&self, dir: &Path) -> Result<(), InstanceError> {
-        chown_tree(dir, self.postmaster.ids())
+    /// Its namespace.
+    pub fn namespace(&self) -> &str {
+        &self.file.namespace
+    }
+
+    /// Its stable id.
+    pub fn id(&self) -> &str {
+        &self.file.instance_id
+    }
+
+    /// `pgbackrest.conf`, as pgBackRest sees it.
+    pub fn pgbackrest_config(&self) -> PathBuf {
+        self.layout.pgbr_config()
+    }
+
+    /// The folder restic backs up (`pgbackrest/` and `config/` below it).
+    pub fn staging_dir(&self) -> PathBuf {
+        self.layout.staging()
+    }
+
+    /// What a backup stages, about: the data directory and the configuration.
+    pub fn size_on_disk(&self) -> u64 {
+        crate::files::dir_size(&self.layout.pgdata())
+            + crate::files::dir_size(&self.layout.config_dir())
+    }
+
+    /// Free bytes where a backup stages.
+    pub fn staging_free_bytes(&self) -> Option<u64> {
+        crate::files::available_bytes(&self.layout.staging())
+    }
+
+    /// Whether its Postgres runs now.
+    pub fn is_running(&self) -> bool {
+        postgres::is_running(&self.layout.pgdata())
+    }
+
+    /// Exports the configuration into staging; returns (files, bytes). Blocking.
+    pub fn export_config(&self) -> Result<(u64, u64), InstanceError> {
+        config_folder::export(&self.layout.config_dir(), &self.layout.staging_config()).map_err(io(
+            "cannot export the configuration to",
+            &self.layout.staging_config(),
+        ))
+    }
+
+    /// Replaces the configuration with the one in `from`, rewriting the namespace from
+    /// `source_namespace` to this one's; returns (files, bytes, files rewritten). Blocking.
+    pub fn apply_config(
+        &self,
+        from: &Path,
+        source_namespace: &str,
+    ) -> Result<(u64, u64, u64), InstanceError> {
+        config_folder::replace(
+            &self.layout.config_dir(),
+            from,
+            Some((source_namespace, &self.file.namespace)),
+        )
+        .map_err(io(
+            "cannot re-apply the configuration to",
+            &self.layout.config_dir(),
+        ))
+    }
+
+    /// Makes a fetched pgBackRest repository this instance's staging repository (the old one
+    /// goes), owned by the PostgreSQL service account. Blocking.
+    pub fn install_repository(&self, fetched: &Path) -> Result<(), InstanceError> {
+        let repo = self.layout.staging_repo();
+        if repo.exists() {
+            std::fs::remove_dir_all(&repo).map_err(io("cannot remove", &repo))?;
+        }
+        std::fs::rename(fetched, &repo)
+            .map_err(io("cannot move the fetched repository to", &repo))?;
+        chown_tree(&repo, self.postmaster.ids())
+    }
+
+    /// Removes everything of the instance in `namespace` (it must not be running).
+    pub fn remove(data_dir: &Path, namespace: &str) -> Result<(), InstanceError> {
+        let root = Layout::new(data_dir, namespace).root;
+        std::fs::remove_dir_all(&root).map_err(io("cannot remove", &root))
     }
 
     /// Removes everything in the data directory (Postgres must be stopped).
@@ -353,6 +429,12 @@ impl Instance {
             }
         }
         Ok(())
+    }
+
+    /// The restore replacing the data of the instance in `namespace`, if one started and did
+    /// not finish (whether or not that instance is loaded).
+    pub fn restoring_in(data_dir: &Path, namespace: &str) -> Option<String> {
+        read_marker(&Layout::new(data_dir, namespace))
     }
 
     /// The restore that is replacing this instance's data, if one started and did not finish.
@@ -605,11 +687,6 @@ fn chown_tree(path: &Path, ids: Option<(u32, u32)>) -> Result<(), InstanceError>
         }
     }
     Ok(())
-}
-
-/// Whether a postmaster of `pgdata` is running now.
-pub fn is_running(pgdata: &Path) -> bool {
-    postgres::is_running(pgdata)
 }
 
 pub(crate) fn chown(path: &Path, ids: Option<(u32, u32)>) -> Result<(), InstanceError> {

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::bucket::{open_error, open_repo, run_tool, take_lock, while_locked};
 use super::context::JobCtx;
-use super::measure::{available_bytes, copy_dir, dir_size, exit_text, human, rate, rate_and_eta};
+use super::measure::{exit_text, human, rate, rate_and_eta};
 use super::step::{StepError, StepFailure, failed, step};
 use super::target;
 use crate::instance::Instance;
@@ -175,8 +175,8 @@ async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepErro
         }
         Err(other) => return Err(open_error(other)),
     };
-    let need = dir_size(&instance.layout.pgdata()) + dir_size(&instance.layout.config_dir());
-    if let Some(avail) = available_bytes(&instance.layout.staging()) {
+    let need = instance.size_on_disk();
+    if let Some(avail) = instance.staging_free_bytes() {
         let want = need + need / 10 + 64 * 1024 * 1024;
         if avail < want {
             return Err(failed(
@@ -217,7 +217,7 @@ async fn postgres(
     ctx: &JobCtx,
     instance: &Instance,
 ) -> Result<(PgResult, Option<String>), StepError> {
-    let config = instance.layout.pgbr_config();
+    let config = instance.pgbackrest_config();
     let started = Instant::now();
     let mut done: u64 = 0;
     let mut total: Option<u64> = None;
@@ -286,24 +286,12 @@ async fn postgres(
     ))
 }
 
-async fn export_config(instance: &Instance) -> Result<(u64, Option<String>), StepError> {
-    let from = instance.layout.config_dir();
-    let to = instance.layout.staging_config();
-    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64)> {
-        if to.exists() {
-            std::fs::remove_dir_all(&to)?;
-        }
-        copy_dir(&from, &to)
-    })
-    .await
-    .map_err(|e| failed("config_export_failed", e.to_string(), None))?;
-    let (files, bytes) = result.map_err(|e| {
-        failed(
-            "config_export_failed",
-            format!("cannot export the configuration: {e}"),
-            None,
-        )
-    })?;
+async fn export_config(instance: &Arc<Instance>) -> Result<(u64, Option<String>), StepError> {
+    let instance = instance.clone();
+    let (files, bytes) = tokio::task::spawn_blocking(move || instance.export_config())
+        .await
+        .map_err(|e| failed("config_export_failed", e.to_string(), None))?
+        .map_err(|e| failed("config_export_failed", e.to_string(), None))?;
     Ok((bytes, Some(format!("{files} files ({})", human(bytes)))))
 }
 
@@ -325,7 +313,7 @@ async fn upload(
         &tags,
         &["pgbackrest", "config"],
     );
-    cmd.cwd = Some(pre.instance.layout.staging());
+    cmd.cwd = Some(pre.instance.staging_dir());
     let started = Instant::now();
     let mut summary = None;
     let mut errors = Vec::new();

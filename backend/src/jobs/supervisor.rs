@@ -134,9 +134,9 @@ fn restore_aftermath(state: &AppState, op: &Operation) -> Option<String> {
     else {
         return None;
     };
-    let layout = crate::instance::Layout::new(&state.settings().data_dir, target_namespace);
-    let marker = std::fs::read_to_string(layout.restore_marker()).ok()?;
-    (marker.trim() == op.id).then(|| super::restore::incomplete_text(target_namespace))
+    let marker =
+        crate::instance::Instance::restoring_in(&state.settings().data_dir, target_namespace)?;
+    (marker == op.id).then(|| super::restore::incomplete_text(target_namespace))
 }
 
 /// Steps still running when an operation ends are failed; later ones stay pending.

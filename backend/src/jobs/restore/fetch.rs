@@ -9,9 +9,10 @@ use lifeboat_shared::operation::Progress;
 use tokio_util::sync::CancellationToken;
 
 use super::Plan;
+use crate::files::{available_bytes, dir_size};
 use crate::jobs::bucket::run_tool;
 use crate::jobs::context::JobCtx;
-use crate::jobs::measure::{available_bytes, dir_size, exit_text, human, rate_and_eta};
+use crate::jobs::measure::{exit_text, human, rate_and_eta};
 use crate::jobs::step::{StepError, failed};
 use crate::restic::backup as rb;
 

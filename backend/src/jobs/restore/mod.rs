@@ -21,7 +21,7 @@ use lifeboat_shared::operation::{ChecklistItem, Outcome, Progress, Step, StepSta
 
 use super::bucket::{run_tool, take_lock, while_locked};
 use super::context::JobCtx;
-use super::measure::{copy_dir, human, rate_and_eta};
+use super::measure::{human, rate_and_eta};
 use super::step::{StepError, StepFailure, failed, step};
 use crate::instance::Instance;
 use crate::storage::Target;
@@ -151,16 +151,8 @@ async fn stop(
         TargetKind::Existing(i) => (i.clone(), false),
         TargetKind::New { replace_dir } => {
             if *replace_dir {
-                let root =
-                    crate::instance::Layout::new(&ctx.state.settings().data_dir, &plan.namespace)
-                        .root;
-                std::fs::remove_dir_all(&root).map_err(|e| {
-                    failed(
-                        "target_not_created",
-                        format!("cannot remove {}: {e}", root.display()),
-                        None,
-                    )
-                })?;
+                Instance::remove(&ctx.state.settings().data_dir, &plan.namespace)
+                    .map_err(|e| failed("target_not_created", e.to_string(), None))?;
             }
             let ids =
                 crate::runtime::LocalRuntime::new(ctx.state.toolbox().clone()).postgres_user();
@@ -188,7 +180,7 @@ async fn stop(
         ));
     }
     instance.stop().await;
-    if crate::instance::is_running(&instance.layout.pgdata()) {
+    if instance.is_running() {
         return Err(failed(
             "postgres_still_running",
             "the system Postgres did not stop within 30 seconds",
@@ -205,17 +197,8 @@ async fn restore_postgres(
     plan: &Plan,
     instance: &Instance,
 ) -> Result<((), Option<String>), StepError> {
-    let fetched = plan.staging.join("pgbackrest");
-    let repo = instance.layout.staging_repo();
-    let io = |what: &str, e: std::io::Error| failed("restore_io", format!("{what}: {e}"), None);
-    if repo.exists() {
-        std::fs::remove_dir_all(&repo)
-            .map_err(|e| io("cannot remove the old staging repository", e))?;
-    }
-    std::fs::rename(&fetched, &repo)
-        .map_err(|e| io("cannot move the fetched repository into place", e))?;
     instance
-        .give_to_postgres(&repo)
+        .install_repository(&plan.staging.join("pgbackrest"))
         .map_err(|e| failed("restore_io", e.to_string(), None))?;
     // A previous attempt that stopped half-way leaves files pgBackRest cannot vouch for:
     // start from an empty data directory then.
@@ -252,7 +235,7 @@ async fn restore_postgres(
         }
     };
     let cmd =
-        crate::pgbackrest::restore_to_backup(&instance.layout.pgbr_config(), plan.label.as_deref());
+        crate::pgbackrest::restore_to_backup(&instance.pgbackrest_config(), plan.label.as_deref());
     let out = run_tool(ctx, cmd, &mut on_line).await?;
     if out.exit_code != Some(0) {
         return Err(failed(
@@ -323,45 +306,16 @@ async fn start(ctx: &JobCtx, instance: &Instance) -> Result<((), Option<String>)
 /// target is another one. The swap is two renames: a reader sees the old or the new folder.
 async fn reapply_config(
     plan: &Plan,
-    instance: &Instance,
+    instance: &Arc<Instance>,
 ) -> Result<((), Option<String>), StepError> {
     let from = plan.staging.join("config");
-    let live = instance.layout.config_dir();
-    let source_ns = plan.manifest.source.namespace.clone();
-    let target_ns = plan.namespace.clone();
-    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64, u64)> {
-        let parent = live.parent().unwrap_or(Path::new("."));
-        let incoming = parent.join("config.restoring");
-        let old = parent.join("config.replaced");
-        for p in [&incoming, &old] {
-            if p.exists() {
-                std::fs::remove_dir_all(p)?;
-            }
-        }
-        let (files, bytes) = copy_dir(&from, &incoming)?;
-        let rewritten = if source_ns == target_ns {
-            0
-        } else {
-            rewrite_namespace(&incoming, &source_ns, &target_ns)?
-        };
-        if live.exists() {
-            std::fs::rename(&live, &old)?;
-        }
-        std::fs::rename(&incoming, &live)?;
-        if old.exists() {
-            std::fs::remove_dir_all(&old)?;
-        }
-        Ok((files, bytes, rewritten))
-    })
-    .await
-    .map_err(|e| failed("config_apply_failed", e.to_string(), None))?;
-    let (files, bytes, rewritten) = result.map_err(|e| {
-        failed(
-            "config_apply_failed",
-            format!("cannot re-apply the configuration: {e}"),
-            None,
-        )
-    })?;
+    let source = plan.manifest.source.namespace.clone();
+    let target = instance.clone();
+    let (files, bytes, rewritten) =
+        tokio::task::spawn_blocking(move || target.apply_config(&from, &source))
+            .await
+            .map_err(|e| failed("config_apply_failed", e.to_string(), None))?
+            .map_err(|e| failed("config_apply_failed", e.to_string(), None))?;
     let mut detail = format!("{files} files ({})", human(bytes));
     if rewritten > 0 {
         detail.push_str(&format!(
@@ -370,49 +324,6 @@ async fn reapply_config(
         ));
     }
     Ok(((), Some(detail)))
-}
-
-/// Rewrites `namespace: <from>` lines (a resource's namespace) to `<to>` in every YAML file
-/// below `dir`; returns how many files changed. Nothing else is touched: host names and
-/// data belong to the admin.
-pub fn rewrite_namespace(dir: &Path, from: &str, to: &str) -> std::io::Result<u64> {
-    let mut changed = 0;
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let path = e.path();
-        if e.file_type()?.is_dir() {
-            changed += rewrite_namespace(&path, from, to)?;
-            continue;
-        }
-        if !matches!(
-            path.extension().and_then(|x| x.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)?;
-        let new = rewrite_namespace_text(&text, from, to);
-        if new != text {
-            std::fs::write(&path, new)?;
-            changed += 1;
-        }
-    }
-    Ok(changed)
-}
-
-fn rewrite_namespace_text(text: &str, from: &str, to: &str) -> String {
-    text.split_inclusive('\n')
-        .map(|line| {
-            let body = line.trim_end_matches(['\n', '\r']);
-            let indent = &body[..body.len() - body.trim_start().len()];
-            match body.trim_start().strip_prefix("namespace:") {
-                Some(v) if matches!(v.trim(), x if x == from || x == format!("\"{from}\"")) => {
-                    format!("{indent}namespace: {to}{}", &line[body.len()..])
-                }
-                _ => line.to_owned(),
-            }
-        })
-        .collect()
 }
 
 async fn verify(
@@ -516,20 +427,6 @@ fn remove_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_resource_namespaces_are_rewritten() {
-        let yaml = "metadata:\n  name: dash\n  namespace: demo\ndata:\n  baseDomain: demo.example.com\n  note: \"namespace: demo\"\n  namespace: \"demo\"\n  namespace: other\n";
-        let out = rewrite_namespace_text(yaml, "demo", "dash-2");
-        assert_eq!(
-            out,
-            "metadata:\n  name: dash\n  namespace: dash-2\ndata:\n  baseDomain: demo.example.com\n  note: \"namespace: demo\"\n  namespace: dash-2\n  namespace: other\n"
-        );
-        assert_eq!(
-            rewrite_namespace_text("namespace: demo", "demo", "x"),
-            "namespace: x"
-        );
-    }
 
     #[test]
     fn steps_start_with_preflight_and_end_with_the_checklist() {

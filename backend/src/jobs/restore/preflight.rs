@@ -8,10 +8,11 @@ use lifeboat_shared::backup::{RESTORE_CONFIRMATION, StartRestore};
 
 use super::{Plan, RestoreRequest};
 use crate::app::AppState;
+use crate::files::available_bytes;
 use crate::instance::{Instance, Layout, is_dns_label};
 use crate::jobs::bucket::{open_error, run_tool};
 use crate::jobs::context::JobCtx;
-use crate::jobs::measure::{available_bytes, human};
+use crate::jobs::measure::human;
 use crate::jobs::step::{StepError, failed};
 use crate::restic::backup::{self as rb, OpenFailure};
 use crate::storage::catalog;

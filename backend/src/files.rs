@@ -1,0 +1,77 @@
+//! Folder trees on this host: their size, a copy, the free space under them. Used by the
+//! local instances and by the jobs' own staging folders.
+
+use std::path::Path;
+
+/// The bytes of the regular files below `path` (0 when it does not exist).
+pub fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Free bytes on the file system holding `path`, or its nearest existing parent
+/// (`None` if it cannot tell).
+pub fn available_bytes(path: &Path) -> Option<u64> {
+    let existing = path.ancestors().find(|p| p.exists())?;
+    let out = std::process::Command::new("df")
+        .arg("--output=avail")
+        .arg("-B1")
+        .arg(existing)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Copies a folder tree (regular files and folders); returns (files, bytes).
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<(u64, u64)> {
+    std::fs::create_dir_all(to)?;
+    let (mut files, mut bytes) = (0, 0);
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let t = e.file_type()?;
+        let dest = to.join(e.file_name());
+        if t.is_dir() {
+            let (f, b) = copy_dir(&e.path(), &dest)?;
+            files += f;
+            bytes += b;
+        } else if t.is_file() {
+            bytes += std::fs::copy(e.path(), &dest)?;
+            files += 1;
+        }
+    }
+    Ok((files, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_copies_trees() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("a/b")).unwrap();
+        std::fs::write(d.path().join("a/x"), b"12345").unwrap();
+        std::fs::write(d.path().join("a/b/y"), b"123").unwrap();
+        assert_eq!(dir_size(&d.path().join("a")), 8);
+        assert_eq!(
+            copy_dir(&d.path().join("a"), &d.path().join("c")).unwrap(),
+            (2, 8)
+        );
+        assert_eq!(dir_size(&d.path().join("c")), 8);
+        assert!(available_bytes(&d.path().join("not/yet")).is_some_and(|b| b > 0));
+    }
+}
