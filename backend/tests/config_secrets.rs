@@ -1,6 +1,7 @@
-//! No secret leaks: known credential and passphrase values go in through the API, then every
-//! API response, every log line (at TRACE) and every file under the data dir except the
-//! secret store is searched for them.
+//! No secret leaks: known credential and passphrase values go in through the API, a full
+//! backup and restore run with them on moto, then every API response, every log line (at
+//! TRACE), every object in the bucket and every file under the data dir except the secret
+//! store is searched for them.
 #![allow(clippy::unwrap_used)]
 
 mod config_support;
@@ -122,6 +123,79 @@ async fn secrets_appear_nowhere_but_the_secret_store() {
     f.call(Method::PUT, "/api/v1/config", Some(json!({"config": local_config(""), "passphrase": {"action": "set", "passphrase": 7, "x": fake_secret}}))).await;
     f.get_config().await;
 
+    // A full backup and restore of the demo instance with those credentials and passphrase.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(f.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    lifeboat::jobs::start_instance(&f.state).await.unwrap();
+    let wait = |id: String| {
+        let state = f.state.clone();
+        async move {
+            for _ in 0..1800 {
+                let op = state.operations().get(&id).unwrap();
+                if op.status.is_terminal() {
+                    return op;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("operation {id} did not end");
+        }
+    };
+    let (s, op) = f
+        .call(
+            Method::POST,
+            "/api/v1/backups",
+            Some(json!({"description": "secret grep"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{op}");
+    let op = wait(op["id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        op.status,
+        lifeboat_shared::operation::OperationStatus::Succeeded,
+        "{op:#?}"
+    );
+    let (_, list) = f.call(Method::GET, "/api/v1/backups", None).await;
+    let backup = list["backups"][0]["id"].as_str().unwrap().to_owned();
+    let (s, op) = f
+        .call(
+            Method::POST,
+            &format!("/api/v1/backups/{backup}/restore"),
+            Some(json!({"confirmation": "restore backup", "target_namespace": "demo"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{op}");
+    let op = wait(op["id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        op.status,
+        lifeboat_shared::operation::OperationStatus::Succeeded,
+        "{op:#?}"
+    );
+    f.call(Method::GET, &format!("/api/v1/operations/{}", op.id), None)
+        .await;
+    f.call(Method::GET, "/api/v1/audit", None).await;
+    let mut bucket_text = String::new();
+    {
+        use futures::TryStreamExt as _;
+        use object_store::ObjectStoreExt as _;
+        let target = lifeboat::config::current_target(&f.state).await.unwrap();
+        let objects: Vec<_> = target.store.list(None).try_collect().await.unwrap();
+        assert!(objects.len() > 5, "{objects:?}");
+        for o in objects {
+            let bytes = target
+                .store
+                .get(&o.location)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            bucket_text.push_str(&String::from_utf8_lossy(&bytes));
+        }
+    }
+    if let Some(i) = f.state.instance() {
+        i.stop().await;
+    }
+
     let secrets = [
         moto.secret_access_key.as_str(),
         moto.access_key_id.as_str(),
@@ -146,6 +220,10 @@ async fn secrets_appear_nowhere_but_the_secret_store() {
             "an API response contains a secret"
         );
         assert!(!log.contains(secret), "the log contains a secret");
+        assert!(
+            !bucket_text.contains(secret),
+            "a bucket object contains a secret"
+        );
         for file in &files {
             let bytes = std::fs::read(file).unwrap();
             assert!(
