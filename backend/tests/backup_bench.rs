@@ -20,37 +20,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use backup_support::{Env, env, stop};
+use backup_support::{Env, as_postgres, du, env, stop};
 use lifeboat_shared::operation::OperationStatus;
-
-fn du(path: &Path) -> u64 {
-    let out = Command::new("du").arg("-sb").arg(path).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn as_postgres(program: &str, args: &[&str]) {
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid=postgres",
-            "--regid=postgres",
-            "--clear-groups",
-            "--",
-        ])
-        .arg(program)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn restic_in(repo: &Path, cwd: &Path, args: &[&str]) {
     let out = Command::new("restic")

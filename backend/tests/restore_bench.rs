@@ -21,39 +21,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use backup_support::{Env, env, stop};
+use backup_support::{Env, as_postgres, du, env, stop};
 use lifeboat_e2e::servers::Moto;
 use lifeboat_shared::operation::{Operation, OperationStatus};
 use serde_json::{Value, json};
-
-fn as_postgres(program: &str, args: &[&str]) {
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid=postgres",
-            "--regid=postgres",
-            "--clear-groups",
-            "--",
-        ])
-        .arg(program)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn du(path: &Path) -> u64 {
-    let out = Command::new("du").arg("-sb").arg(path).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
 
 /// Where a raw restore reads from.
 struct Repo {
@@ -80,6 +51,7 @@ fn raw_restore(repo: &Repo, snapshot: &str, label: &str, dir: &Path) -> (Duratio
     );
     let conf = dir.join("pgbackrest.conf");
     std::fs::create_dir_all(dir.join("pg")).unwrap();
+    std::fs::create_dir_all(dir.join("log")).unwrap();
     std::fs::write(
         &conf,
         format!(

@@ -8,16 +8,10 @@ mod backup_support;
 
 use std::time::Duration;
 
-use backup_support::http::{ended, get, step_running, wait_instance, wait_until};
+use backup_support::http::{ended, get, post, step_running, wait_instance, wait_until};
 use backup_support::open_up;
 use lifeboat_e2e::server::Lifeboat;
-use serde_json::{Value, json};
-
-async fn post(http: &reqwest::Client, url: &str, body: Value) -> (u16, Value) {
-    let r = http.post(url).json(&body).send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
+use serde_json::json;
 
 fn users(data: &std::path::Path, port: u64) -> String {
     let out = std::process::Command::new("setpriv")
@@ -56,7 +50,7 @@ async fn killed_mid_restore_then_restored_again() {
     let http = server.api();
     let base = server.url.clone();
     wait_instance(&http, &base).await;
-    let (status, op) = post(&http, &format!("{base}/api/v1/backups"), json!({})).await;
+    let (status, op) = post(&http, &format!("{base}/api/v1/backups"), &json!({})).await;
     assert_eq!(status, 202, "{op}");
     let url = format!("{base}/api/v1/operations/{}", op["id"].as_str().unwrap());
     let op = wait_until(&http, &url, Duration::from_secs(120), ended).await;
@@ -69,7 +63,7 @@ async fn killed_mid_restore_then_restored_again() {
 
     let restore_url = format!("{base}/api/v1/backups/{backup}/restore");
     let body = json!({"confirmation": "restore backup", "target_namespace": "demo"});
-    let (status, op) = post(&http, &restore_url, body.clone()).await;
+    let (status, op) = post(&http, &restore_url, &body).await;
     assert_eq!(status, 202, "{op}");
     let id = op["id"].as_str().unwrap().to_owned();
     let op_url = format!("{base}/api/v1/operations/{id}");
@@ -110,7 +104,7 @@ async fn killed_mid_restore_then_restored_again() {
         "the half-restored Postgres was not started"
     );
     // A backup of the half-restored instance is refused.
-    let (status, op) = post(&http, &format!("{base}/api/v1/backups"), json!({})).await;
+    let (status, op) = post(&http, &format!("{base}/api/v1/backups"), &json!({})).await;
     assert_eq!(status, 202);
     let url = format!("{base}/api/v1/operations/{}", op["id"].as_str().unwrap());
     let op = wait_until(&http, &url, Duration::from_secs(60), ended).await;
@@ -120,7 +114,7 @@ async fn killed_mid_restore_then_restored_again() {
     let (status, op) = post(
         &http,
         &format!("{base}/api/v1/backups/{backup}/restore"),
-        body,
+        &body,
     )
     .await;
     assert_eq!(status, 202, "{op}");

@@ -305,15 +305,11 @@ impl Instance {
         prepare_dirs(data_dir, &layout, postgres_ids)?;
         std::fs::create_dir_all(layout.config_dir())
             .map_err(io("cannot create", &layout.config_dir()))?;
-        let pgbackrest = toolbox
-            .path("pgbackrest")
-            .map_or_else(|| PathBuf::from("pgbackrest"), Path::to_path_buf);
         write_owned(
             &layout.pgbr_config(),
             &crate::pgbackrest::render_config(&layout.pgbr_settings(file.port)),
             postgres_ids,
         )?;
-        let _ = pgbackrest;
         let postmaster = Postmaster::new(layout.clone(), file.port, toolbox, postgres_ids);
         Ok(Self {
             file,

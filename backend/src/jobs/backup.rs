@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::bucket::{open_error, open_repo, run_tool, take_lock, while_locked};
 use super::context::JobCtx;
-use super::measure::{exit_text, human, rate, rate_and_eta};
+use super::measure::{PgbackrestProgress, exit_text, human, rate};
 use super::step::{StepError, StepFailure, failed, step};
 use super::target;
 use crate::instance::Instance;
@@ -218,25 +218,10 @@ async fn postgres(
     instance: &Instance,
 ) -> Result<(PgResult, Option<String>), StepError> {
     let config = instance.pgbackrest_config();
-    let started = Instant::now();
-    let mut done: u64 = 0;
-    let mut total: Option<u64> = None;
+    let mut tracker = PgbackrestProgress::new(None);
     let mut on_line = |_: crate::runtime::Stream, line: &str| {
-        if let Some(f) = crate::pgbackrest::parse_detail_line(line) {
-            done += f.size_bytes;
-            // Empty files always report 100%; only sized files tell how far the backup is.
-            if f.size_bytes > 0 && f.percent > 0.0 {
-                total = Some((done as f64 * 100.0 / f.percent) as u64);
-            }
-            ctx.progress(rate_and_eta(
-                Progress {
-                    bytes_done: done,
-                    bytes_total: total.map(|t| t.max(done)),
-                    current: Some(f.path),
-                    ..Progress::default()
-                },
-                started,
-            ));
+        if let Some(p) = tracker.line(line) {
+            ctx.progress(p);
         }
     };
     let out = run_tool(ctx, crate::pgbackrest::backup_full(&config), &mut on_line).await?;

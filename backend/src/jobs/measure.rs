@@ -36,6 +36,52 @@ pub fn rate_and_eta(mut p: Progress, started: Instant) -> Progress {
     p
 }
 
+/// Turns pgBackRest's `DETAIL: backup|restore file … (size, pct%)` lines into progress:
+/// bytes done, and the total from `known_total` or else estimated as done ÷ pct (empty
+/// files always say 100 %, so only sized files count).
+#[derive(Debug)]
+pub struct PgbackrestProgress {
+    started: Instant,
+    done: u64,
+    total: Option<u64>,
+    known_total: bool,
+}
+
+impl PgbackrestProgress {
+    /// A tracker starting now.
+    pub fn new(known_total: Option<u64>) -> Self {
+        Self {
+            started: Instant::now(),
+            done: 0,
+            total: known_total.filter(|t| *t > 0),
+            known_total: known_total.is_some_and(|t| t > 0),
+        }
+    }
+
+    /// The progress after `line`, if it is a file line.
+    pub fn line(&mut self, line: &str) -> Option<Progress> {
+        let f = crate::pgbackrest::parse_detail_line(line)?;
+        self.done += f.size_bytes;
+        if !self.known_total && f.size_bytes > 0 && f.percent > 0.0 {
+            self.total = Some((self.done as f64 * 100.0 / f.percent) as u64);
+        }
+        Some(rate_and_eta(
+            Progress {
+                bytes_done: self.done,
+                bytes_total: self.total.map(|t| t.max(self.done)),
+                current: Some(f.path),
+                ..Progress::default()
+            },
+            self.started,
+        ))
+    }
+
+    /// Bytes seen so far.
+    pub fn done(&self) -> u64 {
+        self.done
+    }
+}
+
 /// An exit code for messages (`killed` for a signal).
 pub fn exit_text(code: Option<i32>) -> String {
     code.map_or_else(|| "killed".into(), |c| c.to_string())
@@ -62,5 +108,23 @@ mod tests {
             Instant::now(),
         );
         assert_eq!(p.eta_seconds, None);
+    }
+
+    #[test]
+    fn pgbackrest_lines_give_bytes_and_a_total() {
+        let line = |size: &str, pct: &str| {
+            format!("P01 DETAIL: backup file /pg/base/5/1 ({size}, {pct}%) checksum x")
+        };
+        let mut estimated = PgbackrestProgress::new(None);
+        assert!(estimated.line("P00 INFO: backup start").is_none());
+        let p = estimated.line(&line("1KB", "10.00")).unwrap();
+        assert_eq!((p.bytes_done, p.bytes_total), (1024, Some(10240)));
+        // An empty file says 100 % and must not end the estimate.
+        let p = estimated.line(&line("0B", "100.00")).unwrap();
+        assert_eq!(p.bytes_total, Some(10240));
+        let mut known = PgbackrestProgress::new(Some(4096));
+        let p = known.line(&line("1KB", "50.00")).unwrap();
+        assert_eq!((p.bytes_done, p.bytes_total), (1024, Some(4096)));
+        assert_eq!(known.done(), 1024);
     }
 }

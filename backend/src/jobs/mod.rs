@@ -21,9 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use lifeboat_shared::operation::{
-    Operation, OperationKind, OperationStatus, Step, StepStatus, Trigger,
-};
+use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Step, Trigger};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
@@ -75,7 +73,7 @@ impl Jobs {
 
 /// The steps of a backup, in order.
 pub fn backup_steps() -> Vec<Step> {
-    [
+    step::pending_steps(&[
         ("preflight", "Pre-flight checks"),
         ("lock", "Take the bucket lock"),
         ("postgres", "Back up the system Postgres (pgBackRest)"),
@@ -83,17 +81,7 @@ pub fn backup_steps() -> Vec<Step> {
         ("upload", "Upload to the bucket (restic)"),
         ("catalog", "Write the catalog entry"),
         ("retention", "Apply retention"),
-    ]
-    .into_iter()
-    .map(|(id, title)| Step {
-        id: id.into(),
-        title: title.into(),
-        status: StepStatus::Pending,
-        started_at: None,
-        finished_at: None,
-        detail: None,
-    })
-    .collect()
+    ])
 }
 
 /// Starts a backup: records it and runs it in the background. `Busy` when another

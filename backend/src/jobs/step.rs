@@ -6,6 +6,20 @@ use lifeboat_shared::operation::StepStatus;
 use super::context::JobCtx;
 use crate::runtime::RuntimeError;
 
+/// Pending steps from `(id, title)` pairs, in order.
+pub fn pending_steps(list: &[(&str, &str)]) -> Vec<lifeboat_shared::operation::Step> {
+    list.iter()
+        .map(|(id, title)| lifeboat_shared::operation::Step {
+            id: (*id).into(),
+            title: (*title).into(),
+            status: StepStatus::Pending,
+            started_at: None,
+            finished_at: None,
+            detail: None,
+        })
+        .collect()
+}
+
 /// Why a step did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {

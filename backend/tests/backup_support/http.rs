@@ -11,6 +11,13 @@ pub async fn get(http: &reqwest::Client, url: &str) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// POST `body` to `url`: status and JSON body.
+pub async fn post(http: &reqwest::Client, url: &str, body: &Value) -> (u16, Value) {
+    let r = http.post(url).json(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
 /// Waits until `GET /api/v1/instance` answers 200.
 pub async fn wait_instance(http: &reqwest::Client, base: &str) {
     for _ in 0..600 {

@@ -163,3 +163,38 @@ pub async fn stop(env: &Env) {
         i.stop().await;
     }
 }
+
+/// Runs a program as the `postgres` OS user; it must succeed.
+pub fn as_postgres(program: &str, args: &[&str]) {
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(program)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `du -sb`: the bytes below `path`.
+pub fn du(path: &Path) -> u64 {
+    let out = std::process::Command::new("du")
+        .arg("-sb")
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}

@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lifeboat_shared::backup::BackupManifest;
-use lifeboat_shared::operation::{ChecklistItem, Outcome, Progress, Step, StepStatus};
+use lifeboat_shared::operation::{ChecklistItem, Outcome, Step};
 
 use super::bucket::{run_tool, take_lock, while_locked};
 use super::context::JobCtx;
-use super::measure::{human, rate_and_eta};
+use super::measure::{PgbackrestProgress, human};
 use super::step::{StepError, StepFailure, failed, step};
 use crate::instance::Instance;
 use crate::storage::Target;
@@ -39,7 +39,7 @@ pub struct RestoreRequest {
 
 /// The steps of a restore, in order.
 pub fn restore_steps() -> Vec<Step> {
-    [
+    super::step::pending_steps(&[
         ("preflight", "Pre-flight checks"),
         ("lock", "Take the bucket lock"),
         ("fetch", "Fetch the backup from the bucket (restic)"),
@@ -52,17 +52,7 @@ pub fn restore_steps() -> Vec<Step> {
         ("configuration", "Re-apply the configuration"),
         ("verify", "Verify the restored data"),
         ("checklist", "Prepare the post-restore checklist"),
-    ]
-    .into_iter()
-    .map(|(id, title)| Step {
-        id: id.into(),
-        title: title.into(),
-        status: StepStatus::Pending,
-        started_at: None,
-        finished_at: None,
-        detail: None,
-    })
-    .collect()
+    ])
 }
 
 /// What an unfinished restore leaves its target in, for error messages.
@@ -215,23 +205,10 @@ async fn restore_postgres(
         .map(|c| c.size_bytes)
         .filter(|s| *s > 0);
     let started = Instant::now();
-    let mut done: u64 = 0;
+    let mut tracker = PgbackrestProgress::new(total);
     let mut on_line = |_: crate::runtime::Stream, line: &str| {
-        if let Some(f) = crate::pgbackrest::parse_detail_line(line) {
-            done += f.size_bytes;
-            let total = total.or_else(|| {
-                (f.size_bytes > 0 && f.percent > 0.0)
-                    .then(|| (done as f64 * 100.0 / f.percent) as u64)
-            });
-            ctx.progress(rate_and_eta(
-                Progress {
-                    bytes_done: done,
-                    bytes_total: total.map(|t| t.max(done)),
-                    current: Some(f.path),
-                    ..Progress::default()
-                },
-                started,
-            ));
+        if let Some(p) = tracker.line(line) {
+            ctx.progress(p);
         }
     };
     let cmd =
@@ -253,7 +230,7 @@ async fn restore_postgres(
         Some(format!(
             "{} restored ({} in {:.1} s)",
             plan.label.as_deref().unwrap_or("latest backup"),
-            human(done),
+            human(tracker.done()),
             started.elapsed().as_secs_f64()
         )),
     ))
