@@ -465,6 +465,8 @@ fn restore_op(status: OperationStatus) -> Operation {
             rate_bytes_per_sec: Some(64.0 * 1024.0 * 1024.0),
             eta_seconds: Some(24.0),
             current: Some("base/16384/2619".into()),
+            overall_fraction: Some(0.3),
+            overall_eta_seconds: Some(60.0),
         }),
         warnings: vec![],
         error: None,

@@ -182,6 +182,13 @@ pub struct Progress {
     /// The item being processed now (a file name or a table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<String>,
+    /// How much of the whole operation is done, `0.0..=1.0`, its steps weighted by the data
+    /// they move, when the job can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overall_fraction: Option<f64>,
+    /// Seconds left for the whole operation at the pace measured so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overall_eta_seconds: Option<f64>,
 }
 
 impl Progress {

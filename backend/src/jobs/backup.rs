@@ -28,6 +28,7 @@ struct Preflight {
 
 /// Runs the whole backup; `Ok` names the new catalog entry.
 pub async fn run(ctx: &JobCtx) -> Result<Outcome, StepFailure> {
+    ctx.set_weights(&[("postgres", 0.5), ("upload", 0.5)]);
     let started_at = clock::now();
     let backup_id = clock::new_id("bk");
     let pre = step(ctx, "preflight", preflight(ctx)).await?;
@@ -311,6 +312,7 @@ async fn upload(
             rate_bytes_per_sec: rate(s.bytes_done, started),
             eta_seconds: s.seconds_remaining.map(|s| s as f64),
             current: s.current_files.first().cloned(),
+            ..Progress::default()
         }),
         BackupMessage::Summary(s) => summary = Some(s),
         BackupMessage::Error(e) => errors.push(e),

@@ -28,6 +28,18 @@ pub struct JobCtx {
     pub cancel: CancellationToken,
     throttle: Mutex<Throttle>,
     aftermath: Mutex<Option<String>>,
+    overall: Mutex<Overall>,
+}
+
+/// How the steps add up to the whole operation.
+#[derive(Debug, Default)]
+struct Overall {
+    /// Each step's share of the whole, in order (they sum to 1).
+    shares: Vec<(String, f64)>,
+    /// The step running now.
+    current: Option<String>,
+    /// When the weights were set (the job's start).
+    since: Option<Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +57,7 @@ impl JobCtx {
             cancel,
             throttle: Mutex::new(Throttle::default()),
             aftermath: Mutex::new(None),
+            overall: Mutex::new(Overall::default()),
         }
     }
 
@@ -72,9 +85,58 @@ impl JobCtx {
             .clone()
     }
 
+    /// Weighs the steps (by the data they move) so progress carries the whole operation's
+    /// share done and ETA; steps not named weigh nothing.
+    pub fn set_weights(&self, weights: &[(&str, f64)]) {
+        let sum: f64 = weights.iter().map(|(_, w)| w).sum();
+        let order: Vec<String> = self
+            .state
+            .operations()
+            .get(&self.id)
+            .map(|op| op.steps.into_iter().map(|s| s.id).collect())
+            .unwrap_or_default();
+        let mut o = self.overall.lock().unwrap_or_else(PoisonError::into_inner);
+        o.shares = order
+            .into_iter()
+            .map(|id| {
+                let w = weights
+                    .iter()
+                    .find(|(s, _)| *s == id)
+                    .map_or(0.0, |(_, w)| w / sum.max(f64::EPSILON));
+                (id, w)
+            })
+            .collect();
+        o.since = Some(Instant::now());
+    }
+
+    fn with_overall(&self, mut p: Progress) -> Progress {
+        let o = self.overall.lock().unwrap_or_else(PoisonError::into_inner);
+        let (Some(current), Some(since)) = (&o.current, o.since) else {
+            return p;
+        };
+        let Some(pos) = o.shares.iter().position(|(id, _)| id == current) else {
+            return p;
+        };
+        let before: f64 = o.shares[..pos].iter().map(|(_, w)| w).sum();
+        let Some(step_fraction) = p.fraction() else {
+            return p;
+        };
+        let overall = (before + o.shares[pos].1 * step_fraction).clamp(0.0, 1.0);
+        p.overall_fraction = Some(overall);
+        if overall >= 0.02 {
+            let elapsed = since.elapsed().as_secs_f64();
+            p.overall_eta_seconds = Some(elapsed * (1.0 - overall) / overall);
+        }
+        p
+    }
+
     /// Marks `step` running (and clears the previous step's progress).
     pub fn step_started(&self, step: &str) {
         self.flush_progress();
+        self.overall
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .current = Some(step.to_owned());
         let now = clock::now();
         self.update(|op| {
             op.progress = None;
@@ -105,6 +167,7 @@ impl JobCtx {
 
     /// Reports progress; written at most once per [`PROGRESS_INTERVAL`].
     pub fn progress(&self, progress: Progress) {
+        let progress = self.with_overall(progress);
         let publish = {
             let mut t = self.throttle.lock().unwrap_or_else(PoisonError::into_inner);
             if t.last.is_some_and(|l| l.elapsed() < PROGRESS_INTERVAL) {
@@ -206,5 +269,54 @@ mod tests {
             1,
             "de-duplicated"
         );
+    }
+
+    #[test]
+    fn overall_progress_weighs_the_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(
+            Settings {
+                data_dir: dir.path().to_path_buf(),
+                static_dir: dir.path().join("dist"),
+                allowed_origins: vec![],
+            },
+            Toolbox::discover_in(&[]),
+        );
+        state
+            .operations()
+            .insert(Operation {
+                id: "op-2".into(),
+                revision: 0,
+                kind: OperationKind::Unknown,
+                status: OperationStatus::Running,
+                steps: crate::jobs::restore::restore_steps(),
+                progress: None,
+                warnings: vec![],
+                error: None,
+                created_at: clock::now(),
+                finished_at: None,
+                outcome: None,
+            })
+            .unwrap();
+        let ctx = JobCtx::new(state.clone(), "op-2".into(), CancellationToken::new());
+        ctx.set_weights(&[("fetch", 1.0), ("postgres", 1.0)]);
+        let half = |ctx: &JobCtx| {
+            ctx.with_overall(Progress {
+                bytes_done: 5,
+                bytes_total: Some(10),
+                ..Progress::default()
+            })
+        };
+        ctx.step_started("fetch");
+        assert_eq!(half(&ctx).overall_fraction, Some(0.25));
+        ctx.step_started("postgres");
+        let p = half(&ctx);
+        assert_eq!(p.overall_fraction, Some(0.75));
+        assert!(p.overall_eta_seconds.is_some());
+        // A step with no weight, or no total, says nothing about the whole.
+        ctx.step_started("verify");
+        assert_eq!(half(&ctx).overall_fraction, Some(1.0));
+        let unknown = ctx.with_overall(Progress::default());
+        assert_eq!(unknown.overall_fraction, None);
     }
 }

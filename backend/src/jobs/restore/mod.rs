@@ -79,6 +79,8 @@ struct Plan {
 
 /// Runs the whole restore.
 pub async fn run(ctx: &JobCtx, req: RestoreRequest) -> Result<Outcome, StepFailure> {
+    // Fetch and pgBackRest move the data; starting Postgres replays WAL.
+    ctx.set_weights(&[("fetch", 0.45), ("postgres", 0.45), ("start", 0.1)]);
     let plan = step(ctx, "preflight", preflight::check(ctx, &req)).await?;
     let (instance_id, namespace) = match &plan.kind {
         TargetKind::Existing(i) => (i.file.instance_id.clone(), i.file.namespace.clone()),
