@@ -1,17 +1,24 @@
 //! Where bucket credentials and the passphrase come from.
 //!
 //! A *secret* is a named set of key/value pairs, exactly like a Kubernetes Secret: the
-//! configuration names it (`secret_name`) and Lifeboat reads the keys below from it. The
-//! local runtime keeps each secret in a 0600 file under `<data_dir>/secrets/` (written
-//! through the API, never readable back through it); a Kubernetes source would read the
-//! namespace-scoped Secret of the same name. Values only ever exist as [`Secret`]s.
+//! configuration names it (`secret_name`) and Lifeboat reads the keys below from it.
+//!
+//! - `local.rs` — the local runtime keeps each secret in a 0600 file under
+//!   `<data_dir>/secrets/` (written through the API, never readable back through it).
+//! - `kube.rs` — in Kubernetes, the namespace-scoped Secret of the same name, read through
+//!   the API server ([`KubeSecrets::new`]`(client, namespace)`); admins manage it with
+//!   `kubectl`, so it is read-only here. Tested against `lifeboat_e2e::fake_kube`.
+//!
+//! Values only ever exist as [`Secret`]s; no [`SecretError`] carries one.
 
+pub mod kube;
 pub mod local;
 
 use std::collections::BTreeMap;
 
 use lifeboat_shared::config::Credentials;
 
+pub use self::kube::KubeSecrets;
 pub use local::LocalSecrets;
 
 use crate::secret::Secret;
@@ -66,6 +73,74 @@ pub enum SecretError {
     /// The name is not a valid secret name.
     #[error("{0:?} is not a valid secret name")]
     BadName(String),
+    /// The Kubernetes Secret does not exist.
+    #[error(
+        "the Secret {name:?} does not exist in the namespace {namespace:?}; create it with \
+         `kubectl -n {namespace} create secret generic {name} --from-literal=KEY=VALUE ...` \
+         with your provider's keys (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; \
+         AZURE_ACCOUNT_KEY or AZURE_SAS_TOKEN; or \
+         --from-file=GOOGLE_SERVICE_ACCOUNT_JSON=<key file>) and RESTIC_PASSPHRASE if you use one"
+    )]
+    NotFound {
+        /// The namespace looked in.
+        namespace: String,
+        /// The Secret's name.
+        name: String,
+    },
+    /// Lifeboat's service account may not read the Secret.
+    #[error(
+        "Lifeboat may not read the Secret {name:?} in the namespace {namespace:?}: its service \
+         account needs `get` on `secrets` in that namespace (a Role and RoleBinding; RBAC)"
+    )]
+    Forbidden {
+        /// The namespace.
+        namespace: String,
+        /// The Secret's name.
+        name: String,
+    },
+    /// The secret store (the Kubernetes API server) cannot be reached or failed.
+    #[error("cannot read the Secret {name:?} in the namespace {namespace:?}: {reason}")]
+    Unavailable {
+        /// The namespace.
+        namespace: String,
+        /// The Secret's name.
+        name: String,
+        /// Why, in plain words (never a value).
+        reason: String,
+    },
+    /// A value of the Secret is not UTF-8 text.
+    #[error(
+        "the key {key} of the Secret {name:?} in the namespace {namespace:?} is not text; \
+         recreate the Secret with kubectl"
+    )]
+    NotText {
+        /// The namespace.
+        namespace: String,
+        /// The Secret's name.
+        name: String,
+        /// The key whose value is not text.
+        key: String,
+    },
+}
+
+/// Whether `name` is a DNS-1123 subdomain (what Kubernetes requires of a Secret's name):
+/// at most 253 characters, dot-separated labels of lowercase letters, digits and `-` that
+/// start and end with a letter or digit.
+pub fn is_dns1123_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(label_chars)
+}
+
+/// Whether `name` is a DNS-1123 label (what Kubernetes requires of a namespace): one label
+/// of at most 63 characters.
+pub fn is_dns1123_label(name: &str) -> bool {
+    name.len() <= 63 && label_chars(name)
+}
+
+fn label_chars(label: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    label.starts_with(alnum)
+        && label.ends_with(alnum)
+        && label.chars().all(|c| alnum(c) || c == '-')
 }
 
 /// A secret's key/value pairs. `Debug` shows the key names only.
@@ -156,7 +231,8 @@ impl SecretValues {
 /// Reads (and, where the source allows it, writes) named secrets.
 #[async_trait::async_trait]
 pub trait SecretSource: Send + Sync + std::fmt::Debug {
-    /// The secret's values; empty if it does not exist.
+    /// The secret's values. The local store answers an empty set for a secret it does not
+    /// have yet; sources managed outside Lifeboat answer [`SecretError::NotFound`].
     async fn read(&self, name: &str) -> Result<SecretValues, SecretError>;
 
     /// Replaces the secret's values. Sources managed outside Lifeboat return
@@ -196,5 +272,28 @@ mod tests {
         assert!(v.get(AWS_ACCESS_KEY_ID).is_none());
         assert_eq!(v.get(AZURE_ACCOUNT_KEY).unwrap().expose(), "k");
         assert_eq!(v.passphrase().unwrap().expose(), "pw-value");
+    }
+
+    #[test]
+    fn dns1123_names() {
+        for ok in [
+            "lifeboat-storage",
+            "a",
+            "s3.creds-2",
+            "0x",
+            &"a".repeat(253),
+        ] {
+            assert!(is_dns1123_subdomain(ok), "{ok}");
+        }
+        let long = "a".repeat(254);
+        for bad in [
+            "", "Upper", "-a", "a-", ".a", "a.", "a..b", "a.-b", "a_b", "a/b", "../x", "a b", "é",
+            &long,
+        ] {
+            assert!(!is_dns1123_subdomain(bad), "{bad}");
+        }
+        assert!(is_dns1123_label("dash-apps"));
+        assert!(!is_dns1123_label("a.b"));
+        assert!(!is_dns1123_label(&"a".repeat(64)));
     }
 }
