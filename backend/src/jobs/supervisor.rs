@@ -82,15 +82,14 @@ pub async fn run(state: &AppState, id: &str, cancel: CancellationToken, job: Job
                 close_steps(op);
             }
         }
+        audit_end(state, op);
     });
-    audit_end(state, id);
 }
 
-/// Records how an operation ended in the audit trail.
-fn audit_end(state: &AppState, id: &str) {
-    let Some(op) = state.operations().get(id) else {
-        return;
-    };
+/// Records how an operation ended in the audit trail. Called inside the operation's final
+/// update, so the entry is written before the end is published.
+fn audit_end(state: &AppState, op: &Operation) {
+    let id = &op.id;
     let what = match &op.kind {
         OperationKind::Backup { .. } => format!("backup {id}"),
         OperationKind::Restore {
@@ -178,8 +177,8 @@ pub async fn recover(state: &AppState) -> Vec<String> {
             }
             op.error = Some(err);
             close_steps(op);
+            audit_end(state, op);
         });
-        audit_end(state, &op.id);
     }
     let stale: Vec<String> = stale_ops.into_iter().map(|op| op.id).collect();
     if stale.is_empty() {
