@@ -16,7 +16,7 @@ WASM_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true
 DATA_DIR ?= $(ROOT)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: help install run ui serve test lint unit wasm-test e2e size
+.PHONY: help install run ui serve test lint unit wasm-test e2e size bench-smoke bench
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
@@ -34,7 +34,7 @@ ui: ## build the page into dist/ (offline trunk, wasm-opt from npm binaryen)
 serve: ## start Lifeboat from the existing build
 	cargo run --locked --release -p lifeboat -- serve --listen $(LISTEN) --data-dir $(DATA_DIR) --static-dir $(ROOT)/dist
 
-test: install lint ui unit wasm-test e2e size ## every test tier (what CI runs)
+test: install lint ui unit wasm-test e2e size bench-smoke ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
 lint: ## rustfmt and clippy (host and wasm32) with -D warnings
@@ -53,5 +53,17 @@ e2e: ## end-to-end: the real binary, real tools, headless Chromium
 	cargo build --locked -p lifeboat
 	cargo test --locked -p lifeboat-e2e -- --test-threads=2
 
-size: ## print the release bundle's size (raw and gzipped)
+size: ## print the release bundle's size (raw and gzipped); fail over 250 KiB gzipped
 	scripts/bundle-size.sh
+
+# The benchmarks are `#[ignore]`d tests that print figures (they assert behaviour, never
+# speed). CI runs them on a small data set so the commands stay working; `make bench` gives
+# the figures quoted in ARCHITECTURE.md (about 1 GB of data, minutes, ~6 GB of disk).
+BENCH_SCALE ?= 60
+bench-smoke: ## run every benchmark on a tiny data set (they must work; figures are not goals here)
+	LIFEBOAT_BENCH_SCALE=2 cargo test --locked -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
+	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
+
+bench: ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
+	LIFEBOAT_BENCH_SCALE=$(BENCH_SCALE) cargo test --locked --release -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
+	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture

@@ -1,7 +1,8 @@
 // The plugin entry point for host pages (App Manager):
 //
 //   const lifeboat = await import("/plugin.js");
-//   await lifeboat.mount(element, { apiBase: "https://lifeboat.example", basePath: "/settings/backup" });
+//   await lifeboat.mount(element, { apiBase: "https://lifeboat.example", basePath: "/settings/backup",
+//                                   getToken: async () => token });  // optional: bearer auth
 //   ...
 //   await lifeboat.unmount(element);
 //

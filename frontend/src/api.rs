@@ -2,13 +2,18 @@
 
 use std::rc::Rc;
 
-use gloo_net::http::{Request, RequestBuilder, Response};
-use lifeboat_shared::backup::{BackupList, InstanceInfo, StartBackup, StartRestore};
+use lifeboat_shared::backup::{
+    AuditEntry, AuditList, BackupList, InstanceInfo, StartBackup, StartRestore,
+};
 use lifeboat_shared::config::{ConfigView, PutConfig, SaveResult, VerifyReport};
 use lifeboat_shared::operation::{Operation, OperationList};
 use lifeboat_shared::{API_PREFIX, ApiError, Health};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::plugin::MountOptions;
 
 /// A failed call, in words the page can show.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +48,11 @@ impl ApiFailure {
             Self::Server(e) => Some(&e.code),
         }
     }
+
+    /// Whether the server answered `401` because no one is signed in (or the session ended).
+    pub fn signed_out(&self) -> bool {
+        matches!(self.code(), Some("unauthenticated" | "session_expired"))
+    }
 }
 
 impl std::fmt::Display for ApiFailure {
@@ -55,7 +65,7 @@ impl std::fmt::Display for ApiFailure {
 }
 
 /// Percent-encodes one path segment (ids are plain, but a URL is never built from raw text).
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -71,14 +81,27 @@ fn segment(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Api {
     base: Rc<str>,
+    /// The host's token provider (the plugin's `getToken`), asked before every call.
+    token: Option<js_sys::Function>,
+    /// Standalone: the page signs in with its own form (a plugin signs in through its host).
+    pub standalone: bool,
 }
 
 impl Api {
-    /// A client for the API at `api_base` (empty: this page's origin).
-    pub fn new(api_base: &str) -> Self {
+    /// A client for the API at `options.api_base` (empty: this page's origin), with the
+    /// host's token provider when it gave one.
+    pub fn new(options: &MountOptions) -> Self {
         Self {
-            base: Rc::from(format!("{api_base}{API_PREFIX}")),
+            base: Rc::from(format!("{}{API_PREFIX}", options.api_base)),
+            token: options.get_token.clone(),
+            standalone: options.standalone,
         }
+    }
+
+    /// Whether every call carries the host's bearer token (no cookies, no event stream:
+    /// `EventSource` cannot send the header).
+    pub fn bearer(&self) -> bool {
+        self.token.is_some()
     }
 
     /// The full URL of an API path such as `/health`.
@@ -103,16 +126,14 @@ impl Api {
 
     /// `PUT /api/v1/config`: saves and verifies.
     pub async fn put_config(&self, body: &PutConfig) -> Result<SaveResult, ApiFailure> {
-        let req = Request::put(&self.url("/config"));
-        self.send_json(req, body, "/config").await
+        self.send_json("PUT", "/config", body).await
     }
 
     /// `POST /api/v1/config/verify`: verifies `candidate`, or the saved configuration.
     pub async fn verify(&self, candidate: Option<&PutConfig>) -> Result<VerifyReport, ApiFailure> {
-        let req = Request::post(&self.url("/config/verify"));
         match candidate {
-            Some(body) => self.send_json(req, body, "/config/verify").await,
-            None => Self::read(with_csrf(req).send().await, "/config/verify").await,
+            Some(body) => self.send_json("POST", "/config/verify", body).await,
+            None => decode(self.call("POST", "/config/verify", None).await?).await,
         }
     }
 
@@ -123,8 +144,7 @@ impl Api {
 
     /// `POST /api/v1/backups`: starts a backup.
     pub async fn start_backup(&self, body: &StartBackup) -> Result<Operation, ApiFailure> {
-        let req = Request::post(&self.url("/backups"));
-        self.send_json(req, body, "/backups").await
+        self.send_json("POST", "/backups", body).await
     }
 
     /// `POST /api/v1/backups/{id}/restore`: starts a restore.
@@ -134,13 +154,53 @@ impl Api {
         body: &StartRestore,
     ) -> Result<Operation, ApiFailure> {
         let path = format!("/backups/{}/restore", segment(backup_id));
-        let req = Request::post(&self.url(&path));
-        self.send_json(req, body, &path).await
+        self.send_json("POST", &path, body).await
     }
 
     /// `GET /api/v1/instance`.
     pub async fn instance(&self) -> Result<InstanceInfo, ApiFailure> {
         self.get_json("/instance").await
+    }
+
+    /// `GET /api/v1/audit?limit=20`: the newest entries of the audit trail. Read field by
+    /// field rather than through serde: its deserializer for one more struct costs the
+    /// bundle several kilobytes, and every field is a string.
+    pub async fn audit(&self) -> Result<AuditList, ApiFailure> {
+        let list = json(&self.call("GET", "/audit?limit=20", None).await?).await;
+        let field = |v: &JsValue, key: &str| {
+            js_sys::Reflect::get(v, &key.into())
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default()
+        };
+        let entries = list
+            .and_then(|l| js_sys::Reflect::get(&l, &"entries".into()).ok())
+            .and_then(|e| e.dyn_into::<js_sys::Array>().ok())
+            .ok_or_else(|| ApiFailure::Network("the answer is not an audit list".to_owned()))?;
+        Ok(AuditList {
+            entries: entries
+                .iter()
+                .map(|e| AuditEntry {
+                    at: field(&e, "at"),
+                    who: field(&e, "who"),
+                    from: field(&e, "from"),
+                    action: field(&e, "action"),
+                    detail: field(&e, "detail"),
+                    outcome: field(&e, "outcome"),
+                })
+                .collect(),
+        })
+    }
+
+    /// `POST /api/v1/session` `{"token": …}`: trades the admin token for a session cookie.
+    pub async fn sign_in(&self, token: &str) -> Result<(), ApiFailure> {
+        let body = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&body, &"token".into(), &token.into());
+        let text =
+            js_sys::JSON::stringify(&body).map_err(|e| ApiFailure::Network(js_message(&e)))?;
+        self.call("POST", "/session", Some(text.into()))
+            .await
+            .map(drop)
     }
 
     /// `GET /api/v1/operations`, newest first.
@@ -156,59 +216,107 @@ impl Api {
     /// `POST /api/v1/operations/{id}/cancel`.
     pub async fn cancel(&self, id: &str) -> Result<(), ApiFailure> {
         let path = format!("/operations/{}/cancel", segment(id));
-        let resp = with_csrf(Request::post(&self.url(&path)))
-            .send()
-            .await
-            .map_err(|e| ApiFailure::Network(e.to_string()))?;
-        if resp.ok() {
-            Ok(())
-        } else {
-            Err(Self::failure(resp, &path).await)
-        }
+        self.call("POST", &path, None).await.map(drop)
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiFailure> {
-        Self::read(Request::get(&self.url(path)).send().await, path).await
+        decode(self.call("GET", path, None).await?).await
     }
 
     async fn send_json<B: Serialize, T: DeserializeOwned>(
         &self,
-        req: RequestBuilder,
+        method: &str,
+        path: &str,
         body: &B,
-        path: &str,
     ) -> Result<T, ApiFailure> {
-        let req = with_csrf(req)
-            .json(body)
+        // JSON as serde_json writes it (`None` as `null`, maps as objects), through the
+        // browser's own JSON: the bundle carries no JSON parser or printer of its own.
+        let value = body
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
             .map_err(|e| ApiFailure::Network(e.to_string()))?;
-        Self::read(req.send().await, path).await
+        let text =
+            js_sys::JSON::stringify(&value).map_err(|e| ApiFailure::Network(js_message(&e)))?;
+        decode(self.call(method, path, Some(text.into())).await?).await
     }
 
-    async fn read<T: DeserializeOwned>(
-        sent: Result<Response, gloo_net::Error>,
+    /// One `fetch`: the response when it is a 2xx, else the failure (the server's
+    /// `ApiError` when it sent one). Not generic, so the bundle has it once.
+    async fn call(
+        &self,
+        method: &str,
         path: &str,
-    ) -> Result<T, ApiFailure> {
-        let resp = sent.map_err(|e| ApiFailure::Network(e.to_string()))?;
+        json_body: Option<JsValue>,
+    ) -> Result<web_sys::Response, ApiFailure> {
+        let net = |e: JsValue| ApiFailure::Network(js_message(&e));
+        let init = web_sys::RequestInit::new();
+        init.set_method(method);
+        let headers = web_sys::Headers::new().map_err(net)?;
+        if let Some(body) = &json_body {
+            headers
+                .set("Content-Type", "application/json")
+                .map_err(net)?;
+            init.set_body(body);
+        }
+        if let Some(get_token) = &self.token {
+            // The host's token, asked for on every call (sync or a Promise), so a refreshed
+            // one is used; bearer calls need no cookie and no CSRF header.
+            let token = JsFuture::from(js_sys::Promise::resolve(
+                &get_token.call0(&JsValue::NULL).map_err(net)?,
+            ))
+            .await
+            .map_err(net)?
+            .as_string()
+            .ok_or_else(|| ApiFailure::Network("getToken gave no token".to_owned()))?;
+            headers
+                .set("Authorization", &format!("Bearer {token}"))
+                .map_err(net)?;
+        } else if method != "GET" {
+            // The CSRF header every state-changing call needs with cookie sign-in.
+            if let Some(token) = csrf_token() {
+                headers.set("X-CSRF-Token", &token).map_err(net)?;
+            }
+        }
+        init.set_headers(&headers);
+        let window =
+            web_sys::window().ok_or_else(|| ApiFailure::Network("no browser window".to_owned()))?;
+        let promise = window.fetch_with_str_and_init(&self.url(path), &init);
+        let resp: web_sys::Response = JsFuture::from(promise).await.map_err(net)?.unchecked_into();
         if resp.ok() {
-            resp.json::<T>()
-                .await
-                .map_err(|e| ApiFailure::Network(e.to_string()))
-        } else {
-            Err(Self::failure(resp, path).await)
+            return Ok(resp);
         }
-    }
-
-    async fn failure(resp: Response, path: &str) -> ApiFailure {
         let status = resp.status();
-        match resp.json::<ApiError>().await {
-            Ok(e) => ApiFailure::Server(e),
-            Err(_) => ApiFailure::Network(format!("HTTP {status} from {path}")),
-        }
+        Err(
+            match json(&resp).await.map(serde_wasm_bindgen::from_value) {
+                Some(Ok(e)) => ApiFailure::Server(e),
+                _ => ApiFailure::Network(format!("HTTP {status} from {path}")),
+            },
+        )
+    }
+}
+
+/// The response's body, parsed by the browser; `None` when it is not JSON.
+async fn json(resp: &web_sys::Response) -> Option<JsValue> {
+    JsFuture::from(resp.json().ok()?).await.ok()
+}
+
+/// Reads a 2xx response's JSON body as `T`.
+async fn decode<T: DeserializeOwned>(resp: web_sys::Response) -> Result<T, ApiFailure> {
+    let value = json(&resp)
+        .await
+        .ok_or_else(|| ApiFailure::Network("the answer is not JSON".to_owned()))?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| ApiFailure::Network(e.to_string()))
+}
+
+/// A thrown JS value in words (an `Error`'s message, else its string form).
+fn js_message(e: &JsValue) -> String {
+    match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => err.message().into(),
+        None => e.as_string().unwrap_or_else(|| "unknown error".to_owned()),
     }
 }
 
 /// The session's CSRF token, from the `lifeboat_csrf` cookie the server set at sign-in.
 fn csrf_token() -> Option<String> {
-    use wasm_bindgen::JsCast as _;
     let doc = web_sys::window()?
         .document()?
         .dyn_into::<web_sys::HtmlDocument>()
@@ -218,15 +326,6 @@ fn csrf_token() -> Option<String> {
         .split(';')
         .filter_map(|kv| kv.trim().split_once('='))
         .find_map(|(k, v)| (k == "lifeboat_csrf").then(|| v.to_owned()))
-}
-
-/// Adds the CSRF header every state-changing call needs with cookie sign-in (bearer callers
-/// are exempt server-side, so sending it is always harmless).
-fn with_csrf(req: RequestBuilder) -> RequestBuilder {
-    match csrf_token() {
-        Some(token) => req.header("X-CSRF-Token", &token),
-        None => req,
-    }
 }
 
 #[cfg(test)]

@@ -1,42 +1,26 @@
 //! The root component: context, router, scoped styles, and (standalone) the App Manager frame.
 
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api::Api;
-use crate::components::shell::Shell;
+use crate::components::shell::shell;
 use crate::hooks::{Operations, use_operations};
 use crate::pages::backup_restore::BackupRestorePage;
 use crate::pages::operation::OperationPage;
 use crate::plugin::MountOptions;
+use crate::router::{Link, Route, Router, use_route};
 use crate::style::CSS;
 
-/// The page's routes, relative to the mount's base path.
-#[derive(Debug, Clone, PartialEq, Routable)]
-pub enum Route {
-    /// The Backup and Restore page.
-    #[at("/")]
-    Home,
-    /// One operation's progress page (a reload or shared link lands here).
-    #[at("/operations/:id")]
-    Operation {
-        /// The operation id.
-        id: String,
-    },
-    /// Anything else.
-    #[not_found]
-    #[at("/404")]
-    NotFound,
-}
-
-fn switch(route: Route) -> Html {
-    match route {
+/// Draws the current route.
+#[function_component(Switch)]
+fn switch() -> Html {
+    match use_route() {
         Route::Home => html! { <BackupRestorePage /> },
         Route::Operation { id } => html! { <OperationPage {id} /> },
         Route::NotFound => html! {
             <section class="lb-card">
                 <h2>{ "Page not found" }</h2>
-                <Link<Route> to={Route::Home}>{ "Back to Backup and Restore" }</Link<Route>>
+                <Link to={Route::Home}>{ "Back to Backup and Restore" }</Link>
             </section>
         },
     }
@@ -71,22 +55,21 @@ pub fn live_operations(props: &LiveOperationsProps) -> Html {
 /// The root component.
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
-    let api = use_memo(props.options.api_base.clone(), |base| Api::new(base));
-    let basename =
-        (props.options.base_path != "/").then(|| AttrValue::from(props.options.base_path.clone()));
-    let content = html! { <LiveOperations><Switch<Route> render={switch} /></LiveOperations> };
+    let api = use_memo(props.options.clone(), Api::new);
+    let base_path = AttrValue::from(props.options.base_path.clone());
+    let content = html! { <LiveOperations><Switch /></LiveOperations> };
     html! {
         <ContextProvider<Api> context={(*api).clone()}>
-            <BrowserRouter {basename}>
+            <Router {base_path}>
                 <div class="lb" data-lifeboat-root="">
                     <style>{ CSS }</style>
                     if props.options.standalone {
-                        <Shell>{ content }</Shell>
+                        { shell(content) }
                     } else {
                         <main class="lb-main">{ content }</main>
                     }
                 </div>
-            </BrowserRouter>
+            </Router>
         </ContextProvider<Api>>
     }
 }

@@ -209,6 +209,23 @@ impl std::fmt::Debug for ConfigDraft {
     }
 }
 
+/// Whether `text` is a JSON object. In the browser, its own `JSON.parse` (no JSON parser in
+/// the bundle); natively (unit tests), serde_json.
+fn is_json_object(text: &str) -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::JSON::parse(text)
+            .map(|v| v.is_object() && !js_sys::Array::is_array(&v))
+            .unwrap_or(false)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        serde_json::from_str::<serde_json::Value>(text)
+            .map(|v| v.is_object())
+            .unwrap_or(false)
+    }
+}
+
 fn count_text(n: u32) -> String {
     if n == 0 { String::new() } else { n.to_string() }
 }
@@ -314,9 +331,7 @@ impl ConfigDraft {
                 }
             }
             ProviderKind::Gcs if !self.gcs_json.trim().is_empty() => {
-                let ok = serde_json::from_str::<serde_json::Value>(&self.gcs_json)
-                    .map(|v| v.is_object())
-                    .unwrap_or(false);
+                let ok = is_json_object(&self.gcs_json);
                 if !ok {
                     check(
                         field::GCS_JSON,

@@ -82,6 +82,24 @@ pub fn whole_percent(fraction: f64) -> Option<u8> {
     Some((fraction.clamp(0.0, 1.0) * 100.0).floor() as u8)
 }
 
+/// The whole operation's share done and time left: `Overall: 63% · about 12s left`;
+/// `None` when neither is known.
+pub fn overall(fraction: Option<f64>, left: Option<f64>) -> Option<String> {
+    let mut s = String::from("Overall: ");
+    if let Some(f) = fraction {
+        s += &percent(f);
+        if left.is_some() {
+            s += " · ";
+        }
+    } else if left.is_none() {
+        return None;
+    }
+    if let Some(l) = left {
+        s += &eta(l);
+    }
+    Some(s)
+}
+
 /// `1.0 GiB of 4.0 GiB`, or just `1.0 GiB` while the total is unknown.
 pub fn bytes_of(done: u64, total: Option<u64>) -> String {
     match total {
@@ -261,6 +279,20 @@ mod tests {
         assert_eq!(percent(-0.2), "0%");
         assert_eq!(percent(f64::NAN), "–");
         assert_eq!(whole_percent(0.5), Some(50));
+    }
+
+    #[test]
+    fn overall_joins_percent_and_time_left() {
+        assert_eq!(
+            overall(Some(0.634), Some(12.0)).as_deref(),
+            Some("Overall: 63% · about 12s left")
+        );
+        assert_eq!(overall(Some(0.5), None).as_deref(), Some("Overall: 50%"));
+        assert_eq!(
+            overall(None, Some(75.0)).as_deref(),
+            Some("Overall: about 1m 15s left")
+        );
+        assert_eq!(overall(None, None), None);
     }
 
     #[test]

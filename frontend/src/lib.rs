@@ -7,7 +7,12 @@
 //! # Test hooks (`data-testid`), stable for end-to-end tests
 //!
 //! Pages: `backup-restore` (main page), `operation` (progress page, `h1` = "Operation {id}"),
-//! `current-operation` (the in-progress / last operation card), `health`.
+//! `current-operation` (the in-progress / last operation card), `health`, `audit` (the
+//! Activity card, collapsed; its table's rows `audit-row`: when, who, from, action, detail,
+//! outcome).
+//!
+//! Sign-in (standalone, signed out): `signin` (the card), `signin-token` (password input),
+//! `signin-submit`, `signin-error` (a refused token: the server's message and hint).
 //!
 //! Storage: `config-summary` (`data-configured="true|false"`), `config-location`,
 //! `config-passphrase`, `config-schedule`, `edit-config` (Edit Configuration / Configure
@@ -22,15 +27,16 @@
 //! (`data-check` = check id, `data-status`).
 //!
 //! Backups: `backup-now`, `backup-disabled-reason`, `backup-dialog`, `backup-description`,
-//! `description-counter`, `description-error`, `backup-start`, `backups-table`, `backup-row`
-//! (`data-backup-id`), `backup-row-running`, `restore-button`, `restore-disabled-reason`.
+//! `description-counter`, `description-error`, `backup-start`, `empty-state` (no backups yet,
+//! or no bucket), `backups-table`, `backup-row` (`data-backup-id`), `backup-row-running`,
+//! `restore-button`, `restore-disabled-reason`.
 //!
 //! Restore: `restore-dialog`, `restore-target-same`, `restore-target-new`,
 //! `restore-namespace`, `namespace-error`, `restore-replace`, `restore-phrase`,
 //! `restore-confirm`, `restore-cancel`.
 //!
 //! Progress: `operation-progress` (`data-status` = the status word), `progress-bar`,
-//! `progress-percent`, `progress-bytes`, `progress-rate`, `progress-eta`, `progress-step`,
+//! `progress-overall` (the whole operation's percent and time left), `progress-percent`, `progress-bytes`, `progress-rate`, `progress-eta`, `progress-step`,
 //! `operation-step` (`data-step` = step id, `data-status`), `operation-error`,
 //! `operation-warnings`, `retry-note`, `retry-restore` (Retry restore, on a restore that did
 //! not finish: opens the Restore dialog for the same backup and namespace), `checklist`,
@@ -46,6 +52,7 @@ pub mod format;
 pub mod hooks;
 pub mod pages;
 pub mod plugin;
+pub mod router;
 pub mod state;
 pub mod style;
 pub mod validate;

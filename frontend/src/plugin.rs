@@ -9,7 +9,7 @@ use yew::AppHandle;
 use crate::app::{App, AppProps};
 
 /// How the host mounts the page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MountOptions {
     /// Origin (and path prefix) of the Lifeboat API; empty means the page's own origin.
     pub api_base: String,
@@ -17,6 +17,9 @@ pub struct MountOptions {
     pub base_path: String,
     /// Whether to draw the App Manager frame (standalone) or only the section (plugin).
     pub standalone: bool,
+    /// The host's `getToken()` (returning the token or a Promise of it): when given, every
+    /// API call carries `Authorization: Bearer <token>`, asked for anew each time.
+    pub get_token: Option<js_sys::Function>,
 }
 
 impl Default for MountOptions {
@@ -25,6 +28,7 @@ impl Default for MountOptions {
             api_base: String::new(),
             base_path: "/".into(),
             standalone: false,
+            get_token: None,
         }
     }
 }
@@ -44,15 +48,20 @@ impl MountOptions {
             api_base,
             base_path,
             standalone,
+            get_token: None,
         }
     }
 
-    /// Reads `{ apiBase, basePath, standalone }` from a JS object; missing fields default.
+    /// Reads `{ apiBase, basePath, standalone, getToken }` from a JS object; missing fields
+    /// default (and a `getToken` that is not a function is ignored).
     pub fn from_js(value: &JsValue) -> Self {
         let get = |key: &str| js_sys::Reflect::get(value, &JsValue::from_str(key)).ok();
         let string = |key: &str| get(key).and_then(|v| v.as_string()).unwrap_or_default();
         let standalone = get("standalone").and_then(|v| v.as_bool()).unwrap_or(false);
-        Self::new(&string("apiBase"), &string("basePath"), standalone)
+        Self {
+            get_token: get("getToken").and_then(|v| v.dyn_into().ok()),
+            ..Self::new(&string("apiBase"), &string("basePath"), standalone)
+        }
     }
 }
 

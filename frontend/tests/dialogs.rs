@@ -510,8 +510,78 @@ async fn progress_shows_percent_bytes_rate_eta_and_steps() {
             .unwrap()
             .text_content()
             .unwrap()
-            .starts_with("Running: Step postgres, about 20% done")
+            .starts_with("Running: Step postgres, about 30% done")
     );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn progress_shows_the_whole_operations_share_and_time_left() {
+    let render = |op: Operation| {
+        let div = fresh_div();
+        let handle = yew::Renderer::<OperationProgress>::with_root_and_props(
+            div.clone(),
+            OperationProgressProps {
+                operation: op,
+                now: None,
+                compact: true,
+            },
+        )
+        .render();
+        (div, handle)
+    };
+    let mut op = restore_op(OperationStatus::Running);
+    if let Some(p) = op.progress.as_mut() {
+        p.overall_fraction = Some(0.634);
+        p.overall_eta_seconds = Some(12.0);
+    }
+    let (div, handle) = render(op.clone());
+    settle().await;
+    assert_eq!(
+        text(&div, "progress-overall"),
+        "Overall: 63% · about 12s left"
+    );
+    // The step's own figures stay next to it.
+    assert_eq!(text(&div, "progress-percent"), "25%");
+    assert_eq!(text(&div, "progress-eta"), "about 24s left");
+    // Still one live region, and it reads the whole operation's share.
+    let live = div.query_selector_all("[aria-live]").unwrap();
+    assert_eq!(live.length(), 1);
+    assert!(
+        live.item(0)
+            .unwrap()
+            .text_content()
+            .unwrap()
+            .contains("about 60% done"),
+        "{}",
+        div.inner_html()
+    );
+    handle.destroy();
+
+    // Only the share known: no time left is made up.
+    if let Some(p) = op.progress.as_mut() {
+        p.overall_eta_seconds = None;
+    }
+    let (div, handle) = render(op.clone());
+    settle().await;
+    assert_eq!(text(&div, "progress-overall"), "Overall: 63%");
+    handle.destroy();
+
+    // Neither known (an older backend): no line at all.
+    if let Some(p) = op.progress.as_mut() {
+        p.overall_fraction = None;
+    }
+    let (div, handle) = render(op.clone());
+    settle().await;
+    assert!(!exists(&div, "progress-overall"), "{}", div.inner_html());
+    handle.destroy();
+
+    // A finished operation shows no estimate.
+    let mut done = restore_op(OperationStatus::Succeeded);
+    done.finished_at = Some("2026-11-25T11:05:00Z".into());
+    let (div, handle) = render(done);
+    settle().await;
+    assert!(!exists(&div, "progress-overall"), "{}", div.inner_html());
     handle.destroy();
 }
 

@@ -1,7 +1,10 @@
 //! The end-to-end harness: starts the real `lifeboat` binary, chromedriver with headless
 //! Chromium, and test host pages, all on 127.0.0.1, and stops them when dropped.
 
+pub mod axe;
 pub mod browser;
+pub mod fake_kube;
+pub mod host;
 pub mod instance;
 pub mod page;
 pub mod restore;

@@ -185,3 +185,60 @@ pub async fn wait_operation(server: &Lifeboat, id: &str, secs: u64) -> anyhow::R
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// The Activity card's rows (cells as shown: when, who, from, action, detail, outcome),
+/// newest first, inside the element matching `within` (`""`: the whole page). Opens the
+/// card first (it starts collapsed), as a person would, by clicking its summary.
+pub async fn activity_rows(browser: &Browser, within: &str) -> anyhow::Result<Vec<Vec<String>>> {
+    let details = element(browser, &format!("{within} [data-testid=audit] details")).await?;
+    if details.attr("open").await?.is_none() {
+        click(browser, &format!("{within} [data-testid=audit] summary")).await?;
+    }
+    let rows = browser
+        .client
+        .execute(
+            "return [...arguments[0].querySelectorAll('[data-testid=audit-row]')]
+               .map(r => [...r.cells].map(c => c.innerText));",
+            vec![serde_json::to_value(&details)?],
+        )
+        .await?;
+    Ok(serde_json::from_value(rows)?)
+}
+
+/// Waits up to `secs` until the Activity card inside `within` has a row whose cells
+/// satisfy `matches`; returns that row.
+pub async fn wait_activity(
+    browser: &Browser,
+    within: &str,
+    secs: u64,
+    matches: impl Fn(&[String]) -> bool,
+) -> anyhow::Result<Vec<String>> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let rows = activity_rows(browser, within).await?;
+        if let Some(row) = rows.iter().find(|r| matches(r)) {
+            return Ok(row.clone());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("no such row in the Activity card within {secs} s; its rows: {rows:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits up to `secs` until the element matching `css` exists and is enabled, and clicks it.
+pub async fn click_when_enabled(browser: &Browser, css: &str, secs: u64) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Ok(el) = browser.client.find(Locator::Css(css)).await
+            && el.is_enabled().await.unwrap_or(false)
+        {
+            el.click().await?;
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("{css} was not there and enabled within {secs} s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -8,8 +8,9 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
+use lifeboat_e2e::axe;
 use lifeboat_e2e::browser::Browser;
-use lifeboat_e2e::page::{click, open_up, wait_instance};
+use lifeboat_e2e::page::{click, open_up, wait_activity, wait_instance};
 use lifeboat_e2e::server::Lifeboat;
 use serde_json::{Value, json};
 
@@ -42,6 +43,7 @@ async fn backup_now_from_the_page_and_a_second_instance_lists_it() -> anyhow::Re
         .await?
         .send_keys(description)
         .await?;
+    axe::check(&browser, "the Backup Now dialog").await?;
     click(&browser, "[data-testid=backup-start]").await?;
 
     // Progress is on the page while it runs, and the backup is listed when it is done.
@@ -79,6 +81,23 @@ async fn backup_now_from_the_page_and_a_second_instance_lists_it() -> anyhow::Re
     browser
         .screenshot(&lifeboat_e2e::workspace_root().join("docs/screenshots/backups.png"))
         .await?;
+
+    // The Activity card (refreshed as the operation started and ended) records the Backup
+    // Now, by the admin who signed in, with its description, at a human time.
+    let started = wait_activity(&browser, "", 30, |r| {
+        r.len() == 6 && r[1] == "admin" && r[3] == "backup.start" && r[5] == "accepted"
+    })
+    .await?;
+    assert!(started[4].contains(description), "{started:?}");
+    assert!(
+        started[0].contains(", ") && started[0].ends_with(" UTC"),
+        "not a human time: {started:?}"
+    );
+    axe::check(
+        &browser,
+        "the backups table with a backup, the Activity card open",
+    )
+    .await?;
 
     // The catalog in the bucket says what the page showed.
     let list: Value = a

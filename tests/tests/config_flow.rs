@@ -8,6 +8,7 @@
 
 use anyhow::Context as _;
 use fantoccini::Locator;
+use lifeboat_e2e::axe;
 use lifeboat_e2e::browser::Browser;
 use lifeboat_e2e::page::{
     backup_via_api, click, element, fill, get_json, open_up, put_config, scroll_to, select,
@@ -39,6 +40,7 @@ async fn open_form(browser: &Browser, server: &Lifeboat) -> anyhow::Result<()> {
     browser.client.goto(&format!("{}/", server.url)).await?;
     click(browser, "[data-testid=edit-config]").await?;
     element(browser, "[data-testid=config-form]").await?;
+    axe::check(browser, "the configuration form").await?;
     Ok(())
 }
 
@@ -116,6 +118,7 @@ async fn s3_wrong_secret_missing_bucket_and_unreachable_endpoint_are_shown_then_
     browser
         .screenshot(&lifeboat_e2e::workspace_root().join("docs/screenshots/config-error.png"))
         .await?;
+    axe::check(&browser, "the configuration form with a failed verify").await?;
 
     // The right secret, but a bucket that does not exist.
     fill(

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use fantoccini::Locator;
+use lifeboat_e2e::axe;
 use lifeboat_e2e::browser::Browser;
 use lifeboat_e2e::instance::{Instance, differing};
 use lifeboat_e2e::page::{backup_via_api, element, get_json, open_up, put_config, wait_instance};
@@ -121,6 +122,7 @@ async fn restore_in_place_into_a_new_namespace_and_from_another_lifeboat() -> an
     browser
         .screenshot(&shots.join("restore-dialog.png"))
         .await?;
+    axe::check(&browser, "the Restore dialog (phrase typed)").await?;
     let op_id = confirm(&browser).await?;
 
     // While it runs: a screenshot once the data is moving, and a reload mid-way.
@@ -170,6 +172,7 @@ async fn restore_in_place_into_a_new_namespace_and_from_another_lifeboat() -> an
     // The screenshot: the last steps done, then the start of the checklist.
     scroll_to_top(&browser, "[data-testid=operation-step][data-step=verify]").await?;
     browser.screenshot(&shots.join("restore-done.png")).await?;
+    axe::check(&browser, "the finished restore page with its checklist").await?;
     assert_api_succeeded(&a, &op_id, &backup, "demo").await?;
 
     // d. Every row and every configuration file is back.

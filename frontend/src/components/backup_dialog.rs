@@ -3,7 +3,7 @@
 use yew::prelude::*;
 
 use crate::api::ApiFailure;
-use crate::components::banner::ErrorBanner;
+use crate::components::banner::error_banner;
 use crate::components::dialog::Modal;
 use crate::components::field::event_value;
 use crate::validate::{self, DESCRIPTION_MAX};
@@ -81,7 +81,7 @@ pub fn backup_dialog(props: &BackupDialogProps) -> Html {
                     }
                 </div>
                 if let Some(error) = &props.error {
-                    <ErrorBanner failure={error.clone()} title="The backup could not start." />
+                    { error_banner(error, Some("The backup could not start."), None) }
                 }
                 <div class="lb-dialog-actions">
                     <button type="button" class="lb-btn lb-btn-secondary"

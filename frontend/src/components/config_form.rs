@@ -6,9 +6,9 @@ use lifeboat_shared::config::{ConfigView, PutConfig, VerifyReport};
 use yew::prelude::*;
 
 use crate::api::ApiFailure;
-use crate::components::banner::ErrorBanner;
+use crate::components::banner::error_banner;
 use crate::components::field::{Field, event_value};
-use crate::components::verify_result::VerifyResult;
+use crate::components::verify_result::verify_result;
 use crate::config_draft::{AzureSecret, ConfigDraft, PassphraseMode, ProviderKind, field};
 use crate::format;
 
@@ -402,14 +402,14 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
                 </div>
             </fieldset>
             if let Some(e) = &props.error {
-                <ErrorBanner failure={e.clone()} title="The configuration was not saved." />
+                { error_banner(e, Some("The configuration was not saved."), None) }
             }
             <div aria-live="polite">
                 if let Some(e) = &props.verify_error {
-                    <ErrorBanner failure={e.clone()} title="The verify could not run." />
+                    { error_banner(e, Some("The verify could not run."), None) }
                 }
                 if let Some(r) = &props.verify {
-                    <VerifyResult report={r.clone()} />
+                    { verify_result(r) }
                 }
             </div>
             if let Some(reason) = &props.locked_reason {

@@ -4,9 +4,9 @@ use lifeboat_shared::config::{ConfigView, Provider, Retention, VerifyReport};
 use yew::prelude::*;
 
 use crate::api::ApiFailure;
-use crate::components::banner::ErrorBanner;
-use crate::components::empty_state::EmptyState;
-use crate::components::verify_result::VerifyResult;
+use crate::components::banner::error_banner;
+use crate::components::empty_state::empty_state;
+use crate::components::verify_result::verify_result;
 use crate::format;
 
 /// Properties of [`ConfigSummary`].
@@ -106,9 +106,8 @@ pub fn config_summary(props: &ConfigSummaryProps) -> Html {
     let Some(c) = &v.config else {
         return html! {
             <div data-testid="config-summary" data-configured="false">
-                <EmptyState
-                    title="No bucket is configured."
-                    hint="Configure a bucket to start backing up: a local folder works right away, or use S3, Azure or Google Cloud Storage." />
+                { empty_state("No bucket is configured.",
+                    "Configure a bucket to start backing up: a local folder works right away, or use S3, Azure or Google Cloud Storage.") }
                 <div class="lb-actions">
                     <button type="button" class="lb-btn lb-btn-primary" onclick={edit} data-testid="edit-config">
                         { "Configure storage" }
@@ -178,10 +177,10 @@ pub fn config_summary(props: &ConfigSummaryProps) -> Html {
             </div>
             <div aria-live="polite">
                 if let Some(e) = &props.verify_error {
-                    <ErrorBanner failure={e.clone()} title="The verify could not run." />
+                    { error_banner(e, Some("The verify could not run."), None) }
                 }
                 if let Some(r) = &props.verify {
-                    <VerifyResult report={r.clone()} />
+                    { verify_result(r) }
                 }
             </div>
         </div>

@@ -2,22 +2,14 @@
 
 use yew::prelude::*;
 
-/// Properties of [`EmptyState`].
-#[derive(Debug, Clone, PartialEq, Properties)]
-pub struct EmptyStateProps {
-    /// One line: what is missing.
-    pub title: AttrValue,
-    /// What to do about it.
-    pub hint: AttrValue,
-}
-
-/// An empty state.
-#[function_component(EmptyState)]
-pub fn empty_state(props: &EmptyStateProps) -> Html {
+/// An empty state: `title`, one line saying what is missing, and `hint`, what to do about
+/// it. A plain function rather than a component (a component costs the bundle its own
+/// lifecycle code).
+pub fn empty_state(title: &'static str, hint: &'static str) -> Html {
     html! {
-        <div class="lb-empty">
-            <p class="lb-empty-title">{ props.title.clone() }</p>
-            <p class="lb-empty-hint">{ props.hint.clone() }</p>
+        <div class="lb-empty" data-testid="empty-state">
+            <p class="lb-empty-title">{ title }</p>
+            <p class="lb-empty-hint">{ hint }</p>
         </div>
     }
 }

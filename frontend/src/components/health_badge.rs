@@ -34,7 +34,7 @@ pub fn health_badge() -> Html {
             }
         });
     }
-    html! { <HealthLine view={(*view).clone()} /> }
+    health_line(&view)
 }
 
 /// Properties of [`HealthLine`].
@@ -44,10 +44,15 @@ pub struct HealthLineProps {
     pub view: HealthView,
 }
 
-/// Renders a [`HealthView`]; pure, so tests can render every state.
+/// Renders a [`HealthView`] as a component; pure, so tests can render every state.
 #[function_component(HealthLine)]
-pub fn health_line(props: &HealthLineProps) -> Html {
-    let (class, text) = match &props.view {
+pub fn health_line_component(props: &HealthLineProps) -> Html {
+    health_line(&props.view)
+}
+
+/// Renders a [`HealthView`] (what [`HealthBadge`] draws, without a component of its own).
+pub fn health_line(view: &HealthView) -> Html {
+    let (class, text) = match view {
         HealthView::Loading => ("lb-health", "Checking the Lifeboat server…".to_owned()),
         HealthView::Up(h) if h.status == HealthStatus::Ok => (
             "lb-health lb-health-ok",

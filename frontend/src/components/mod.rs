@@ -1,6 +1,7 @@
 //! Components only render their props (and, for small self-contained widgets, fetch their
 //! own data through the API context).
 
+pub mod audit;
 pub mod backup_dialog;
 pub mod backups_table;
 pub mod banner;
@@ -14,5 +15,6 @@ pub mod health_badge;
 pub mod operation_progress;
 pub mod restore_dialog;
 pub mod shell;
+pub mod sign_in;
 pub mod status;
 pub mod verify_result;

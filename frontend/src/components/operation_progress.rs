@@ -1,5 +1,6 @@
-//! An operation's progress: status, bar, percent, bytes, rate, ETA, current step, the steps
-//! with their state and duration, warnings, and the error with its hint.
+//! An operation's progress: status, bar, the whole operation's percent and ETA, the step's
+//! percent, bytes, rate and ETA, current step, the steps with their state and duration,
+//! warnings, and the error with its hint.
 
 use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Step, StepStatus};
 use yew::prelude::*;
@@ -46,8 +47,9 @@ fn step_duration(step: &Step, now: Option<f64>) -> Option<String> {
     Some(format::duration(secs))
 }
 
-/// What a screen reader hears: the status, the step, and progress in steps of ten percent
-/// (so that it is not read out every second).
+/// What a screen reader hears: the status, the step, and progress (the whole operation's
+/// when known, else the step's) in steps of ten percent (so that it is not read out every
+/// second).
 fn announcement(op: &Operation) -> String {
     let (_, word, _) = status::operation(op.status);
     let mut s = word.to_owned();
@@ -58,7 +60,7 @@ fn announcement(op: &Operation) -> String {
     if let Some(p) = op
         .progress
         .as_ref()
-        .and_then(|p| p.fraction())
+        .and_then(|p| p.overall_fraction.or_else(|| p.fraction()))
         .and_then(format::whole_percent)
         .filter(|_| op.status == OperationStatus::Running)
     {
@@ -124,6 +126,9 @@ pub fn operation_progress(props: &OperationProgressProps) -> Html {
                     <div class={classes!("lb-bar-fill", pct.is_none().then_some("lb-bar-indeterminate"))}
                         style={format!("width: {}%", pct.map_or(100, u32::from))}></div>
                 </div>
+            }
+            if let Some(o) = progress.as_ref().and_then(|p| format::overall(p.overall_fraction, p.overall_eta_seconds)) {
+                <p data-testid="progress-overall">{ o }</p>
             }
             <dl class="lb-facts">
                 if let Some(p) = pct {

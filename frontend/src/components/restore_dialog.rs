@@ -5,7 +5,7 @@ use lifeboat_shared::backup::{BackupManifest, RESTORE_CONFIRMATION, StartRestore
 use yew::prelude::*;
 
 use crate::api::ApiFailure;
-use crate::components::banner::ErrorBanner;
+use crate::components::banner::error_banner;
 use crate::components::dialog::Modal;
 use crate::components::field::event_value;
 use crate::format;
@@ -202,7 +202,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
                     </p>
                 </div>
                 if let Some(error) = &props.error {
-                    <ErrorBanner failure={error.clone()} title="The restore could not start." />
+                    { error_banner(error, Some("The restore could not start."), None) }
                 }
                 <div class="lb-dialog-actions">
                     <button type="button" class="lb-btn lb-btn-secondary"

@@ -2,16 +2,10 @@
 
 use yew::prelude::*;
 
-/// Properties of [`Shell`].
-#[derive(Debug, Clone, PartialEq, Properties)]
-pub struct ShellProps {
-    /// The section's content.
-    pub children: Html,
-}
-
-/// Top bar plus the Settings side navigation with "Backup and Restore" selected.
-#[function_component(Shell)]
-pub fn shell(props: &ShellProps) -> Html {
+/// Top bar plus the Settings side navigation with "Backup and Restore" selected, around
+/// `content`. A plain function rather than a component (a component costs the bundle its
+/// own lifecycle code).
+pub fn shell(content: Html) -> Html {
     html! {
         <div class="lb-shell">
             <header class="lb-topbar">
@@ -28,7 +22,7 @@ pub fn shell(props: &ShellProps) -> Html {
                         <li><span class="lb-navitem lb-navitem-active" aria-current="page">{ "Backup and Restore" }</span></li>
                     </ul>
                 </nav>
-                <main class="lb-main">{ props.children.clone() }</main>
+                <main class="lb-main">{ content }</main>
             </div>
         </div>
     }

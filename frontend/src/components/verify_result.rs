@@ -5,13 +5,6 @@ use yew::prelude::*;
 
 use crate::components::status;
 
-/// Properties of [`VerifyResult`].
-#[derive(Debug, Clone, PartialEq, Properties)]
-pub struct VerifyResultProps {
-    /// The report.
-    pub report: VerifyReport,
-}
-
 /// The repository state in words an admin can act on.
 pub fn repository(state: RepositoryState) -> &'static str {
     match state {
@@ -33,10 +26,9 @@ pub fn repository(state: RepositoryState) -> &'static str {
     }
 }
 
-/// The verify result.
-#[function_component(VerifyResult)]
-pub fn verify_result(props: &VerifyResultProps) -> Html {
-    let r = &props.report;
+/// The verify result. A plain function rather than a component (a component costs the
+/// bundle its own lifecycle code).
+pub fn verify_result(r: &VerifyReport) -> Html {
     let checks = r.checks.iter().map(|c| {
         let (icon, word, tone) = status::check(c.status);
         html! {

@@ -99,7 +99,8 @@ impl Feed {
             poll_generation: 0,
             stopped: false,
         }));
-        if event_source_available() {
+        // `EventSource` cannot send a bearer token: with the host's token, poll.
+        if event_source_available() && !shared.borrow().api.bearer() {
             connect(&shared);
         } else {
             start_polling(&shared);
@@ -138,7 +139,7 @@ struct UpsertData {
 /// ignored): this spares the bundle serde's buffered path for internally tagged enums.
 fn parse<T: serde::de::DeserializeOwned>(event: &MessageEvent) -> Option<T> {
     let data = event.data().as_string()?;
-    serde_json::from_str(&data).ok()
+    serde_wasm_bindgen::from_value(js_sys::JSON::parse(&data).ok()?).ok()
 }
 
 /// Opens the stream; on failure to open, polls instead and retries later.

@@ -4,19 +4,20 @@
 use lifeboat_shared::backup::{BackupManifest, StartBackup, StartRestore};
 use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Outcome};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api::{Api, ApiFailure};
-use crate::app::Route;
+use crate::components::audit::activity;
 use crate::components::backup_dialog::BackupDialog;
 use crate::components::backups_table::BackupsTable;
-use crate::components::banner::ErrorBanner;
-use crate::components::empty_state::EmptyState;
+use crate::components::banner::error_banner;
+use crate::components::empty_state::empty_state;
 use crate::components::health_badge::HealthBadge;
 use crate::components::operation_progress::OperationProgress;
 use crate::components::restore_dialog::RestoreDialog;
+use crate::components::sign_in::sign_in;
 use crate::hooks::{Loadable, Operations, use_fetch};
 use crate::pages::storage::StorageSection;
+use crate::router::{Link, Route, use_navigator};
 use crate::state::{Link as FeedLink, OperationsAction, OperationsState};
 
 /// Which dialog is open.
@@ -61,11 +62,26 @@ pub fn backup_restore_page() -> Html {
         |api| async move { api.backups().await },
     );
     let instance = use_fetch((), |api| async move { api.instance().await });
+    // The audit trail is fetched again when an operation starts or ends.
+    let audit = use_fetch(
+        live.current().map(|o| (o.id.clone(), o.status)),
+        |api| async move { api.audit().await },
+    );
+    // Standalone and signed out: the sign-in form instead of the cards.
+    let signed_out = match &*config {
+        Loadable::Failed(e) if e.signed_out() && api.as_ref().is_some_and(|a| a.standalone) => {
+            Some(e.clone())
+        }
+        _ => None,
+    };
 
     let dialog = use_state(|| Dialog::Closed);
     let busy = use_state(|| false);
     let dialog_error = use_state(|| None::<ApiFailure>);
     let announcement = use_state(String::new);
+    // The sign-in form's token (standalone, signed out; the form reuses `busy` and
+    // `dialog_error`: no dialog is open then).
+    let token = use_state(String::new);
 
     let configured = matches!(&*config, Loadable::Loaded(v) if v.config.is_some());
     let locked_reason: Option<AttrValue> = active
@@ -207,22 +223,21 @@ pub fn backup_restore_page() -> Html {
         Callback::from(move |()| r.set(*r + 1))
     };
     let backups_body = match (&*config, &*backups) {
-        (Loadable::Loaded(v), _) if v.config.is_none() => html! {
-            <EmptyState title="No backups yet."
-                hint="Configure a bucket to start backing up, then select Backup Now or set a schedule." />
-        },
+        (Loadable::Loaded(v), _) if v.config.is_none() => empty_state(
+            "No backups yet.",
+            "Configure a bucket to start backing up, then select Backup Now or set a schedule.",
+        ),
         (_, Loadable::Loading) => html! {
             <p class="lb-loading" role="status">{ "Loading the backups…" }</p>
         },
         (_, Loadable::Failed(e)) => html! {
-            <ErrorBanner failure={e.clone()} title="The backups could not be loaded."
-                on_retry={reload_backups} />
+            { error_banner(e, Some("The backups could not be loaded."), Some(reload_backups)) }
         },
         (_, Loadable::Loaded(list)) if list.backups.is_empty() && running_backup.is_none() => {
-            html! {
-                <EmptyState title="No backups yet."
-                    hint="Select Backup Now to make the first one, or set a schedule with Edit Configuration." />
-            }
+            empty_state(
+                "No backups yet.",
+                "Select Backup Now to make the first one, or set a schedule with Edit Configuration.",
+            )
         }
         (_, Loadable::Loaded(list)) => html! {
             <BackupsTable backups={list.backups.clone()} running={running_backup.clone()}
@@ -239,6 +254,30 @@ pub fn backup_restore_page() -> Html {
         }
         _ => None,
     };
+    let on_sign_in = {
+        let (api, token, busy, error) = (
+            api.clone(),
+            token.clone(),
+            busy.clone(),
+            dialog_error.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(api) = api.clone() else { return };
+            let (token, busy, error) = ((*token).clone(), busy.clone(), error.clone());
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                match api.sign_in(&token).await {
+                    // Signed in: the page loads again, its data and live updates with it.
+                    Ok(()) => crate::pages::reload(),
+                    Err(e) => {
+                        busy.set(false);
+                        error.set(Some(e));
+                    }
+                }
+            });
+        })
+    };
     let reload_config = {
         let r = config_reload.clone();
         Callback::from(move |()| r.set(*r + 1))
@@ -248,6 +287,9 @@ pub fn backup_restore_page() -> Html {
         <div class="lb-page" data-testid="backup-restore">
             <h1 class="lb-title">{ "Backup and Restore" }</h1>
             <p class="lb-sr" role="status" aria-live="polite">{ (*announcement).clone() }</p>
+            if let Some(reason) = signed_out {
+                { sign_in(&reason, &token, *busy, dialog_error.as_ref(), on_sign_in) }
+            } else {
             <StorageSection config={config.clone()} locked_reason={locked_reason}
                 on_reload={reload_config} />
             if let Some(op) = current {
@@ -256,9 +298,9 @@ pub fn backup_restore_page() -> Html {
                         <h2 id="lb-op-h">
                             { if op.status.is_terminal() { "Last operation" } else { "In progress" } }
                         </h2>
-                        <Link<Route> to={Route::Operation { id: op.id.clone() }} classes="lb-link">
+                        <Link to={Route::Operation { id: op.id.clone() }} classes="lb-link">
                             { "Open the progress page" }
-                        </Link<Route>>
+                        </Link>
                     </div>
                     <OperationProgress operation={op} now={crate::pages::now()} />
                     if let Some(note) = link_note {
@@ -284,6 +326,8 @@ pub fn backup_restore_page() -> Html {
                 }
                 { backups_body }
             </section>
+            { activity(&audit) }
+            }
             <footer class="lb-footer"><HealthBadge /></footer>
             { match &*dialog {
                 Dialog::Closed => Html::default(),

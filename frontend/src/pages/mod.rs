@@ -16,6 +16,13 @@ pub(crate) fn now() -> Option<f64> {
     }
 }
 
+/// Loads the page again (after a sign-in: every fetch and the event stream start over).
+pub(crate) fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
 /// The browser's IANA time zone, proposed for a new schedule; `UTC` when unknown.
 pub(crate) fn browser_time_zone() -> String {
     #[cfg(target_arch = "wasm32")]

@@ -8,15 +8,14 @@ use lifeboat_shared::ApiError;
 use lifeboat_shared::backup::{BackupManifest, StartRestore};
 use lifeboat_shared::operation::{OperationKind, OperationStatus, Outcome};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api::{Api, ApiFailure};
-use crate::app::Route;
-use crate::components::banner::ErrorBanner;
+use crate::components::banner::error_banner;
 use crate::components::checklist::Checklist;
 use crate::components::operation_progress::{OperationProgress, title};
 use crate::components::restore_dialog::RestoreDialog;
 use crate::hooks::{Loadable, Operations, use_fetch};
+use crate::router::{Link, Route, use_navigator};
 use crate::state::OperationsAction;
 
 /// The Restore dialog opened again by "Retry restore".
@@ -212,12 +211,12 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
                                 } else {
                                     "No backup was added to the catalog. To try again, select Backup Now in "
                                 } }
-                                <Link<Route> to={Route::Home}>{ "Backup and Restore" }</Link<Route>>
+                                <Link to={Route::Home}>{ "Backup and Restore" }</Link>
                                 { "." }
                             </p>
                             { retry_button }
                             if let (Some(e), None) = (&*retry_error, &*retry) {
-                                <ErrorBanner failure={e.clone()} title="The restore cannot be retried." />
+                                { error_banner(e, Some("The restore cannot be retried."), None) }
                             }
                         }
                     </section>
@@ -231,7 +230,7 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
             <p class="lb-loading" role="status">{ "Loading the operation…" }</p>
         },
         (None, Loadable::Failed(e)) => html! {
-            <ErrorBanner failure={e.clone()} title="This operation could not be loaded." />
+            { error_banner(e, Some("This operation could not be loaded."), None) }
         },
         (None, Loadable::Loaded(_)) => Html::default(),
     };
@@ -239,7 +238,7 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
     html! {
         <div class="lb-page" data-testid="operation">
             <p class="lb-breadcrumb">
-                <Link<Route> to={Route::Home}>{ "← Backup and Restore" }</Link<Route>>
+                <Link to={Route::Home}>{ "← Backup and Restore" }</Link>
             </p>
             <h1 class="lb-title" tabindex="-1" ref={heading}>{ "Operation " }{ props.id.clone() }</h1>
             { body }

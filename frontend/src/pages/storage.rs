@@ -4,7 +4,7 @@ use lifeboat_shared::config::{ConfigView, PutConfig, VerifyReport};
 use yew::prelude::*;
 
 use crate::api::{Api, ApiFailure};
-use crate::components::banner::ErrorBanner;
+use crate::components::banner::error_banner;
 use crate::components::config_form::ConfigForm;
 use crate::components::config_summary::ConfigSummary;
 use crate::hooks::Loadable;
@@ -146,8 +146,7 @@ pub fn storage_section(props: &StorageSectionProps) -> Html {
             <p class="lb-loading" role="status">{ "Loading the storage configuration…" }</p>
         },
         Loadable::Failed(e) => html! {
-            <ErrorBanner failure={e.clone()} title="The storage configuration could not be loaded."
-                on_retry={props.on_reload.clone()} />
+            { error_banner(e, Some("The storage configuration could not be loaded."), Some(props.on_reload.clone())) }
         },
         Loadable::Loaded(view) if *editing => html! {
             <ConfigForm view={view.clone()}

@@ -1,0 +1,43 @@
+//! The standalone page's sign-in form: the admin token traded for a session cookie.
+//!
+//! A plain function of the page's state rather than a component: a component of its own
+//! costs the bundle about a kilobyte of lifecycle code.
+
+use yew::prelude::*;
+
+use crate::api::ApiFailure;
+use crate::components::banner::error_banner;
+use crate::components::field::Field;
+
+/// The sign-in card: `reason` is the server's `401` (its message heads the card), `token`
+/// the input's value, `error` a refused sign-in.
+pub fn sign_in(
+    reason: &ApiFailure,
+    token: &UseStateHandle<String>,
+    busy: bool,
+    error: Option<&ApiFailure>,
+    onsubmit: Callback<SubmitEvent>,
+) -> Html {
+    let on_input = {
+        let token = token.clone();
+        Callback::from(move |v: String| token.set(v))
+    };
+    html! {
+        <section class="lb-card" aria-labelledby="lb-signin-h" data-testid="signin">
+            <h2 id="lb-signin-h">{ reason.message() }</h2>
+            <form class="lb-dialog-form" {onsubmit}>
+                <Field id="lb-signin-token" label="Admin token" kind="password" required=true
+                    value={(**token).clone()} {on_input} autocomplete="current-password"
+                    testid="signin-token"
+                    hint="It is in the admin-token file in Lifeboat's data dir; or open the one-time sign-in link from Lifeboat's log." />
+                if let Some(e) = error {
+                    <div data-testid="signin-error">{ error_banner(e, None, None) }</div>
+                }
+                <div>
+                    <button type="submit" class="lb-btn lb-btn-primary" disabled={busy}
+                        data-testid="signin-submit">{ "Sign in" }</button>
+                </div>
+            </form>
+        </section>
+    }
+}
