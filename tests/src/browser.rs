@@ -14,6 +14,9 @@ pub struct Browser {
     _driver: Child,
     /// The WebDriver session.
     pub client: Client,
+    /// Chromium's profile, removed on drop (chromedriver's own temporary profiles outlive a
+    /// killed session and fill `/tmp`).
+    _profile: tempfile::TempDir,
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -34,11 +37,14 @@ impl Browser {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start {driver_bin}: install chromium-driver"))?;
+        let profile = tempfile::Builder::new()
+            .prefix("lifeboat-chromium-")
+            .tempdir()?;
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
             serde_json::json!({
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "args": [format!("--user-data-dir={}", profile.path().display()), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
                          "--no-first-run", "--disable-quic", "--window-size=1280,900"]
             }),
@@ -55,6 +61,7 @@ impl Browser {
                     return Ok(Self {
                         _driver: driver,
                         client,
+                        _profile: profile,
                     });
                 }
                 Err(e) => last_err = Some(e),
