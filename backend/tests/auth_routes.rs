@@ -104,6 +104,7 @@ async fn one_time_link_and_token_form_set_session_cookies() {
         session.contains("HttpOnly") && session.contains("SameSite=Strict"),
         "{session}"
     );
+    assert!(!session.contains("Secure"), "plain HTTP: {session}");
     // The link works once.
     let again = send(
         &state,
@@ -148,5 +149,26 @@ async fn one_time_link_and_token_form_set_session_cookies() {
             .get_all(header::SET_COOKIE)
             .iter()
             .any(|v| v.to_str().unwrap().starts_with("lifeboat_csrf="))
+    );
+    // Behind a TLS-terminating proxy both cookies are `Secure`.
+    let tls = send(
+        &state,
+        Request::post("/api/v1/session")
+            .header("content-type", "application/json")
+            .header("x-forwarded-proto", "https")
+            .body(Body::from(format!(r#"{{"token":"{TOKEN}"}}"#)))
+            .unwrap(),
+    )
+    .await;
+    let cookies: Vec<String> = tls
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(cookies.len(), 2);
+    assert!(
+        cookies.iter().all(|c| c.ends_with("; Secure")),
+        "{cookies:?}"
     );
 }

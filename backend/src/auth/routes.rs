@@ -35,12 +35,24 @@ pub struct LoginQuery {
     pub code: String,
 }
 
-fn set_cookies(resp: &mut Response, s: &NewSession) {
-    let session = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-        s.id.expose()
-    );
-    let csrf = format!("{CSRF_COOKIE}={}; Path=/; SameSite=Strict", s.csrf.expose());
+/// Whether the client reached Lifeboat over TLS: Lifeboat itself speaks plain HTTP on
+/// loopback, so TLS means a terminating proxy that says so in `X-Forwarded-Proto`.
+fn over_tls(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+fn set_cookies(resp: &mut Response, s: &NewSession, secure: bool) {
+    let flags = if secure {
+        "Path=/; SameSite=Strict; Secure"
+    } else {
+        "Path=/; SameSite=Strict"
+    };
+    let session = format!("{SESSION_COOKIE}={}; HttpOnly; {flags}", s.id.expose());
+    let csrf = format!("{CSRF_COOKIE}={}; {flags}", s.csrf.expose());
     for c in [session, csrf] {
         if let Ok(v) = HeaderValue::from_str(&c) {
             resp.headers_mut().append(header::SET_COOKIE, v);
@@ -59,14 +71,18 @@ fn clear_cookies(resp: &mut Response) {
 }
 
 /// `GET /login?code=…`: the one-time link from the startup log.
-pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+pub async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let session = state
         .auth()
         .and_then(|ctx| ctx.auth.redeem_login_code(&q.code));
     match session {
         Some(s) => {
             let mut resp = Redirect::to("/").into_response();
-            set_cookies(&mut resp, &s);
+            set_cookies(&mut resp, &s, over_tls(&headers));
             resp
         }
         None => (
@@ -85,6 +101,7 @@ pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuer
 
 async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(body): Json<TokenLogin>,
 ) -> Result<Response, AppError> {
     let s = state
@@ -102,7 +119,7 @@ async fn login(
         user: "admin".into(),
     })
     .into_response();
-    set_cookies(&mut resp, &s);
+    set_cookies(&mut resp, &s, over_tls(&headers));
     Ok(resp)
 }
 
