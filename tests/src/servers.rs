@@ -153,6 +153,29 @@ impl Moto {
         .await?;
         Ok(moto)
     }
+
+    /// Every object key in `bucket` under `prefix`, straight from moto (with its key).
+    pub async fn list(&self, bucket: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
+        use futures::TryStreamExt as _;
+        use object_store::ObjectStore as _;
+        let store = object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_virtual_hosted_style_request(false)
+            .with_region("us-east-1")
+            .with_bucket_name(bucket)
+            .with_access_key_id(&self.access_key_id)
+            .with_secret_access_key(&self.secret_access_key)
+            .build()?;
+        let objects: Vec<_> = store
+            .list(Some(&object_store::path::Path::from(prefix)))
+            .try_collect()
+            .await?;
+        Ok(objects
+            .into_iter()
+            .map(|o| o.location.to_string())
+            .collect())
+    }
 }
 
 impl Drop for Moto {

@@ -9,37 +9,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use fantoccini::Locator;
-use futures::TryStreamExt as _;
 use lifeboat_e2e::browser::Browser;
 use lifeboat_e2e::page::{
     click, element, get_json, open_up, put_config, wait_for_all, wait_instance,
 };
 use lifeboat_e2e::server::Lifeboat;
 use lifeboat_e2e::servers::Moto;
-use object_store::ObjectStore as _;
-use object_store::path::Path as ObjectPath;
 use serde_json::json;
-
-/// Every object key in `bucket` under `prefix`, straight from moto.
-async fn list_bucket(moto: &Moto, bucket: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
-    let store = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(&moto.endpoint)
-        .with_allow_http(true)
-        .with_virtual_hosted_style_request(false)
-        .with_region("us-east-1")
-        .with_bucket_name(bucket)
-        .with_access_key_id(&moto.access_key_id)
-        .with_secret_access_key(&moto.secret_access_key)
-        .build()?;
-    let objects: Vec<_> = store
-        .list(Some(&ObjectPath::from(prefix)))
-        .try_collect()
-        .await?;
-    Ok(objects
-        .into_iter()
-        .map(|o| o.location.to_string())
-        .collect())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_now_from_the_page_into_s3() -> anyhow::Result<()> {
@@ -62,9 +38,7 @@ async fn backup_now_from_the_page_into_s3() -> anyhow::Result<()> {
     assert_eq!(saved["verify"]["ok"], true, "{saved}");
     assert_eq!(saved["verify"]["repository"], "empty", "{saved}");
     anyhow::ensure!(
-        list_bucket(&moto, "backups", "lifeboat/catalog")
-            .await?
-            .is_empty(),
+        moto.list("backups", "lifeboat/catalog").await?.is_empty(),
         "the catalog is not empty before the backup"
     );
     wait_instance(&server).await?;
@@ -140,13 +114,13 @@ async fn backup_now_from_the_page_into_s3() -> anyhow::Result<()> {
     assert_eq!(backups[0]["encrypted"], true, "{list}");
 
     // And the objects are in moto's bucket: the manifest and the restic repository.
-    let catalog = list_bucket(&moto, "backups", "lifeboat/catalog").await?;
+    let catalog = moto.list("backups", "lifeboat/catalog").await?;
     assert_eq!(
         catalog,
         vec![format!("lifeboat/catalog/{row_id}.json")],
         "catalog objects"
     );
-    let restic = list_bucket(&moto, "backups", "lifeboat/restic").await?;
+    let restic = moto.list("backups", "lifeboat/restic").await?;
     assert!(
         restic.iter().any(|k| k == "lifeboat/restic/config"),
         "no restic repository in the bucket: {restic:?}"

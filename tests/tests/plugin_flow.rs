@@ -1,20 +1,33 @@
 //! The flows mounted in a host page (issue #6: every flow both standalone and in the test
 //! host page): the plugin on another origin, under the host's base path, authenticated by
-//! the host's `getToken` (bearer, no cookie), drives Backup Now with a description to
-//! completion, then a restore into the same namespace with the typed phrase, to the
-//! checklist. axe-core checks the plugin's root at each dialog and at the finished page.
+//! the host's `getToken` (bearer, no cookie), configures S3 storage on moto in its form (a
+//! wrong secret first, shown as refused, then the right one, verified and saved), drives
+//! Backup Now with a description to completion into that bucket, then a restore into the
+//! same namespace with the typed phrase, to the checklist. axe-core checks the plugin's root
+//! at the form, at each dialog and at the finished page.
 //!
-//! Needs `dist/`, `target/debug/lifeboat`, chromedriver, PostgreSQL, pgBackRest and restic:
-//! `make test` provides all of them.
+//! Needs `dist/`, `target/debug/lifeboat`, chromedriver, moto, PostgreSQL, pgBackRest and
+//! restic: `make test` provides all of them.
 
 use lifeboat_e2e::axe;
 use lifeboat_e2e::browser::Browser;
+use lifeboat_e2e::config_form::{
+    self, VERIFY_SECS, expect_not_working, expect_working, fill_s3, wait_check,
+};
 use lifeboat_e2e::host::{BASE_PATH, Host};
-use lifeboat_e2e::page::{click_when_enabled, element, fill, get_json, open_up, wait_instance};
+use lifeboat_e2e::page::{
+    click, click_when_enabled, element, fill, get_json, open_up, wait_for_all, wait_instance,
+};
 use lifeboat_e2e::restore::{
     Target, assert_page_succeeded, confirm, fill_dialog, newest_backup, row, wait_page_final,
 };
 use lifeboat_e2e::server::Lifeboat;
+use lifeboat_e2e::servers::Moto;
+
+/// The plugin in the host page: every selector of the plugin's own elements is under it.
+const IN: &str = "#slot";
+/// moto's bucket the plugin is configured with.
+const BUCKET: &str = "plugin";
 
 /// How long the backup and the restore may each take on the loaded 2-core machine.
 const BACKUP_SECS: u64 = 180;
@@ -34,7 +47,9 @@ async fn axe_plugin(browser: &Browser, state: &str) -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backup_now_and_restore_in_place_in_the_host_page() -> anyhow::Result<()> {
+async fn configure_s3_then_backup_now_and_restore_in_place_in_the_host_page() -> anyhow::Result<()>
+{
+    let moto = Moto::start(&[BUCKET]).await?;
     let dir = tempfile::tempdir()?;
     open_up(dir.path())?;
     let (listener, origin) = Host::bind()?;
@@ -44,6 +59,83 @@ async fn backup_now_and_restore_in_place_in_the_host_page() -> anyhow::Result<()
     let browser = Browser::start().await?;
     let c = &browser.client;
     c.goto(&host.plugin_url()).await?;
+
+    // Configure storage in the plugin's form: S3 on moto with a wrong secret key first.
+    config_form::open(&browser, IN).await?;
+    axe_plugin(&browser, "the configuration form in the host page").await?;
+    fill_s3(
+        &browser,
+        IN,
+        &moto.endpoint,
+        BUCKET,
+        &moto.access_key_id,
+        "this-is-not-the-secret",
+    )
+    .await?;
+    click(&browser, "#slot [data-testid=verify-config]").await?;
+    // The key is refused, in words shown in the page (the check's visible text).
+    let refused = wait_check(
+        &browser,
+        IN,
+        "credentials",
+        "Failed",
+        &[
+            "access key was refused",
+            "What to do: check the key id and secret",
+        ],
+    )
+    .await?;
+    eprintln!("the failed credentials check in the host page: {refused:?}");
+    wait_check(&browser, IN, "reachable", "Passed", &[]).await?;
+    wait_check(&browser, IN, "bucket", "Skipped", &[]).await?;
+    expect_not_working(&browser, IN).await?;
+    let view = get_json(&server, "/config").await?;
+    anyhow::ensure!(view["is_default"] == true, "a failed verify saved: {view}");
+
+    // The right secret: Verify passes, and Save stores it and shows the S3 location.
+    fill(
+        &browser,
+        "#slot [data-testid=config-secret_access_key]",
+        &moto.secret_access_key,
+    )
+    .await?;
+    click(&browser, "#slot [data-testid=verify-config]").await?;
+    expect_working(
+        &browser,
+        IN,
+        &[
+            "The bucket works with this configuration.",
+            "The bucket holds no backups yet",
+        ],
+    )
+    .await?;
+    for check in ["reachable", "credentials", "bucket", "write_read_delete"] {
+        wait_check(&browser, IN, check, "Passed", &[]).await?;
+    }
+    click(&browser, "#slot [data-testid=save-config]").await?;
+    let location = format!("s3://{BUCKET}/lifeboat at {} (us-east-1)", moto.endpoint);
+    wait_for_all(
+        &browser,
+        "#slot [data-testid=config-summary] [data-testid=config-location]",
+        &["Amazon S3", &location],
+        VERIFY_SECS,
+    )
+    .await?;
+    let view = get_json(&server, "/config").await?;
+    let provider = &view["config"]["provider"];
+    anyhow::ensure!(
+        view["is_default"] == false
+            && view["credentials_set"] == true
+            && provider["provider"] == "s3"
+            && provider["bucket"] == BUCKET
+            && provider["endpoint"] == moto.endpoint.as_str(),
+        "the saved configuration is not the form's: {view}"
+    );
+    let catalog = moto.list(BUCKET, "lifeboat/catalog").await?;
+    anyhow::ensure!(
+        catalog.is_empty(),
+        "catalog objects before the backup: {catalog:?}"
+    );
 
     // Backup Now, with a description, in the plugin.
     let description = "Before the host upgrade";
@@ -115,6 +207,20 @@ async fn backup_now_and_restore_in_place_in_the_host_page() -> anyhow::Result<()
     anyhow::ensure!(op["kind"]["backup_id"] == backup.as_str(), "{op:#}");
     let namespace = get_json(&server, "/instance").await?["namespace"].clone();
     anyhow::ensure!(op["kind"]["target_namespace"] == namespace, "{op:#}");
+
+    // The backup went to moto through the plugin: the catalog lists it, and its catalog
+    // object is in the bucket.
+    let listed = get_json(&server, "/backups").await?;
+    let ids: Vec<_> = listed["backups"]
+        .as_array()
+        .map(|b| b.iter().filter_map(|b| b["id"].as_str()).collect())
+        .unwrap_or_default();
+    anyhow::ensure!(ids == [backup.as_str()], "GET /api/v1/backups: {listed}");
+    let catalog = moto.list(BUCKET, "lifeboat/catalog").await?;
+    anyhow::ensure!(
+        catalog == [format!("lifeboat/catalog/{backup}.json")],
+        "catalog objects in moto's bucket: {catalog:?}"
+    );
     browser.close().await?;
     Ok(())
 }
