@@ -347,7 +347,7 @@ async fn refusals_before_anything_is_touched() {
             let _ = std::process::Command::new("umount").arg(&self.0).status();
         }
     }
-    let _unmount = mounted.then(|| Unmount(restores.clone()));
+    let unmount = mounted.then(|| Unmount(restores.clone()));
     if mounted {
         let op = restore_done(&env, &id, "demo", false).await;
         untouched(&op);
@@ -372,6 +372,7 @@ async fn refusals_before_anything_is_touched() {
             "staging removed"
         );
         std::fs::write(&manifest_path, &original).unwrap();
+        drop(unmount);
     } else {
         eprintln!("SKIPPED the full-disk checks: cannot mount a tmpfs (needs root)");
     }

@@ -240,6 +240,12 @@ pub fn restore_command(repo: &ResticRepository, snapshot: &str, target: &str) ->
     )
 }
 
+/// Whether a failed restic run named a snapshot the repository does not hold.
+pub fn no_such_snapshot(output: &ToolOutput) -> bool {
+    let tail = output_tail(output);
+    tail.contains("no matching ID found") || tail.contains("failed to find snapshot")
+}
+
 /// Whether a failed restic run ran out of disk space.
 pub fn out_of_space(output: &ToolOutput) -> bool {
     output_tail(output).contains("no space left on device")

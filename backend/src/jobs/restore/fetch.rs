@@ -10,11 +10,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::Plan;
 use crate::files::{available_bytes, dir_size};
-use crate::jobs::bucket::run_tool;
+use crate::jobs::bucket::{open_error, run_tool};
 use crate::jobs::context::JobCtx;
 use crate::jobs::measure::{exit_text, human, rate_and_eta};
 use crate::jobs::step::{StepError, failed};
-use crate::restic::backup as rb;
+use crate::restic::backup::{self as rb, OpenFailure};
 
 /// How often the staging folder is measured.
 const POLL: Duration = Duration::from_millis(500);
@@ -72,6 +72,25 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
     let (out, ()) = tokio::join!(run, poll);
     let out = out?;
     if out.exit_code != Some(0) {
+        // The restore is the first restic call of the job (each one pays the repository
+        // key's derivation): it is what proves the passphrase and the snapshot, before
+        // anything of the target is touched.
+        match rb::open_failure(&out) {
+            OpenFailure::WrongPassword => {
+                return Err(super::preflight::passphrase_needed(
+                    &plan.manifest,
+                    &plan.target,
+                ));
+            }
+            f @ (OpenFailure::NoRepository | OpenFailure::Locked) => return Err(open_error(f)),
+            OpenFailure::Other(_) if rb::no_such_snapshot(&out) => {
+                return Err(super::preflight::snapshot_missing(
+                    &plan.manifest,
+                    &plan.snapshot,
+                ));
+            }
+            OpenFailure::Other(_) => {}
+        }
         if rb::out_of_space(&out) {
             let free = available_bytes(&staging).map_or_else(|| "no space".to_owned(), human);
             return Err(failed(

@@ -10,11 +10,9 @@ use super::{Plan, RestoreRequest};
 use crate::app::AppState;
 use crate::files::available_bytes;
 use crate::instance::{Instance, Layout, is_dns_label};
-use crate::jobs::bucket::{open_error, run_tool};
 use crate::jobs::context::JobCtx;
 use crate::jobs::measure::human;
 use crate::jobs::step::{StepError, failed};
-use crate::restic::backup::{self as rb, OpenFailure};
 use crate::storage::catalog;
 
 /// Why a restore request is refused before anything is recorded.
@@ -132,36 +130,6 @@ pub(super) async fn check(
             ));
         }
     };
-    // One restic call (each pays the repository key's derivation) proves the passphrase
-    // and lists the snapshots.
-    let out = run_tool(
-        ctx,
-        rb::snapshots_command(&target.restic, None),
-        &mut |_, _| {},
-    )
-    .await?;
-    if out.exit_code != Some(0) {
-        return Err(match rb::open_failure(&out) {
-            OpenFailure::WrongPassword => passphrase_needed(&manifest, &target),
-            f => open_error(f),
-        });
-    }
-    let snapshots = rb::parse_snapshots(&out.stdout_tail.join("\n"))
-        .map_err(|e| failed("bucket_unreachable", e.to_string(), None))?;
-    for c in &manifest.components {
-        if !snapshots.iter().any(|s| s.matches(&c.snapshot_id)) {
-            return Err(failed(
-                "snapshot_missing",
-                format!(
-                    "the {} data of backup {} (restic snapshot {}) is missing from the bucket",
-                    c.name, manifest.id, c.snapshot_id
-                ),
-                Some(
-                    "choose another backup; `restic check` on the repository tells what else is damaged",
-                ),
-            ));
-        }
-    }
     let snapshot = manifest
         .components
         .first()
@@ -211,7 +179,7 @@ pub(super) async fn check(
         TargetKind::New { .. } => false,
     };
     let detail = format!(
-        "backup {} of namespace {} ({}, PostgreSQL {}); passphrase matches; into {} namespace {}",
+        "backup {} of namespace {} ({}, PostgreSQL {}); into {} namespace {}",
         manifest.id,
         manifest.source.namespace,
         human(manifest.size_bytes),
@@ -247,8 +215,23 @@ pub(super) fn version_mismatch(backup: u32, local: u32) -> StepError {
     )
 }
 
+/// A snapshot the catalog entry names is not in the repository.
+pub(super) fn snapshot_missing(
+    manifest: &lifeboat_shared::backup::BackupManifest,
+    snapshot: &str,
+) -> StepError {
+    failed(
+        "snapshot_missing",
+        format!(
+            "the data of backup {} (restic snapshot {snapshot}) is missing from the bucket",
+            manifest.id
+        ),
+        Some("choose another backup; `restic check` on the repository tells what else is damaged"),
+    )
+}
+
 /// The configured passphrase does not open the repository: say which one is needed.
-fn passphrase_needed(
+pub(super) fn passphrase_needed(
     manifest: &lifeboat_shared::backup::BackupManifest,
     target: &crate::storage::Target,
 ) -> StepError {
