@@ -46,7 +46,9 @@ impl Browser {
             serde_json::json!({
                 "args": [format!("--user-data-dir={}", profile.path().display()), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--no-first-run", "--disable-quic", "--window-size=1280,900"]
+                         "--no-first-run", "--disable-quic", "--window-size=1280,900",
+                         // No CSS transitions: a screenshot shows the final state, not a bar mid-slide.
+                         "--force-prefers-reduced-motion"]
             }),
         );
         let url = format!("http://127.0.0.1:{port}");
