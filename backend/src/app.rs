@@ -8,7 +8,7 @@ use axum::Router;
 use axum::http::{HeaderValue, Method, header};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::tools::Toolbox;
 
@@ -155,7 +155,7 @@ impl AppState {
     /// Adds (or replaces) an instance in another namespace.
     pub fn add_instance(&self, instance: Arc<crate::instance::Instance>) {
         self.others()
-            .insert(instance.file.namespace.clone(), instance);
+            .insert(instance.namespace().to_owned(), instance);
     }
 
     /// Every instance: this Lifeboat's own first, then the others by namespace.
@@ -219,7 +219,13 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(cors)
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // A 5xx is logged at WARN here: the expected `503 instance_starting` while the
+        // instance starts is no error, and internal errors are logged at ERROR with their
+        // cause by `api::error`.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
+        )
         .with_state(state)
 }
 
