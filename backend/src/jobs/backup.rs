@@ -38,8 +38,8 @@ pub async fn run(ctx: &JobCtx) -> Result<Outcome, StepFailure> {
         take_lock(
             ctx,
             &pre.target,
-            &pre.instance.file.instance_id,
-            &pre.instance.file.namespace,
+            pre.instance.id(),
+            pre.instance.namespace(),
         ),
     )
     .await?;
@@ -75,8 +75,8 @@ async fn locked(
         trigger,
         description,
         source: SourceInstance {
-            instance_id: pre.instance.file.instance_id.clone(),
-            namespace: pre.instance.file.namespace.clone(),
+            instance_id: pre.instance.id().to_owned(),
+            namespace: pre.instance.namespace().to_owned(),
         },
         platform_version: crate::instance::DEMO_PLATFORM_VERSION.to_owned(),
         lifeboat_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -355,7 +355,7 @@ async fn upload(
 
 async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>), StepError> {
     let policy = target::retention(&ctx.state);
-    let host = host_name(&pre.instance.file.namespace);
+    let host = host_name(pre.instance.namespace());
     let Some(cmd) = rb::forget_command(&pre.target.restic, &policy, &host, "lifeboat") else {
         return Ok(((), Some("no retention policy: every backup is kept".into())));
     };

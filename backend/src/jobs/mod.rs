@@ -208,7 +208,7 @@ pub async fn start_instance(state: &AppState) -> Result<Arc<Instance>, InstanceE
     state.set_instance(instance.clone());
     // Instances earlier restores created in other namespaces run again too.
     for namespace in crate::instance::namespaces_in(&state.settings().data_dir) {
-        if namespace == instance.file.namespace {
+        if namespace == instance.namespace() {
             continue;
         }
         match Instance::ensure(

@@ -83,7 +83,7 @@ pub async fn run(ctx: &JobCtx, req: RestoreRequest) -> Result<Outcome, StepFailu
     ctx.set_weights(&[("fetch", 0.45), ("postgres", 0.45), ("start", 0.1)]);
     let plan = step(ctx, "preflight", preflight::check(ctx, &req)).await?;
     let (instance_id, namespace) = match &plan.kind {
-        TargetKind::Existing(i) => (i.file.instance_id.clone(), i.file.namespace.clone()),
+        TargetKind::Existing(i) => (i.id().to_owned(), i.namespace().to_owned()),
         TargetKind::New { .. } => (format!("new:{}", plan.namespace), plan.namespace.clone()),
     };
     let lease = step(
@@ -376,7 +376,7 @@ async fn checklist(
         action: "Log in again".into(),
         subject: format!(
             "Dash Enterprise in namespace {} (sessions from before the restore are gone)",
-            instance.file.namespace
+            instance.namespace()
         ),
     }];
     items.extend(apps.iter().map(|a| ChecklistItem {

@@ -66,7 +66,7 @@ pub fn resolve(state: &AppState, body: &StartRestore) -> Result<Resolved, Reques
         return Err(RequestError::Namespace(body.target_namespace.clone()));
     }
     let primary = state.instance().ok_or(RequestError::NotReady)?;
-    if primary.file.namespace == namespace {
+    if primary.namespace() == namespace {
         return Ok(Resolved {
             namespace,
             kind: TargetKind::Existing(primary),
