@@ -59,6 +59,30 @@ async fn save_and_verify_a_local_folder_with_schedule_preview() {
 }
 
 #[tokio::test]
+async fn a_folder_that_cannot_be_created_fails_the_bucket_check_in_words() {
+    let f = Fixture::new();
+    let file = f.dir.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let path = file.join("bucket");
+    let path = path.to_str().unwrap();
+    let report = f.verify(Some(json!({"config": local_config(path)}))).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(check(&report, "credentials")["status"], "ok", "{report}");
+    let bucket = check(&report, "bucket");
+    assert_eq!(bucket["status"], "failed", "{report}");
+    let message = bucket["message"].as_str().unwrap();
+    assert!(message.contains("cannot be created or used"), "{message}");
+    assert!(message.contains(path), "{message}");
+    assert!(
+        bucket["hint"].as_str().unwrap().contains("choose a folder"),
+        "{report}"
+    );
+    assert_eq!(check(&report, "write_read_delete")["status"], "skipped");
+    // A verify of a candidate saves nothing.
+    assert_eq!(f.get_config().await["is_default"], true);
+}
+
+#[tokio::test]
 async fn every_bad_input_is_rejected_with_a_message() {
     let f = Fixture::new();
     let s3 = |bucket: &str, endpoint: &str| json!({"config": {"provider": {"provider": "s3", "region": "us-east-1", "bucket": bucket, "endpoint": endpoint}}});

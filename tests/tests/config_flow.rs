@@ -1,7 +1,8 @@
 //! Edit Configuration through the real page: every storage failure an admin can make (a
-//! wrong S3 secret, a missing bucket, an endpoint nobody listens on, a wrong Azure key, a
-//! passphrase that does not open the bucket's backups) is shown in the page in words they
-//! can act on, and the right values verify and save.
+//! local folder that is not absolute or cannot be created, a wrong S3 secret, a missing
+//! bucket, an endpoint nobody listens on, a wrong Azure key, a passphrase that does not open
+//! the bucket's backups) is shown in the page in words they can act on, and the right values
+//! verify and save.
 //!
 //! Needs `dist/`, `target/debug/lifeboat`, chromedriver, moto, Azurite and restic (the
 //! passphrase test also PostgreSQL and pgBackRest): `make test` provides all of them.
@@ -27,6 +28,85 @@ async fn open_form(browser: &Browser, server: &Lifeboat) -> anyhow::Result<()> {
     browser.client.goto(&format!("{}/", server.url)).await?;
     config_form::open(browser, "").await?;
     axe::check(browser, "the configuration form").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_folder_that_cannot_be_used_is_shown_then_a_good_one_saves() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    open_up(dir.path())?;
+    let server = Lifeboat::start(&dir.path().join("data"), &[]).await?;
+    let browser = Browser::start().await?;
+    open_form(&browser, &server).await?;
+    select(&browser, "[data-testid=config-provider]", "local").await?;
+
+    // A relative path is refused in the form itself, next to the field.
+    fill(&browser, "[data-testid=config-path]", "backups").await?;
+    click(&browser, "[data-testid=verify-config]").await?;
+    wait_for_all(
+        &browser,
+        "#lb-cfg-path-error",
+        &["Enter an absolute path (starting with /)"],
+        VERIFY_SECS,
+    )
+    .await?;
+
+    // A folder that cannot be created: a file stands where its parent should be.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder")?;
+    let blocked = file.join("bucket");
+    let blocked = blocked.to_str().context("utf-8 path")?;
+    fill(&browser, "[data-testid=config-path]", blocked).await?;
+    click(&browser, "[data-testid=verify-config]").await?;
+    wait_check(
+        &browser,
+        "",
+        "bucket",
+        "Failed",
+        &[
+            "cannot be created or used",
+            blocked,
+            "What to do: choose a folder on the Lifeboat host that Lifeboat's user can create and write to",
+        ],
+    )
+    .await?;
+    wait_check(&browser, "", "credentials", "Passed", &[]).await?;
+    wait_check(&browser, "", "write_read_delete", "Skipped", &[]).await?;
+    expect_not_working(&browser, "").await?;
+    let view = get_json(&server, "/config").await?;
+    assert_eq!(view["is_default"], true, "nothing was saved: {view}");
+
+    // A folder it can create: Verify passes, and Save stores it and shows it.
+    let good = dir.path().join("backups");
+    let good_text = good.to_str().context("utf-8 path")?;
+    fill(&browser, "[data-testid=config-path]", good_text).await?;
+    click(&browser, "[data-testid=verify-config]").await?;
+    expect_working(
+        &browser,
+        "",
+        &[
+            "The bucket works with this configuration.",
+            "The bucket holds no backups yet",
+        ],
+    )
+    .await?;
+    for check in ["reachable", "credentials", "bucket", "write_read_delete"] {
+        wait_check(&browser, "", check, "Passed", &[]).await?;
+    }
+    click(&browser, "[data-testid=save-config]").await?;
+    wait_for_all(
+        &browser,
+        "[data-testid=config-summary] [data-testid=config-location]",
+        &["Local folder", good_text],
+        VERIFY_SECS,
+    )
+    .await?;
+    let view = get_json(&server, "/config").await?;
+    assert_eq!(view["is_default"], false, "{view}");
+    assert_eq!(view["config"]["provider"]["provider"], "local", "{view}");
+    assert_eq!(view["config"]["provider"]["path"], good_text, "{view}");
+    assert!(good.is_dir(), "the folder was not created");
+    browser.close().await?;
     Ok(())
 }
 

@@ -342,6 +342,20 @@ async fn run_checks(
     run.begin(1);
     let target = match target {
         Ok(t) => t,
+        Err(TargetError::LocalFolder { path, source }) => {
+            // A folder has no credentials: what failed is the "bucket" itself.
+            run.ok("a local folder needs no credentials");
+            run.begin(2);
+            run.finish(
+                CheckStatus::Failed,
+                format!(
+                    "the folder {} cannot be created or used: {source}",
+                    path.display()
+                ),
+                Some("choose a folder on the Lifeboat host that Lifeboat's user can create and write to".to_owned()),
+            );
+            return;
+        }
         Err(e) => {
             let (message, hint) = match &e {
                 TargetError::MissingCredential(key) => (
