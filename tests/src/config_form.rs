@@ -7,6 +7,10 @@
 use crate::browser::Browser;
 use crate::page::{click, element, fill, select, wait_for_all};
 
+/// The four checks that pass on any bucket that works (the fifth, `repository`, depends on
+/// what the bucket holds).
+const BUCKET_CHECKS: [&str; 4] = ["reachable", "credentials", "bucket", "write_read_delete"];
+
 /// How long a verify may take in the page (the backend promises 15 s even for an endpoint
 /// that hangs; restic and a loaded 2-core machine add to that).
 pub const VERIFY_SECS: u64 = 45;
@@ -78,4 +82,23 @@ pub async fn expect_working(
     let css =
         format!("{within} [data-testid=config-form] [data-testid=verify-result][data-ok=true]");
     wait_for_all(browser, &css, needles, VERIFY_SECS).await
+}
+
+/// Clicks Verify in the form and waits until it says the bucket works and holds no backups
+/// yet, with every bucket check passed.
+pub async fn verify_empty_bucket_works(browser: &Browser, within: &str) -> anyhow::Result<()> {
+    click(browser, &format!("{within} [data-testid=verify-config]")).await?;
+    expect_working(
+        browser,
+        within,
+        &[
+            "The bucket works with this configuration.",
+            "The bucket holds no backups yet",
+        ],
+    )
+    .await?;
+    for check in BUCKET_CHECKS {
+        wait_check(browser, within, check, "Passed", &[]).await?;
+    }
+    Ok(())
 }
