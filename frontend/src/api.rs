@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::plugin::MountOptions;
+use crate::mount::MountOptions;
 
 /// A failed call, in words the page can show.
 #[derive(Debug, Clone, PartialEq)]

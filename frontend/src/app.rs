@@ -5,9 +5,9 @@ use yew::prelude::*;
 use crate::api::Api;
 use crate::components::shell::shell;
 use crate::hooks::{Operations, use_operations};
+use crate::mount::MountOptions;
 use crate::pages::backup_restore::BackupRestorePage;
 use crate::pages::operation::OperationPage;
-use crate::plugin::MountOptions;
 use crate::router::{Link, Route, Router, use_route};
 use crate::style::CSS;
 

@@ -50,6 +50,7 @@ pub mod components;
 pub mod config_draft;
 pub mod format;
 pub mod hooks;
+pub mod mount;
 pub mod pages;
 pub mod plugin;
 pub mod router;
@@ -58,4 +59,4 @@ pub mod style;
 pub mod validate;
 
 pub use app::{App, AppProps};
-pub use plugin::MountOptions;
+pub use mount::MountOptions;
