@@ -1,7 +1,9 @@
-//! Custom hooks: the live operations feed and data fetching.
+//! Custom hooks: the live operations feed, data fetching, and actions the user starts.
 
+pub mod use_action;
 pub mod use_fetch;
 pub mod use_operations;
 
+pub use use_action::{Action, use_action};
 pub use use_fetch::{Loadable, use_fetch};
 pub use use_operations::{Operations, use_operations};

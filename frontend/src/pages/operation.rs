@@ -5,8 +5,8 @@
 //! namespace.
 
 use lifeboat_shared::ApiError;
-use lifeboat_shared::backup::{BackupManifest, StartRestore};
-use lifeboat_shared::operation::{OperationKind, OperationStatus, Outcome};
+use lifeboat_shared::backup::BackupManifest;
+use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Outcome};
 use yew::prelude::*;
 
 use crate::api::{Api, ApiFailure};
@@ -14,8 +14,9 @@ use crate::components::banner::error_banner;
 use crate::components::checklist::Checklist;
 use crate::components::operation_progress::{OperationProgress, title};
 use crate::components::restore_dialog::RestoreDialog;
-use crate::hooks::{Loadable, Operations, use_fetch};
-use crate::router::{Link, Route, use_navigator};
+use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch};
+use crate::pages::{StartRestoreAction, dismiss, use_start_restore};
+use crate::router::{Link, Route};
 use crate::state::OperationsAction;
 
 /// The Restore dialog opened again by "Retry restore".
@@ -99,141 +100,28 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
         .or_else(|| fetched.ok().cloned());
 
     // "Retry restore": load the backup, open the dialog, start and follow the new restore.
-    let api = use_context::<Api>();
-    let navigator = use_navigator();
     let retry = use_state(|| None::<Retry>);
-    let retry_busy = use_state(|| false);
-    let retry_error = use_state(|| None::<ApiFailure>);
-    let open_retry = {
-        let api = api.clone();
-        let (retry, busy, error) = (retry.clone(), retry_busy.clone(), retry_error.clone());
-        Callback::from(move |(backup_id, target): (String, String)| {
-            let Some(api) = api.clone() else { return };
-            let (retry, busy, error) = (retry.clone(), busy.clone(), error.clone());
-            busy.set(true);
-            error.set(None);
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = load_retry(&api, &backup_id, &target).await;
-                busy.set(false);
-                match result {
-                    Ok(r) => retry.set(Some(r)),
-                    Err(e) => error.set(Some(e)),
-                }
-            });
-        })
-    };
-    let close_retry = {
-        let (retry, busy, error) = (retry.clone(), retry_busy.clone(), retry_error.clone());
-        Callback::from(move |()| {
-            if !*busy {
-                error.set(None);
-                retry.set(None);
-            }
-        })
-    };
-    let start_retry = {
-        let (api, ops) = (api.clone(), ops.clone());
-        let (retry, busy, error) = (retry.clone(), retry_busy.clone(), retry_error.clone());
-        Callback::from(move |req: StartRestore| {
-            let (Some(api), Some(r)) = (api.clone(), (*retry).clone()) else {
-                return;
-            };
-            let (ops, navigator) = (ops.clone(), navigator.clone());
-            let (retry, busy, error) = (retry.clone(), busy.clone(), error.clone());
-            busy.set(true);
-            error.set(None);
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = api.start_restore(&r.backup.id, &req).await;
-                busy.set(false);
-                match result {
-                    Ok(op) => {
-                        let id = op.id.clone();
-                        if let Some(ops) = &ops {
-                            ops.dispatch(OperationsAction::Upsert(Box::new(op)));
-                        }
-                        retry.set(None);
-                        if let Some(nav) = navigator {
-                            nav.push(&Route::Operation { id });
-                        }
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
-            });
-        })
-    };
-
+    let (open_retry, start_retry) = use_retry(&retry);
     let body = match (&op, &*fetched) {
-        (Some(op), _) => {
-            let checklist = match (&op.status, &op.outcome) {
-                (
-                    OperationStatus::Succeeded | OperationStatus::SucceededWithWarnings,
-                    Some(Outcome::Restore { checklist }),
-                ) => Some(checklist.clone()),
-                _ => None,
-            };
-            let failed = matches!(
-                op.status,
-                OperationStatus::Failed | OperationStatus::Interrupted | OperationStatus::Cancelled
-            );
-            let is_restore = matches!(op.kind, OperationKind::Restore { .. });
-            let retry_button = match (&op.kind, failed) {
-                (
-                    OperationKind::Restore {
-                        backup_id,
-                        target_namespace,
-                        ..
-                    },
-                    true,
-                ) => {
-                    let args = (backup_id.clone(), target_namespace.clone());
-                    let open = open_retry.clone();
-                    html! {
-                        <div class="lb-dialog-actions">
-                            <button type="button" class="lb-btn lb-btn-primary"
-                                disabled={*retry_busy} data-testid="retry-restore"
-                                onclick={move |_| open.emit(args.clone())}>
-                                { "Retry restore" }
-                            </button>
-                        </div>
-                    }
-                }
-                _ => Html::default(),
-            };
-            html! {
-                <>
-                    <section class="lb-card" aria-labelledby="lb-opp-h">
-                        <h2 id="lb-opp-h">{ title(op) }</h2>
-                        <OperationProgress operation={op.clone()} now={crate::pages::now()} />
-                        if failed {
-                            <p class="lb-note" data-testid="retry-note">
-                                { if is_restore {
-                                    "Nothing after the failed step ran. Select Retry restore to restore the same backup into the same namespace again (you confirm it first), or select Restore on another backup in "
-                                } else {
-                                    "No backup was added to the catalog. To try again, select Backup Now in "
-                                } }
-                                <Link to={Route::Home}>{ "Backup and Restore" }</Link>
-                                { "." }
-                            </p>
-                            { retry_button }
-                            if let (Some(e), None) = (&*retry_error, &*retry) {
-                                { error_banner(e, Some("The restore cannot be retried."), None) }
-                            }
-                        }
-                    </section>
-                    if let Some(items) = checklist {
-                        <Checklist {items} />
-                    }
-                </>
-            }
-        }
+        (Some(op), _) => operation_view(op, &open_retry, (*retry).is_none()),
         (None, Loadable::Loading) => html! {
             <p class="lb-loading" role="status">{ "Loading the operation…" }</p>
         },
-        (None, Loadable::Failed(e)) => html! {
-            { error_banner(e, Some("This operation could not be loaded."), None) }
-        },
+        (None, Loadable::Failed(e)) => {
+            error_banner(e, Some("This operation could not be loaded."), None)
+        }
         (None, Loadable::Loaded(_)) => Html::default(),
     };
+    let dialog = (*retry).clone().map(|r| {
+        let backup_id = r.backup.id.clone();
+        html! {
+            <RestoreDialog backup={r.backup} instance_namespace={r.own_namespace}
+                initial_namespace={Some(r.target_namespace)}
+                busy={start_retry.busy()} error={start_retry.error()}
+                on_confirm={start_retry.callback().reform(move |req| (backup_id.clone(), req))}
+                on_cancel={dismiss(&open_retry, &start_retry, closer(&retry))} />
+        }
+    });
 
     html! {
         <div class="lb-page" data-testid="operation">
@@ -242,12 +130,95 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
             </p>
             <h1 class="lb-title" tabindex="-1" ref={heading}>{ "Operation " }{ props.id.clone() }</h1>
             { body }
-            if let Some(r) = &*retry {
-                <RestoreDialog backup={r.backup.clone()} instance_namespace={r.own_namespace.clone()}
-                    initial_namespace={Some(r.target_namespace.clone())}
-                    busy={*retry_busy} error={(*retry_error).clone()}
-                    on_confirm={start_retry} on_cancel={close_retry} />
-            }
+            { for dialog }
         </div>
+    }
+}
+
+/// "Retry restore" (load what the dialog needs, then open it) and the dialog's "Yes,
+/// restore now".
+#[hook]
+fn use_retry(
+    retry: &UseStateHandle<Option<Retry>>,
+) -> (Action<(String, String)>, StartRestoreAction) {
+    let open = {
+        let retry = retry.clone();
+        use_action(move |api: Api, (backup_id, target): (String, String)| {
+            let retry = retry.clone();
+            async move {
+                retry.set(Some(load_retry(&api, &backup_id, &target).await?));
+                Ok(())
+            }
+        })
+    };
+    (open, use_start_restore(closer(retry)))
+}
+
+/// Closes the Restore dialog.
+fn closer(retry: &UseStateHandle<Option<Retry>>) -> Callback<()> {
+    let retry = retry.clone();
+    Callback::from(move |()| retry.set(None))
+}
+
+/// The operation's card (progress; after a failure, what to do and "Retry restore"), and
+/// the checklist after a restore.
+fn operation_view(op: &Operation, open_retry: &Action<(String, String)>, closed: bool) -> Html {
+    let checklist = match (&op.status, &op.outcome) {
+        (
+            OperationStatus::Succeeded | OperationStatus::SucceededWithWarnings,
+            Some(Outcome::Restore { checklist }),
+        ) => Some(checklist.clone()),
+        _ => None,
+    };
+    let failed = matches!(
+        op.status,
+        OperationStatus::Failed | OperationStatus::Interrupted | OperationStatus::Cancelled
+    );
+    let is_restore = matches!(op.kind, OperationKind::Restore { .. });
+    let retry_button = match &op.kind {
+        OperationKind::Restore {
+            backup_id,
+            target_namespace,
+            ..
+        } => {
+            let args = (backup_id.clone(), target_namespace.clone());
+            let open = open_retry.callback();
+            html! {
+                <div class="lb-dialog-actions">
+                    <button type="button" class="lb-btn lb-btn-primary"
+                        disabled={open_retry.busy()} data-testid="retry-restore"
+                        onclick={move |_| open.emit(args.clone())}>
+                        { "Retry restore" }
+                    </button>
+                </div>
+            }
+        }
+        _ => Html::default(),
+    };
+    html! {
+        <>
+            <section class="lb-card" aria-labelledby="lb-opp-h">
+                <h2 id="lb-opp-h">{ title(op) }</h2>
+                <OperationProgress operation={op.clone()} now={crate::pages::now()} />
+                if failed {
+                    <p class="lb-note" data-testid="retry-note">
+                        { if is_restore {
+                            "Nothing after the failed step ran. Select Retry restore to restore the same backup into the same namespace again (you confirm it first), or select Restore on another backup in "
+                        } else {
+                            "No backup was added to the catalog. To try again, select Backup Now in "
+                        } }
+                        <Link to={Route::Home}>{ "Backup and Restore" }</Link>
+                        { "." }
+                    </p>
+                    { retry_button }
+                    if let (Some(e), true) = (open_retry.error(), closed) {
+                        { error_banner(&e, Some("The restore cannot be retried."), None) }
+                    }
+                }
+            </section>
+            if let Some(items) = checklist {
+                <Checklist {items} />
+            }
+        </>
     }
 }

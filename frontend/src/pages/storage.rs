@@ -3,11 +3,11 @@
 use lifeboat_shared::config::{ConfigView, PutConfig, VerifyReport};
 use yew::prelude::*;
 
-use crate::api::{Api, ApiFailure};
+use crate::api::Api;
 use crate::components::banner::error_banner;
 use crate::components::config_form::ConfigForm;
 use crate::components::config_summary::ConfigSummary;
-use crate::hooks::Loadable;
+use crate::hooks::{Loadable, use_action};
 
 /// Properties of [`StorageSection`].
 #[derive(Debug, Clone, PartialEq, Properties)]
@@ -24,101 +24,109 @@ pub struct StorageSectionProps {
 /// The storage card.
 #[function_component(StorageSection)]
 pub fn storage_section(props: &StorageSectionProps) -> Html {
-    let api = use_context::<Api>();
     let editing = use_state(|| false);
-    let saving = use_state(|| false);
-    let save_error = use_state(|| None::<ApiFailure>);
-    let verifying = use_state(|| false);
     let verify = use_state(|| None::<VerifyReport>);
-    let verify_error = use_state(|| None::<ApiFailure>);
 
-    // One verify helper for the saved configuration (None) and for a draft (Some).
+    // One verify for the saved configuration (None) and for a draft (Some).
     let run_verify = {
-        let api = api.clone();
-        let verifying = verifying.clone();
         let verify = verify.clone();
-        let verify_error = verify_error.clone();
-        Callback::from(move |candidate: Option<PutConfig>| {
-            let Some(api) = api.clone() else { return };
-            let (verifying, verify, verify_error) =
-                (verifying.clone(), verify.clone(), verify_error.clone());
-            verifying.set(true);
-            verify_error.set(None);
-            wasm_bindgen_futures::spawn_local(async move {
-                match api.verify(candidate.as_ref()).await {
-                    Ok(r) => verify.set(Some(r)),
-                    Err(e) => {
-                        verify.set(None);
-                        verify_error.set(Some(e));
-                    }
-                }
-                verifying.set(false);
-            });
+        use_action(move |api: Api, candidate: Option<PutConfig>| {
+            let verify = verify.clone();
+            async move {
+                let report = api.verify(candidate.as_ref()).await;
+                let (shown, result) = match report {
+                    Ok(r) => (Some(r), Ok(())),
+                    Err(e) => (None, Err(e)),
+                };
+                verify.set(shown);
+                result
+            }
         })
     };
-    let on_save = {
-        let api = api.clone();
-        let (saving, save_error, editing, verify, config) = (
-            saving.clone(),
-            save_error.clone(),
+    let save = {
+        let (editing, verify, config) = (editing.clone(), verify.clone(), props.config.clone());
+        use_action(move |api: Api, body: PutConfig| {
+            let (editing, verify, config) = (editing.clone(), verify.clone(), config.clone());
+            async move {
+                let saved = api.put_config(&body).await?;
+                config.set(Loadable::Loaded(saved.config));
+                verify.set(Some(saved.verify));
+                editing.set(false);
+                Ok(())
+            }
+        })
+    };
+    // Opening or closing the form forgets the last verify (and, opening, the last save).
+    let edit = {
+        let (editing, verify, run_verify, save) = (
             editing.clone(),
             verify.clone(),
-            props.config.clone(),
+            run_verify.clone(),
+            save.clone(),
         );
-        Callback::from(move |body: PutConfig| {
-            let Some(api) = api.clone() else { return };
-            let (saving, save_error, editing, verify, config) = (
-                saving.clone(),
-                save_error.clone(),
+        move |open: bool| {
+            let (editing, verify, run_verify, save) = (
                 editing.clone(),
                 verify.clone(),
-                config.clone(),
+                run_verify.clone(),
+                save.clone(),
             );
-            saving.set(true);
-            save_error.set(None);
-            wasm_bindgen_futures::spawn_local(async move {
-                match api.put_config(&body).await {
-                    Ok(saved) => {
-                        config.set(Loadable::Loaded(saved.config));
-                        verify.set(Some(saved.verify));
-                        editing.set(false);
-                    }
-                    Err(e) => save_error.set(Some(e)),
+            Callback::from(move |()| {
+                verify.set(None);
+                run_verify.clear();
+                if open {
+                    save.clear();
                 }
-                saving.set(false);
-            });
-        })
-    };
-    let start_edit = {
-        let (editing, verify, verify_error, save_error) = (
-            editing.clone(),
-            verify.clone(),
-            verify_error.clone(),
-            save_error.clone(),
-        );
-        Callback::from(move |()| {
-            verify.set(None);
-            verify_error.set(None);
-            save_error.set(None);
-            editing.set(true);
-        })
-    };
-    let cancel_edit = {
-        let (editing, verify, verify_error) =
-            (editing.clone(), verify.clone(), verify_error.clone());
-        Callback::from(move |()| {
-            verify.set(None);
-            verify_error.set(None);
-            editing.set(false);
-        })
+                editing.set(open);
+            })
+        }
     };
 
-    // Focus follows the flow: into the form when it opens, back to its button when it closes.
+    let section = use_focus_flow(*editing);
+
+    let body = match &*props.config {
+        Loadable::Loading => html! {
+            <p class="lb-loading" role="status">{ "Loading the storage configuration…" }</p>
+        },
+        Loadable::Failed(e) => html! {
+            { error_banner(e, Some("The storage configuration could not be loaded."), Some(props.on_reload.clone())) }
+        },
+        Loadable::Loaded(view) if *editing => html! {
+            <ConfigForm view={view.clone()}
+                default_timezone={crate::pages::browser_time_zone()}
+                saving={save.busy()} verifying={run_verify.busy()}
+                verify={(*verify).clone()} error={save.error()}
+                verify_error={run_verify.error()}
+                locked_reason={props.locked_reason.clone()}
+                on_save={save.callback()}
+                on_verify={run_verify.callback().reform(Some)}
+                on_cancel={edit(false)} />
+        },
+        Loadable::Loaded(view) => html! {
+            <ConfigSummary view={view.clone()} verify={(*verify).clone()} verifying={run_verify.busy()}
+                verify_error={run_verify.error()}
+                on_edit={edit(true)} on_verify={run_verify.callback().reform(|()| None)} />
+        },
+    };
+    html! {
+        <section class="lb-card" aria-labelledby="lb-storage-h" ref={section}>
+            <h2 id="lb-storage-h">
+                { if *editing { "Edit Configuration" } else { "Storage configuration" } }
+            </h2>
+            { body }
+        </section>
+    }
+}
+
+/// Focus follows the flow: into the form when it opens, back to its button when it closes.
+/// Returns the ref of the section it looks in.
+#[hook]
+fn use_focus_flow(editing: bool) -> NodeRef {
     let section = use_node_ref();
     let was_editing = use_mut_ref(|| false);
     {
         let section = section.clone();
-        use_effect_with(*editing, move |editing| {
+        use_effect_with(editing, move |editing| {
             let selector = if *editing {
                 Some("[data-testid=config-form] select, [data-testid=config-form] input")
             } else if *was_editing.borrow() {
@@ -140,37 +148,5 @@ pub fn storage_section(props: &StorageSectionProps) -> Html {
             }
         });
     }
-
-    let body = match &*props.config {
-        Loadable::Loading => html! {
-            <p class="lb-loading" role="status">{ "Loading the storage configuration…" }</p>
-        },
-        Loadable::Failed(e) => html! {
-            { error_banner(e, Some("The storage configuration could not be loaded."), Some(props.on_reload.clone())) }
-        },
-        Loadable::Loaded(view) if *editing => html! {
-            <ConfigForm view={view.clone()}
-                default_timezone={crate::pages::browser_time_zone()}
-                saving={*saving} verifying={*verifying}
-                verify={(*verify).clone()} error={(*save_error).clone()}
-                verify_error={(*verify_error).clone()}
-                locked_reason={props.locked_reason.clone()}
-                on_save={on_save}
-                on_verify={run_verify.reform(Some)}
-                on_cancel={cancel_edit} />
-        },
-        Loadable::Loaded(view) => html! {
-            <ConfigSummary view={view.clone()} verify={(*verify).clone()} verifying={*verifying}
-                verify_error={(*verify_error).clone()}
-                on_edit={start_edit} on_verify={run_verify.reform(|()| None)} />
-        },
-    };
-    html! {
-        <section class="lb-card" aria-labelledby="lb-storage-h" ref={section}>
-            <h2 id="lb-storage-h">
-                { if *editing { "Edit Configuration" } else { "Storage configuration" } }
-            </h2>
-            { body }
-        </section>
-    }
+    section
 }

@@ -1,0 +1,157 @@
+//! The Backups card of the main page: Backup Now (disabled, with the reason, when it
+//! cannot start), and the catalog or what stands in for it (loading, the failure, an empty
+//! state).
+
+use lifeboat_shared::backup::{BackupList, BackupManifest};
+use lifeboat_shared::config::ConfigView;
+use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Outcome};
+use yew::prelude::*;
+
+use crate::components::backups_table::BackupsTable;
+use crate::components::banner::error_banner;
+use crate::components::empty_state::empty_state;
+use crate::hooks::Loadable;
+use crate::state::OperationsState;
+
+/// "A backup", "A restore": the subject of a sentence about a running operation.
+pub(crate) fn kind_word(op: &Operation) -> &'static str {
+    match op.kind {
+        OperationKind::Backup { .. } => "A backup",
+        OperationKind::Restore { .. } => "A restore",
+        OperationKind::Unknown => "An operation",
+    }
+}
+
+/// Why Backup Now cannot start, if it cannot.
+fn backup_blocked(config: &Loadable<ConfigView>, active: Option<&Operation>) -> Option<String> {
+    match config {
+        Loadable::Loading => Some("Loading the storage configuration…".to_owned()),
+        Loadable::Failed(_) => Some("The storage configuration could not be loaded.".to_owned()),
+        Loadable::Loaded(v) if v.config.is_none() => {
+            Some("Configure a bucket first (Storage configuration above).".to_owned())
+        }
+        Loadable::Loaded(_) => active.map(|op| {
+            format!(
+                "{} is running: start a new backup when it ends.",
+                kind_word(op)
+            )
+        }),
+    }
+}
+
+/// The backups whose operation ended with warnings (the table marks them).
+fn with_warnings(live: &OperationsState) -> Vec<String> {
+    live.operations
+        .iter()
+        .filter(|o| o.status == OperationStatus::SucceededWithWarnings)
+        .filter_map(|o| match &o.outcome {
+            Some(Outcome::Backup { backup_id }) => Some(backup_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What the card draws from: the page's data and what its buttons do.
+pub(crate) struct BackupsCard<'a> {
+    /// The storage configuration (no bucket: nothing to list, nothing to back up).
+    pub config: &'a Loadable<ConfigView>,
+    /// The catalog.
+    pub backups: &'a Loadable<BackupList>,
+    /// The live operations (a running backup is the table's first row).
+    pub live: &'a OperationsState,
+    /// Backup Now.
+    pub on_backup: Callback<MouseEvent>,
+    /// Restore, on a row.
+    pub on_restore: Callback<BackupManifest>,
+    /// Try loading the catalog again.
+    pub on_reload: Callback<()>,
+}
+
+impl BackupsCard<'_> {
+    /// The card. A plain function rather than a component (a component costs the bundle
+    /// its own lifecycle code).
+    pub(crate) fn view(self) -> Html {
+        let active = self.live.active();
+        let blocked = backup_blocked(self.config, active);
+        let configured = matches!(self.config, Loadable::Loaded(v) if v.config.is_some());
+        html! {
+            <section class="lb-card" aria-labelledby="lb-backups-h">
+                <div class="lb-card-head">
+                    <h2 id="lb-backups-h">{ "Backups" }</h2>
+                    <button type="button" class="lb-btn lb-btn-primary" onclick={self.on_backup.clone()}
+                        disabled={blocked.is_some()} data-testid="backup-now"
+                        aria-describedby={blocked.as_ref().map(|_| "lb-backup-blocked")}>
+                        { "Backup Now" }
+                    </button>
+                </div>
+                if let (Some(reason), true) = (&blocked, configured) {
+                    <p id="lb-backup-blocked" class="lb-note" data-testid="backup-disabled-reason">
+                        <span aria-hidden="true">{ "ⓘ " }</span>{ reason.clone() }
+                    </p>
+                } else if let Some(reason) = &blocked {
+                    <p id="lb-backup-blocked" class="lb-sr">{ reason.clone() }</p>
+                }
+                { self.body(active) }
+            </section>
+        }
+    }
+
+    /// The table, or what stands in for it.
+    fn body(self, active: Option<&Operation>) -> Html {
+        let running = active
+            .filter(|op| matches!(op.kind, OperationKind::Backup { .. }))
+            .cloned();
+        match (self.config, self.backups) {
+            (Loadable::Loaded(v), _) if v.config.is_none() => empty_state(
+                "No backups yet.",
+                "Configure a bucket to start backing up, then select Backup Now or set a schedule.",
+            ),
+            (_, Loadable::Loading) => html! {
+                <p class="lb-loading" role="status">{ "Loading the backups…" }</p>
+            },
+            (_, Loadable::Failed(e)) => error_banner(
+                e,
+                Some("The backups could not be loaded."),
+                Some(self.on_reload),
+            ),
+            (_, Loadable::Loaded(list)) if list.backups.is_empty() && running.is_none() => {
+                empty_state(
+                    "No backups yet.",
+                    "Select Backup Now to make the first one, or set a schedule with Edit Configuration.",
+                )
+            }
+            (_, Loadable::Loaded(list)) => {
+                let restore_disabled = active.map(|op| {
+                    AttrValue::from(format!(
+                        "{} is running: Restore is available again when it ends.",
+                        kind_word(op)
+                    ))
+                });
+                html! {
+                    <BackupsTable backups={list.backups.clone()} {running}
+                        with_warnings={with_warnings(self.live)} {restore_disabled}
+                        on_restore={self.on_restore} />
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ApiFailure;
+
+    #[test]
+    fn backup_now_says_why_it_cannot_start() {
+        let failed = Loadable::Failed(ApiFailure::Network("refused".into()));
+        assert_eq!(
+            backup_blocked(&Loadable::Loading, None).as_deref(),
+            Some("Loading the storage configuration…")
+        );
+        assert_eq!(
+            backup_blocked(&failed, None).as_deref(),
+            Some("The storage configuration could not be loaded.")
+        );
+    }
+}
