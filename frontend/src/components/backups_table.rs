@@ -52,7 +52,6 @@ fn running_row(op: &Operation) -> Html {
         .as_ref()
         .and_then(|p| p.fraction())
         .map(format::percent);
-    let (icon, word, tone) = status::operation(op.status);
     html! {
         <tr class="lb-row-running" data-testid="backup-row-running">
             <td title={op.created_at.clone()}>{ format::date_time(&op.created_at) }</td>
@@ -60,13 +59,7 @@ fn running_row(op: &Operation) -> Html {
             <td>{ trig }</td>
             <td>{ done.unwrap_or_else(|| "–".to_owned()) }</td>
             <td>{ "–" }</td>
-            <td>
-                <span class={classes!("lb-status", tone)}>
-                    <span class="lb-status-icon" aria-hidden="true">{ icon }</span>
-                    { word }
-                    if let Some(p) = pct { { format!(" · {p}") } }
-                </span>
-            </td>
+            <td>{ status::badge_with(status::operation(op.status), pct.map(|p| format!(" · {p}"))) }</td>
             <td>{ "this instance" }</td>
             <td></td>
         </tr>
@@ -92,12 +85,6 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
         let duration = format::seconds_between(&b.started_at, &b.finished_at)
             .map(format::duration)
             .unwrap_or_else(|| "–".to_owned());
-        let warned = props.with_warnings.contains(&b.id);
-        let (icon, word, tone) = if warned {
-            ("▲", "Completed with warnings", "lb-tone-warn")
-        } else {
-            ("✓", "Completed", "lb-tone-ok")
-        };
         let size_title = format!(
             "{} in all; {} added to the bucket",
             format::exact_bytes(b.size_bytes),
@@ -115,11 +102,7 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
                     }
                 </td>
                 <td>{ duration }</td>
-                <td>
-                    <span class={classes!("lb-status", tone)}>
-                        <span class="lb-status-icon" aria-hidden="true">{ icon }</span>{ word }
-                    </span>
-                </td>
+                <td>{ status::badge(status::backup(props.with_warnings.contains(&b.id))) }</td>
                 <td>{ b.source.namespace.clone() }</td>
                 <td>
                     <button type="button" class="lb-btn lb-btn-secondary lb-btn-small"

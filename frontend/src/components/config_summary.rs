@@ -4,9 +4,8 @@ use lifeboat_shared::config::{ConfigView, Provider, Retention, VerifyReport};
 use yew::prelude::*;
 
 use crate::api::ApiFailure;
-use crate::components::banner::error_banner;
 use crate::components::empty_state::empty_state;
-use crate::components::verify_result::verify_result;
+use crate::components::verify_result::{verify_area, verify_button};
 use crate::format;
 
 /// Properties of [`ConfigSummary`].
@@ -170,20 +169,19 @@ pub fn config_summary(props: &ConfigSummaryProps) -> Html {
                 <button type="button" class="lb-btn lb-btn-primary" onclick={edit} data-testid="edit-config">
                     { if v.is_default { "Configure storage" } else { "Edit Configuration" } }
                 </button>
-                <button type="button" class="lb-btn lb-btn-secondary" onclick={verify}
-                    disabled={props.verifying} data-testid="verify-saved">
-                    { if props.verifying { "Verifying…" } else { "Verify" } }
-                </button>
+                { verify_button(props.verifying, verify, "verify-saved") }
             </div>
-            <div aria-live="polite">
-                if let Some(e) = &props.verify_error {
-                    { error_banner(e, Some("The verify could not run."), None) }
-                }
-                if let Some(r) = &props.verify {
-                    { verify_result(r) }
-                }
-            </div>
+            { verify_area(props.verify_error.as_ref(), props.verify.as_ref()) }
         </div>
+    }
+}
+
+/// A schedule's next run times, as a list (the time itself on hover).
+pub fn next_runs(runs: &[String]) -> Html {
+    html! {
+        <ul class="lb-list">
+            { for runs.iter().map(|t| html! { <li title={t.clone()}>{ format::date_time(t) }</li> }) }
+        </ul>
     }
 }
 
@@ -203,9 +201,7 @@ fn schedule(v: &ConfigView) -> Html {
                 if !p.next_runs.is_empty() {
                     <details class="lb-details">
                         <summary>{ "Next runs" }</summary>
-                        <ul class="lb-list">
-                            { for p.next_runs.iter().map(|t| html! { <li title={t.clone()}>{ format::date_time(t) }</li> }) }
-                        </ul>
+                        { next_runs(&p.next_runs) }
                     </details>
                 }
             </>

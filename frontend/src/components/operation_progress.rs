@@ -2,7 +2,9 @@
 //! percent, bytes, rate and ETA, current step, the steps with their state and duration,
 //! warnings, and the error with its hint.
 
-use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Step, StepStatus};
+use lifeboat_shared::operation::{
+    Operation, OperationKind, OperationStatus, Progress, Step, StepStatus,
+};
 use yew::prelude::*;
 
 use crate::components::status;
@@ -81,13 +83,6 @@ pub fn operation_progress(props: &OperationProgressProps) -> Html {
         _ => progress.as_ref().and_then(|p| p.fraction()),
     };
     let pct = fraction.and_then(format::whole_percent);
-    let total = op.steps.len();
-    let position = op
-        .steps
-        .iter()
-        .position(|s| s.status == StepStatus::Running)
-        .map(|i| i + 1);
-    let current = op.current_step();
     let bar_label = format!("{} progress", title(op));
 
     let steps = op.steps.iter().map(|s| {
@@ -130,53 +125,77 @@ pub fn operation_progress(props: &OperationProgressProps) -> Html {
             if let Some(o) = progress.as_ref().and_then(|p| format::overall(p.overall_fraction, p.overall_eta_seconds)) {
                 <p data-testid="progress-overall">{ o }</p>
             }
-            <dl class="lb-facts">
-                if let Some(p) = pct {
-                    <dt>{ "Done" }</dt><dd data-testid="progress-percent">{ format!("{p}%") }</dd>
-                }
-                if let Some(p) = &progress {
-                    <dt>{ "Data" }</dt>
-                    <dd data-testid="progress-bytes"
-                        title={p.bytes_total.map(|t| format!("{} of {}", format::exact_bytes(p.bytes_done), format::exact_bytes(t)))}>
-                        { format::bytes_of(p.bytes_done, p.bytes_total) }
-                        if let Some(ft) = p.files_total {
-                            { format!(" · {} of {ft} files", p.files_done) }
-                        }
-                    </dd>
-                    if let Some(r) = p.rate_bytes_per_sec {
-                        <dt>{ "Rate" }</dt><dd data-testid="progress-rate">{ format::rate(r) }</dd>
-                    }
-                    if let Some(e) = p.eta_seconds {
-                        <dt>{ "Time left" }</dt><dd data-testid="progress-eta">{ format::eta(e) }</dd>
-                    }
-                }
-                if let Some(step) = current {
-                    <dt>{ "Current step" }</dt>
-                    <dd data-testid="progress-step">
-                        { step.title.clone() }
-                        if let (Some(i), true) = (position, total > 0) {
-                            <span class="lb-muted">{ format!(" (step {i} of {total})") }</span>
-                        }
-                    </dd>
-                }
-                if let Some(item) = progress.as_ref().and_then(|p| p.current.clone()) {
-                    <dt>{ "Working on" }</dt><dd class="lb-ellipsis" title={item.clone()}>{ item }</dd>
-                }
-                <dt>{ "Started" }</dt>
-                <dd title={op.created_at.clone()}>{ format::date_time(&op.created_at) }</dd>
-                if let Some(end) = &op.finished_at {
-                    <dt>{ "Finished" }</dt>
-                    <dd title={end.clone()}>
-                        { format::date_time(end) }
-                        if let Some(d) = format::seconds_between(&op.created_at, end) {
-                            <span class="lb-muted">{ format!(" (took {})", format::duration(d)) }</span>
-                        }
-                    </dd>
-                }
-            </dl>
+            { facts(op, progress.as_ref(), pct) }
             if !props.compact && !op.steps.is_empty() {
                 <ol class="lb-steps" aria-label="Steps">{ for steps }</ol>
             }
+            { problems(op) }
+        </div>
+    }
+}
+
+/// The figures: done, data, rate, time left, current step, what it works on, and when it
+/// started and finished.
+fn facts(op: &Operation, progress: Option<&Progress>, pct: Option<u8>) -> Html {
+    let total = op.steps.len();
+    let position = op
+        .steps
+        .iter()
+        .position(|s| s.status == StepStatus::Running)
+        .map(|i| i + 1);
+    let current = op.current_step();
+    html! {
+        <dl class="lb-facts">
+            if let Some(p) = pct {
+                <dt>{ "Done" }</dt><dd data-testid="progress-percent">{ format!("{p}%") }</dd>
+            }
+            if let Some(p) = &progress {
+                <dt>{ "Data" }</dt>
+                <dd data-testid="progress-bytes"
+                    title={p.bytes_total.map(|t| format!("{} of {}", format::exact_bytes(p.bytes_done), format::exact_bytes(t)))}>
+                    { format::bytes_of(p.bytes_done, p.bytes_total) }
+                    if let Some(ft) = p.files_total {
+                        { format!(" · {} of {ft} files", p.files_done) }
+                    }
+                </dd>
+                if let Some(r) = p.rate_bytes_per_sec {
+                    <dt>{ "Rate" }</dt><dd data-testid="progress-rate">{ format::rate(r) }</dd>
+                }
+                if let Some(e) = p.eta_seconds {
+                    <dt>{ "Time left" }</dt><dd data-testid="progress-eta">{ format::eta(e) }</dd>
+                }
+            }
+            if let Some(step) = current {
+                <dt>{ "Current step" }</dt>
+                <dd data-testid="progress-step">
+                    { step.title.clone() }
+                    if let (Some(i), true) = (position, total > 0) {
+                        <span class="lb-muted">{ format!(" (step {i} of {total})") }</span>
+                    }
+                </dd>
+            }
+            if let Some(item) = progress.as_ref().and_then(|p| p.current.clone()) {
+                <dt>{ "Working on" }</dt><dd class="lb-ellipsis" title={item.clone()}>{ item }</dd>
+            }
+            <dt>{ "Started" }</dt>
+            <dd title={op.created_at.clone()}>{ format::date_time(&op.created_at) }</dd>
+            if let Some(end) = &op.finished_at {
+                <dt>{ "Finished" }</dt>
+                <dd title={end.clone()}>
+                    { format::date_time(end) }
+                    if let Some(d) = format::seconds_between(&op.created_at, end) {
+                        <span class="lb-muted">{ format!(" (took {})", format::duration(d)) }</span>
+                    }
+                </dd>
+            }
+        </dl>
+    }
+}
+
+/// The error with its hint, and the warnings.
+fn problems(op: &Operation) -> Html {
+    html! {
+        <>
             if let Some(err) = &op.error {
                 <div class="lb-banner lb-banner-error" role="alert" data-testid="operation-error">
                     <span class="lb-banner-icon" aria-hidden="true">{ "✕" }</span>
@@ -199,6 +218,6 @@ pub fn operation_progress(props: &OperationProgressProps) -> Html {
                     </div>
                 </div>
             }
-        </div>
+        </>
     }
 }

@@ -98,29 +98,12 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
         let target = target.clone();
         Callback::from(move |_: Event| target.set(t))
     };
-    let on_ns = {
-        let new_ns = new_ns.clone();
-        let touched = ns_touched.clone();
-        Callback::from(move |e: InputEvent| {
-            new_ns.set(event_value(&e));
-            touched.set(true);
-        })
-    };
-    let on_ns_blur = {
-        let touched = ns_touched.clone();
-        Callback::from(move |_: FocusEvent| touched.set(true))
-    };
-    let on_replace = {
-        let replace = replace.clone();
-        Callback::from(move |_: Event| replace.set(!*replace))
-    };
     let on_phrase = {
         let phrase = phrase.clone();
         Callback::from(move |e: InputEvent| phrase.set(event_value(&e)))
     };
     let cancel = props.on_cancel.clone();
-    let b = &props.backup;
-    let when = format::date_time(&b.started_at);
+    let when = format::date_time(&props.backup.started_at);
     let same_label = match &same_ns {
         Some(ns) => format!("This namespace ({ns})"),
         None => "This namespace (unknown: the instance could not be loaded)".to_owned(),
@@ -131,27 +114,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
             on_cancel={props.on_cancel.clone()} testid="restore-dialog">
             <form class="lb-dialog-form" {onsubmit}>
                 <h2 id="lb-restore-title" class="lb-dialog-title">{ format!("Restore the backup of {when}?") }</h2>
-                <div id="lb-restore-what" class="lb-warning-box">
-                    <p>
-                        <span aria-hidden="true">{ "▲ " }</span>
-                        <strong>{ "Restoring replaces, in the target namespace:" }</strong>
-                    </p>
-                    <ul class="lb-list">
-                        <li>{ "every user, group and SSO (identity provider) setting, and the Keycloak realm settings;" }</li>
-                        <li>{ "the platform configuration." }</li>
-                    </ul>
-                    <p>{ format!("Everything changed there since {when} is lost. Dash apps and workspaces are not in the backup: \
-                        after the restore you rebuild them, as the checklist will say.") }</p>
-                </div>
-                <dl class="lb-facts lb-facts-compact">
-                    <dt>{ "Backup" }</dt><dd><code>{ b.id.clone() }</code></dd>
-                    if !b.description.is_empty() {
-                        <dt>{ "Description" }</dt><dd>{ b.description.clone() }</dd>
-                    }
-                    <dt>{ "From namespace" }</dt><dd>{ b.source.namespace.clone() }</dd>
-                    <dt>{ "Size" }</dt>
-                    <dd title={format::exact_bytes(b.size_bytes)}>{ format::bytes(b.size_bytes) }</dd>
-                </dl>
+                { what_is_replaced(&props.backup, &when) }
                 <fieldset class="lb-fieldset">
                     <legend>{ "Restore into" }</legend>
                     <label class="lb-choice">
@@ -167,27 +130,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
                         { "A new namespace (a second instance, side by side with this one)" }
                     </label>
                     if *target == Target::New {
-                        <div class={classes!("lb-field", "lb-nested", show_ns_problem.as_ref().map(|_| "lb-field-invalid"))}>
-                            <label for="lb-restore-ns">{ "New namespace name" }</label>
-                            <p id="lb-restore-ns-hint" class="lb-hint">
-                                { "Lowercase letters, digits and hyphens; up to 63 characters." }
-                            </p>
-                            <input id="lb-restore-ns" class="lb-input" type="text" value={(*new_ns).clone()}
-                                oninput={on_ns} onblur={on_ns_blur} autocomplete="off" spellcheck="false"
-                                aria-describedby={if show_ns_problem.is_some() { "lb-restore-ns-hint lb-restore-ns-error" } else { "lb-restore-ns-hint" }}
-                                aria-invalid={show_ns_problem.as_ref().map(|_| "true")}
-                                data-testid="restore-namespace" />
-                            if let Some(problem) = &show_ns_problem {
-                                <p id="lb-restore-ns-error" class="lb-error" data-testid="namespace-error">
-                                    <span aria-hidden="true">{ "✕ " }</span>{ problem.clone() }
-                                </p>
-                            }
-                            <label class="lb-choice">
-                                <input type="checkbox" checked={*replace} onchange={on_replace}
-                                    data-testid="restore-replace" />
-                                { "Replace the instance already in that namespace, if there is one" }
-                            </label>
-                        </div>
+                        { new_namespace(&new_ns, &ns_touched, &replace, show_ns_problem) }
                     }
                 </fieldset>
                 <div class="lb-field">
@@ -214,5 +157,82 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
                 </div>
             </form>
         </Modal>
+    }
+}
+
+/// What the restore replaces, and which backup it is.
+fn what_is_replaced(b: &BackupManifest, when: &str) -> Html {
+    html! {
+        <>
+            <div id="lb-restore-what" class="lb-warning-box">
+                <p>
+                    <span aria-hidden="true">{ "▲ " }</span>
+                    <strong>{ "Restoring replaces, in the target namespace:" }</strong>
+                </p>
+                <ul class="lb-list">
+                    <li>{ "every user, group and SSO (identity provider) setting, and the Keycloak realm settings;" }</li>
+                    <li>{ "the platform configuration." }</li>
+                </ul>
+                <p>{ format!("Everything changed there since {when} is lost. Dash apps and workspaces are not in the backup: \
+                    after the restore you rebuild them, as the checklist will say.") }</p>
+            </div>
+            <dl class="lb-facts lb-facts-compact">
+                <dt>{ "Backup" }</dt><dd><code>{ b.id.clone() }</code></dd>
+                if !b.description.is_empty() {
+                    <dt>{ "Description" }</dt><dd>{ b.description.clone() }</dd>
+                }
+                <dt>{ "From namespace" }</dt><dd>{ b.source.namespace.clone() }</dd>
+                <dt>{ "Size" }</dt>
+                <dd title={format::exact_bytes(b.size_bytes)}>{ format::bytes(b.size_bytes) }</dd>
+            </dl>
+        </>
+    }
+}
+
+/// The new namespace's name (checked once touched), and whether to replace what is there.
+fn new_namespace(
+    new_ns: &UseStateHandle<String>,
+    ns_touched: &UseStateHandle<bool>,
+    replace: &UseStateHandle<bool>,
+    show_ns_problem: Option<String>,
+) -> Html {
+    let on_ns = {
+        let new_ns = new_ns.clone();
+        let touched = ns_touched.clone();
+        Callback::from(move |e: InputEvent| {
+            new_ns.set(event_value(&e));
+            touched.set(true);
+        })
+    };
+    let on_ns_blur = {
+        let touched = ns_touched.clone();
+        Callback::from(move |_: FocusEvent| touched.set(true))
+    };
+    let on_replace = {
+        let replace = replace.clone();
+        Callback::from(move |_: Event| replace.set(!*replace))
+    };
+    html! {
+        <div class={classes!("lb-field", "lb-nested", show_ns_problem.as_ref().map(|_| "lb-field-invalid"))}>
+            <label for="lb-restore-ns">{ "New namespace name" }</label>
+            <p id="lb-restore-ns-hint" class="lb-hint">
+                { "Lowercase letters, digits and hyphens; up to 63 characters." }
+            </p>
+            <input id="lb-restore-ns" class="lb-input" type="text" value={(**new_ns).clone()}
+                oninput={on_ns} onblur={on_ns_blur} autocomplete="off" spellcheck="false"
+                aria-describedby={if show_ns_problem.is_some() { "lb-restore-ns-hint lb-restore-ns-error" } else { "lb-restore-ns-hint" }}
+                aria-invalid={show_ns_problem.as_ref().map(|_| "true")}
+                data-testid="restore-namespace" />
+            if let Some(problem) = &show_ns_problem {
+                <p id="lb-restore-ns-error" class="lb-error" data-testid="namespace-error">
+                    <span aria-hidden="true">{ "✕ " }</span>{ problem.clone() }
+                </p>
+            }
+            <label class="lb-choice">
+                <input type="checkbox" checked={**replace} onchange={on_replace}
+                    data-testid="restore-replace" />
+                { "Replace the instance already in that namespace, if there is one" }
+            </label>
+        </div>
     }
 }

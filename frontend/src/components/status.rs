@@ -42,12 +42,32 @@ pub fn check(status: CheckStatus) -> (&'static str, &'static str, &'static str) 
     }
 }
 
-/// Renders an icon + word pair as a status badge.
-pub fn badge((icon, word, tone): (&'static str, &'static str, &'static str)) -> Html {
+/// Icon, word and CSS tone of a backup in the catalog (`warned`: its operation ended with
+/// warnings).
+pub fn backup(warned: bool) -> (&'static str, &'static str, &'static str) {
+    if warned {
+        ("▲", "Completed with warnings", "lb-tone-warn")
+    } else {
+        ("✓", "Completed", "lb-tone-ok")
+    }
+}
+
+/// Renders an icon + word pair as a status badge: every status the page draws goes through
+/// here.
+pub fn badge(parts: (&'static str, &'static str, &'static str)) -> Html {
+    badge_with(parts, None)
+}
+
+/// A status badge with a detail after the word (a running backup's percent: "Running · 42%").
+pub fn badge_with(
+    (icon, word, tone): (&'static str, &'static str, &'static str),
+    detail: Option<String>,
+) -> Html {
     html! {
         <span class={classes!("lb-status", tone)}>
             <span class="lb-status-icon" aria-hidden="true">{ icon }</span>
             { word }
+            if let Some(d) = detail { { d } }
         </span>
     }
 }

@@ -3,6 +3,8 @@
 use lifeboat_shared::config::{RepositoryState, VerifyReport};
 use yew::prelude::*;
 
+use crate::api::ApiFailure;
+use crate::components::banner::error_banner;
 use crate::components::status;
 
 /// The repository state in words an admin can act on.
@@ -69,5 +71,30 @@ pub fn verify_result(r: &VerifyReport) -> Html {
             <ul class="lb-checks-list">{ for checks }</ul>
             <p class="lb-repo-state">{ repository(r.repository) }</p>
         </div>
+    }
+}
+
+/// Where a verify's outcome appears (announced as it changes): why the call failed, or the
+/// result.
+pub fn verify_area(error: Option<&ApiFailure>, report: Option<&VerifyReport>) -> Html {
+    html! {
+        <div aria-live="polite">
+            if let Some(e) = error {
+                { error_banner(e, Some("The verify could not run."), None) }
+            }
+            if let Some(r) = report {
+                { verify_result(r) }
+            }
+        </div>
+    }
+}
+
+/// A Verify button ("Verifying…", disabled, while one runs).
+pub fn verify_button(verifying: bool, onclick: Callback<MouseEvent>, testid: &'static str) -> Html {
+    html! {
+        <button type="button" class="lb-btn lb-btn-secondary" {onclick}
+            disabled={verifying} data-testid={testid}>
+            { if verifying { "Verifying…" } else { "Verify" } }
+        </button>
     }
 }

@@ -1,0 +1,165 @@
+//! Edit Configuration: provider and its fields, the credentials Secret, write-only
+//! credentials, the passphrase, the schedule and retention, with inline validation, Verify,
+//! and Save (disabled, with the reason, while a backup or restore runs).
+
+use lifeboat_shared::config::{ConfigView, PutConfig, VerifyReport};
+use yew::prelude::*;
+
+use crate::api::ApiFailure;
+use crate::components::banner::error_banner;
+use crate::components::verify_result::{verify_area, verify_button};
+use crate::config_draft::{ConfigDraft, Errors};
+
+mod bucket;
+mod inputs;
+mod passphrase;
+mod schedule;
+
+use inputs::{Form, id};
+
+/// Properties of [`ConfigForm`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+pub struct ConfigFormProps {
+    /// The saved configuration the form starts from.
+    pub view: ConfigView,
+    /// The time zone proposed for a new schedule (the browser's).
+    #[prop_or(AttrValue::Static("UTC"))]
+    pub default_timezone: AttrValue,
+    /// A save is in flight.
+    #[prop_or_default]
+    pub saving: bool,
+    /// A verify is in flight.
+    #[prop_or_default]
+    pub verifying: bool,
+    /// The last verify of this draft.
+    #[prop_or_default]
+    pub verify: Option<VerifyReport>,
+    /// Why the last save failed.
+    #[prop_or_default]
+    pub error: Option<ApiFailure>,
+    /// Why the last verify call failed.
+    #[prop_or_default]
+    pub verify_error: Option<ApiFailure>,
+    /// Why saving is not possible now (a backup or restore runs).
+    #[prop_or_default]
+    pub locked_reason: Option<AttrValue>,
+    /// Save, with the request body.
+    pub on_save: Callback<PutConfig>,
+    /// Verify this draft, with the candidate.
+    pub on_verify: Callback<PutConfig>,
+    /// Cancel editing.
+    pub on_cancel: Callback<()>,
+}
+
+fn focus_by_id(element_id: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(element_id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}
+
+/// The form.
+#[function_component(ConfigForm)]
+pub fn config_form(props: &ConfigFormProps) -> Html {
+    let view = props.view.clone();
+    let tz = props.default_timezone.clone();
+    let draft = use_state(move || ConfigDraft::from_view(&view, &tz));
+    let touched = use_state(Vec::<&'static str>::new);
+    let submitted = use_state(|| false);
+    let errors = draft.errors();
+
+    // Validate everything; when fine, hand the body on, else move focus to the first problem.
+    let attempt = |target: Callback<PutConfig>| {
+        let draft = draft.clone();
+        let submitted = submitted.clone();
+        move || {
+            submitted.set(true);
+            match draft.errors().first() {
+                None => target.emit(draft.to_put()),
+                Some(first) => focus_by_id(&id(first)),
+            }
+        }
+    };
+    let onsubmit = {
+        let go = attempt(props.on_save.clone());
+        let locked = props.locked_reason.is_some() || props.saving;
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if !locked {
+                go();
+            }
+        })
+    };
+    let onverify = {
+        let go = attempt(props.on_verify.clone());
+        Callback::from(move |_: MouseEvent| go())
+    };
+
+    let v = &props.view;
+    let form = Form {
+        draft: &draft,
+        touched: &touched,
+        errors: &errors,
+        submitted: *submitted,
+        credentials_set: v.credentials_set,
+    };
+    let d = &*draft;
+    html! {
+        <form class="lb-form" {onsubmit} novalidate=true data-testid="config-form" aria-labelledby="lb-cfg-title">
+            <h3 id="lb-cfg-title" class="lb-sr">{ "Edit Configuration" }</h3>
+            { bucket::bucket(&form, d) }
+            if d.provider.is_cloud() {
+                { bucket::credentials(&form, d, v) }
+            }
+            { passphrase::passphrase(&form, d, v.passphrase_set) }
+            { schedule::schedule(&form, d, v) }
+            { schedule::retention(&form, d) }
+            { footer(props, *submitted, &errors, onverify) }
+        </form>
+    }
+}
+
+/// Under the fieldsets: why the save or verify failed, the verify's result, why saving is
+/// not possible, how many fields need correcting, and the buttons.
+fn footer(
+    props: &ConfigFormProps,
+    submitted: bool,
+    errors: &Errors,
+    onverify: Callback<MouseEvent>,
+) -> Html {
+    let cancel = props.on_cancel.clone();
+    let save_blocked = props.locked_reason.is_some() || props.saving;
+    html! {
+        <>
+            if let Some(e) = &props.error {
+                { error_banner(e, Some("The configuration was not saved."), None) }
+            }
+            { verify_area(props.verify_error.as_ref(), props.verify.as_ref()) }
+            if let Some(reason) = &props.locked_reason {
+                <p id="lb-save-reason" class="lb-note" data-testid="save-disabled-reason">
+                    <span aria-hidden="true">{ "ⓘ " }</span>{ reason.clone() }
+                </p>
+            }
+            if submitted && !errors.is_empty() {
+                <p class="lb-error" role="alert">
+                    <span aria-hidden="true">{ "✕ " }</span>
+                    { format!("Correct the {} highlighted field{} first.", errors.len(), if errors.len() == 1 { "" } else { "s" }) }
+                </p>
+            }
+            <div class="lb-actions">
+                <button type="submit" class="lb-btn lb-btn-primary" disabled={save_blocked}
+                    aria-describedby={props.locked_reason.as_ref().map(|_| "lb-save-reason")}
+                    data-testid="save-config">
+                    { if props.saving { "Saving and verifying…" } else { "Save" } }
+                </button>
+                { verify_button(props.verifying, onverify, "verify-config") }
+                <button type="button" class="lb-btn lb-btn-link" onclick={move |_| cancel.emit(())}
+                    data-testid="cancel-config">{ "Cancel" }</button>
+            </div>
+        </>
+    }
+}
