@@ -3,7 +3,8 @@
 use lifeboat_shared::{Health, HealthStatus};
 use yew::prelude::*;
 
-use crate::api::{Api, ApiFailure};
+use crate::api::ApiFailure;
+use crate::hooks::{Loadable, use_fetch};
 
 /// What the badge knows.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,22 +20,12 @@ pub enum HealthView {
 /// Calls `GET /api/v1/health` once and shows the result.
 #[function_component(HealthBadge)]
 pub fn health_badge() -> Html {
-    let api = use_context::<Api>();
-    let view = use_state(|| HealthView::Loading);
-    {
-        let view = view.clone();
-        use_effect_with((), move |()| {
-            if let Some(api) = api {
-                wasm_bindgen_futures::spawn_local(async move {
-                    view.set(match api.health().await {
-                        Ok(h) => HealthView::Up(h),
-                        Err(e) => HealthView::Down(e),
-                    });
-                });
-            }
-        });
-    }
-    health_line(&view)
+    let health = use_fetch((), |api| async move { api.health().await });
+    health_line(&match &*health {
+        Loadable::Loading => HealthView::Loading,
+        Loadable::Loaded(h) => HealthView::Up(h.clone()),
+        Loadable::Failed(e) => HealthView::Down(e.clone()),
+    })
 }
 
 /// Properties of [`HealthLine`].
