@@ -146,8 +146,7 @@ async fn backup_dialog_counts_characters_and_enforces_the_limit() {
     let handle = yew::Renderer::<BackupDialog>::with_root_and_props(
         div.clone(),
         BackupDialogProps {
-            busy: false,
-            error: None,
+            start: Default::default(),
             on_start,
             on_cancel,
         },
@@ -212,8 +211,7 @@ async fn escape_closes_the_backup_dialog_and_focus_returns_to_the_opener() {
     let handle = yew::Renderer::<BackupDialog>::with_root_and_props(
         div.clone(),
         BackupDialogProps {
-            busy: false,
-            error: None,
+            start: Default::default(),
             on_start,
             on_cancel,
         },
@@ -270,8 +268,7 @@ fn render_restore_into(
             backup: manifest(),
             instance_namespace: instance_namespace.map(AttrValue::Static),
             initial_namespace: initial_namespace.map(AttrValue::Static),
-            busy: false,
-            error: None,
+            start: Default::default(),
             on_confirm,
             on_cancel,
         },

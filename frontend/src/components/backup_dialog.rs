@@ -2,21 +2,18 @@
 
 use yew::prelude::*;
 
-use crate::api::ApiFailure;
 use crate::components::banner::error_banner;
 use crate::components::dialog::Modal;
 use crate::components::field::event_value;
+use crate::hooks::ActionState;
 use crate::validate::{self, DESCRIPTION_MAX};
 
 /// Properties of [`BackupDialog`].
 #[derive(Debug, Clone, PartialEq, Properties)]
 pub struct BackupDialogProps {
-    /// A start request is in flight.
+    /// The start request: in flight, and why the last one failed.
     #[prop_or_default]
-    pub busy: bool,
-    /// Why the last start failed.
-    #[prop_or_default]
-    pub error: Option<ApiFailure>,
+    pub start: ActionState,
     /// Start Backup, with the cleaned description.
     pub on_start: Callback<String>,
     /// Cancel or Escape.
@@ -29,7 +26,7 @@ pub fn backup_dialog(props: &BackupDialogProps) -> Html {
     let text = use_state(String::new);
     let count = text.chars().count();
     let problem = validate::description(&text).err();
-    let can_start = problem.is_none() && !props.busy;
+    let can_start = problem.is_none() && !props.start.busy;
 
     let oninput = {
         let text = text.clone();
@@ -80,7 +77,7 @@ pub fn backup_dialog(props: &BackupDialogProps) -> Html {
                         </p>
                     }
                 </div>
-                if let Some(error) = &props.error {
+                if let Some(error) = &props.start.error {
                     { error_banner(error, Some("The backup could not start."), None) }
                 }
                 <div class="lb-dialog-actions">
@@ -88,7 +85,7 @@ pub fn backup_dialog(props: &BackupDialogProps) -> Html {
                         onclick={move |_| cancel.emit(())}>{ "Cancel" }</button>
                     <button type="submit" class="lb-btn lb-btn-primary" disabled={!can_start}
                         data-testid="backup-start">
-                        { if props.busy { "Starting…" } else { "Start Backup" } }
+                        { if props.start.busy { "Starting…" } else { "Start Backup" } }
                     </button>
                 </div>
             </form>

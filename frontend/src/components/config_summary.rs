@@ -3,10 +3,10 @@
 use lifeboat_shared::config::{ConfigView, Provider, Retention, VerifyReport};
 use yew::prelude::*;
 
-use crate::api::ApiFailure;
 use crate::components::empty_state::empty_state;
 use crate::components::verify_result::{verify_area, verify_button};
 use crate::format;
+use crate::hooks::ActionState;
 
 /// Properties of [`ConfigSummary`].
 #[derive(Debug, Clone, PartialEq, Properties)]
@@ -16,12 +16,9 @@ pub struct ConfigSummaryProps {
     /// The last verify result, if any.
     #[prop_or_default]
     pub verify: Option<VerifyReport>,
-    /// A verify is running.
+    /// The verify call: in flight, and why the last one failed.
     #[prop_or_default]
-    pub verifying: bool,
-    /// Why the last verify call failed.
-    #[prop_or_default]
-    pub verify_error: Option<ApiFailure>,
+    pub verify_call: ActionState,
     /// Edit Configuration.
     pub on_edit: Callback<()>,
     /// Verify the saved configuration.
@@ -169,9 +166,9 @@ pub fn config_summary(props: &ConfigSummaryProps) -> Html {
                 <button type="button" class="lb-btn lb-btn-primary" onclick={edit} data-testid="edit-config">
                     { if v.is_default { "Configure storage" } else { "Edit Configuration" } }
                 </button>
-                { verify_button(props.verifying, verify, "verify-saved") }
+                { verify_button(props.verify_call.busy, verify, "verify-saved") }
             </div>
-            { verify_area(props.verify_error.as_ref(), props.verify.as_ref()) }
+            { verify_area(props.verify_call.error.as_ref(), props.verify.as_ref()) }
         </div>
     }
 }

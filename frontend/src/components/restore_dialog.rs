@@ -4,11 +4,11 @@
 use lifeboat_shared::backup::{BackupManifest, RESTORE_CONFIRMATION, StartRestore};
 use yew::prelude::*;
 
-use crate::api::ApiFailure;
 use crate::components::banner::error_banner;
 use crate::components::dialog::Modal;
 use crate::components::field::event_value;
 use crate::format;
+use crate::hooks::ActionState;
 use crate::validate;
 
 /// Properties of [`RestoreDialog`].
@@ -24,12 +24,9 @@ pub struct RestoreDialogProps {
     /// half-restored instance the retry is for.
     #[prop_or_default]
     pub initial_namespace: Option<AttrValue>,
-    /// A start request is in flight.
+    /// The start request: in flight, and why the last one failed.
     #[prop_or_default]
-    pub busy: bool,
-    /// Why the last start failed.
-    #[prop_or_default]
-    pub error: Option<ApiFailure>,
+    pub start: ActionState,
     /// "Yes, restore now", with the request to send.
     pub on_confirm: Callback<StartRestore>,
     /// Cancel or Escape.
@@ -76,7 +73,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
     };
     let phrase_ok = *phrase == RESTORE_CONFIRMATION;
     let can_confirm =
-        phrase_ok && ns_problem.is_none() && !target_namespace.is_empty() && !props.busy;
+        phrase_ok && ns_problem.is_none() && !target_namespace.is_empty() && !props.start.busy;
     let show_ns_problem = ns_problem.clone().filter(|_| *ns_touched);
 
     let onsubmit = {
@@ -144,7 +141,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
                         { if phrase_ok { "✓ Phrase confirmed." } else { "The button enables once the phrase matches exactly." } }
                     </p>
                 </div>
-                if let Some(error) = &props.error {
+                if let Some(error) = &props.start.error {
                     { error_banner(error, Some("The restore could not start."), None) }
                 }
                 <div class="lb-dialog-actions">
@@ -152,7 +149,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
                         onclick={move |_| cancel.emit(())} data-testid="restore-cancel">{ "Cancel" }</button>
                     <button type="submit" class="lb-btn lb-btn-danger" disabled={!can_confirm}
                         data-testid="restore-confirm">
-                        { if props.busy { "Starting the restore…" } else { "Yes, restore now" } }
+                        { if props.start.busy { "Starting the restore…" } else { "Yes, restore now" } }
                     </button>
                 </div>
             </form>

@@ -4,6 +4,6 @@ pub mod use_action;
 pub mod use_fetch;
 pub mod use_operations;
 
-pub use use_action::{Action, use_action};
+pub use use_action::{Action, ActionState, use_action};
 pub use use_fetch::{Loadable, use_fetch};
 pub use use_operations::{Operations, use_operations};

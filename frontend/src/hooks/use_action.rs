@@ -91,6 +91,11 @@ impl<I: 'static> Action<I> {
         self.state.error.clone()
     }
 
+    /// Both, for a component's property.
+    pub fn state(&self) -> ActionState {
+        (*self.state).clone()
+    }
+
     /// Starts a run with `input`.
     pub fn run(&self, input: I) {
         self.run.emit(input);

@@ -213,14 +213,14 @@ fn dialog_view(
     match &**dialog {
         Dialog::Closed => Html::default(),
         Dialog::Backup => html! {
-            <BackupDialog busy={start_backup.busy()} error={start_backup.error()}
+            <BackupDialog start={start_backup.state()}
                 on_start={start_backup.callback()} on_cancel={close} />
         },
         Dialog::Restore(b) => {
             let id = b.id.clone();
             html! {
                 <RestoreDialog backup={(**b).clone()} instance_namespace={instance_namespace}
-                    busy={start_restore.busy()} error={start_restore.error()}
+                    start={start_restore.state()}
                     on_confirm={start_restore.callback().reform(move |req| (id.clone(), req))}
                     on_cancel={close} />
             }

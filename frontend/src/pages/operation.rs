@@ -117,7 +117,7 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
         html! {
             <RestoreDialog backup={r.backup} instance_namespace={r.own_namespace}
                 initial_namespace={Some(r.target_namespace)}
-                busy={start_retry.busy()} error={start_retry.error()}
+                start={start_retry.state()}
                 on_confirm={start_retry.callback().reform(move |req| (backup_id.clone(), req))}
                 on_cancel={dismiss(&open_retry, &start_retry, closer(&retry))} />
         }

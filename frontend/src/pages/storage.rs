@@ -94,17 +94,15 @@ pub fn storage_section(props: &StorageSectionProps) -> Html {
         Loadable::Loaded(view) if *editing => html! {
             <ConfigForm view={view.clone()}
                 default_timezone={crate::pages::browser_time_zone()}
-                saving={save.busy()} verifying={run_verify.busy()}
-                verify={(*verify).clone()} error={save.error()}
-                verify_error={run_verify.error()}
+                save={save.state()} verify_call={run_verify.state()}
+                verify={(*verify).clone()}
                 locked_reason={props.locked_reason.clone()}
                 on_save={save.callback()}
                 on_verify={run_verify.callback().reform(Some)}
                 on_cancel={edit(false)} />
         },
         Loadable::Loaded(view) => html! {
-            <ConfigSummary view={view.clone()} verify={(*verify).clone()} verifying={run_verify.busy()}
-                verify_error={run_verify.error()}
+            <ConfigSummary view={view.clone()} verify={(*verify).clone()} verify_call={run_verify.state()}
                 on_edit={edit(true)} on_verify={run_verify.callback().reform(|()| None)} />
         },
     };

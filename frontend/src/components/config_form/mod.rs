@@ -5,10 +5,10 @@
 use lifeboat_shared::config::{ConfigView, PutConfig, VerifyReport};
 use yew::prelude::*;
 
-use crate::api::ApiFailure;
 use crate::components::banner::error_banner;
 use crate::components::verify_result::{verify_area, verify_button};
 use crate::config_draft::{ConfigDraft, Errors};
+use crate::hooks::ActionState;
 
 mod bucket;
 mod inputs;
@@ -25,21 +25,15 @@ pub struct ConfigFormProps {
     /// The time zone proposed for a new schedule (the browser's).
     #[prop_or(AttrValue::Static("UTC"))]
     pub default_timezone: AttrValue,
-    /// A save is in flight.
+    /// Save: in flight, and why the last one failed.
     #[prop_or_default]
-    pub saving: bool,
-    /// A verify is in flight.
+    pub save: ActionState,
+    /// The verify call: in flight, and why the last one failed.
     #[prop_or_default]
-    pub verifying: bool,
+    pub verify_call: ActionState,
     /// The last verify of this draft.
     #[prop_or_default]
     pub verify: Option<VerifyReport>,
-    /// Why the last save failed.
-    #[prop_or_default]
-    pub error: Option<ApiFailure>,
-    /// Why the last verify call failed.
-    #[prop_or_default]
-    pub verify_error: Option<ApiFailure>,
     /// Why saving is not possible now (a backup or restore runs).
     #[prop_or_default]
     pub locked_reason: Option<AttrValue>,
@@ -86,7 +80,7 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
     };
     let onsubmit = {
         let go = attempt(props.on_save.clone());
-        let locked = props.locked_reason.is_some() || props.saving;
+        let locked = props.locked_reason.is_some() || props.save.busy;
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if !locked {
@@ -132,13 +126,13 @@ fn footer(
     onverify: Callback<MouseEvent>,
 ) -> Html {
     let cancel = props.on_cancel.clone();
-    let save_blocked = props.locked_reason.is_some() || props.saving;
+    let save_blocked = props.locked_reason.is_some() || props.save.busy;
     html! {
         <>
-            if let Some(e) = &props.error {
+            if let Some(e) = &props.save.error {
                 { error_banner(e, Some("The configuration was not saved."), None) }
             }
-            { verify_area(props.verify_error.as_ref(), props.verify.as_ref()) }
+            { verify_area(props.verify_call.error.as_ref(), props.verify.as_ref()) }
             if let Some(reason) = &props.locked_reason {
                 <p id="lb-save-reason" class="lb-note" data-testid="save-disabled-reason">
                     <span aria-hidden="true">{ "ⓘ " }</span>{ reason.clone() }
@@ -154,9 +148,9 @@ fn footer(
                 <button type="submit" class="lb-btn lb-btn-primary" disabled={save_blocked}
                     aria-describedby={props.locked_reason.as_ref().map(|_| "lb-save-reason")}
                     data-testid="save-config">
-                    { if props.saving { "Saving and verifying…" } else { "Save" } }
+                    { if props.save.busy { "Saving and verifying…" } else { "Save" } }
                 </button>
-                { verify_button(props.verifying, onverify, "verify-config") }
+                { verify_button(props.verify_call.busy, onverify, "verify-config") }
                 <button type="button" class="lb-btn lb-btn-link" onclick={move |_| cancel.emit(())}
                     data-testid="cancel-config">{ "Cancel" }</button>
             </div>
