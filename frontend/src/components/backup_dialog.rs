@@ -2,8 +2,7 @@
 
 use yew::prelude::*;
 
-use crate::components::banner::error_banner;
-use crate::components::dialog::Modal;
+use crate::components::dialog::{Modal, Submit, foot};
 use crate::components::field::event_value;
 use crate::hooks::ActionState;
 use crate::validate::{self, DESCRIPTION_MAX};
@@ -42,7 +41,6 @@ pub fn backup_dialog(props: &BackupDialogProps) -> Html {
             }
         })
     };
-    let cancel = props.on_cancel.clone();
     let described = if problem.is_some() {
         "lb-desc-count lb-desc-error"
     } else {
@@ -77,17 +75,12 @@ pub fn backup_dialog(props: &BackupDialogProps) -> Html {
                         </p>
                     }
                 </div>
-                if let Some(error) = &props.start.error {
-                    { error_banner(error, Some("The backup could not start."), None) }
-                }
-                <div class="lb-dialog-actions">
-                    <button type="button" class="lb-btn lb-btn-secondary"
-                        onclick={move |_| cancel.emit(())}>{ "Cancel" }</button>
-                    <button type="submit" class="lb-btn lb-btn-primary" disabled={!can_start}
-                        data-testid="backup-start">
-                        { if props.start.busy { "Starting…" } else { "Start Backup" } }
-                    </button>
-                </div>
+                { foot(&props.start, "The backup could not start.", props.on_cancel.clone(), None, Submit {
+                    label: ("Start Backup", "Starting…"),
+                    class: "lb-btn lb-btn-primary",
+                    testid: "backup-start",
+                    enabled: can_start,
+                }) }
             </form>
         </Modal>
     }

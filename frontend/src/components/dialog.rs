@@ -8,6 +8,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
+use crate::components::banner::error_banner;
+use crate::hooks::ActionState;
+
 /// What can take focus inside a dialog.
 const FOCUSABLE: &str = "button:not([disabled]), input:not([disabled]), textarea:not([disabled]), \
      select:not([disabled]), a[href], [tabindex]:not([tabindex='-1'])";
@@ -115,5 +118,45 @@ pub fn modal(props: &ModalProps) -> Html {
                 { props.children.clone() }
             </div>
         </div>
+    }
+}
+
+/// What a dialog's submit button says and does.
+#[derive(Debug, Clone, Copy)]
+pub struct Submit {
+    /// Its words, and its words while the start is in flight.
+    pub label: (&'static str, &'static str),
+    /// Its classes: `lb-btn lb-btn-primary`, or `lb-btn lb-btn-danger` for what cannot be
+    /// undone.
+    pub class: &'static str,
+    /// Its `data-testid`.
+    pub testid: &'static str,
+    /// Whether it may be pressed now.
+    pub enabled: bool,
+}
+
+/// The foot of a dialog that starts something: why the last start failed (led by
+/// `failed`), Cancel (with its `data-testid`, if any), and the submit button.
+pub fn foot(
+    start: &ActionState,
+    failed: &'static str,
+    cancel: Callback<()>,
+    cancel_testid: Option<&'static str>,
+    submit: Submit,
+) -> Html {
+    html! {
+        <>
+            if let Some(error) = &start.error {
+                { error_banner(error, Some(failed), None) }
+            }
+            <div class="lb-dialog-actions">
+                <button type="button" class="lb-btn lb-btn-secondary"
+                    onclick={move |_| cancel.emit(())} data-testid={cancel_testid}>{ "Cancel" }</button>
+                <button type="submit" class={submit.class} disabled={!submit.enabled}
+                    data-testid={submit.testid}>
+                    { if start.busy { submit.label.1 } else { submit.label.0 } }
+                </button>
+            </div>
+        </>
     }
 }

@@ -4,8 +4,7 @@
 use lifeboat_shared::backup::{BackupManifest, RESTORE_CONFIRMATION, StartRestore};
 use yew::prelude::*;
 
-use crate::components::banner::error_banner;
-use crate::components::dialog::Modal;
+use crate::components::dialog::{Modal, Submit, foot};
 use crate::components::field::event_value;
 use crate::format;
 use crate::hooks::ActionState;
@@ -99,7 +98,6 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
         let phrase = phrase.clone();
         Callback::from(move |e: InputEvent| phrase.set(event_value(&e)))
     };
-    let cancel = props.on_cancel.clone();
     let when = format::date_time(&props.backup.started_at);
     let same_label = match &same_ns {
         Some(ns) => format!("This namespace ({ns})"),
@@ -141,17 +139,13 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
                         { if phrase_ok { "✓ Phrase confirmed." } else { "The button enables once the phrase matches exactly." } }
                     </p>
                 </div>
-                if let Some(error) = &props.start.error {
-                    { error_banner(error, Some("The restore could not start."), None) }
-                }
-                <div class="lb-dialog-actions">
-                    <button type="button" class="lb-btn lb-btn-secondary"
-                        onclick={move |_| cancel.emit(())} data-testid="restore-cancel">{ "Cancel" }</button>
-                    <button type="submit" class="lb-btn lb-btn-danger" disabled={!can_confirm}
-                        data-testid="restore-confirm">
-                        { if props.start.busy { "Starting the restore…" } else { "Yes, restore now" } }
-                    </button>
-                </div>
+                { foot(&props.start, "The restore could not start.", props.on_cancel.clone(),
+                    Some("restore-cancel"), Submit {
+                        label: ("Yes, restore now", "Starting the restore…"),
+                        class: "lb-btn lb-btn-danger",
+                        testid: "restore-confirm",
+                        enabled: can_confirm,
+                    }) }
             </form>
         </Modal>
     }
