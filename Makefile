@@ -16,54 +16,56 @@ WASM_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true
 DATA_DIR ?= $(ROOT)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: help install run ui serve test lint unit wasm-test e2e size bench-smoke bench
+.PHONY: help install install-run run ui serve test lint unit wasm-test e2e size bench-smoke bench
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 install: ## install every pinned tool the tests need (idempotent)
 	scripts/install.sh all
 
-run: ## install what is missing, build the page, start Lifeboat on $(LISTEN)
+install-run: ## install only what running Lifeboat and building the page need
 	scripts/install.sh run
-	$(MAKE) --no-print-directory ui
-	cargo run --locked --release -p lifeboat -- serve --listen $(LISTEN) --data-dir $(DATA_DIR) --static-dir $(ROOT)/dist
 
-ui: ## build the page into dist/ (offline trunk, wasm-opt from npm binaryen)
+run: install-run ## install what is missing, build the page, start Lifeboat on $(LISTEN)
+	$(MAKE) --no-print-directory ui
+	cargo run --locked -p lifeboat -- serve --listen $(LISTEN) --data-dir $(DATA_DIR) --static-dir $(ROOT)/dist
+
+ui: install-run ## build the page into dist/ (offline trunk, wasm-opt from npm binaryen)
 	$(WASM_PROFILE) trunk build --release
 
-serve: ## start Lifeboat from the existing build
-	cargo run --locked --release -p lifeboat -- serve --listen $(LISTEN) --data-dir $(DATA_DIR) --static-dir $(ROOT)/dist
+serve: install-run ## start Lifeboat from the existing build
+	cargo run --locked -p lifeboat -- serve --listen $(LISTEN) --data-dir $(DATA_DIR) --static-dir $(ROOT)/dist
 
 test: install lint ui unit wasm-test e2e size bench-smoke ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
-lint: ## rustfmt and clippy (host and wasm32) with -D warnings
+lint: install-run ## rustfmt and clippy (host and wasm32) with -D warnings
 	cargo fmt --all --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	cargo clippy --locked -p lifeboat-frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 
-unit: ## unit and router tests (native), including the frontend's pure modules
+unit: install ## unit and router tests (native), including the frontend's pure modules
 	cargo test --locked -p lifeboat-shared -p lifeboat
 	cargo test --locked -p lifeboat-frontend --lib
 
-wasm-test: ## component tests in headless Chromium (wasm-bindgen-test)
+wasm-test: install ## component tests in headless Chromium (wasm-bindgen-test)
 	cargo test --locked -p lifeboat-frontend --target wasm32-unknown-unknown
 
-e2e: ## end-to-end: the real binary, real tools, headless Chromium
+e2e: install ## end-to-end: the real binary, real tools, headless Chromium
 	cargo build --locked -p lifeboat
 	cargo test --locked -p lifeboat-e2e -- --test-threads=2
 
-size: ## print the release bundle's size (raw and gzipped); fail over 250 KiB gzipped
+size: install-run ## print the release bundle's size (raw and gzipped); fail over 250 KiB gzipped
 	scripts/bundle-size.sh
 
 # The benchmarks are `#[ignore]`d tests that print figures (they assert behaviour, never
 # speed). CI runs them on a small data set so the commands stay working; `make bench` gives
 # the figures quoted in ARCHITECTURE.md (about 1 GB of data, minutes, ~6 GB of disk).
 BENCH_SCALE ?= 60
-bench-smoke: ## run every benchmark on a tiny data set (they must work; figures are not goals here)
+bench-smoke: install ## run every benchmark on a tiny data set (they must work; figures are not goals here)
 	LIFEBOAT_BENCH_SCALE=2 cargo test --locked -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
 
-bench: ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
+bench: install ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
 	LIFEBOAT_BENCH_SCALE=$(BENCH_SCALE) cargo test --locked --release -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture

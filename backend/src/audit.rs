@@ -26,11 +26,11 @@ pub enum AuditError {
     },
 }
 
-/// The trail of one data dir.
-#[derive(Debug)]
+/// The trail of one data dir. Cheap to clone: clones write the same trail, one at a time.
+#[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
-    write: Mutex<()>,
+    write: std::sync::Arc<Mutex<()>>,
 }
 
 impl AuditLog {
@@ -38,7 +38,7 @@ impl AuditLog {
     pub fn new(path: PathBuf) -> Self {
         Self {
             path,
-            write: Mutex::new(()),
+            write: std::sync::Arc::new(Mutex::new(())),
         }
     }
 

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::app::{AppState, Settings};
+use crate::runtime::Runtime;
+use crate::runtime::local::{LocalRuntime, Toolbox};
+use crate::state::{AppState, Settings};
 use crate::telemetry::LogFormat;
-use crate::tools::Toolbox;
 
 /// Backup and restore for Dash Enterprise.
 #[derive(Debug, Parser)]
@@ -140,7 +141,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let allowed_origins = args
         .allowed_origins
         .iter()
-        .map(|o| crate::app::parse_origin(o))
+        .map(|o| crate::state::parse_origin(o))
         .collect::<Result<Vec<_>, _>>()?;
     let auth = std::sync::Arc::new(auth_context(&args, &data_dir, allowed_origins.clone())?);
     let settings = Settings {
@@ -148,20 +149,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         static_dir: args.static_dir.clone(),
         allowed_origins,
     };
-    let state = AppState::new(settings, toolbox);
+    let state = local_state(settings, toolbox);
     state.set_auth(auth.clone());
     // Operations a killed Lifeboat left running are marked interrupted; their lock released.
-    crate::jobs::supervisor::recover(&state).await;
+    crate::jobs::supervisor::recover(state.jobs()).await;
     // The demo instance comes up in the background; the API answers meanwhile.
     {
-        let state = state.clone();
+        let runtime = state.runtime().clone();
         tokio::spawn(async move {
-            if let Err(e) = crate::jobs::start_instance(&state).await {
+            if let Err(e) = runtime.instances().start().await {
                 tracing::error!(error = %e, "the demo instance did not start; backups will fail");
             }
         });
     }
-    crate::jobs::schedule::spawn(&state);
+    crate::jobs::schedule::spawn(state.jobs());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -184,10 +185,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
     .await
     .context("server error")?;
-    crate::jobs::shutdown(&state, std::time::Duration::from_secs(20)).await;
-    for instance in state.instances() {
-        instance.stop().await;
-    }
+    state
+        .jobs()
+        .shutdown(std::time::Duration::from_secs(20))
+        .await;
+    state.runtime().instances().stop_all().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The state of a Lifeboat on the local runtime (what `serve` builds; tests too).
+pub fn local_state(settings: Settings, toolbox: Toolbox) -> AppState {
+    let runtime: std::sync::Arc<dyn Runtime> =
+        std::sync::Arc::new(LocalRuntime::new(&settings.data_dir, toolbox));
+    AppState::new(settings, runtime)
 }

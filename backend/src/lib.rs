@@ -1,15 +1,20 @@
 //! Lifeboat's server: the HTTP API, the static single-page app, and (behind them) the
 //! jobs that drive restic and pgBackRest. See `ARCHITECTURE.md` for the map.
+//!
+//! Above the runtime seam, naming no runtime: `api`, `auth`, `web`, `state`, `app`, `jobs`,
+//! `operations`, `config`, `storage`, `restic`, `pgbackrest`, `secrets`. The seam and its
+//! implementations: `runtime` (`runtime::local` today; `runtime::kubernetes` beside it).
 
 pub mod api;
 pub mod app;
+pub mod atomic;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod command;
 pub mod config;
-pub mod files;
+pub mod error;
 pub mod gate;
-pub mod instance;
 pub mod jobs;
 pub mod operations;
 pub mod pgbackrest;
@@ -18,7 +23,7 @@ pub mod runtime;
 pub mod secret;
 pub mod secrets;
 pub mod shutdown;
+pub mod state;
 pub mod storage;
 pub mod telemetry;
-pub mod tools;
 pub mod web;

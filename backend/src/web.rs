@@ -11,7 +11,7 @@ use base64::Engine as _;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Asset names are stable (the plugin entry point must be), so browsers revalidate every
 /// time; `Last-Modified` makes that a cheap `304`.

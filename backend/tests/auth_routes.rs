@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use lifeboat::app::{AppState, Settings, app};
+use lifeboat::app::app;
 use lifeboat::auth::{Auth, AuthContext};
+use lifeboat::runtime::local::Toolbox;
 use lifeboat::secret::Secret;
-use lifeboat::tools::Toolbox;
+use lifeboat::state::{AppState, Settings};
 use tower::ServiceExt;
 
 const TOKEN: &str = "router-test-admin-token";
@@ -21,7 +22,7 @@ fn fixture() -> (tempfile::TempDir, AppState, Arc<AuthContext>) {
         static_dir: dir.path().join("dist"),
         allowed_origins: vec![],
     };
-    let state = AppState::new(settings, Toolbox::discover());
+    let state = lifeboat::cli::local_state(settings, Toolbox::discover());
     let ctx = Arc::new(AuthContext {
         auth: Auth::with_token(Secret::new(TOKEN)),
         allowed_origins: vec![],

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use backup_support::{Env, as_postgres, du, env, stop};
+use backup_support::{Env, as_postgres, du, env, layout, stop};
 use lifeboat_shared::operation::OperationStatus;
 
 fn restic_in(repo: &Path, cwd: &Path, args: &[&str]) {
@@ -70,10 +70,11 @@ async fn timed_backup(env: &Env, description: &str) -> Duration {
 async fn backup_benchmarks() {
     let scale = std::env::var("LIFEBOAT_BENCH_SCALE").unwrap_or_else(|_| "60".into());
     let env = env().await;
-    let instance = env.state.instance().unwrap();
+    let instance = layout(&env.data_dir(), "demo");
+    let info = env.state.instance().unwrap().info();
     let (sock, port) = (
-        instance.layout.socket_dir().display().to_string(),
-        instance.file.port.to_string(),
+        instance.socket_dir().display().to_string(),
+        info.postgres_port.unwrap().to_string(),
     );
     let pgbench = "/usr/lib/postgresql/15/bin/pgbench";
     let psql = "/usr/lib/postgresql/15/bin/psql";
@@ -83,7 +84,7 @@ async fn backup_benchmarks() {
             "-h", &sock, "-p", &port, "-U", "postgres", "-i", "-q", "-s", &scale, "postgres",
         ],
     );
-    let data = du(&instance.layout.pgdata());
+    let data = du(&instance.pgdata());
     println!(
         "data: pgbench scale {scale}, PGDATA {:.1} MB",
         data as f64 / 1e6
@@ -105,7 +106,7 @@ async fn backup_benchmarks() {
             "postgres",
         ],
     );
-    let config = instance.layout.pgbr_config().display().to_string();
+    let config = instance.pgbr_config().display().to_string();
     // Raw tools, same settings, each into a fresh repository; run before and after Backup Now.
     let raw = |n: u32| {
         let repo = env.dir.path().join(format!("raw-restic-{n}"));
@@ -125,7 +126,7 @@ async fn backup_benchmarks() {
         let pg = started.elapsed();
         restic_in(
             &repo,
-            &instance.layout.staging(),
+            &instance.staging(),
             &["backup", "--host=raw", "pgbackrest", "config"],
         );
         (started.elapsed(), pg)
@@ -214,7 +215,7 @@ async fn backup_benchmarks() {
     );
 
     // 1,000 manifests: the catalog listing's median server time.
-    let target = lifeboat::jobs::target::current(&env.state).await.unwrap();
+    let target = env.state.config().current_target().await.unwrap();
     let (_, list) = env.get("/api/v1/backups").await;
     let template: lifeboat_shared::backup::BackupManifest =
         serde_json::from_value(list["backups"][0].clone()).unwrap();

@@ -116,10 +116,16 @@ su postgres -s /bin/sh -c "/usr/lib/postgresql/15/bin/pg_ctl -D $R/pg -l $R/rest
         r#"su postgres -s /bin/sh -c "/usr/lib/postgresql/15/bin/pg_ctl -D $R/pg -m fast -w stop""#,
         work.path(),
     );
-    assert_eq!(users, (lifeboat::instance::seed::USERS + 1).to_string());
-    assert_eq!(apps, lifeboat::instance::seed::APPS.to_string());
-    let instance = env.state.instance().unwrap();
-    let original = std::fs::read(instance.layout.config_dir().join("platform.yaml")).unwrap();
+    assert_eq!(
+        users,
+        (lifeboat::runtime::local::instance::seed::USERS + 1).to_string()
+    );
+    assert_eq!(
+        apps,
+        lifeboat::runtime::local::instance::seed::APPS.to_string()
+    );
+    let instance = backup_support::layout(&env.data_dir(), "demo");
+    let original = std::fs::read(instance.config_dir().join("platform.yaml")).unwrap();
     let restored = std::fs::read(work.path().join("restore/config/platform.yaml")).unwrap();
     assert_eq!(original, restored);
 }

@@ -8,13 +8,14 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use lifeboat::app::{AppState, Settings, app};
-use lifeboat::tools::Toolbox;
+use lifeboat::app::app;
+use lifeboat::runtime::local::Toolbox;
+use lifeboat::state::{AppState, Settings};
 use lifeboat_shared::operation::{OperationEvent, OperationStatus};
 use tower::ServiceExt;
 
 fn state(dir: &std::path::Path) -> AppState {
-    AppState::new(
+    lifeboat::cli::local_state(
         Settings {
             data_dir: dir.join("data"),
             static_dir: dir.join("dist"),

@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use backup_support::{env, env_with, stop};
-use lifeboat::tools::Toolbox;
+use lifeboat::runtime::local::Toolbox;
 use lifeboat_shared::operation::{OperationStatus, StepStatus};
 
 fn step_status(op: &lifeboat_shared::operation::Operation, id: &str) -> StepStatus {
@@ -59,10 +59,10 @@ async fn restic_failure_names_restic_and_its_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pgbackrest_failure_and_wrong_passphrase_are_explained() {
     let env = env().await;
-    let instance = env.state.instance().unwrap();
+    let instance = backup_support::layout(&env.data_dir(), "demo");
 
     // The staging repository becomes unwritable for the postgres user.
-    let repo = instance.layout.staging_repo();
+    let repo = instance.staging_repo();
     std::fs::set_permissions(&repo, std::fs::Permissions::from_mode(0o000)).unwrap();
     let op = env.backup("doomed").await;
     std::fs::set_permissions(&repo, std::fs::Permissions::from_mode(0o750)).unwrap();

@@ -11,7 +11,9 @@ use lifeboat_shared::operation::OperationStatus;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_last_one_leaves_one_backup_everywhere() {
     let env = env().await;
-    lifeboat::config::store(&env.state)
+    env.state
+        .config()
+        .store()
         .save(&StorageConfig {
             provider: Provider::Local {
                 path: String::new(),

@@ -29,7 +29,7 @@ async fn an_every_minute_schedule_starts_a_backup_and_applies_retention() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    lifeboat::jobs::schedule::spawn(&env.state);
+    lifeboat::jobs::schedule::spawn(env.state.jobs());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
     let op = loop {
         let scheduled = env.state.operations().list().into_iter().find(|o| {

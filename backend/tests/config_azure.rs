@@ -29,7 +29,7 @@ async fn azure_save_verify_wrong_key_missing_container_and_passphrase_mismatch()
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["verify"]["ok"], true, "{v}");
     assert_eq!(v["verify"]["repository"], "empty");
-    let target = lifeboat::config::current_target(&f.state).await.unwrap();
+    let target = f.state.config().current_target().await.unwrap();
     assert_eq!(target.restic.repository, "azure:backups:/lifeboat/restic");
 
     // Wrong key: a valid base64 key that is not the account's.

@@ -6,7 +6,6 @@
 
 mod config_support;
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::sync::{Arc, Mutex};
 
 use axum::http::{StatusCode, Uri};
@@ -55,7 +54,7 @@ async fn gcs_requests_target_the_bucket_and_prefix_and_restic_gets_a_private_key
     // Reachability is checked against storage.googleapis.com, which this machine cannot reach
     // (only package registries are); take the bucket listing verdict from a direct verify of
     // the target instead.
-    let target = lifeboat::config::current_target(&f.state).await.unwrap();
+    let target = f.state.config().current_target().await.unwrap();
     assert_eq!(target.restic.repository, "gs:lifeboat-backups:/prod/restic");
     assert_eq!(target.prefix.as_ref(), "prod");
     let env: Vec<(&str, String)> = target
@@ -64,16 +63,18 @@ async fn gcs_requests_target_the_bucket_and_prefix_and_restic_gets_a_private_key
         .iter()
         .map(|(k, v)| (k.as_str(), v.expose().to_owned()))
         .collect();
-    let key_file = env
+    // The key reaches restic as a file the runtime writes 0600 for each run and removes
+    // after it (see `runtime::local::process`), never in its environment or arguments.
+    let key_file = target
+        .restic
+        .env_files
         .iter()
-        .find(|(k, _)| *k == "GOOGLE_APPLICATION_CREDENTIALS")
-        .map(|(_, v)| std::path::PathBuf::from(v))
+        .find(|(k, _)| k == "GOOGLE_APPLICATION_CREDENTIALS")
+        .map(|(_, v)| v.expose().to_owned())
         .unwrap();
-    assert!(key_file.starts_with(f.data_dir().join("secrets")));
-    assert_eq!(
-        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    let parsed = |j: &str| serde_json::from_str::<serde_json::Value>(j).unwrap();
+    assert_eq!(parsed(&key_file), parsed(&key_json(&base)));
+    assert!(!env.iter().any(|(k, _)| k.starts_with("GOOGLE_APPLICATION")));
     assert!(env.contains(&("GOOGLE_PROJECT_ID", "demo-project".into())));
 
     // The listing object_store sends: the XML API, the bucket, the prefix.

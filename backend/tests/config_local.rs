@@ -15,7 +15,7 @@ async fn default_is_the_local_folder_without_passphrase_and_backups_work_out_of_
     assert_eq!(v["is_default"], true);
     assert_eq!(v["config"]["provider"]["provider"], "local");
     assert_eq!(v["passphrase_set"], false);
-    let target = lifeboat::config::current_target(&f.state).await.unwrap();
+    let target = f.state.config().current_target().await.unwrap();
     assert_eq!(
         target.restic.repository,
         f.data_dir().join("bucket/restic").to_string_lossy()
@@ -304,7 +304,7 @@ async fn passphrase_change_keeps_earlier_snapshots_restorable() {
 async fn the_config_file_is_never_torn() {
     let f = Fixture::new();
     let path = f.data_dir().join("config.json");
-    let store = lifeboat::config::store(&f.state);
+    let store = f.state.config().store();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
         let (path, stop) = (path.clone(), stop.clone());

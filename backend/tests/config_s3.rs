@@ -49,7 +49,7 @@ async fn save_verify_then_wrong_key_missing_bucket_and_wrong_passphrase() {
     );
 
     // The target others use: restic at <endpoint>/<bucket>/<prefix>/restic.
-    let target = lifeboat::config::current_target(&f.state).await.unwrap();
+    let target = f.state.config().current_target().await.unwrap();
     assert_eq!(
         target.restic.repository,
         format!("s3:{}/backups/team/lifeboat/restic", moto.endpoint)
@@ -132,7 +132,7 @@ async fn foreign_data_under_the_prefix_is_reported() {
     );
     let (s, _) = f.put_config(body).await;
     assert_eq!(s, StatusCode::OK);
-    let target = lifeboat::config::current_target(&f.state).await.unwrap();
+    let target = f.state.config().current_target().await.unwrap();
     use object_store::ObjectStoreExt as _;
     target
         .store

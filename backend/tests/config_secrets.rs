@@ -78,9 +78,9 @@ async fn secrets_appear_nowhere_but_the_secret_store() {
         .put_config(s3(&moto.access_key_id, &moto.secret_access_key))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let target = lifeboat::config::current_target(&f.state).await.unwrap();
-    lifeboat::restic::repo::init(
-        &lifeboat::runtime::LocalRuntime::new(f.state.toolbox().clone()),
+    let target = f.state.config().current_target().await.unwrap();
+    lifeboat::storage::repository::init(
+        f.state.runtime().as_ref(),
         &target.restic,
         &Default::default(),
     )
@@ -126,7 +126,7 @@ async fn secrets_appear_nowhere_but_the_secret_store() {
     // A full backup and restore of the demo instance with those credentials and passphrase.
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(f.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    lifeboat::jobs::start_instance(&f.state).await.unwrap();
+    f.state.runtime().instances().start().await.unwrap();
     let wait = |id: String| {
         let state = f.state.clone();
         async move {
@@ -177,7 +177,7 @@ async fn secrets_appear_nowhere_but_the_secret_store() {
     {
         use futures::TryStreamExt as _;
         use object_store::ObjectStoreExt as _;
-        let target = lifeboat::config::current_target(&f.state).await.unwrap();
+        let target = f.state.config().current_target().await.unwrap();
         let objects: Vec<_> = target.store.list(None).try_collect().await.unwrap();
         assert!(objects.len() > 5, "{objects:?}");
         for o in objects {

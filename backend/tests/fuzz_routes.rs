@@ -1,7 +1,8 @@
 //! Property test: malformed methods, paths, headers and bodies thrown at every API route
 //! (with and without valid credentials) never panic the server and never get a `500`. The
 //! only 5xx allowed are the documented ones with their codes: `502 storage_unavailable` (the
-//! configured bucket cannot be read) and `503 instance_starting`.
+//! configured bucket cannot be read) and `503 instance_starting`. Every error under `/api`
+//! is an `ApiError` body, and none quotes a long input back whole.
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
 mod backup_support;
@@ -11,15 +12,19 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use http_body_util::BodyExt;
-use lifeboat::app::{AppState, Settings, app};
+use lifeboat::app::app;
 use lifeboat::auth::{Auth, AuthContext};
+use lifeboat::runtime::local::Toolbox;
 use lifeboat::secret::Secret;
-use lifeboat::tools::Toolbox;
+use lifeboat::state::Settings;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use tower::ServiceExt;
 
 const TOKEN: &str = "fuzz-admin-token";
+/// Repeated 10,000 times as a path segment or a body value: no error may quote it whole.
+const LONG_SEGMENT: &str = "q";
+const LONG_VALUE: &str = "v";
 
 /// Every route, with `{}` where an id goes.
 const ROUTES: &[&str] = &[
@@ -48,6 +53,7 @@ fn segment() -> impl Strategy<Value = String> {
         Just("op-x".to_owned()),
         Just("%00".to_owned()),
         Just("a%2Fb".to_owned()),
+        Just(LONG_SEGMENT.repeat(10_000)),
         "[a-zA-Z0-9._~-]{0,40}",
         "(%[0-9A-F]{2}){1,8}",
     ]
@@ -100,6 +106,7 @@ fn fragments_for_object() -> impl Strategy<Value = String> {
             Just("{\"provider\":\"s3\"}".to_owned()),
             "\"[ -~]{0,40}\"",
             "[0-9]{1,6}",
+            Just(format!("\"{}\"", LONG_VALUE.repeat(10_000))),
         ],
     )
         .prop_map(|(k, v)| format!("\"{k}\":{v}"))
@@ -173,7 +180,7 @@ fn no_route_panics_or_fails_internally_on_malformed_input() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     backup_support::open_up(dir.path());
-    let state = AppState::new(
+    let state = lifeboat::cli::local_state(
         Settings {
             data_dir: dir.path().join("data"),
             static_dir: dir.path().join("dist"),
@@ -186,7 +193,7 @@ fn no_route_panics_or_fails_internally_on_malformed_input() {
         allowed_origins: vec![],
         oidc: None,
     })));
-    rt.block_on(lifeboat::jobs::start_instance(&state)).unwrap();
+    rt.block_on(state.runtime().instances().start()).unwrap();
     let router = app(state.clone());
     let mut runner = TestRunner::new(Config {
         cases: 1500,
@@ -238,6 +245,24 @@ fn no_route_panics_or_fails_internally_on_malformed_input() {
                 String::from_utf8_lossy(&body)
             );
         }
+        let text = String::from_utf8_lossy(&body);
+        if status.as_u16() >= 400 && c.path.starts_with("/api") {
+            prop_assert!(
+                serde_json::from_slice::<lifeboat_shared::ApiError>(&body).is_ok(),
+                "{} {} -> {status}, not an ApiError: {text}",
+                c.method,
+                c.path.chars().take(80).collect::<String>()
+            );
+        }
+        for long in [LONG_SEGMENT, LONG_VALUE] {
+            prop_assert!(
+                !text.contains(&long.repeat(100)),
+                "{} {} -> {status} quotes a long input back ({} bytes)",
+                c.method,
+                c.path.chars().take(80).collect::<String>(),
+                text.len()
+            );
+        }
         // Nothing the client sent comes back as an internal error, and a secret-looking
         // value sent in a body is never echoed.
         prop_assert!(
@@ -249,7 +274,10 @@ fn no_route_panics_or_fails_internally_on_malformed_input() {
     });
     // Let any backup a valid request started finish before the instance goes away.
     rt.block_on(async {
-        lifeboat::jobs::shutdown(&state, std::time::Duration::from_secs(60)).await;
+        state
+            .jobs()
+            .shutdown(std::time::Duration::from_secs(60))
+            .await;
         for i in state.instances() {
             i.stop().await;
         }

@@ -26,7 +26,7 @@ fn holder(op: &str) -> Holder {
 async fn target_for(f: &Fixture, body: Value) -> Target {
     let (status, v) = f.put_config(body).await;
     assert_eq!(status.as_u16(), 200, "{v}");
-    lifeboat::config::current_target(&f.state).await.unwrap()
+    f.state.config().current_target().await.unwrap()
 }
 
 async fn exercise(t: &Target, name: &str) {

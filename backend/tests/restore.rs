@@ -12,36 +12,31 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use backup_support::{Env, env, restic, stop};
-use lifeboat::instance::Instance;
+use lifeboat::runtime::Instance;
 use lifeboat_shared::operation::{Operation, OperationStatus, Outcome, StepStatus};
 use serde_json::{Value, json};
 
 /// Every public table of both databases, as `db.table → md5 of its rows in order`.
-async fn checksums(env: &Env, instance: &Instance) -> BTreeMap<String, String> {
-    let rt = env.state.runtime().as_ref();
+async fn checksums(env: &Env, instance: &dyn Instance) -> BTreeMap<String, String> {
     let mut sums = BTreeMap::new();
     for db in ["keycloak", "appmanager"] {
-        let tables = instance
-            .postmaster
-            .query(
-                rt,
-                db,
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-            )
-            .await
-            .unwrap();
+        let tables = psql(
+            env,
+            instance,
+            db,
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+        )
+        .await;
         for t in tables.lines().filter(|t| !t.is_empty()) {
-            let sum = instance
-                .postmaster
-                .query(
-                    rt,
-                    db,
-                    &format!(
-                        "SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM {t} x"
-                    ),
-                )
-                .await
-                .unwrap();
+            let sum = psql(
+                env,
+                instance,
+                db,
+                &format!(
+                    "SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM {t} x"
+                ),
+            )
+            .await;
             sums.insert(format!("{db}.{t}"), sum);
         }
     }
@@ -67,12 +62,13 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-async fn psql(env: &Env, instance: &Instance, db: &str, sql: &str) -> String {
-    instance
-        .postmaster
-        .query(env.state.runtime().as_ref(), db, sql)
-        .await
-        .unwrap()
+async fn psql(_env: &Env, instance: &dyn Instance, db: &str, sql: &str) -> String {
+    backup_support::query(&instance.info(), db, sql)
+}
+
+/// The live configuration folder of an instance.
+fn config_dir(instance: &dyn Instance) -> std::path::PathBuf {
+    instance.info().config_dir.unwrap().into()
 }
 
 async fn restore(env: &Env, backup: &str, body: Value) -> (StatusCode, Value) {
@@ -109,8 +105,8 @@ fn failed_step(op: &Operation) -> &str {
 async fn in_place_then_into_a_new_namespace_side_by_side() {
     let env = env().await;
     let demo = env.state.instance().unwrap();
-    let before = checksums(&env, &demo).await;
-    let config_before = files(&demo.layout.config_dir());
+    let before = checksums(&env, demo.as_ref()).await;
+    let config_before = files(&config_dir(demo.as_ref()));
     let op = env.backup("before the change").await;
     assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
     let backup = last_backup(&env).await;
@@ -120,7 +116,7 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
     // Change data and configuration after the backup.
     psql(
         &env,
-        &demo,
+        demo.as_ref(),
         "keycloak",
         "DELETE FROM user_attribute WHERE user_id = (SELECT id FROM user_entity WHERE username = 'user00042'); \
          DELETE FROM credential WHERE user_id = (SELECT id FROM user_entity WHERE username = 'user00042'); \
@@ -130,15 +126,15 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
     .await;
     psql(
         &env,
-        &demo,
+        demo.as_ref(),
         "appmanager",
         "UPDATE apps SET status = 'deleted'",
     )
     .await;
-    let platform = demo.layout.config_dir().join("platform.yaml");
+    let platform = config_dir(demo.as_ref()).join("platform.yaml");
     std::fs::write(&platform, "edited after the backup\n").unwrap();
-    std::fs::write(demo.layout.config_dir().join("added.yaml"), "new: file\n").unwrap();
-    assert_ne!(checksums(&env, &demo).await, before);
+    std::fs::write(config_dir(demo.as_ref()).join("added.yaml"), "new: file\n").unwrap();
+    assert_ne!(checksums(&env, demo.as_ref()).await, before);
 
     // In place.
     let op = restore_done(&env, &id, "demo", false).await;
@@ -147,9 +143,13 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
         op.steps.iter().all(|s| s.status == StepStatus::Succeeded),
         "{op:#?}"
     );
-    assert_eq!(checksums(&env, &demo).await, before, "every row is back");
     assert_eq!(
-        files(&demo.layout.config_dir()),
+        checksums(&env, demo.as_ref()).await,
+        before,
+        "every row is back"
+    );
+    assert_eq!(
+        files(&config_dir(demo.as_ref())),
         config_before,
         "the configuration is back"
     );
@@ -162,7 +162,10 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
         .filter(|c| c.action == "Rebuild and Deploy")
         .map(|c| c.subject.as_str())
         .collect();
-    assert_eq!(apps.len(), lifeboat::instance::seed::APPS as usize);
+    assert_eq!(
+        apps.len(),
+        lifeboat::runtime::local::instance::seed::APPS as usize
+    );
     assert!(
         apps.contains(&"app-001") && apps.contains(&"app-025"),
         "{apps:?}"
@@ -214,16 +217,16 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
         .map(|i| i["namespace"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["demo", "restored"]);
-    let other = env.state.instance_in("restored").unwrap();
-    assert_ne!(other.file.port, demo.file.port);
-    assert_eq!(checksums(&env, &other).await, before);
+    let other = env.state.runtime().instances().get("restored").unwrap();
+    assert_ne!(other.info().postgres_port, demo.info().postgres_port);
+    assert_eq!(checksums(&env, other.as_ref()).await, before);
     assert_eq!(
-        checksums(&env, &demo).await,
+        checksums(&env, demo.as_ref()).await,
         before,
         "the first instance still runs"
     );
     let restored_platform =
-        std::fs::read_to_string(other.layout.config_dir().join("platform.yaml")).unwrap();
+        std::fs::read_to_string(config_dir(other.as_ref()).join("platform.yaml")).unwrap();
     assert!(
         restored_platform.contains("namespace: restored\n"),
         "{restored_platform}"
@@ -242,10 +245,16 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "namespace_taken");
-    psql(&env, &other, "keycloak", "DELETE FROM realm WHERE false").await;
+    psql(
+        &env,
+        other.as_ref(),
+        "keycloak",
+        "DELETE FROM realm WHERE false",
+    )
+    .await;
     let op = restore_done(&env, &id, "restored", true).await;
     assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
-    assert_eq!(checksums(&env, &other).await, before);
+    assert_eq!(checksums(&env, other.as_ref()).await, before);
 
     other.stop().await;
     stop(&env).await;
@@ -295,7 +304,13 @@ async fn refusals_before_anything_is_touched() {
         "nothing recorded"
     );
 
-    let marker_rows = psql(&env, &demo, "keycloak", "SELECT count(*) FROM user_entity").await;
+    let marker_rows = psql(
+        &env,
+        demo.as_ref(),
+        "keycloak",
+        "SELECT count(*) FROM user_entity",
+    )
+    .await;
     let untouched = |op: &Operation| {
         assert_eq!(op.status, OperationStatus::Failed, "{op:#?}");
         assert!(
@@ -444,7 +459,13 @@ async fn refusals_before_anything_is_touched() {
 
     // Through all of it the instance kept running with its data.
     assert_eq!(
-        psql(&env, &demo, "keycloak", "SELECT count(*) FROM user_entity").await,
+        psql(
+            &env,
+            demo.as_ref(),
+            "keycloak",
+            "SELECT count(*) FROM user_entity"
+        )
+        .await,
         marker_rows
     );
     assert!(demo.restoring().is_none());

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use backup_support::{Env, as_postgres, du, env, stop};
+use backup_support::{Env, as_postgres, du, env, layout, stop};
 use lifeboat_e2e::servers::Moto;
 use lifeboat_shared::operation::{Operation, OperationStatus};
 use serde_json::{Value, json};
@@ -213,7 +213,7 @@ async fn compare(env: &Env, name: &str, repo: &Repo, namespace: &str) {
         raw2_up.as_secs_f64(),
         ours.as_secs_f64() / mean_up,
     );
-    if let Some(other) = env.state.instance_in(namespace) {
+    if let Some(other) = env.state.runtime().instances().get(namespace) {
         other.stop().await;
     }
 }
@@ -223,10 +223,11 @@ async fn compare(env: &Env, name: &str, repo: &Repo, namespace: &str) {
 async fn restore_benchmarks() {
     let scale = std::env::var("LIFEBOAT_BENCH_SCALE").unwrap_or_else(|_| "60".into());
     let env = env().await;
-    let instance = env.state.instance().unwrap();
+    let instance = layout(&env.data_dir(), "demo");
+    let info = env.state.instance().unwrap().info();
     let (sock, port) = (
-        instance.layout.socket_dir().display().to_string(),
-        instance.file.port.to_string(),
+        instance.socket_dir().display().to_string(),
+        info.postgres_port.unwrap().to_string(),
     );
     as_postgres(
         "/usr/lib/postgresql/15/bin/pgbench",
@@ -236,7 +237,7 @@ async fn restore_benchmarks() {
     );
     println!(
         "data: pgbench scale {scale}, PGDATA {:.1} MB",
-        du(&instance.layout.pgdata()) as f64 / 1e6
+        du(&instance.pgdata()) as f64 / 1e6
     );
 
     // The local-folder bucket.

@@ -4,8 +4,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use lifeboat::app::{AppState, Settings, app};
-use lifeboat::tools::Toolbox;
+use lifeboat::app::app;
+use lifeboat::runtime::local::Toolbox;
+use lifeboat::state::Settings;
 use tower::ServiceExt;
 
 struct Fixture {
@@ -33,7 +34,7 @@ fn fixture() -> Fixture {
         static_dir,
         allowed_origins: vec!["http://host.example:9000".parse().unwrap()],
     };
-    let router = app(AppState::new(settings, Toolbox::discover()));
+    let router = app(lifeboat::cli::local_state(settings, Toolbox::discover()));
     Fixture {
         _dirs: dirs,
         router,
@@ -188,4 +189,72 @@ async fn oversized_bodies_are_refused_with_413() {
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let err: lifeboat_shared::ApiError = serde_json::from_str(&body_text(resp).await).unwrap();
     assert_eq!(err.code, "invalid_body");
+}
+
+async fn send(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (StatusCode, lifeboat_shared::ApiError, String) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    assert_eq!(
+        resp.headers()[header::CONTENT_TYPE],
+        "application/json",
+        "{method} {uri}"
+    );
+    let text = body_text(resp).await;
+    let err = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{uri}: {e}: {text}"));
+    (status, err, text)
+}
+
+#[tokio::test]
+async fn every_error_body_is_an_api_error_that_quotes_no_value() {
+    let f = fixture();
+    // A method the route does not take: axum's empty 405 becomes an ApiError.
+    let (status, err, _) = send(&f.router, "PATCH", "/api/v1/backups", "").await;
+    assert_eq!(
+        (status, err.code.as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
+    // A query string that does not parse.
+    let (status, err, _) = send(&f.router, "GET", "/api/v1/audit?limit=abc", "").await;
+    assert_eq!(
+        (status, err.code.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
+    // A value of the wrong type is not quoted back (it may be a secret sent in the wrong field).
+    let (status, err, text) = send(
+        &f.router,
+        "POST",
+        "/api/v1/backups",
+        r#"{"description": 424242}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(err.code, "invalid_body");
+    assert!(!text.contains("424242"), "{text}");
+    // A 10,000-character id or namespace comes back cut.
+    let long = "a".repeat(10_000);
+    let (status, _, text) = send(&f.router, "GET", &format!("/api/v1/operations/{long}"), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(text.len() < 500, "{} bytes", text.len());
+    let body = format!(
+        r#"{{"confirmation":"restore backup","target_namespace":"{long}","replace_existing":false}}"#
+    );
+    let (_, _, text) = send(
+        &f.router,
+        "POST",
+        "/api/v1/backups/bk-20261125T110705Z-3f9a/restore",
+        &body,
+    )
+    .await;
+    assert!(text.len() < 1_000, "{} bytes: {}", text.len(), &text[..200]);
 }

@@ -67,6 +67,13 @@ pub struct BackupManifest {
     pub counts: BTreeMap<String, u64>,
 }
 
+impl BackupManifest {
+    /// The component named `name` (`postgres`, `configuration`), if the backup holds it.
+    pub fn component(&self, name: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.name == name)
+    }
+}
+
 /// The body of `GET /api/v1/backups`: every backup in the bucket, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackupList {

@@ -261,7 +261,8 @@ pub enum RepositoryState {
     PassphraseMismatch,
     /// Something else lives under the prefix.
     Foreign,
-    /// Not determined (an earlier check failed).
+    /// Not determined (an earlier check failed), or a state a newer backend added.
+    #[serde(other)]
     Unknown,
 }
 
@@ -284,4 +285,17 @@ pub struct SaveResult {
     pub config: ConfigView,
     /// The verify run against the saved configuration.
     pub verify: VerifyReport,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repository_state_from_a_newer_backend_reads_as_unknown() {
+        let s: RepositoryState = serde_json::from_str("\"sharded\"").unwrap();
+        assert_eq!(s, RepositoryState::Unknown);
+        let s: RepositoryState = serde_json::from_str("\"passphrase_mismatch\"").unwrap();
+        assert_eq!(s, RepositoryState::PassphraseMismatch);
+    }
 }

@@ -1,13 +1,13 @@
 //! `GET /api/v1/audit`: the audit trail, newest first.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use lifeboat_shared::backup::AuditList;
 use serde::Deserialize;
 
-use super::{AppError, Json};
-use crate::app::AppState;
+use super::{AppError, Json, Query};
+use crate::state::AppState;
 
 /// The most entries one call returns.
 const MAX_LIMIT: usize = 1000;

@@ -1,16 +1,16 @@
 //! `/backups`: start a backup, list the catalog, read one entry.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use lifeboat_shared::backup::{BackupList, BackupManifest, StartBackup, StartRestore};
 use lifeboat_shared::operation::{Operation, Trigger};
 
-use super::{AppError, Json};
-use crate::app::AppState;
-use crate::jobs::{self, JobsError};
+use super::{AppError, Json, Path};
+use crate::jobs::JobsError;
+use crate::state::AppState;
 use crate::storage::catalog;
 
 /// The longest description accepted.
@@ -46,13 +46,20 @@ pub fn check_description(d: &str) -> Result<String, AppError> {
 
 /// The `409` for a second operation.
 pub fn busy(running: &Operation) -> axum::response::Response {
-    let body = serde_json::json!({
-        "code": "operation_running",
-        "message": format!("operation {} is running; one backup or restore runs at a time", running.id),
-        "hint": "wait for it to finish, or cancel it",
-        "operation": running,
-    });
-    (StatusCode::CONFLICT, axum::Json(body)).into_response()
+    AppError::new(
+        StatusCode::CONFLICT,
+        "operation_running",
+        format!(
+            "operation {} is running; one backup or restore runs at a time",
+            running.id
+        ),
+    )
+    .with_hint("wait for it to finish, or cancel it")
+    .with_detail(
+        "operation",
+        serde_json::to_value(running).unwrap_or_default(),
+    )
+    .into_response()
 }
 
 async fn start(
@@ -71,7 +78,7 @@ async fn start(
     let trigger = Trigger::Manual {
         by: caller.who.clone(),
     };
-    match jobs::start_backup(&state, description.clone(), trigger) {
+    match state.jobs().start_backup(description.clone(), trigger) {
         Ok(op) => {
             audit(
                 &format!("Backup Now {:?} as {}", description, op.id),
@@ -96,7 +103,8 @@ async fn restore(
     use crate::jobs::restore::{RequestError, RestoreRequest, resolve};
     if !catalog::is_valid_id(&id) {
         return Err(AppError::not_found(format!(
-            "no backup {id} in the catalog"
+            "no backup {} in the catalog",
+            crate::error::quote(&id)
         )));
     }
     let detail = format!(
@@ -117,7 +125,7 @@ async fn restore(
             outcome,
         );
     };
-    let target = resolve(&state, &body)
+    let target = resolve(state.runtime().instances(), &body)
         .map_err(|e| match e {
             RequestError::Confirmation => AppError::new(
                 StatusCode::BAD_REQUEST,
@@ -145,7 +153,7 @@ async fn restore(
         backup_id: id.clone(),
         target,
     };
-    match jobs::start_restore(&state, req, caller.who.clone()) {
+    match state.jobs().start_restore(req, caller.who.clone()) {
         Ok(op) => {
             audit(&format!("accepted as {}", op.id));
             Ok((StatusCode::ACCEPTED, Json(op)).into_response())
@@ -159,7 +167,9 @@ async fn restore(
 }
 
 async fn list(State(state): State<AppState>) -> Result<Json<BackupList>, AppError> {
-    let target = crate::jobs::target::current(&state)
+    let target = state
+        .config()
+        .current_target()
         .await
         .map_err(|e| storage_error(&e))?;
     let backups = catalog::list(&target)
@@ -172,13 +182,16 @@ async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<BackupManifest>, AppError> {
-    let target = crate::jobs::target::current(&state)
+    let target = state
+        .config()
+        .current_target()
         .await
         .map_err(|e| storage_error(&e))?;
     match catalog::get(&target, &id).await {
         Ok(Some(m)) => Ok(Json(m)),
         Ok(None) | Err(catalog::CatalogError::BadId(_)) => Err(AppError::not_found(format!(
-            "no backup {id} in the catalog"
+            "no backup {} in the catalog",
+            crate::error::quote(&id)
         ))),
         Err(e) => Err(storage_error(&e)),
     }

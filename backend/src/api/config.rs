@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use lifeboat_shared::config::{ConfigView, PutConfig, SaveResult, VerifyReport};
 
 use super::{AppError, Json};
-use crate::app::AppState;
-use crate::config::{self, ConfigError, SaveError};
+use crate::config::{ConfigError, SaveError};
+use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -18,7 +18,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 async fn show(State(state): State<AppState>) -> Result<Json<ConfigView>, AppError> {
-    Ok(Json(config::view(&state).await.map_err(config_error)?))
+    Ok(Json(state.config().view().await.map_err(config_error)?))
 }
 
 async fn put(
@@ -26,7 +26,7 @@ async fn put(
     caller: super::Caller,
     Json(body): Json<PutConfig>,
 ) -> Result<Json<SaveResult>, AppError> {
-    let result = config::save(&state, &body).await.map_err(save_error);
+    let result = state.config().save(&body).await.map_err(save_error);
     let outcome = match &result {
         Ok(_) => "saved".to_owned(),
         Err(e) => format!("refused: {}", e.body.code),
@@ -84,7 +84,9 @@ async fn verify(
             )
         })?)
     };
-    let report = config::save::verify_candidate(&state, candidate.as_ref())
+    let report = state
+        .config()
+        .verify_candidate(candidate.as_ref())
         .await
         .map_err(save_error)?;
     Ok(Json(report))

@@ -6,14 +6,14 @@ use axum::routing::get;
 use lifeboat_shared::{Health, HealthStatus};
 
 use super::Json;
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
 async fn health(State(state): State<AppState>) -> Json<Health> {
-    let status = if state.toolbox().missing().is_empty() {
+    let status = if state.runtime().install_hint().is_none() {
         HealthStatus::Ok
     } else {
         HealthStatus::Degraded

@@ -7,7 +7,7 @@ use axum::routing::get;
 use lifeboat_shared::backup::{InstanceInfo, InstanceList};
 
 use super::{AppError, Json};
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The routes.
 pub fn router() -> Router<AppState> {

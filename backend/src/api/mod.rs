@@ -4,17 +4,16 @@ mod audit;
 mod backups;
 mod caller;
 mod config;
-mod error;
 mod health;
 mod instance;
 mod operations;
 
 use axum::Router;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
+pub use crate::error::{AppError, Json, Path, Query};
 pub use caller::Caller;
-pub use error::{AppError, Json};
 
 /// Every API route, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
@@ -30,5 +29,5 @@ pub fn router() -> Router<AppState> {
 
 /// The JSON `404` for a path under `/api` that no route serves.
 pub async fn unknown_route(uri: axum::http::Uri) -> AppError {
-    AppError::not_found(format!("no API route {}", uri.path()))
+    AppError::not_found(format!("no API route {}", crate::error::quote(uri.path())))
 }

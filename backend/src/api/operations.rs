@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
@@ -12,9 +12,9 @@ use futures::Stream;
 use lifeboat_shared::operation::{Operation, OperationEvent, OperationList};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{AppError, Json};
-use crate::app::AppState;
-use crate::jobs::{self, JobsError};
+use super::{AppError, Json, Path};
+use crate::jobs::JobsError;
+use crate::state::AppState;
 
 /// The routes.
 pub fn router() -> Router<AppState> {
@@ -39,7 +39,7 @@ async fn one(
         .operations()
         .get(&id)
         .map(Json)
-        .ok_or_else(|| AppError::not_found(format!("no operation {id}")))
+        .ok_or_else(|| AppError::not_found(format!("no operation {}", crate::error::quote(&id))))
 }
 
 async fn cancel(
@@ -47,22 +47,25 @@ async fn cancel(
     caller: super::Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Operation>), AppError> {
-    match jobs::cancel(&state, &id) {
+    match state.jobs().cancel(&id) {
         Ok(op) => {
             state.audit().record(
                 &caller.who,
                 &caller.from,
                 "operation.cancel",
-                &format!("cancel {id}"),
+                &format!("cancel {}", crate::error::quote(&id)),
                 "accepted",
             );
             Ok((StatusCode::ACCEPTED, Json(op)))
         }
-        Err(JobsError::NotFound(_)) => Err(AppError::not_found(format!("no operation {id}"))),
+        Err(JobsError::NotFound(_)) => Err(AppError::not_found(format!(
+            "no operation {}",
+            crate::error::quote(&id)
+        ))),
         Err(JobsError::NotRunning(_)) => Err(AppError::new(
             StatusCode::CONFLICT,
             "not_running",
-            format!("operation {id} is not running"),
+            format!("operation {} is not running", crate::error::quote(&id)),
         )),
         Err(e) => Err(AppError::internal(&e)),
     }

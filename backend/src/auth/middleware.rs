@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::{Auth, CSRF_HEADER, SESSION_COOKIE};
-use crate::api::AppError;
+use crate::error::AppError;
 
 /// Who made a request; handlers read it from the request extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]

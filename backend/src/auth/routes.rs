@@ -7,10 +7,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 
+use super::AuthContext;
 use super::middleware::cookie;
 use super::{CSRF_COOKIE, NewSession, SESSION_COOKIE};
-use crate::api::{AppError, Json};
-use crate::app::AppState;
+use crate::error::{AppError, Json};
+
+/// What these handlers need of the application's state: its authentication (if installed).
+type AuthState = State<Option<std::sync::Arc<AuthContext>>>;
 
 /// `POST /api/v1/session`.
 #[derive(Debug, Deserialize)]
@@ -72,13 +75,11 @@ fn clear_cookies(resp: &mut Response) {
 
 /// `GET /login?code=…`: the one-time link from the startup log.
 pub async fn login_page(
-    State(state): State<AppState>,
+    State(auth): AuthState,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Response {
-    let session = state
-        .auth()
-        .and_then(|ctx| ctx.auth.redeem_login_code(&q.code));
+    let session = auth.and_then(|ctx| ctx.auth.redeem_login_code(&q.code));
     match session {
         Some(s) => {
             let mut resp = Redirect::to("/").into_response();
@@ -100,12 +101,11 @@ pub async fn login_page(
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(auth): AuthState,
     headers: HeaderMap,
     Json(body): Json<TokenLogin>,
 ) -> Result<Response, AppError> {
-    let s = state
-        .auth()
+    let s = auth
         .and_then(|ctx| ctx.auth.login_with_token(body.token.trim()))
         .ok_or_else(|| {
             AppError::new(
@@ -123,8 +123,8 @@ async fn login(
     Ok(resp)
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let (Some(ctx), Some(id)) = (state.auth(), cookie(&headers, SESSION_COOKIE)) {
+async fn logout(State(auth): AuthState, headers: HeaderMap) -> Response {
+    if let (Some(ctx), Some(id)) = (auth, cookie(&headers, SESSION_COOKIE)) {
         ctx.auth.logout(id);
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -133,6 +133,10 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// The session routes, relative to `/api/v1` (exempt from authentication).
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Option<std::sync::Arc<AuthContext>>: axum::extract::FromRef<S>,
+{
     Router::new().route("/session", post(login).delete(logout))
 }

@@ -4,23 +4,23 @@
 //! Until an admin saves a configuration, the embedded default applies: a local folder
 //! `<data_dir>/bucket` with no passphrase, so backups work out of the box.
 
-pub mod atomic;
 pub mod save;
 pub mod schedule;
 pub mod store;
 pub mod validate;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lifeboat_shared::config::{ConfigView, Provider, Retention, StorageConfig};
 
-pub use save::{SaveError, save};
+pub use save::SaveError;
 pub use store::{ConfigStore, SavedConfig, StoreError};
 pub use validate::Invalid;
 
-use crate::app::AppState;
-use crate::secrets::{LocalSecrets, SecretError, SecretSource, SecretValues, effective_name};
+use crate::gate::OperationGate;
+use crate::runtime::Runtime;
+use crate::secrets::{SecretError, SecretSource, SecretValues, effective_name};
 use crate::storage::{ClientTuning, Target, TargetError};
 
 /// Why the configuration or its target is not available.
@@ -65,92 +65,110 @@ pub fn default_config() -> StorageConfig {
     }
 }
 
-/// The configuration file of this instance.
-pub fn store(state: &AppState) -> ConfigStore {
-    ConfigStore::new(state.settings().data_dir.join("config.json"))
+/// The storage configuration of one Lifeboat: where it is saved, where its secrets come
+/// from (the runtime's secret store), and what it needs to verify and re-key a bucket.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Config {
+    store: ConfigStore,
+    data_dir: PathBuf,
+    runtime: Arc<dyn Runtime>,
+    gate: OperationGate,
 }
 
-/// Where secrets are kept on this host: `<data_dir>/secrets/`.
-pub fn secrets_dir(state: &AppState) -> PathBuf {
-    state.settings().data_dir.join("secrets")
-}
+impl Config {
+    /// The configuration kept in `data_dir` (`config.json`; the default local folder is
+    /// `<data_dir>/bucket`), with the runtime's secrets; saves wait for `gate`.
+    pub fn new(data_dir: &Path, runtime: Arc<dyn Runtime>, gate: OperationGate) -> Self {
+        Self {
+            store: ConfigStore::new(data_dir.join("config.json")),
+            data_dir: data_dir.to_path_buf(),
+            runtime,
+            gate,
+        }
+    }
 
-/// The secret source of this runtime (the local secret store).
-pub fn secret_source(state: &AppState) -> Arc<dyn SecretSource> {
-    Arc::new(LocalSecrets::new(secrets_dir(state)))
-}
+    /// The configuration file.
+    pub fn store(&self) -> &ConfigStore {
+        &self.store
+    }
 
-/// The configuration in effect.
-pub fn effective(state: &AppState) -> Result<Effective, ConfigError> {
-    Ok(match store(state).load()? {
-        Some(saved) => Effective {
-            config: saved.config,
-            updated_at: Some(saved.updated_at),
-        },
-        None => Effective {
-            config: default_config(),
-            updated_at: None,
-        },
-    })
-}
+    /// The secret source of this runtime.
+    pub fn secrets(&self) -> Arc<dyn SecretSource> {
+        self.runtime.secrets()
+    }
 
-/// The secret values `config` uses.
-pub async fn secret_values(
-    state: &AppState,
-    config: &StorageConfig,
-) -> Result<SecretValues, ConfigError> {
-    Ok(secret_source(state)
-        .read(effective_name(&config.secret_name))
-        .await?)
-}
+    /// The configuration in effect.
+    pub fn effective(&self) -> Result<Effective, ConfigError> {
+        Ok(match self.store.load()? {
+            Some(saved) => Effective {
+                config: saved.config,
+                updated_at: Some(saved.updated_at),
+            },
+            None => Effective {
+                config: default_config(),
+                updated_at: None,
+            },
+        })
+    }
 
-/// Opens `config`'s bucket with `values` (credentials and the passphrase).
-pub fn open_target(
-    state: &AppState,
-    config: &StorageConfig,
-    values: &SecretValues,
-    tuning: &ClientTuning,
-) -> Result<Target, TargetError> {
-    Target::open(
-        config,
-        &state.settings().data_dir,
-        &secrets_dir(state).join("run"),
-        &values.bucket_credentials(),
-        values.passphrase(),
-        tuning,
-    )
-}
+    /// The retention policy in effect (everything kept when nothing is configured).
+    pub fn retention(&self) -> Retention {
+        self.effective()
+            .map(|e| e.config.retention)
+            .unwrap_or_default()
+    }
 
-/// The bucket backups and restores use now: the saved configuration (or the embedded
-/// default local folder) with its credentials and passphrase.
-pub async fn current_target(state: &AppState) -> Result<Target, ConfigError> {
-    let eff = effective(state)?;
-    let values = secret_values(state, &eff.config).await?;
-    Ok(open_target(
-        state,
-        &eff.config,
-        &values,
-        &ClientTuning::operations(),
-    )?)
-}
+    /// The secret values `config` uses.
+    pub async fn secret_values(&self, config: &StorageConfig) -> Result<SecretValues, ConfigError> {
+        Ok(self
+            .secrets()
+            .read(effective_name(&config.secret_name))
+            .await?)
+    }
 
-/// What `GET /api/v1/config` returns: no secret values, only whether they are set.
-pub async fn view(state: &AppState) -> Result<ConfigView, ConfigError> {
-    let eff = effective(state)?;
-    let values = secret_values(state, &eff.config).await?;
-    let schedule_preview = eff
-        .config
-        .schedule
-        .as_ref()
-        .and_then(|s| schedule::ParsedSchedule::parse(s).ok())
-        .map(|p| p.preview(chrono::Utc::now()));
-    Ok(ConfigView {
-        is_default: eff.is_default(),
-        passphrase_set: values.passphrase().is_some(),
-        credentials_set: values.has_credentials(),
-        updated_at: eff.updated_at,
-        locked_by: state.gate().running(),
-        schedule_preview,
-        config: Some(eff.config),
-    })
+    /// Opens `config`'s bucket with `values` (credentials and the passphrase).
+    pub fn open_target(
+        &self,
+        config: &StorageConfig,
+        values: &SecretValues,
+        tuning: &ClientTuning,
+    ) -> Result<Target, TargetError> {
+        Target::open(
+            config,
+            &self.data_dir,
+            &values.bucket_credentials(),
+            values.passphrase(),
+            tuning,
+        )
+    }
+
+    /// The bucket backups and restores use now: the saved configuration (or the embedded
+    /// default local folder) with its credentials and passphrase.
+    pub async fn current_target(&self) -> Result<Target, ConfigError> {
+        let eff = self.effective()?;
+        let values = self.secret_values(&eff.config).await?;
+        Ok(self.open_target(&eff.config, &values, &ClientTuning::operations())?)
+    }
+
+    /// What `GET /api/v1/config` returns: no secret values, only whether they are set.
+    pub async fn view(&self) -> Result<ConfigView, ConfigError> {
+        let eff = self.effective()?;
+        let values = self.secret_values(&eff.config).await?;
+        let schedule_preview = eff
+            .config
+            .schedule
+            .as_ref()
+            .and_then(|s| schedule::ParsedSchedule::parse(s).ok())
+            .map(|p| p.preview(chrono::Utc::now()));
+        Ok(ConfigView {
+            is_default: eff.is_default(),
+            passphrase_set: values.passphrase().is_some(),
+            credentials_set: values.has_credentials(),
+            updated_at: eff.updated_at,
+            locked_by: self.gate.running(),
+            schedule_preview,
+            config: Some(eff.config),
+        })
+    }
 }

@@ -8,13 +8,11 @@ use lifeboat_shared::config::{
 use lifeboat_shared::operation::OperationId;
 use tokio_util::sync::CancellationToken;
 
-use super::{ConfigError, Invalid, secret_source, secrets_dir, validate};
-use crate::app::AppState;
-use crate::restic::repo::{self, RepoError};
-use crate::runtime::LocalRuntime;
+use super::{Config, ConfigError, Invalid, validate};
 use crate::secret::Secret;
 use crate::secrets::{SecretError, SecretValues, effective_name};
 use crate::storage::ClientTuning;
+use crate::storage::repository::{self, RepoError};
 use crate::storage::verify::verify;
 
 /// The gate id a save holds while it changes the repository and the files.
@@ -60,104 +58,8 @@ pub struct Candidate {
     pub new_passphrase: Option<Secret>,
 }
 
-/// Validates `put` and combines it with the stored secret values.
-pub async fn candidate(state: &AppState, put: &PutConfig) -> Result<Candidate, SaveError> {
-    validate::config(&put.config)?;
-    if let Some(creds) = &put.credentials {
-        validate::credentials(&put.config.provider, creds)?;
-    }
-    if let Some(p) = &put.passphrase {
-        validate::passphrase(p)?;
-    }
-    let mut values = secret_source(state)
-        .read(effective_name(&put.config.secret_name))
-        .await?;
-    if let Some(creds) = &put.credentials {
-        values.set_credentials(creds);
-    }
-    let mut new_passphrase = None;
-    match &put.passphrase {
-        None => {}
-        Some(PassphraseChange::Set { passphrase }) => values.set_passphrase(Some(passphrase)),
-        Some(PassphraseChange::Clear) => values.set_passphrase(None),
-        Some(PassphraseChange::Change { old, new }) => {
-            values.set_passphrase(Some(old));
-            new_passphrase = Some(Secret::new(new.as_str()));
-        }
-    }
-    Ok(Candidate {
-        config: put.config.clone(),
-        values,
-        new_passphrase,
-    })
-}
-
-/// Verifies a candidate (not saved) or, with `None`, the configuration in effect.
-pub async fn verify_candidate(
-    state: &AppState,
-    put: Option<&PutConfig>,
-) -> Result<VerifyReport, SaveError> {
-    let (config, values) = match put {
-        Some(put) => {
-            let c = candidate(state, put).await?;
-            (c.config, c.values)
-        }
-        None => {
-            let eff = super::effective(state)?;
-            let values = super::secret_values(state, &eff.config).await?;
-            (eff.config, values)
-        }
-    };
-    Ok(run_verify(state, &config, &values).await)
-}
-
-async fn run_verify(
-    state: &AppState,
-    config: &StorageConfig,
-    values: &SecretValues,
-) -> VerifyReport {
-    let target = super::open_target(state, config, values, &ClientTuning::verify());
-    let rt = LocalRuntime::new(state.toolbox().clone());
-    verify(config, target, &rt).await
-}
-
 /// Serializes saves: two admins saving at once get one after the other.
 static SAVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Saves `put` and verifies the result. Refused while a backup or restore runs.
-pub async fn save(state: &AppState, put: &PutConfig) -> Result<SaveResult, SaveError> {
-    let _one_at_a_time = SAVING.lock().await;
-    let cand = candidate(state, put).await?;
-    {
-        let _gate = state
-            .gate()
-            .try_enter(SAVE_GATE_ID)
-            .map_err(SaveError::Busy)?;
-        let mut values = cand.values;
-        if let Some(new) = &cand.new_passphrase {
-            change_passphrase(state, &cand.config, &values, new).await?;
-            values.set_passphrase(Some(new.expose()));
-        }
-        secret_source(state)
-            .write(effective_name(&cand.config.secret_name), &values)
-            .await?;
-        super::store(state)
-            .save(&cand.config)
-            .map_err(ConfigError::from)?;
-        tracing::info!(
-            provider = provider_name(&cand.config),
-            passphrase_changed = cand.new_passphrase.is_some(),
-            "storage configuration saved"
-        );
-    }
-    let eff = super::effective(state)?;
-    let values = super::secret_values(state, &eff.config).await?;
-    let report = run_verify(state, &eff.config, &values).await;
-    Ok(SaveResult {
-        config: super::view(state).await?,
-        verify: report,
-    })
-}
 
 fn provider_name(c: &StorageConfig) -> &'static str {
     use lifeboat_shared::config::Provider;
@@ -169,25 +71,113 @@ fn provider_name(c: &StorageConfig) -> &'static str {
     }
 }
 
-/// Re-keys the repository from the old passphrase (in `values`) to `new`. A bucket with no
-/// repository yet needs nothing.
-async fn change_passphrase(
-    state: &AppState,
-    config: &StorageConfig,
-    values: &SecretValues,
-    new: &Secret,
-) -> Result<(), SaveError> {
-    let target = super::open_target(state, config, values, &ClientTuning::operations())?;
-    let rt = LocalRuntime::new(state.toolbox().clone());
-    let cancel = CancellationToken::new();
-    let old = values
-        .passphrase()
-        .unwrap_or_else(|| Secret::new(crate::restic::NO_PASSPHRASE_KEY));
-    let tmp = secrets_dir(state).join("run");
-    match repo::change_passphrase(&rt, &target.restic, &old, new, &tmp, &cancel).await {
-        Ok(()) => Ok(()),
-        Err(RepoError::NoRepository) => Ok(()),
-        Err(RepoError::WrongPassword) => Err(SaveError::OldPassphraseRejected),
-        Err(e) => Err(SaveError::PassphraseChange(e)),
+impl Config {
+    /// Validates `put` and combines it with the stored secret values.
+    pub async fn candidate(&self, put: &PutConfig) -> Result<Candidate, SaveError> {
+        validate::config(&put.config)?;
+        if let Some(creds) = &put.credentials {
+            validate::credentials(&put.config.provider, creds)?;
+        }
+        if let Some(p) = &put.passphrase {
+            validate::passphrase(p)?;
+        }
+        let mut values = self
+            .secrets()
+            .read(effective_name(&put.config.secret_name))
+            .await?;
+        if let Some(creds) = &put.credentials {
+            values.set_credentials(creds);
+        }
+        let mut new_passphrase = None;
+        match &put.passphrase {
+            None => {}
+            Some(PassphraseChange::Set { passphrase }) => values.set_passphrase(Some(passphrase)),
+            Some(PassphraseChange::Clear) => values.set_passphrase(None),
+            Some(PassphraseChange::Change { old, new }) => {
+                values.set_passphrase(Some(old));
+                new_passphrase = Some(Secret::new(new.as_str()));
+            }
+        }
+        Ok(Candidate {
+            config: put.config.clone(),
+            values,
+            new_passphrase,
+        })
+    }
+
+    /// Verifies a candidate (not saved) or, with `None`, the configuration in effect.
+    pub async fn verify_candidate(
+        &self,
+        put: Option<&PutConfig>,
+    ) -> Result<VerifyReport, SaveError> {
+        let (config, values) = match put {
+            Some(put) => {
+                let c = self.candidate(put).await?;
+                (c.config, c.values)
+            }
+            None => {
+                let eff = self.effective()?;
+                let values = self.secret_values(&eff.config).await?;
+                (eff.config, values)
+            }
+        };
+        Ok(self.run_verify(&config, &values).await)
+    }
+
+    async fn run_verify(&self, config: &StorageConfig, values: &SecretValues) -> VerifyReport {
+        let target = self.open_target(config, values, &ClientTuning::verify());
+        verify(config, target, self.runtime.as_ref()).await
+    }
+
+    /// Saves `put` and verifies the result. Refused while a backup or restore runs.
+    pub async fn save(&self, put: &PutConfig) -> Result<SaveResult, SaveError> {
+        let _one_at_a_time = SAVING.lock().await;
+        let cand = self.candidate(put).await?;
+        {
+            let _gate = self.gate.try_enter(SAVE_GATE_ID).map_err(SaveError::Busy)?;
+            let mut values = cand.values;
+            if let Some(new) = &cand.new_passphrase {
+                self.change_passphrase(&cand.config, &values, new).await?;
+                values.set_passphrase(Some(new.expose()));
+            }
+            self.secrets()
+                .write(effective_name(&cand.config.secret_name), &values)
+                .await?;
+            self.store.save(&cand.config).map_err(ConfigError::from)?;
+            tracing::info!(
+                provider = provider_name(&cand.config),
+                passphrase_changed = cand.new_passphrase.is_some(),
+                "storage configuration saved"
+            );
+        }
+        let eff = self.effective()?;
+        let values = self.secret_values(&eff.config).await?;
+        let report = self.run_verify(&eff.config, &values).await;
+        Ok(SaveResult {
+            config: self.view().await?,
+            verify: report,
+        })
+    }
+
+    /// Re-keys the repository from the old passphrase (in `values`) to `new`. A bucket with no
+    /// repository yet needs nothing.
+    async fn change_passphrase(
+        &self,
+        config: &StorageConfig,
+        values: &SecretValues,
+        new: &Secret,
+    ) -> Result<(), SaveError> {
+        let target = self.open_target(config, values, &ClientTuning::operations())?;
+        let cancel = CancellationToken::new();
+        let old = values
+            .passphrase()
+            .unwrap_or_else(|| Secret::new(crate::restic::NO_PASSPHRASE_KEY));
+        let rt = self.runtime.as_ref();
+        match repository::change_passphrase(rt, &target.restic, &old, new, &cancel).await {
+            Ok(()) => Ok(()),
+            Err(RepoError::NoRepository) => Ok(()),
+            Err(RepoError::WrongPassword) => Err(SaveError::OldPassphraseRejected),
+            Err(e) => Err(SaveError::PassphraseChange(e)),
+        }
     }
 }

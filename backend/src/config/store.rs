@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use lifeboat_shared::config::StorageConfig;
 use serde::{Deserialize, Serialize};
 
-use super::atomic;
+use crate::atomic;
 
 /// Why the configuration file could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -205,7 +205,10 @@ fn local_path(path: &str) -> Result<(), Invalid> {
     if !p.is_absolute() {
         return Err(invalid(
             "provider.path",
-            format!("the folder {path:?} is not an absolute path"),
+            format!(
+                "the folder {:?} is not an absolute path",
+                crate::error::quote(path)
+            ),
             "give a path starting with /, or leave it empty for the folder under the data dir",
         ));
     }
@@ -214,7 +217,7 @@ fn local_path(path: &str) -> Result<(), Invalid> {
     {
         return Err(invalid(
             "provider.path",
-            format!("the folder {path:?} contains \"..\""),
+            format!("the folder {:?} contains \"..\"", crate::error::quote(path)),
             "give the folder's plain absolute path",
         ));
     }
@@ -227,7 +230,7 @@ pub fn s3_bucket(b: &str) -> Result<(), Invalid> {
     let bad = |why: &str| {
         Err(invalid(
             "provider.bucket",
-            format!("the bucket name {b:?} {why}"),
+            format!("the bucket name {:?} {why}", crate::error::quote(b)),
             hint,
         ))
     };
@@ -270,7 +273,7 @@ fn s3_region(region: &str, required: bool) -> Result<(), Invalid> {
     if region.len() > 32 || !region.chars().all(|c| is_lower_alnum(c) || c == '-') {
         return Err(invalid(
             "provider.region",
-            format!("{region:?} is not a region name"),
+            format!("{:?} is not a region name", crate::error::quote(region)),
             hint,
         ));
     }
@@ -283,7 +286,7 @@ pub fn endpoint(ep: &str) -> Result<(), Invalid> {
     let url = url::Url::parse(ep).map_err(|e| {
         invalid(
             "provider.endpoint",
-            format!("{ep:?} is not a URL ({e})"),
+            format!("{:?} is not a URL ({e})", crate::error::quote(ep)),
             hint,
         )
     })?;
@@ -326,7 +329,7 @@ pub fn azure_account(a: &str) -> Result<(), Invalid> {
     if !(3..=24).contains(&a.len()) || !a.chars().all(is_lower_alnum) {
         return Err(invalid(
             "provider.account",
-            format!("{a:?} is not a storage account name"),
+            format!("{:?} is not a storage account name", crate::error::quote(a)),
             "Azure storage account names are 3-24 lowercase letters and digits",
         ));
     }
@@ -343,7 +346,7 @@ pub fn azure_container(c: &str) -> Result<(), Invalid> {
     if !ok {
         return Err(invalid(
             "provider.container",
-            format!("{c:?} is not a container name"),
+            format!("{:?} is not a container name", crate::error::quote(c)),
             "Azure container names are 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit",
         ));
     }
@@ -356,7 +359,7 @@ pub fn gcs_bucket(b: &str) -> Result<(), Invalid> {
     let bad = |why: &str| {
         Err(invalid(
             "provider.bucket",
-            format!("the bucket name {b:?} {why}"),
+            format!("the bucket name {:?} {why}", crate::error::quote(b)),
             hint,
         ))
     };
@@ -406,7 +409,10 @@ pub fn prefix(p: &str) -> Result<(), Invalid> {
     {
         return Err(invalid(
             "provider.prefix",
-            format!("the prefix {p:?} is not a clean path"),
+            format!(
+                "the prefix {:?} is not a clean path",
+                crate::error::quote(p)
+            ),
             hint,
         ));
     }
@@ -425,7 +431,10 @@ pub fn secret_name(n: &str) -> Result<(), Invalid> {
     if !ok {
         return Err(invalid(
             "secret_name",
-            format!("{n:?} is not a Kubernetes Secret name"),
+            format!(
+                "{:?} is not a Kubernetes Secret name",
+                crate::error::quote(n)
+            ),
             "use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (e.g. lifeboat-s3)",
         ));
     }

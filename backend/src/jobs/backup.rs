@@ -10,18 +10,21 @@ use lifeboat_shared::backup::{BackupManifest, Component, SourceInstance};
 use lifeboat_shared::operation::{OperationKind, Outcome, Progress, Trigger};
 use tokio_util::sync::CancellationToken;
 
-use super::bucket::{open_error, open_repo, run_tool, take_lock, while_locked};
+use super::bucket::{
+    current_target, open_error, open_repo, run_tool, take_lock, tools_present, while_locked,
+};
 use super::context::JobCtx;
 use super::measure::{PgbackrestProgress, exit_text, human, rate};
 use super::step::{StepError, StepFailure, failed, step};
-use super::target;
-use crate::instance::Instance;
+use crate::command::Stream;
 use crate::operations::clock;
-use crate::restic::backup::{self as rb, BackupMessage, OpenFailure};
+use crate::restic::backup::{self as rb, BackupMessage};
+use crate::runtime::Instance;
+use crate::storage::repository::RepoError;
 use crate::storage::{Target, catalog};
 
 struct Preflight {
-    instance: Arc<Instance>,
+    instance: Arc<dyn Instance>,
     target: Target,
     key_fingerprint: Option<String>,
 }
@@ -58,10 +61,10 @@ async fn locked(
     backup_id: &str,
     started_at: &str,
 ) -> Result<(), StepFailure> {
-    let pg = step(ctx, "postgres", postgres(ctx, &pre.instance)).await?;
-    let config_bytes = step(ctx, "configuration", export_config(&pre.instance)).await?;
+    let pg = step(ctx, "postgres", postgres(ctx, pre.instance.as_ref())).await?;
+    let config_bytes = step(ctx, "configuration", export_config(pre.instance.as_ref())).await?;
     let summary = step(ctx, "upload", upload(ctx, pre, backup_id)).await?;
-    let (description, trigger) = match ctx.state.operations().get(&ctx.id).map(|o| o.kind) {
+    let (description, trigger) = match ctx.jobs.operations().get(&ctx.id).map(|o| o.kind) {
         Some(OperationKind::Backup {
             description,
             trigger,
@@ -78,7 +81,7 @@ async fn locked(
             instance_id: pre.instance.id().to_owned(),
             namespace: pre.instance.namespace().to_owned(),
         },
-        platform_version: crate::instance::DEMO_PLATFORM_VERSION.to_owned(),
+        platform_version: pre.instance.platform_version(),
         lifeboat_version: env!("CARGO_PKG_VERSION").to_owned(),
         postgres_major: pg.postgres_major.unwrap_or(15),
         components: vec![
@@ -97,7 +100,7 @@ async fn locked(
         ],
         bytes_added: summary.data_added,
         size_bytes: summary.total_bytes_processed,
-        encrypted: encrypted(&pre.target),
+        encrypted: pre.target.restic.has_passphrase(),
         key_fingerprint: pre.key_fingerprint.clone(),
         counts: pg.counts,
     };
@@ -121,16 +124,8 @@ async fn locked(
     Ok(())
 }
 
-fn encrypted(target: &Target) -> bool {
-    target
-        .restic
-        .env
-        .iter()
-        .any(|(k, _)| k == "RESTIC_PASSWORD")
-}
-
 async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepError> {
-    let instance = ctx.state.instance().ok_or_else(|| {
+    let instance = ctx.jobs.runtime().instances().own().ok_or_else(|| {
         failed(
             "instance_not_ready",
             "the instance is still starting (or failed to start; see the server log)",
@@ -146,21 +141,14 @@ async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepErro
             Some("run the restore again before backing up"),
         ));
     }
-    if let Some(hint) = ctx.state.toolbox().install_hint() {
-        return Err(failed("tool_missing", hint, None));
-    }
-    let target = target::current(&ctx.state).await.map_err(|e| {
-        failed(
-            "storage_not_configured",
-            e.to_string(),
-            Some("check the storage settings"),
-        )
-    })?;
+    tools_present(ctx)?;
+    let target = current_target(ctx).await?;
     let mut fresh = false;
     let key = match open_repo(ctx, &target).await? {
         Ok(key) => key,
-        Err(OpenFailure::NoRepository) => {
-            let out = run_tool(ctx, rb::init_command(&target.restic), &mut |_, _| {}).await?;
+        Err(RepoError::NoRepository) => {
+            let init = crate::restic::keys::init(&target.restic);
+            let out = run_tool(ctx, init, &mut |_, _| {}).await?;
             if out.exit_code != Some(0) {
                 return Err(failed(
                     "bucket_unreachable",
@@ -176,8 +164,8 @@ async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepErro
         }
         Err(other) => return Err(open_error(other)),
     };
-    let need = instance.size_on_disk();
-    if let Some(avail) = instance.staging_free_bytes() {
+    let need = instance.size_bytes().await;
+    if let Some(avail) = instance.backup_staging().free_bytes().await {
         let want = need + need / 10 + 64 * 1024 * 1024;
         if avail < want {
             return Err(failed(
@@ -216,11 +204,11 @@ struct PgResult {
 
 async fn postgres(
     ctx: &JobCtx,
-    instance: &Instance,
+    instance: &dyn Instance,
 ) -> Result<(PgResult, Option<String>), StepError> {
     let config = instance.pgbackrest_config();
     let mut tracker = PgbackrestProgress::new(None);
-    let mut on_line = |_: crate::runtime::Stream, line: &str| {
+    let mut on_line = |_: Stream, line: &str| {
         if let Some(p) = tracker.line(line) {
             ctx.progress(p);
         }
@@ -254,7 +242,7 @@ async fn postgres(
     let detail = format!("{} ({})", last.label, human(last.size_bytes));
     // Right after the backup, the closest we get to its consistent point; a restore checks
     // the restored database against these.
-    let counts = match instance.counts(ctx.state.runtime().as_ref()).await {
+    let counts = match instance.counts().await {
         Ok(c) => c,
         Err(e) => {
             ctx.warn(format!("row counts were not recorded: {e}"));
@@ -272,11 +260,10 @@ async fn postgres(
     ))
 }
 
-async fn export_config(instance: &Arc<Instance>) -> Result<(u64, Option<String>), StepError> {
-    let instance = instance.clone();
-    let (files, bytes) = tokio::task::spawn_blocking(move || instance.export_config())
+async fn export_config(instance: &dyn Instance) -> Result<(u64, Option<String>), StepError> {
+    let (files, bytes) = instance
+        .export_config()
         .await
-        .map_err(|e| failed("config_export_failed", e.to_string(), None))?
         .map_err(|e| failed("config_export_failed", e.to_string(), None))?;
     Ok((bytes, Some(format!("{files} files ({})", human(bytes)))))
 }
@@ -286,24 +273,24 @@ async fn upload(
     pre: &Preflight,
     backup_id: &str,
 ) -> Result<(rb::Summary, Option<String>), StepError> {
-    let file = &pre.instance.file;
+    let namespace = pre.instance.namespace();
     let tags = vec![
         "lifeboat".to_owned(),
         format!("backup={backup_id}"),
-        format!("namespace={}", file.namespace),
-        format!("instance={}", file.instance_id),
+        format!("namespace={namespace}"),
+        format!("instance={}", pre.instance.id()),
     ];
     let mut cmd = rb::backup_command(
         &pre.target.restic,
-        &host_name(&file.namespace),
+        &host_name(namespace),
         &tags,
         &["pgbackrest", "config"],
     );
-    cmd.cwd = Some(pre.instance.staging_dir());
+    cmd.cwd = Some(pre.instance.backup_staging().place());
     let started = Instant::now();
     let mut summary = None;
     let mut errors = Vec::new();
-    let mut on_line = |_: crate::runtime::Stream, line: &str| match rb::parse_backup_line(line) {
+    let mut on_line = |_: Stream, line: &str| match rb::parse_backup_line(line) {
         BackupMessage::Status(s) => ctx.progress(Progress {
             bytes_done: s.bytes_done,
             bytes_total: (s.total_bytes > 0).then_some(s.total_bytes),
@@ -354,7 +341,7 @@ async fn upload(
 }
 
 async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>), StepError> {
-    let policy = target::retention(&ctx.state);
+    let policy = ctx.jobs.config().retention();
     let host = host_name(pre.instance.namespace());
     let Some(cmd) = rb::forget_command(&pre.target.restic, &policy, &host, "lifeboat") else {
         return Ok(((), Some("no retention policy: every backup is kept".into())));
@@ -399,7 +386,7 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
 /// count against retention's `keep-*` rules: forget it, best effort, in the background.
 fn forget_orphan(ctx: &JobCtx, pre: &Preflight, snapshot: &str) {
     let cmd = crate::restic::command(&pre.target.restic, ["forget", snapshot]);
-    let runtime = ctx.state.runtime().clone();
+    let runtime = ctx.jobs.runtime().clone();
     let snapshot = snapshot.to_owned();
     tokio::spawn(async move {
         match runtime

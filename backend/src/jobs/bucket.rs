@@ -7,74 +7,86 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::JobCtx;
 use super::step::{StepError, StepFailure, failed};
-use crate::restic::backup::{self as rb, OpenFailure};
-use crate::runtime::{ToolCommand, ToolOutput};
+use crate::command::{Stream, ToolCommand, ToolOutput};
+use crate::storage::repository::{self, RepoError};
 use crate::storage::{Target, lock};
 
 /// Runs a tool for `ctx`'s operation (killed when the operation is cancelled).
 pub async fn run_tool(
     ctx: &JobCtx,
     cmd: ToolCommand,
-    on_line: &mut (dyn for<'l> FnMut(crate::runtime::Stream, &'l str) + Send),
+    on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
 ) -> Result<ToolOutput, StepError> {
     Ok(ctx
-        .state
+        .jobs
         .runtime()
         .run(cmd, ctx.cancel.clone(), on_line)
         .await?)
 }
 
-/// Opens the repository with `key list --json`, which also names the key in use
-/// (`key:<id>`, a fingerprint that is not the key).
+/// What every job checks first: the runtime has its tools, and the configured bucket opens.
+pub fn tools_present(ctx: &JobCtx) -> Result<(), StepError> {
+    match ctx.jobs.runtime().install_hint() {
+        Some(hint) => Err(failed("tool_missing", hint, None)),
+        None => Ok(()),
+    }
+}
+
+/// The bucket in effect now, or the step error saying it is not configured.
+pub async fn current_target(ctx: &JobCtx) -> Result<Target, StepError> {
+    ctx.jobs.config().current_target().await.map_err(|e| {
+        failed(
+            "storage_not_configured",
+            e.to_string(),
+            Some("check the storage settings"),
+        )
+    })
+}
+
+/// Opens the repository, which also proves the passphrase; `Ok` carries the fingerprint
+/// of the key in use. A repository that will not open is the inner `Err`, for the caller to
+/// decide (a backup creates a missing one).
 pub async fn open_repo(
     ctx: &JobCtx,
     target: &Target,
-) -> Result<Result<Option<String>, OpenFailure>, StepError> {
-    let cmd = crate::restic::command(&target.restic, ["key", "list", "--json"]);
-    let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
-    if out.exit_code != Some(0) {
-        return Ok(Err(rb::open_failure(&out)));
+) -> Result<Result<Option<String>, RepoError>, StepError> {
+    match repository::open(ctx.jobs.runtime().as_ref(), &target.restic, &ctx.cancel).await {
+        Err(RepoError::Runtime(e)) => Err(e.into()),
+        other => Ok(other),
     }
-    let json = out.stdout_tail.join("\n");
-    let key = serde_json::from_str::<Vec<serde_json::Value>>(&json)
-        .ok()
-        .and_then(|keys| {
-            keys.into_iter()
-                .find(|k| k.get("current").and_then(serde_json::Value::as_bool) == Some(true))
-        })
-        .and_then(|k| {
-            k.get("id")
-                .and_then(|v| v.as_str())
-                .map(|id| format!("key:{id}"))
-        });
-    Ok(Ok(key))
 }
 
 /// The step error for a repository that would not open.
-pub fn open_error(f: OpenFailure) -> StepError {
-    match f {
-        OpenFailure::WrongPassword => failed(
+pub fn open_error(e: RepoError) -> StepError {
+    match e {
+        RepoError::WrongPassword => failed(
             "wrong_passphrase",
             "the passphrase does not open the restic repository in the bucket",
             Some(
                 "enter the passphrase this bucket's backups were made with in the storage settings",
             ),
         ),
-        OpenFailure::Locked => failed(
+        RepoError::Locked => failed(
             "repository_locked",
             "the restic repository is locked by another restic",
             Some("wait for it to finish and try again"),
         ),
-        OpenFailure::NoRepository => failed(
+        RepoError::NoRepository => failed(
             "no_repository",
             "there is no restic repository in the bucket",
             Some(
                 "check that the storage settings name the bucket (and prefix) the backups were made into",
             ),
         ),
-        OpenFailure::Other(tail) => failed(
+        RepoError::Runtime(e) => e.into(),
+        RepoError::Failed { tail, .. } => failed(
             "bucket_unreachable",
             format!("restic cannot open the repository: {tail}"),
+            Some("check the bucket, its credentials and the network"),
+        ),
+        other @ RepoError::KeyList(_) => failed(
+            "bucket_unreachable",
+            format!("restic cannot open the repository: {other}"),
             Some("check the bucket, its credentials and the network"),
         ),
     }
@@ -90,7 +102,7 @@ pub async fn take_lock(
     let holder = lock::Holder {
         instance_id: instance_id.to_owned(),
         namespace: namespace.to_owned(),
-        host: hostname(),
+        host: ctx.jobs.runtime().host(),
         pid: std::process::id(),
         operation_id: ctx.id.clone(),
     };
@@ -156,10 +168,4 @@ pub async fn while_locked(
         }),
         other => other,
     }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into())
 }

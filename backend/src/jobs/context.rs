@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use lifeboat_shared::operation::{Progress, StepStatus};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
+use std::sync::Arc;
+
+use super::Jobs;
 use crate::operations::clock;
 
 /// How often progress is written and published at most.
@@ -20,8 +22,8 @@ pub const MAX_WARNINGS: usize = 20;
 /// One running job's handle on its operation.
 #[derive(Debug)]
 pub struct JobCtx {
-    /// The application.
-    pub state: AppState,
+    /// What the job may use.
+    pub jobs: Arc<Jobs>,
     /// The operation.
     pub id: String,
     /// Fires when the job must stop (cancel, shutdown, lock lost).
@@ -50,9 +52,9 @@ struct Throttle {
 
 impl JobCtx {
     /// A context for operation `id`.
-    pub fn new(state: AppState, id: String, cancel: CancellationToken) -> Self {
+    pub fn new(jobs: Arc<Jobs>, id: String, cancel: CancellationToken) -> Self {
         Self {
-            state,
+            jobs,
             id,
             cancel,
             throttle: Mutex::new(Throttle::default()),
@@ -62,7 +64,7 @@ impl JobCtx {
     }
 
     fn update(&self, change: impl FnOnce(&mut lifeboat_shared::operation::Operation)) {
-        if let Err(e) = self.state.operations().update(&self.id, change) {
+        if let Err(e) = self.jobs.operations().update(&self.id, change) {
             tracing::error!(operation = %self.id, error = %e, "cannot record the operation");
         }
     }
@@ -90,7 +92,7 @@ impl JobCtx {
     pub fn set_weights(&self, weights: &[(&str, f64)]) {
         let sum: f64 = weights.iter().map(|(_, w)| w).sum();
         let order: Vec<String> = self
-            .state
+            .jobs
             .operations()
             .get(&self.id)
             .map(|op| op.steps.into_iter().map(|s| s.id).collect())
@@ -212,22 +214,13 @@ mod tests {
     use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Trigger};
 
     use super::*;
-    use crate::app::Settings;
-    use crate::tools::Toolbox;
+    use crate::jobs::tests::jobs_in;
 
     #[test]
     fn progress_is_written_at_most_once_a_second_and_flushed_at_the_end() {
         let dir = tempfile::tempdir().unwrap();
-        let state = AppState::new(
-            Settings {
-                data_dir: dir.path().to_path_buf(),
-                static_dir: dir.path().join("dist"),
-                allowed_origins: vec![],
-            },
-            Toolbox::discover_in(&[]),
-        );
-        state
-            .operations()
+        let jobs = jobs_in(dir.path());
+        jobs.operations()
             .insert(Operation {
                 id: "op-1".into(),
                 revision: 0,
@@ -245,24 +238,24 @@ mod tests {
                 outcome: None,
             })
             .unwrap();
-        let ctx = JobCtx::new(state.clone(), "op-1".into(), CancellationToken::new());
+        let ctx = JobCtx::new(jobs.clone(), "op-1".into(), CancellationToken::new());
         for done in 1..=50 {
             ctx.progress(Progress {
                 bytes_done: done,
                 ..Progress::default()
             });
         }
-        let op = state.operations().get("op-1").unwrap();
+        let op = jobs.operations().get("op-1").unwrap();
         assert_eq!(op.revision, 2, "only the first of 50 updates was written");
         assert_eq!(op.progress.unwrap().bytes_done, 1);
         ctx.flush_progress();
-        let op = state.operations().get("op-1").unwrap();
+        let op = jobs.operations().get("op-1").unwrap();
         assert_eq!((op.revision, op.progress.unwrap().bytes_done), (3, 50));
         for i in 0..30 {
             ctx.warn("same".into());
             ctx.warn(format!("w{i}"));
         }
-        let op = state.operations().get("op-1").unwrap();
+        let op = jobs.operations().get("op-1").unwrap();
         assert_eq!(op.warnings.len(), MAX_WARNINGS, "capped");
         assert_eq!(
             op.warnings.iter().filter(|w| *w == "same").count(),
@@ -274,16 +267,8 @@ mod tests {
     #[test]
     fn overall_progress_weighs_the_steps() {
         let dir = tempfile::tempdir().unwrap();
-        let state = AppState::new(
-            Settings {
-                data_dir: dir.path().to_path_buf(),
-                static_dir: dir.path().join("dist"),
-                allowed_origins: vec![],
-            },
-            Toolbox::discover_in(&[]),
-        );
-        state
-            .operations()
+        let jobs = jobs_in(dir.path());
+        jobs.operations()
             .insert(Operation {
                 id: "op-2".into(),
                 revision: 0,
@@ -298,7 +283,7 @@ mod tests {
                 outcome: None,
             })
             .unwrap();
-        let ctx = JobCtx::new(state.clone(), "op-2".into(), CancellationToken::new());
+        let ctx = JobCtx::new(jobs.clone(), "op-2".into(), CancellationToken::new());
         ctx.set_weights(&[("fetch", 1.0), ("postgres", 1.0)]);
         let half = |ctx: &JobCtx| {
             ctx.with_overall(Progress {

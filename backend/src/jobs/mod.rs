@@ -15,18 +15,19 @@ pub mod restore;
 pub mod schedule;
 pub mod step;
 pub mod supervisor;
-pub mod target;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Step, Trigger};
+use lifeboat_shared::operation::{Operation, OperationKind, Step, Trigger};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
-use crate::instance::{Instance, InstanceError};
-use crate::operations::{OperationsError, clock};
+use crate::audit::AuditLog;
+use crate::config::Config;
+use crate::gate::OperationGate;
+use crate::operations::{Operations, OperationsError, clock};
+use crate::runtime::Runtime;
 
 /// How long a bucket lock lease lasts without a heartbeat.
 pub const LOCK_TTL: Duration = Duration::from_secs(60);
@@ -48,9 +49,16 @@ pub enum JobsError {
     NotRunning(String),
 }
 
-/// The running jobs, by operation id.
-#[derive(Debug, Default)]
+/// What jobs need and nothing more (the operations, the runtime with its instances, the
+/// storage configuration for the bucket and retention, the gate and the audit trail), and
+/// the jobs running now, by operation id.
+#[derive(Debug)]
 pub struct Jobs {
+    operations: Operations,
+    runtime: Arc<dyn Runtime>,
+    config: Config,
+    gate: OperationGate,
+    audit: AuditLog,
     running: Mutex<HashMap<String, Running>>,
     shutdown: CancellationToken,
 }
@@ -61,6 +69,25 @@ struct Running {
 }
 
 impl Jobs {
+    /// The jobs of one Lifeboat.
+    pub fn new(
+        operations: Operations,
+        runtime: Arc<dyn Runtime>,
+        config: Config,
+        gate: OperationGate,
+        audit: AuditLog,
+    ) -> Self {
+        Self {
+            operations,
+            runtime,
+            config,
+            gate,
+            audit,
+            running: Mutex::default(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
     fn running(&self) -> MutexGuard<'_, HashMap<String, Running>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -68,6 +95,128 @@ impl Jobs {
     /// Fires when Lifeboat stops.
     pub fn shutdown_token(&self) -> &CancellationToken {
         &self.shutdown
+    }
+
+    /// Every backup and restore, durable and live.
+    pub fn operations(&self) -> &Operations {
+        &self.operations
+    }
+
+    /// Where tools run and instances live.
+    pub fn runtime(&self) -> &Arc<dyn Runtime> {
+        &self.runtime
+    }
+
+    /// The storage configuration (the bucket, retention, the schedule).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// One backup or restore at a time.
+    pub fn gate(&self) -> &OperationGate {
+        &self.gate
+    }
+
+    /// The audit trail.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Starts a backup: records it and runs it in the background. `Busy` when another
+    /// operation runs.
+    pub fn start_backup(
+        self: &Arc<Self>,
+        description: String,
+        trigger: Trigger,
+    ) -> Result<Operation, JobsError> {
+        self.start(
+            OperationKind::Backup {
+                description,
+                trigger,
+            },
+            backup_steps(),
+            Box::new(|ctx| Box::pin(backup::run(ctx))),
+        )
+    }
+
+    /// Starts a restore (the request already checked by [`restore::resolve`]). `Busy` when
+    /// another operation runs.
+    pub fn start_restore(
+        self: &Arc<Self>,
+        req: restore::RestoreRequest,
+        requested_by: String,
+    ) -> Result<Operation, JobsError> {
+        self.start(
+            OperationKind::Restore {
+                backup_id: req.backup_id.clone(),
+                target_namespace: req.target.namespace.clone(),
+                requested_by,
+            },
+            restore::restore_steps(),
+            Box::new(move |ctx| Box::pin(restore::run(ctx, req))),
+        )
+    }
+
+    /// Starts any job: enters the gate (or answers `Busy` with the running operation),
+    /// records the operation as pending with its steps, and runs `job` under the supervisor.
+    pub fn start(
+        self: &Arc<Self>,
+        kind: OperationKind,
+        steps: Vec<Step>,
+        job: supervisor::Job,
+    ) -> Result<Operation, JobsError> {
+        let id = clock::new_id("op");
+        let guard = self
+            .gate
+            .try_enter(id.clone())
+            .map_err(|running| self.busy(&running))?;
+        let op = self
+            .operations
+            .insert(supervisor::pending(id.clone(), kind, steps))?;
+        let running = Running {
+            cancel: self.shutdown.child_token(),
+        };
+        self.running().insert(id.clone(), running.clone());
+        let jobs = self.clone();
+        tokio::spawn(async move {
+            supervisor::run(&jobs, &id, running.cancel.clone(), job).await;
+            jobs.running().remove(&id);
+            drop(guard);
+        });
+        Ok(op)
+    }
+
+    fn busy(&self, running: &str) -> JobsError {
+        match self.operations.get(running) {
+            Some(op) => JobsError::Busy(Box::new(op)),
+            None => JobsError::NotRunning(running.to_owned()),
+        }
+    }
+
+    /// Asks a running operation to stop; the supervisor records it as cancelled.
+    pub fn cancel(&self, id: &str) -> Result<Operation, JobsError> {
+        let op = self
+            .operations
+            .get(id)
+            .ok_or_else(|| JobsError::NotFound(id.to_owned()))?;
+        let running = self.running().get(id).cloned();
+        match running {
+            Some(r) if !op.status.is_terminal() => {
+                r.cancel.cancel();
+                Ok(op)
+            }
+            _ => Err(JobsError::NotRunning(id.to_owned())),
+        }
+    }
+
+    /// Stops every job (they end as interrupted) and waits up to `timeout` for them to
+    /// finish.
+    pub async fn shutdown(&self, timeout: Duration) {
+        self.shutdown.cancel();
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.running().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
@@ -84,147 +233,23 @@ pub fn backup_steps() -> Vec<Step> {
     ])
 }
 
-/// Starts a backup: records it and runs it in the background. `Busy` when another
-/// operation runs.
-pub fn start_backup(
-    state: &AppState,
-    description: String,
-    trigger: Trigger,
-) -> Result<Operation, JobsError> {
-    start(
-        state,
-        OperationKind::Backup {
-            description,
-            trigger,
-        },
-        backup_steps(),
-        Box::new(|ctx| Box::pin(backup::run(ctx))),
-    )
-}
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
 
-/// Starts a restore (the request already checked by [`restore::resolve`]). `Busy` when
-/// another operation runs.
-pub fn start_restore(
-    state: &AppState,
-    req: restore::RestoreRequest,
-    requested_by: String,
-) -> Result<Operation, JobsError> {
-    start(
-        state,
-        OperationKind::Restore {
-            backup_id: req.backup_id.clone(),
-            target_namespace: req.target.namespace.clone(),
-            requested_by,
-        },
-        restore::restore_steps(),
-        Box::new(move |ctx| Box::pin(restore::run(ctx, req))),
-    )
-}
-
-/// Starts any job: enters the gate (or answers `Busy` with the running operation), records
-/// the operation as pending with its steps, and runs `job` under the supervisor.
-pub fn start(
-    state: &AppState,
-    kind: OperationKind,
-    steps: Vec<Step>,
-    job: supervisor::Job,
-) -> Result<Operation, JobsError> {
-    let id = clock::new_id("op");
-    let guard = state
-        .gate()
-        .try_enter(id.clone())
-        .map_err(|running| busy(state, &running))?;
-    let op = state.operations().insert(Operation {
-        id: id.clone(),
-        revision: 0,
-        kind,
-        status: OperationStatus::Pending,
-        steps,
-        progress: None,
-        warnings: Vec::new(),
-        error: None,
-        created_at: clock::now(),
-        finished_at: None,
-        outcome: None,
-    })?;
-    let running = Running {
-        cancel: state.jobs().shutdown.child_token(),
-    };
-    state.jobs().running().insert(id.clone(), running.clone());
-    let state = state.clone();
-    tokio::spawn(async move {
-        supervisor::run(&state, &id, running.cancel.clone(), job).await;
-        state.jobs().running().remove(&id);
-        drop(guard);
-    });
-    Ok(op)
-}
-
-fn busy(state: &AppState, running: &str) -> JobsError {
-    match state.operations().get(running) {
-        Some(op) => JobsError::Busy(Box::new(op)),
-        None => JobsError::NotRunning(running.to_owned()),
+    /// The jobs of a Lifeboat whose data dir is `dir`, on the local runtime with no tools.
+    pub(crate) fn jobs_in(dir: &std::path::Path) -> Arc<Jobs> {
+        let runtime: Arc<dyn Runtime> = Arc::new(crate::runtime::local::LocalRuntime::new(
+            dir,
+            crate::runtime::local::Toolbox::discover_in(&[]),
+        ));
+        let gate = OperationGate::new();
+        Arc::new(Jobs::new(
+            Operations::open(dir.join("operations")),
+            runtime.clone(),
+            Config::new(dir, runtime, gate.clone()),
+            gate,
+            AuditLog::new(dir.join("audit.jsonl")),
+        ))
     }
-}
-
-/// Asks a running operation to stop; the supervisor records it as cancelled.
-pub fn cancel(state: &AppState, id: &str) -> Result<Operation, JobsError> {
-    let op = state
-        .operations()
-        .get(id)
-        .ok_or_else(|| JobsError::NotFound(id.to_owned()))?;
-    let running = state.jobs().running().get(id).cloned();
-    match running {
-        Some(r) if !op.status.is_terminal() => {
-            r.cancel.cancel();
-            Ok(op)
-        }
-        _ => Err(JobsError::NotRunning(id.to_owned())),
-    }
-}
-
-/// Stops every job (they end as interrupted) and waits up to `timeout` for them to finish.
-pub async fn shutdown(state: &AppState, timeout: Duration) {
-    state.jobs().shutdown.cancel();
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !state.jobs().running().is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Brings up the local demo instance and hands it to the state.
-pub async fn start_instance(state: &AppState) -> Result<Arc<Instance>, InstanceError> {
-    let ids = crate::runtime::LocalRuntime::new(state.toolbox().clone()).postgres_user();
-    let instance = Arc::new(
-        Instance::ensure(
-            &state.settings().data_dir,
-            crate::instance::DEMO_NAMESPACE,
-            state.runtime().clone(),
-            state.toolbox(),
-            ids,
-        )
-        .await?,
-    );
-    state.set_instance(instance.clone());
-    // Instances earlier restores created in other namespaces run again too.
-    for namespace in crate::instance::namespaces_in(&state.settings().data_dir) {
-        if namespace == instance.namespace() {
-            continue;
-        }
-        match Instance::ensure(
-            &state.settings().data_dir,
-            &namespace,
-            state.runtime().clone(),
-            state.toolbox(),
-            ids,
-        )
-        .await
-        {
-            Ok(other) => state.add_instance(Arc::new(other)),
-            Err(e) => {
-                tracing::error!(%namespace, error = %e, "the instance in this namespace did not start");
-            }
-        }
-    }
-    Ok(instance)
 }

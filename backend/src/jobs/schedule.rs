@@ -4,21 +4,25 @@
 
 use lifeboat_shared::operation::Trigger;
 
-use crate::app::AppState;
+use std::sync::Arc;
+
+use super::Jobs;
 use crate::config::schedule::ParsedSchedule;
 
 /// How often the scheduler re-reads the configuration (a saved change applies within this).
 const TICK: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Starts the scheduler task; it ends when Lifeboat stops.
-pub fn spawn(state: &AppState) {
-    let state = state.clone();
+pub fn spawn(jobs: &Arc<Jobs>) {
+    let jobs = jobs.clone();
     tokio::spawn(async move {
-        let stop = state.jobs().shutdown_token().clone();
+        let stop = jobs.shutdown_token().clone();
         let mut next: Option<(String, chrono::DateTime<chrono::Utc>)> = None;
         loop {
             let now = chrono::Utc::now();
-            let schedule = crate::config::effective(&state)
+            let schedule = jobs
+                .config()
+                .effective()
                 .ok()
                 .and_then(|e| e.config.schedule);
             match schedule.as_ref().map(ParsedSchedule::parse) {
@@ -32,7 +36,7 @@ pub fn spawn(state: &AppState) {
                         },
                     };
                     if due <= now {
-                        run_once(&state);
+                        run_once(&jobs);
                         next = None;
                         continue;
                     }
@@ -52,11 +56,11 @@ pub fn spawn(state: &AppState) {
     });
 }
 
-fn run_once(state: &AppState) {
-    match super::start_backup(state, String::new(), Trigger::Scheduled) {
+fn run_once(jobs: &Arc<Jobs>) {
+    match jobs.start_backup(String::new(), Trigger::Scheduled) {
         Ok(op) => {
             tracing::info!(operation = %op.id, "scheduled backup started");
-            state.audit().record(
+            jobs.audit().record(
                 "scheduler",
                 "-",
                 "backup.start",
@@ -66,8 +70,8 @@ fn run_once(state: &AppState) {
         }
         Err(super::JobsError::Busy(running)) => {
             tracing::warn!(running = %running.id, "scheduled backup skipped: another operation is running");
-            super::supervisor::record_skip(state, &running.id);
-            state.audit().record(
+            super::supervisor::record_skip(jobs, &running.id);
+            jobs.audit().record(
                 "scheduler",
                 "-",
                 "backup.start",
@@ -84,23 +88,13 @@ mod tests {
     use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus};
 
     use super::*;
-    use crate::app::Settings;
     use crate::operations::clock;
-    use crate::tools::Toolbox;
 
     #[test]
     fn a_scheduled_run_while_another_operation_runs_is_recorded_as_skipped() {
         let dir = tempfile::tempdir().unwrap();
-        let state = AppState::new(
-            Settings {
-                data_dir: dir.path().to_path_buf(),
-                static_dir: dir.path().join("dist"),
-                allowed_origins: vec![],
-            },
-            Toolbox::discover_in(&[]),
-        );
-        state
-            .operations()
+        let jobs = crate::jobs::tests::jobs_in(dir.path());
+        jobs.operations()
             .insert(Operation {
                 id: "op-running".into(),
                 revision: 0,
@@ -118,9 +112,9 @@ mod tests {
                 outcome: None,
             })
             .unwrap();
-        let _held = state.gate().try_enter("op-running").unwrap();
-        run_once(&state);
-        let skipped: Vec<Operation> = state
+        let _held = jobs.gate().try_enter("op-running").unwrap();
+        run_once(&jobs);
+        let skipped: Vec<Operation> = jobs
             .operations()
             .list()
             .into_iter()

@@ -1,14 +1,16 @@
 //! The supervisor: the only code that changes an operation's status.
 
+use std::sync::Arc;
+
 use lifeboat_shared::ApiError;
 use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Outcome, StepStatus};
 use tokio_util::sync::CancellationToken;
 
 use futures::future::BoxFuture;
 
+use super::Jobs;
 use super::context::JobCtx;
 use super::step::{StepError, StepFailure};
-use crate::app::AppState;
 use crate::operations::clock;
 use crate::storage::lock;
 
@@ -16,15 +18,36 @@ use crate::storage::lock;
 pub type Job =
     Box<dyn for<'a> FnOnce(&'a JobCtx) -> BoxFuture<'a, Result<Outcome, StepFailure>> + Send>;
 
+/// A new operation's record: pending, with its steps, nothing done yet.
+pub fn pending(
+    id: String,
+    kind: OperationKind,
+    steps: Vec<lifeboat_shared::operation::Step>,
+) -> Operation {
+    Operation {
+        id,
+        revision: 0,
+        kind,
+        status: OperationStatus::Pending,
+        steps,
+        progress: None,
+        warnings: Vec::new(),
+        error: None,
+        created_at: clock::now(),
+        finished_at: None,
+        outcome: None,
+    }
+}
+
 /// Runs operation `id` to its end and records how it ended.
-pub async fn run(state: &AppState, id: &str, cancel: CancellationToken, job: Job) {
-    record(state, id, |op| op.status = OperationStatus::Running);
-    let ctx = JobCtx::new(state.clone(), id.to_owned(), cancel);
+pub async fn run(jobs: &Arc<Jobs>, id: &str, cancel: CancellationToken, job: Job) {
+    record(jobs, id, |op| op.status = OperationStatus::Running);
+    let ctx = JobCtx::new(jobs.clone(), id.to_owned(), cancel);
     let result = job(&ctx).await;
     ctx.flush_progress();
-    let shutting_down = state.jobs().shutdown_token().is_cancelled();
+    let shutting_down = jobs.shutdown_token().is_cancelled();
     let aftermath = ctx.aftermath();
-    record(state, id, |op| {
+    record(jobs, id, |op| {
         op.finished_at = Some(clock::now());
         match result {
             Ok(outcome) => {
@@ -82,13 +105,13 @@ pub async fn run(state: &AppState, id: &str, cancel: CancellationToken, job: Job
                 close_steps(op);
             }
         }
-        audit_end(state, op);
+        audit_end(jobs, op);
     });
 }
 
 /// Records how an operation ended in the audit trail. Called inside the operation's final
 /// update, so the entry is written before the end is published.
-fn audit_end(state: &AppState, op: &Operation) {
+fn audit_end(jobs: &Jobs, op: &Operation) {
     let id = &op.id;
     let what = match &op.kind {
         OperationKind::Backup { .. } => format!("backup {id}"),
@@ -107,8 +130,7 @@ fn audit_end(state: &AppState, op: &Operation) {
         Some(e) => format!("{status}: {}", e.code),
         None => status,
     };
-    state
-        .audit()
+    jobs.audit()
         .record("lifeboat", "-", "operation.end", &what, &outcome);
 }
 
@@ -126,15 +148,14 @@ fn interrupted_error(kind: &OperationKind, why: &str) -> ApiError {
 }
 
 /// For a restore a previous Lifeboat left unfinished: what state its target is in.
-fn restore_aftermath(state: &AppState, op: &Operation) -> Option<String> {
+fn restore_aftermath(jobs: &Jobs, op: &Operation) -> Option<String> {
     let OperationKind::Restore {
         target_namespace, ..
     } = &op.kind
     else {
         return None;
     };
-    let marker =
-        crate::instance::Instance::restoring_in(&state.settings().data_dir, target_namespace)?;
+    let marker = jobs.runtime().instances().restoring_in(target_namespace)?;
     (marker == op.id).then(|| super::restore::incomplete_text(target_namespace))
 }
 
@@ -149,16 +170,16 @@ fn close_steps(op: &mut Operation) {
     }
 }
 
-fn record(state: &AppState, id: &str, change: impl FnOnce(&mut Operation)) {
-    if let Err(e) = state.operations().update(id, change) {
+fn record(jobs: &Jobs, id: &str, change: impl FnOnce(&mut Operation)) {
+    if let Err(e) = jobs.operations().update(id, change) {
         tracing::error!(operation = id, error = %e, "cannot record the operation");
     }
 }
 
 /// At start: every operation a previous Lifeboat left pending or running is marked
 /// interrupted, and the bucket lock it held (if still there) is released. Returns the ids.
-pub async fn recover(state: &AppState) -> Vec<String> {
-    let stale_ops: Vec<Operation> = state
+pub async fn recover(jobs: &Jobs) -> Vec<String> {
+    let stale_ops: Vec<Operation> = jobs
         .operations()
         .list()
         .into_iter()
@@ -166,8 +187,8 @@ pub async fn recover(state: &AppState) -> Vec<String> {
         .collect();
     for op in &stale_ops {
         tracing::warn!(operation = %op.id, "marking an operation interrupted: Lifeboat stopped while it ran");
-        let aftermath = restore_aftermath(state, op);
-        record(state, &op.id, |op| {
+        let aftermath = restore_aftermath(jobs, op);
+        record(jobs, &op.id, |op| {
             op.status = OperationStatus::Interrupted;
             op.finished_at = Some(clock::now());
             let mut err = interrupted_error(&op.kind, "Lifeboat stopped while this operation ran");
@@ -177,14 +198,14 @@ pub async fn recover(state: &AppState) -> Vec<String> {
             }
             op.error = Some(err);
             close_steps(op);
-            audit_end(state, op);
+            audit_end(jobs, op);
         });
     }
     let stale: Vec<String> = stale_ops.into_iter().map(|op| op.id).collect();
     if stale.is_empty() {
         return stale;
     }
-    match super::target::current(state).await {
+    match jobs.config().current_target().await {
         Ok(target) => {
             match lock::release_if(&target, |r| stale.contains(&r.holder.operation_id)).await {
                 Ok(true) => tracing::info!("released the bucket lock of an interrupted operation"),
@@ -195,7 +216,7 @@ pub async fn recover(state: &AppState) -> Vec<String> {
             }
             // Locks left by a killed restic are stale; `unlock` removes only those.
             let cmd = crate::restic::command(&target.restic, ["unlock"]);
-            let _ = state
+            let _ = jobs
                 .runtime()
                 .run(cmd, CancellationToken::new(), &mut |_, _| {})
                 .await;
@@ -206,7 +227,7 @@ pub async fn recover(state: &AppState) -> Vec<String> {
 }
 
 /// Records a scheduled backup that did not run because `running` was running.
-pub fn record_skip(state: &AppState, running: &str) {
+pub fn record_skip(jobs: &Jobs, running: &str) {
     let now = clock::now();
     let mut steps = super::backup_steps();
     for s in &mut steps {
@@ -234,7 +255,7 @@ pub fn record_skip(state: &AppState, running: &str) {
         finished_at: Some(now),
         outcome: None,
     };
-    if let Err(e) = state.operations().insert(op) {
+    if let Err(e) = jobs.operations().insert(op) {
         tracing::error!(error = %e, "cannot record a skipped scheduled backup");
     }
 }

@@ -1,5 +1,6 @@
 //! pgBackRest: its configuration file, its commands and its output. Pure: no IO here; steps
-//! run the commands through a [`crate::runtime::Runtime`].
+//! run the commands through a [`crate::runtime::Runtime`]. Commands name the instance's
+//! settings as a [`Place`]; the runtime says where that is.
 //!
 //! Lifeboat runs pgBackRest into a *staging* repository on the instance's side (a folder
 //! locally); restic then moves that folder into the bucket. The staging repository is
@@ -12,7 +13,7 @@ pub mod progress;
 
 use std::path::PathBuf;
 
-use crate::runtime::{Tool, ToolCommand};
+use crate::command::{Arg, Place, Tool, ToolCommand, ToolOutput};
 
 pub use info::{BackupInfo, InfoError, parse_info};
 pub use progress::{FileProgress, parse_detail_line};
@@ -85,25 +86,29 @@ pub fn archive_command(pgbackrest: &std::path::Path, config: &std::path::Path) -
     )
 }
 
-/// A pgBackRest command for the stanza, as the PostgreSQL service account.
-pub fn command(config: &std::path::Path, args: &[&str]) -> ToolCommand {
-    let mut all = vec![
-        format!("--config={}", config.display()),
-        format!("--stanza={STANZA}"),
-    ];
-    all.extend(args.iter().map(|a| (*a).to_owned()));
-    let mut cmd = ToolCommand::new(Tool::Pgbackrest, all);
+/// A pgBackRest command for the stanza, as the PostgreSQL service account; `config` is the
+/// instance's `pgbackrest.conf`.
+pub fn command(config: &Place, args: &[&str]) -> ToolCommand {
+    let mut cmd = ToolCommand::new(Tool::Pgbackrest, Vec::<String>::new());
+    cmd.arg(Arg::Place {
+        prefix: "--config=".into(),
+        place: config.clone(),
+    });
+    cmd.arg(format!("--stanza={STANZA}"));
+    for a in args {
+        cmd.arg(*a);
+    }
     cmd.as_postgres_user = true;
     cmd
 }
 
 /// `stanza-create` (idempotent: succeeds when the stanza already matches the cluster).
-pub fn stanza_create(config: &std::path::Path) -> ToolCommand {
+pub fn stanza_create(config: &Place) -> ToolCommand {
     command(config, &["stanza-create"])
 }
 
 /// A full backup that prints one `DETAIL: backup file …` line per file on stdout.
-pub fn backup_full(config: &std::path::Path) -> ToolCommand {
+pub fn backup_full(config: &Place) -> ToolCommand {
     command(
         config,
         &["--type=full", "--log-level-console=detail", "backup"],
@@ -111,13 +116,13 @@ pub fn backup_full(config: &std::path::Path) -> ToolCommand {
 }
 
 /// `info --output=json`.
-pub fn info(config: &std::path::Path) -> ToolCommand {
+pub fn info(config: &Place) -> ToolCommand {
     command(config, &["--output=json", "info"])
 }
 
 /// A restore of `label` (or the latest backup) over the data directory, changing only the
 /// files that differ.
-pub fn restore_delta(config: &std::path::Path, label: Option<&str>) -> ToolCommand {
+pub fn restore_delta(config: &Place, label: Option<&str>) -> ToolCommand {
     let set = label.map(|l| format!("--set={l}"));
     let mut args = vec!["--delta", "--log-level-console=detail"];
     if let Some(s) = &set {
@@ -130,7 +135,7 @@ pub fn restore_delta(config: &std::path::Path, label: Option<&str>) -> ToolComma
 /// A restore of `label` (or the latest backup) over the data directory, changing only the
 /// files that differ, that replays WAL only to the backup's consistent point and then
 /// promotes: the database is exactly as the backup captured it.
-pub fn restore_to_backup(config: &std::path::Path, label: Option<&str>) -> ToolCommand {
+pub fn restore_to_backup(config: &Place, label: Option<&str>) -> ToolCommand {
     let set = label.map(|l| format!("--set={l}"));
     let mut args = vec![
         "--delta",
@@ -146,14 +151,8 @@ pub fn restore_to_backup(config: &std::path::Path, label: Option<&str>) -> ToolC
 }
 
 /// The last lines of a failed run's output, errors first.
-pub fn output_tail(output: &crate::runtime::ToolOutput) -> String {
-    output
-        .stderr_tail
-        .iter()
-        .chain(output.stdout_tail.iter().filter(|l| !l.contains("DETAIL:")))
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join("\n")
+pub fn output_tail(output: &ToolOutput) -> String {
+    output.tail(|l| l.contains("DETAIL:"))
 }
 
 #[cfg(test)]
@@ -192,14 +191,21 @@ mod tests {
 
     #[test]
     fn commands_carry_config_and_stanza_and_run_as_postgres() {
-        let cmd = backup_full(std::path::Path::new("/d/pgbr/pgbackrest.conf"));
-        assert_eq!(cmd.args[0], "--config=/d/pgbr/pgbackrest.conf");
-        assert_eq!(cmd.args[1], "--stanza=system");
-        assert_eq!(cmd.args.last().map(String::as_str), Some("backup"));
+        let conf = Place::at(
+            crate::command::Volume::PgbackrestConfig("demo".into()),
+            "pgbackrest.conf",
+        );
+        let cmd = backup_full(&conf);
+        assert!(
+            matches!(&cmd.args[0], Arg::Place { prefix, place } if prefix == "--config=" && *place == conf)
+        );
+        let args = cmd.text_args();
+        assert_eq!(args[0], "--stanza=system");
+        assert_eq!(args.last().copied(), Some("backup"));
         assert!(cmd.as_postgres_user);
-        let r = restore_delta(std::path::Path::new("/c"), Some("20261125-110705F"));
-        assert!(r.args.contains(&"--set=20261125-110705F".to_owned()));
-        assert!(r.args.contains(&"--delta".to_owned()));
+        let r = restore_delta(&conf, Some("20261125-110705F"));
+        assert!(r.text_args().contains(&"--set=20261125-110705F"));
+        assert!(r.text_args().contains(&"--delta"));
         assert!(
             archive_command("/usr/bin/pgbackrest".as_ref(), "/c".as_ref())
                 .ends_with("--config=/c --stanza=system archive-push %p")

@@ -1,16 +1,11 @@
-//! restic's backup side: `init`, opening a repository, `backup --json` (its `status` and
-//! `summary` lines), `snapshots --json` and `forget` with a retention policy. Pure: commands
-//! and parsers only.
-//!
-//! restic 0.14 exits 1 for both a missing repository and a wrong password (the dedicated codes
-//! 10 and 12 came with 0.17), so [`open_failure`] reads the code *and* the message.
+//! restic's backup side: `backup --json` (its `status` and `summary` lines), `snapshots
+//! --json`, `restore` and `forget` with a retention policy. Pure: commands and parsers only.
 
 use lifeboat_shared::config::Retention;
 use serde::Deserialize;
 
-use super::{Exit, command, output_tail};
-use crate::runtime::{ToolCommand, ToolOutput};
-use crate::storage::ResticRepository;
+use super::{Repository, command, output_tail};
+use crate::command::{Arg, Place, ToolCommand, ToolOutput};
 
 /// Why a restic answer could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -155,56 +150,10 @@ pub fn parse_snapshots(json: &str) -> Result<Vec<Snapshot>, ParseError> {
     Ok(v.unwrap_or_default())
 }
 
-/// `cat config`: the cheapest command that proves the repository exists and the password
-/// opens it.
-pub fn open_command(repo: &ResticRepository) -> ToolCommand {
-    command(repo, ["cat", "config"])
-}
-
-/// `init`.
-pub fn init_command(repo: &ResticRepository) -> ToolCommand {
-    command(repo, ["init"])
-}
-
-/// Why a repository could not be opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OpenFailure {
-    /// Nothing is there yet.
-    NoRepository,
-    /// The passphrase does not open it.
-    WrongPassword,
-    /// Held by another restic.
-    Locked,
-    /// Anything else, with restic's words.
-    Other(String),
-}
-
-/// Classifies a failed `cat config` (or any command that opens the repository).
-pub fn open_failure(output: &ToolOutput) -> OpenFailure {
-    let tail = output_tail(output);
-    match Exit::of(output) {
-        Exit::NoRepository => return OpenFailure::NoRepository,
-        Exit::WrongPassword => return OpenFailure::WrongPassword,
-        Exit::Locked => return OpenFailure::Locked,
-        _ => {}
-    }
-    if tail.contains("wrong password or no key found") {
-        OpenFailure::WrongPassword
-    } else if tail.contains("Is there a repository at the following location?")
-        || tail.contains("unable to open config file")
-    {
-        OpenFailure::NoRepository
-    } else if tail.contains("repository is already locked") {
-        OpenFailure::Locked
-    } else {
-        OpenFailure::Other(tail)
-    }
-}
-
 /// `backup --json` of `paths` (relative to the command's working directory, so the
 /// snapshot holds them at its root), tagged and under a stable host name.
 pub fn backup_command(
-    repo: &ResticRepository,
+    repo: &Repository,
     host: &str,
     tags: &[String],
     paths: &[&str],
@@ -219,7 +168,7 @@ pub fn backup_command(
 }
 
 /// `snapshots --json`, optionally only those carrying `tag`.
-pub fn snapshots_command(repo: &ResticRepository, tag: Option<&str>) -> ToolCommand {
+pub fn snapshots_command(repo: &Repository, tag: Option<&str>) -> ToolCommand {
     let mut args = vec!["snapshots".to_owned(), "--json".to_owned()];
     if let Some(t) = tag {
         args.push(format!("--tag={t}"));
@@ -227,17 +176,15 @@ pub fn snapshots_command(repo: &ResticRepository, tag: Option<&str>) -> ToolComm
     command(repo, args)
 }
 
-/// `restore <snapshot> --target <dir>`: the snapshot's tree (`pgbackrest/`, `config/`)
-/// lands directly under `dir`. restic 0.14 prints no restore progress; callers measure it.
-pub fn restore_command(repo: &ResticRepository, snapshot: &str, target: &str) -> ToolCommand {
-    command(
-        repo,
-        [
-            "restore".to_owned(),
-            snapshot.to_owned(),
-            format!("--target={target}"),
-        ],
-    )
+/// `restore <snapshot> --target <place>`: the snapshot's tree (`pgbackrest/`, `config/`)
+/// lands directly under `target`. restic 0.14 prints no restore progress; callers measure it.
+pub fn restore_command(repo: &Repository, snapshot: &str, target: Place) -> ToolCommand {
+    let mut cmd = command(repo, ["restore", snapshot]);
+    cmd.arg(Arg::Place {
+        prefix: "--target=".into(),
+        place: target,
+    });
+    cmd
 }
 
 /// Whether a failed restic run named a snapshot the repository does not hold.
@@ -254,7 +201,7 @@ pub fn out_of_space(output: &ToolOutput) -> bool {
 /// `forget` with the retention policy for snapshots tagged `tag` taken under `host`, pruning
 /// what is no longer referenced. `None` when the policy keeps everything.
 pub fn forget_command(
-    repo: &ResticRepository,
+    repo: &Repository,
     retention: &Retention,
     host: &str,
     tag: &str,
@@ -286,11 +233,8 @@ pub fn forget_command(
 mod tests {
     use super::*;
 
-    fn repo() -> ResticRepository {
-        ResticRepository {
-            repository: "/b/restic".into(),
-            env: vec![],
-        }
+    fn repo() -> Repository {
+        Repository::new("/b/restic")
     }
 
     #[test]
@@ -338,28 +282,6 @@ mod tests {
     }
 
     #[test]
-    fn open_failures_are_read_from_restic_0_14_messages() {
-        let out = |code, err: &str| ToolOutput {
-            exit_code: Some(code),
-            stdout_tail: vec![],
-            stderr_tail: vec![err.to_owned()],
-        };
-        assert_eq!(
-            open_failure(&out(1, "Fatal: wrong password or no key found")),
-            OpenFailure::WrongPassword
-        );
-        assert_eq!(open_failure(&out(12, "")), OpenFailure::WrongPassword);
-        assert_eq!(
-            open_failure(&out(1, "Is there a repository at the following location?")),
-            OpenFailure::NoRepository
-        );
-        assert_eq!(
-            open_failure(&out(1, "Fatal: boom")),
-            OpenFailure::Other("Fatal: boom".into())
-        );
-    }
-
-    #[test]
     fn backup_and_forget_arguments() {
         let b = backup_command(
             &repo(),
@@ -368,7 +290,7 @@ mod tests {
             &["pgbackrest", "config"],
         );
         assert_eq!(
-            b.args,
+            b.text_args(),
             vec![
                 "backup",
                 "--json",
@@ -387,8 +309,9 @@ mod tests {
             ..Retention::default()
         };
         let f = forget_command(&repo(), &r, "h", "lifeboat").unwrap();
-        assert!(f.args.contains(&"--keep-last=3".to_owned()));
-        assert!(f.args.contains(&"--keep-daily=7".to_owned()));
-        assert!(!f.args.iter().any(|a| a.starts_with("--keep-weekly")));
+        let args = f.text_args();
+        assert!(args.contains(&"--keep-last=3"));
+        assert!(args.contains(&"--keep-daily=7"));
+        assert!(!args.iter().any(|a| a.starts_with("--keep-weekly")));
     }
 }

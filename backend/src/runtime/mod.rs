@@ -1,103 +1,31 @@
-//! Where the tools run. Every step runs restic, pgBackRest and PostgreSQL's tools through a
-//! [`Runtime`]; nothing above this module may assume they are local processes.
+//! The seam between what Lifeboat does and where it does it.
 //!
-//! - `local` (the embedded default): child processes on this host, killed with the operation.
-//! - `kubernetes` (later): Jobs or exec in the instance's namespace.
+//! Everything above this module (operations, jobs, storage, config, api) sees a runtime only
+//! through these traits:
 //!
-//! Paths in a [`ToolCommand`] are paths *as the tool sees them*; each runtime decides what
-//! they map to (a host folder, a volume in a Job's pod).
-
-use std::path::PathBuf;
-
-use tokio_util::sync::CancellationToken;
-
-use crate::secret::Secret;
+//! - [`Runtime`] runs tools ([`ToolCommand`]s naming places and secret files, never host
+//!   paths), says what is missing, chooses the secret store, and hands out staging areas.
+//! - [`InstanceRegistry`] creates, removes, lists and looks up the instances it manages, by
+//!   namespace.
+//! - [`Instance`] is one Dash Enterprise system: its Postgres, its configuration, its
+//!   restore marker. Its state is private to the runtime.
+//! - [`Staging`] is a place a job writes (the fetched snapshot of a restore, a backup's
+//!   staging): a folder locally, a volume in Kubernetes.
+//!
+//! `local/` (the embedded default) implements them with processes and folders on this host;
+//! a `kubernetes/` runtime will sit beside it.
 
 pub mod local;
 
-pub use local::LocalRuntime;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-/// The tools a runtime can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tool {
-    /// restic.
-    Restic,
-    /// pgBackRest.
-    Pgbackrest,
-    /// `psql` (checks and seeding).
-    Psql,
-    /// `pg_ctl` (start and stop the system Postgres).
-    PgCtl,
-    /// `initdb` (create a cluster).
-    Initdb,
-}
+use lifeboat_shared::backup::InstanceInfo;
+use tokio_util::sync::CancellationToken;
 
-impl Tool {
-    /// The executable's name.
-    pub fn program(self) -> &'static str {
-        match self {
-            Self::Restic => "restic",
-            Self::Pgbackrest => "pgbackrest",
-            Self::Psql => "psql",
-            Self::PgCtl => "pg_ctl",
-            Self::Initdb => "initdb",
-        }
-    }
-}
-
-/// One invocation of a tool.
-#[derive(Debug, Clone)]
-pub struct ToolCommand {
-    /// Which tool.
-    pub tool: Tool,
-    /// Its arguments. Never put a secret here: arguments show in process listings and logs.
-    pub args: Vec<String>,
-    /// Environment variables that are not secret.
-    pub env: Vec<(String, String)>,
-    /// Environment variables that are (credentials, passphrases).
-    pub secret_env: Vec<(String, Secret)>,
-    /// Working directory, if it matters.
-    pub cwd: Option<PathBuf>,
-    /// Run as the PostgreSQL service account (the `postgres` OS user when Lifeboat is root).
-    pub as_postgres_user: bool,
-}
-
-impl ToolCommand {
-    /// A command with arguments and nothing else.
-    pub fn new(tool: Tool, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self {
-            tool,
-            args: args.into_iter().map(Into::into).collect(),
-            env: Vec::new(),
-            secret_env: Vec::new(),
-            cwd: None,
-            as_postgres_user: false,
-        }
-    }
-}
-
-/// Which stream a line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
-}
-
-/// How a tool ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolOutput {
-    /// The exit code (`None` if killed by a signal).
-    pub exit_code: Option<i32>,
-    /// The last lines of standard output (at most [`TAIL_LINES`]).
-    pub stdout_tail: Vec<String>,
-    /// The last lines of standard error (at most [`TAIL_LINES`]).
-    pub stderr_tail: Vec<String>,
-}
-
-/// How many trailing lines of each stream a [`ToolOutput`] keeps for error messages.
-pub const TAIL_LINES: usize = 20;
+use crate::command::{Place, Stream, ToolCommand, ToolOutput};
+use crate::secrets::SecretSource;
 
 /// Why a tool could not be run to completion (a non-zero exit is *not* an error here: the
 /// caller decides what each exit code means).
@@ -122,17 +50,60 @@ pub enum RuntimeError {
         /// Why.
         source: std::io::Error,
     },
+    /// A secret file for the run could not be written.
+    #[error("cannot write a secret file for {tool}: {source}")]
+    SecretFile {
+        /// Which tool.
+        tool: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The operation was cancelled (or Lifeboat is stopping); the tool was killed.
     #[error("{0} was stopped because the operation was cancelled")]
     Cancelled(&'static str),
 }
 
-/// Runs tools. Implementations kill what they started when `cancel` fires and never leave a
-/// tool running after `run` returns.
+/// Why an instance could not be set up or used.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    /// A file or folder could not be created or read.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What we were doing.
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A tool could not run.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// A tool ran and failed.
+    #[error("{step} failed: {tail}")]
+    Tool {
+        /// Which step.
+        step: &'static str,
+        /// The end of its output.
+        tail: String,
+    },
+    /// Postgres did not come up.
+    #[error("PostgreSQL did not start: {0}")]
+    Start(String),
+    /// An instance already exists there.
+    #[error("an instance already exists in namespace {0}")]
+    Exists(String),
+}
+
+/// Runs tools and owns the instances and places they work on. Implementations kill what
+/// they started when `cancel` fires and never leave a tool running after `run` returns.
 #[async_trait::async_trait]
 pub trait Runtime: Send + Sync + std::fmt::Debug {
     /// `local` or `kubernetes`.
     fn name(&self) -> &'static str;
+
+    /// Where Lifeboat runs (a host or pod name), for the bucket lock's holder.
+    fn host(&self) -> String;
 
     /// Runs `cmd` to completion, calling `on_line` for every line of output as it comes.
     async fn run(
@@ -141,4 +112,181 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
         cancel: CancellationToken,
         on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
     ) -> Result<ToolOutput, RuntimeError>;
+
+    /// One sentence naming what is missing for backups and restores to work here and how to
+    /// get it, or `None` when nothing is.
+    fn install_hint(&self) -> Option<String>;
+
+    /// The PostgreSQL major version restores here run (`None` when it cannot be told).
+    fn postgres_major(&self) -> Option<u32>;
+
+    /// The instances this runtime manages.
+    fn instances(&self) -> &dyn InstanceRegistry;
+
+    /// Where the restore `operation` fetches its snapshot.
+    fn restore_staging(&self, operation: &str) -> Arc<dyn Staging>;
+
+    /// Where bucket credentials and the passphrase are kept here.
+    fn secrets(&self) -> Arc<dyn SecretSource>;
+}
+
+/// The instances a runtime manages, by namespace.
+#[async_trait::async_trait]
+pub trait InstanceRegistry: Send + Sync + std::fmt::Debug {
+    /// This Lifeboat's own instance, once it is up.
+    fn own(&self) -> Option<Arc<dyn Instance>>;
+
+    /// The instance in `namespace` (this Lifeboat's own or one a restore created).
+    fn get(&self, namespace: &str) -> Option<Arc<dyn Instance>>;
+
+    /// Every instance: this Lifeboat's own first, then the others by namespace.
+    fn list(&self) -> Vec<Arc<dyn Instance>>;
+
+    /// Whether `namespace` holds what is left of an instance that is not loaded (a restore
+    /// that stopped before it finished creating one).
+    fn has_remains(&self, namespace: &str) -> bool;
+
+    /// Creates a new, empty instance in `namespace` for a restore to fill (its Postgres not
+    /// started). It is listed only once [`InstanceRegistry::adopt`]ed. Refuses an existing one.
+    async fn create_empty(&self, namespace: &str) -> Result<Arc<dyn Instance>, InstanceError>;
+
+    /// Lists an instance [`InstanceRegistry::create_empty`] made, once a restore filled it.
+    fn adopt(&self, instance: Arc<dyn Instance>);
+
+    /// Removes what is left in `namespace` (nothing there may be running or loaded).
+    async fn remove(&self, namespace: &str) -> Result<(), InstanceError>;
+
+    /// The restore replacing the data of the instance in `namespace`, if one started and
+    /// did not finish (whether or not that instance is loaded).
+    fn restoring_in(&self, namespace: &str) -> Option<String>;
+
+    /// Brings up this Lifeboat's own instance and the ones earlier restores created.
+    async fn start(&self) -> Result<(), InstanceError>;
+
+    /// Stops every instance's Postgres (at shutdown).
+    async fn stop_all(&self);
+}
+
+/// What a restore's configuration step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Files (or objects) applied.
+    pub files: u64,
+    /// Their size.
+    pub bytes: u64,
+    /// How many had the namespace rewritten.
+    pub rewritten: u64,
+}
+
+/// One Dash Enterprise system a runtime manages: its Postgres, its configuration, and the
+/// marker a restore leaves on it while it replaces its data.
+#[async_trait::async_trait]
+pub trait Instance: Send + Sync + std::fmt::Debug {
+    /// Its stable id.
+    fn id(&self) -> &str;
+
+    /// Its namespace.
+    fn namespace(&self) -> &str;
+
+    /// What `GET /api/v1/instance` says.
+    fn info(&self) -> InstanceInfo;
+
+    /// Where its Postgres listens, in words for a step's detail (`port 5432`).
+    fn postgres_endpoint(&self) -> String;
+
+    /// The platform version recorded in its backups.
+    fn platform_version(&self) -> String;
+
+    /// Its pgBackRest settings, as tools name them (`--config=`).
+    fn pgbackrest_config(&self) -> Place;
+
+    /// What a backup of it stages (`pgbackrest/` and `config/` below it).
+    fn backup_staging(&self) -> Arc<dyn Staging>;
+
+    /// About how much a backup stages: the data directory and the configuration.
+    async fn size_bytes(&self) -> u64;
+
+    /// Whether its Postgres runs now.
+    async fn is_running(&self) -> bool;
+
+    /// Stops its Postgres (fast shutdown, bounded).
+    async fn stop(&self);
+
+    /// Exports the configuration into its backup staging (`config/`); returns (files, bytes).
+    async fn export_config(&self) -> Result<(u64, u64), InstanceError>;
+
+    /// Replaces the configuration with the one at `from`, rewriting the namespace from
+    /// `source_namespace` to this one's.
+    async fn apply_config(
+        &self,
+        from: &Place,
+        source_namespace: &str,
+    ) -> Result<Applied, InstanceError>;
+
+    /// Makes the fetched pgBackRest repository at `fetched` this instance's staging
+    /// repository (the old one goes).
+    async fn install_repository(&self, fetched: &Place) -> Result<(), InstanceError>;
+
+    /// Removes everything in its data directory (Postgres must be stopped).
+    async fn empty_data(&self) -> Result<(), InstanceError>;
+
+    /// Starts Postgres on a restored data directory with this instance's settings and waits
+    /// until it accepts connections (after replaying WAL to the backup's consistent point).
+    async fn start_restored(&self) -> Result<(), InstanceError>;
+
+    /// Whether Postgres has finished recovery (and accepts writes).
+    async fn is_primary(&self) -> Result<bool, InstanceError>;
+
+    /// Row counts of the tables a restore verifies, as `database.table → rows`.
+    async fn counts(&self) -> Result<BTreeMap<String, u64>, InstanceError>;
+
+    /// The names of App Manager's apps and workspaces, for the post-restore checklist.
+    async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError>;
+
+    /// The restore replacing this instance's data, if one started and did not finish.
+    fn restoring(&self) -> Option<String>;
+
+    /// Records that operation `op` is replacing this instance's data (past the point of no
+    /// return): until [`Instance::clear_restoring`], Lifeboat will not start its Postgres.
+    fn mark_restoring(&self, op: &str) -> Result<(), InstanceError>;
+
+    /// The restore finished: the instance is whole again.
+    fn clear_restoring(&self) -> Result<(), InstanceError>;
+}
+
+/// Why a staging area could not be prepared or read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {what} the staging area {place}: {source}")]
+pub struct StagingError {
+    /// What we were doing.
+    pub what: &'static str,
+    /// Where, in words.
+    pub place: String,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+/// A place a job writes and then reads back: a folder locally, a volume in Kubernetes.
+#[async_trait::async_trait]
+pub trait Staging: Send + Sync + std::fmt::Debug {
+    /// Where it is, as tools name it.
+    fn place(&self) -> Place;
+
+    /// Empties it, creating it if needed.
+    async fn reset(&self) -> Result<(), StagingError>;
+
+    /// Bytes stored in it now.
+    async fn size(&self) -> u64;
+
+    /// Free bytes where it lives (the least of what it and what it will fill share).
+    async fn free_bytes(&self) -> Option<u64>;
+
+    /// A small text file below it, if it is there.
+    async fn read(&self, rel: &str) -> Option<String>;
+
+    /// Whether a folder is there below it.
+    async fn has_dir(&self, rel: &str) -> bool;
+
+    /// Removes it; a failure is logged, not returned (it is only staging).
+    async fn remove(&self);
 }

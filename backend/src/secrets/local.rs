@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::{SecretError, SecretSource, SecretValues};
-use crate::config::atomic;
+use crate::atomic;
 use crate::secret::Secret;
 
 /// Secrets kept in files on this host.

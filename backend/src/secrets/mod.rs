@@ -22,7 +22,6 @@ pub use self::kube::KubeSecrets;
 pub use local::LocalSecrets;
 
 use crate::secret::Secret;
-use crate::storage::BucketCredentials;
 
 /// AWS / S3-compatible access key id.
 pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
@@ -45,6 +44,22 @@ pub const CREDENTIAL_KEYS: [&str; 5] = [
     AZURE_SAS_TOKEN,
     GOOGLE_SERVICE_ACCOUNT_JSON,
 ];
+
+/// Bucket credentials as read from the secret store. Only the ones the provider needs are
+/// used; `Debug` never shows a value (they are [`Secret`]s).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BucketCredentials {
+    /// S3 access key id.
+    pub access_key_id: Option<Secret>,
+    /// S3 secret access key.
+    pub secret_access_key: Option<Secret>,
+    /// Azure account key.
+    pub azure_account_key: Option<Secret>,
+    /// Azure SAS token (without or with a leading `?`).
+    pub azure_sas_token: Option<Secret>,
+    /// GCS service account JSON key.
+    pub gcs_service_account_json: Option<Secret>,
+}
 
 /// The secret used when the configuration names none (e.g. a local folder).
 pub const DEFAULT_SECRET_NAME: &str = "lifeboat-storage";

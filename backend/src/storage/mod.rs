@@ -1,8 +1,10 @@
-//! The bucket: where it is (`target`), and what Lifeboat keeps in it.
+//! The bucket: where it is (`target`), what Lifeboat keeps in it (`catalog`, `lock`), the
+//! restic repository as a whole (`repository`), and whether it all works (`verify`).
 
 pub mod catalog;
 pub mod lock;
+pub mod repository;
 pub mod target;
 pub mod verify;
 
-pub use target::{BucketCredentials, ClientTuning, ResticRepository, Target, TargetError};
+pub use target::{ClientTuning, Target, TargetError};

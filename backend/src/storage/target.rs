@@ -11,7 +11,9 @@ use lifeboat_shared::config::{Provider, StorageConfig};
 use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
+use crate::restic::Repository;
 use crate::secret::Secret;
+use crate::secrets::BucketCredentials;
 
 /// Why a bucket could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -30,25 +32,6 @@ pub enum TargetError {
     /// A credential the provider needs is not in the secret.
     #[error("the secret has no {0}")]
     MissingCredential(&'static str),
-    /// The GCS service account key cannot be written for restic.
-    #[error("cannot write the service account key file for restic: {0}")]
-    KeyFile(std::io::Error),
-}
-
-/// Bucket credentials as read from the secret store. Only the ones the provider needs are
-/// used; `Debug` never shows a value (they are [`Secret`]s).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BucketCredentials {
-    /// S3 access key id.
-    pub access_key_id: Option<Secret>,
-    /// S3 secret access key.
-    pub secret_access_key: Option<Secret>,
-    /// Azure account key.
-    pub azure_account_key: Option<Secret>,
-    /// Azure SAS token (without or with a leading `?`).
-    pub azure_sas_token: Option<Secret>,
-    /// GCS service account JSON key.
-    pub gcs_service_account_json: Option<Secret>,
 }
 
 /// How patient the object store client is.
@@ -104,17 +87,6 @@ impl ClientTuning {
 /// The Azure account name that means "the local Azurite emulator" (tests, development).
 pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 
-/// How restic reaches the same bucket: the repository string and the environment it needs
-/// (credentials, the passphrase). Secrets go through the environment, never arguments.
-#[derive(Debug, Clone)]
-pub struct ResticRepository {
-    /// e.g. `/data/bucket/restic`, `s3:http://127.0.0.1:9000/bucket/prefix/restic`,
-    /// `azure:container:/prefix/restic`, `gs:bucket:/prefix/restic`.
-    pub repository: String,
-    /// Variables for the restic process, e.g. `AWS_ACCESS_KEY_ID`, `RESTIC_PASSWORD`.
-    pub env: Vec<(String, Secret)>,
-}
-
 /// A bucket Lifeboat can use.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -124,7 +96,7 @@ pub struct Target {
     /// below it: `<prefix>/catalog/…`, `<prefix>/locks/…`, `<prefix>/restic/…`.
     pub prefix: ObjectPath,
     /// How restic reaches the repository below the prefix.
-    pub restic: ResticRepository,
+    pub restic: Repository,
 }
 
 impl Target {
@@ -144,20 +116,19 @@ impl Target {
         Ok(Self {
             store: Arc::new(store),
             prefix: ObjectPath::default(),
-            restic: ResticRepository {
-                repository: root.join("restic").to_string_lossy().into_owned(),
+            restic: Repository {
                 env,
+                ..Repository::new(root.join("restic").to_string_lossy())
             },
         })
     }
 
     /// Opens the configured bucket. `data_dir` holds the default local folder
-    /// (`<data_dir>/bucket`) and, for GCS, the 0600 key file restic reads
-    /// (`key_dir`); `passphrase` is restic's (`None`: the built-in no-passphrase key).
+    /// (`<data_dir>/bucket`); `passphrase` is restic's (`None`: the built-in no-passphrase
+    /// key).
     pub fn open(
         config: &StorageConfig,
         data_dir: &Path,
-        key_dir: &Path,
         creds: &BucketCredentials,
         passphrase: Option<Secret>,
         tuning: &ClientTuning,
@@ -182,7 +153,7 @@ impl Target {
                 container,
                 prefix,
             } => open_azure(account, container, prefix, creds, tuning)?,
-            Provider::Gcs { bucket, prefix } => open_gcs(bucket, prefix, key_dir, creds, tuning)?,
+            Provider::Gcs { bucket, prefix } => open_gcs(bucket, prefix, creds, tuning)?,
         };
         if let Some(p) = passphrase {
             target.restic.env.push(("RESTIC_PASSWORD".to_owned(), p));
@@ -255,19 +226,30 @@ fn open_s3(
     let store = builder
         .with_client_options(tuning.client_options(allow_http))
         .build()?;
+    let env = vec![
+        ("AWS_ACCESS_KEY_ID".to_owned(), key_id),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), secret),
+        ("AWS_DEFAULT_REGION".to_owned(), Secret::new(region)),
+    ];
+    Ok(in_bucket(store, prefix, |path| Repository {
+        env,
+        ..Repository::new(format!("s3:{restic_endpoint}/{bucket}/{path}"))
+    }))
+}
+
+/// A target below `prefix` of `store`; `restic` makes the repository from its path in the
+/// bucket (`<prefix>/restic`).
+fn in_bucket(
+    store: impl ObjectStore,
+    prefix: &str,
+    restic: impl FnOnce(&str) -> Repository,
+) -> Target {
     let prefix = clean_prefix(prefix);
-    Ok(Target {
+    Target {
         store: Arc::new(store),
         prefix: ObjectPath::from(prefix.as_str()),
-        restic: ResticRepository {
-            repository: format!("s3:{restic_endpoint}/{bucket}/{}", restic_path(&prefix)),
-            env: vec![
-                ("AWS_ACCESS_KEY_ID".to_owned(), key_id),
-                ("AWS_SECRET_ACCESS_KEY".to_owned(), secret),
-                ("AWS_DEFAULT_REGION".to_owned(), Secret::new(region)),
-            ],
-        },
-    })
+        restic: restic(&restic_path(&prefix)),
+    }
 }
 
 fn open_azure(
@@ -305,21 +287,15 @@ fn open_azure(
     let store = builder
         .with_client_options(tuning.client_options(emulator))
         .build()?;
-    let prefix = clean_prefix(prefix);
-    Ok(Target {
-        store: Arc::new(store),
-        prefix: ObjectPath::from(prefix.as_str()),
-        restic: ResticRepository {
-            repository: format!("azure:{container}:/{}", restic_path(&prefix)),
-            env,
-        },
-    })
+    Ok(in_bucket(store, prefix, |path| Repository {
+        env,
+        ..Repository::new(format!("azure:{container}:/{path}"))
+    }))
 }
 
 fn open_gcs(
     bucket: &str,
     prefix: &str,
-    key_dir: &Path,
     creds: &BucketCredentials,
     tuning: &ClientTuning,
 ) -> Result<Target, TargetError> {
@@ -336,30 +312,20 @@ fn open_gcs(
     let store = builder
         .with_client_options(tuning.client_options(allow_http))
         .build()?;
-    // restic reads the key from a file: write it 0600 beside the other secrets.
-    let key_file = key_dir.join(format!("gcs-{bucket}.json"));
-    crate::config::atomic::ensure_dir(key_dir, 0o700).map_err(TargetError::KeyFile)?;
-    crate::config::atomic::write_file(&key_file, json.expose().as_bytes(), 0o600)
-        .map_err(TargetError::KeyFile)?;
-    let mut env = vec![(
-        "GOOGLE_APPLICATION_CREDENTIALS".to_owned(),
-        Secret::new(key_file.to_string_lossy()),
-    )];
+    // restic reads the key from a file: the runtime writes it for each run, 0600.
+    let env_files = vec![("GOOGLE_APPLICATION_CREDENTIALS".to_owned(), json.clone())];
+    let mut env = Vec::new();
     let project = serde_json::from_str::<serde_json::Value>(json.expose())
         .ok()
         .and_then(|v| v.get("project_id")?.as_str().map(str::to_owned));
     if let Some(project) = project {
         env.push(("GOOGLE_PROJECT_ID".to_owned(), Secret::new(project)));
     }
-    let prefix = clean_prefix(prefix);
-    Ok(Target {
-        store: Arc::new(store),
-        prefix: ObjectPath::from(prefix.as_str()),
-        restic: ResticRepository {
-            repository: format!("gs:{bucket}:/{}", restic_path(&prefix)),
-            env,
-        },
-    })
+    Ok(in_bucket(store, prefix, |path| Repository {
+        repository: format!("gs:{bucket}:/{path}"),
+        env,
+        env_files,
+    }))
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use lifeboat_shared::config::{
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 use tokio_util::sync::CancellationToken;
 
+use super::repository::{self, RepoError};
 use super::{Target, TargetError};
-use crate::restic::repo::{self, RepoError};
 use crate::runtime::Runtime;
 
 /// The longest a verify may take, whatever the endpoint does.
@@ -297,7 +297,24 @@ async fn run_checks(
     rt: &dyn Runtime,
     cancel: &CancellationToken,
 ) {
-    // 1. reachable
+    if !check_reachable(run, config).await {
+        return;
+    }
+    let Some(target) = check_bucket(run, target).await else {
+        return;
+    };
+    // 4. write, read and delete a probe.
+    run.begin(3);
+    if let Err(f) = probe(&target).await {
+        run.fail(f);
+        return;
+    }
+    run.ok("a test object was written, read back and deleted");
+    check_repository(run, &target, rt, cancel).await;
+}
+
+/// 1. reachable: `false` when the endpoint does not answer (the other checks then skip).
+async fn check_reachable(run: &mut Run, config: &StorageConfig) -> bool {
     run.begin(0);
     match endpoint_of(config) {
         None => run.ok("the local folder is on this host"),
@@ -320,7 +337,7 @@ async fn run_checks(
                     };
                     let hint = explain(Failure::Unreachable, "").1;
                     run.finish(CheckStatus::Failed, what, Some(hint));
-                    return;
+                    return false;
                 }
                 Err(_) => {
                     let hint = explain(Failure::Unreachable, "").1;
@@ -332,13 +349,18 @@ async fn run_checks(
                         ),
                         Some(hint),
                     );
-                    return;
+                    return false;
                 }
             }
         }
     }
 
-    // 2 + 3. credentials and bucket: one listing answers both.
+    true
+}
+
+/// 2 + 3. credentials and bucket: one listing answers both. The opened bucket when both
+/// pass.
+async fn check_bucket(run: &mut Run, target: Result<Target, TargetError>) -> Option<Target> {
     run.begin(1);
     let target = match target {
         Ok(t) => t,
@@ -354,7 +376,7 @@ async fn run_checks(
                 ),
                 Some("choose a folder on the Lifeboat host that Lifeboat's user can create and write to".to_owned()),
             );
-            return;
+            return None;
         }
         Err(e) => {
             let (message, hint) = match &e {
@@ -368,7 +390,7 @@ async fn run_checks(
                 ),
             };
             run.finish(CheckStatus::Failed, message, Some(hint));
-            return;
+            return None;
         }
     };
     let listed = list_some(&target).await;
@@ -396,22 +418,23 @@ async fn run_checks(
                 }
                 _ => run.fail(f),
             }
-            return;
+            return None;
         }
     }
 
-    // 4. write, read and delete a probe.
-    run.begin(3);
-    if let Err(f) = probe(&target).await {
-        run.fail(f);
-        return;
-    }
-    run.ok("a test object was written, read back and deleted");
+    Some(target)
+}
 
-    // 5. the repository.
+/// 5. the repository: there, opened by the passphrase, empty, or someone else's data.
+async fn check_repository(
+    run: &mut Run,
+    target: &Target,
+    rt: &dyn Runtime,
+    cancel: &CancellationToken,
+) {
     run.begin(4);
-    match repo::open(rt, &target.restic, cancel).await {
-        Ok(()) => {
+    match repository::open(rt, &target.restic, cancel).await {
+        Ok(_) => {
             run.repository = RepositoryState::Ready;
             run.ok("a Lifeboat repository is there and the passphrase opens it");
         }
@@ -423,7 +446,7 @@ async fn run_checks(
                 Some("enter the passphrase the existing backups were made with (or, if no passphrase was used, clear it); nothing can be restored until it matches".to_owned()),
             );
         }
-        Err(RepoError::NoRepository) => match foreign_objects(&target).await {
+        Err(RepoError::NoRepository) => match foreign_objects(target).await {
             Ok(0) => {
                 run.repository = RepositoryState::Empty;
                 run.ok("no repository yet: the first backup will create it");

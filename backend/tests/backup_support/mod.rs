@@ -10,8 +10,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use lifeboat::app::{AppState, Settings, app};
-use lifeboat::tools::Toolbox;
+use lifeboat::app::app;
+use lifeboat::runtime::local::Toolbox;
+use lifeboat::state::{AppState, Settings};
 use lifeboat_shared::operation::Operation;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -103,9 +104,9 @@ pub async fn env_with(toolbox: Toolbox) -> Env {
         static_dir: dir.path().join("dist"),
         allowed_origins: vec![],
     };
-    let state = AppState::new(settings, toolbox);
-    lifeboat::jobs::supervisor::recover(&state).await;
-    lifeboat::jobs::start_instance(&state).await.unwrap();
+    let state = lifeboat::cli::local_state(settings, toolbox);
+    lifeboat::jobs::supervisor::recover(state.jobs()).await;
+    state.runtime().instances().start().await.unwrap();
     let router = app(state.clone());
     Env { dir, state, router }
 }
@@ -197,4 +198,43 @@ pub fn du(path: &Path) -> u64 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// The local layout (folders) of the instance in `namespace` below `data_dir`.
+pub fn layout(data_dir: &Path, namespace: &str) -> lifeboat::runtime::local::instance::Layout {
+    lifeboat::runtime::local::instance::Layout::new(data_dir, namespace)
+}
+
+/// The psql of the PostgreSQL that `pg_ctl` belongs to.
+fn psql_program() -> PathBuf {
+    let toolbox = Toolbox::discover();
+    let pg_ctl = toolbox.path("pg_ctl").unwrap();
+    let real = std::fs::canonicalize(pg_ctl).unwrap();
+    real.parent().unwrap().join("psql")
+}
+
+/// One query's unaligned, tuples-only output against an instance, over its socket as the
+/// `postgres` OS user (like the instance's own checks).
+pub fn query(info: &lifeboat_shared::backup::InstanceInfo, db: &str, sql: &str) -> String {
+    let port = info.postgres_port.unwrap().to_string();
+    let socket = info.postgres_socket_dir.clone().unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(psql_program())
+        .args(["-h", &socket, "-p", &port, "-U", "postgres", "-d", db])
+        .args(["-v", "ON_ERROR_STOP=1", "-X", "-At", "-c", sql])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
 }

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use lifeboat::app::{AppState, Settings, app};
-use lifeboat::tools::Toolbox;
+use lifeboat::app::app;
+use lifeboat::runtime::local::Toolbox;
+use lifeboat::state::{AppState, Settings};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -28,7 +29,7 @@ impl Fixture {
             allowed_origins: vec![],
         };
         std::fs::create_dir_all(&settings.data_dir).unwrap();
-        let state = AppState::new(settings, Toolbox::discover());
+        let state = lifeboat::cli::local_state(settings, Toolbox::discover());
         let router = app(state.clone());
         Self {
             dir,

@@ -9,34 +9,23 @@ use lifeboat_shared::operation::Progress;
 use tokio_util::sync::CancellationToken;
 
 use super::Plan;
-use crate::files::{available_bytes, dir_size};
 use crate::jobs::bucket::{open_error, run_tool};
 use crate::jobs::context::JobCtx;
 use crate::jobs::measure::{exit_text, human, rate_and_eta};
 use crate::jobs::step::{StepError, failed};
-use crate::restic::backup::{self as rb, OpenFailure};
+use crate::restic::backup as rb;
+use crate::restic::{OpenFailure, open_failure};
+use crate::storage::repository::RepoError;
 
 /// How often the staging folder is measured.
 const POLL: Duration = Duration::from_millis(500);
 
 pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<String>), StepError> {
     let staging = plan.staging.clone();
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|e| {
-            failed(
-                "fetch_failed",
-                format!("cannot clear {}: {e}", staging.display()),
-                None,
-            )
-        })?;
-    }
-    std::fs::create_dir_all(&staging).map_err(|e| {
-        failed(
-            "fetch_failed",
-            format!("cannot create {}: {e}", staging.display()),
-            None,
-        )
-    })?;
+    staging
+        .reset()
+        .await
+        .map_err(|e| failed("fetch_failed", e.to_string(), None))?;
     let total = plan.manifest.size_bytes;
     let started = Instant::now();
     let finished = CancellationToken::new();
@@ -45,8 +34,7 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
             tokio::select! {
                 () = finished.cancelled() => break,
                 () = tokio::time::sleep(POLL) => {
-                    let dir = staging.clone();
-                    let done = tokio::task::spawn_blocking(move || dir_size(&dir)).await.unwrap_or(0);
+                    let done = staging.size().await;
                     ctx.progress(rate_and_eta(
                         Progress {
                             bytes_done: done.min(total),
@@ -59,11 +47,7 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
             }
         }
     };
-    let cmd = rb::restore_command(
-        &plan.target.restic,
-        &plan.snapshot,
-        &staging.display().to_string(),
-    );
+    let cmd = rb::restore_command(&plan.target.restic, &plan.snapshot, staging.place());
     let run = async {
         let out = run_tool(ctx, cmd, &mut |_, _| {}).await;
         finished.cancel();
@@ -75,24 +59,28 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
         // The restore is the first restic call of the job (each one pays the repository
         // key's derivation): it is what proves the passphrase and the snapshot, before
         // anything of the target is touched.
-        match rb::open_failure(&out) {
-            OpenFailure::WrongPassword => {
+        match open_failure(&out) {
+            Some(OpenFailure::WrongPassword) => {
                 return Err(super::preflight::passphrase_needed(
                     &plan.manifest,
                     &plan.target,
                 ));
             }
-            f @ (OpenFailure::NoRepository | OpenFailure::Locked) => return Err(open_error(f)),
-            OpenFailure::Other(_) if rb::no_such_snapshot(&out) => {
+            Some(OpenFailure::NoRepository) => return Err(open_error(RepoError::NoRepository)),
+            Some(OpenFailure::Locked) => return Err(open_error(RepoError::Locked)),
+            Some(OpenFailure::Other(_)) if rb::no_such_snapshot(&out) => {
                 return Err(super::preflight::snapshot_missing(
                     &plan.manifest,
                     &plan.snapshot,
                 ));
             }
-            OpenFailure::Other(_) => {}
+            Some(OpenFailure::Other(_)) | None => {}
         }
         if rb::out_of_space(&out) {
-            let free = available_bytes(&staging).map_or_else(|| "no space".to_owned(), human);
+            let free = staging
+                .free_bytes()
+                .await
+                .map_or_else(|| "no space".to_owned(), human);
             return Err(failed(
                 "disk_full",
                 format!(
@@ -116,11 +104,11 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
             ),
         ));
     }
-    let info = staging.join(format!(
+    let info = format!(
         "pgbackrest/backup/{}/backup.info",
         crate::pgbackrest::STANZA
-    ));
-    let text = std::fs::read_to_string(&info).map_err(|_| {
+    );
+    let text = staging.read(&info).await.ok_or_else(|| {
         failed(
             "backup_incomplete",
             "the fetched backup holds no pgBackRest backup of the system Postgres",
@@ -129,19 +117,19 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
     })?;
     if let (Some(backup), Some(local)) = (
         crate::pgbackrest::info::db_version_major(&text),
-        ctx.state.toolbox().postgres_major(),
+        ctx.jobs.runtime().postgres_major(),
     ) && backup != local
     {
         return Err(super::preflight::version_mismatch(backup, local));
     }
-    if !staging.join("config").is_dir() {
+    if !staging.has_dir("config").await {
         return Err(failed(
             "backup_incomplete",
             "the fetched backup holds no configuration",
             Some("choose another backup"),
         ));
     }
-    let bytes = dir_size(&staging);
+    let bytes = staging.size().await;
     ctx.progress(Progress {
         bytes_done: bytes.min(total).max(total),
         bytes_total: Some(total),

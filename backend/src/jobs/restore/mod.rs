@@ -12,7 +12,6 @@
 mod fetch;
 mod preflight;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,7 +22,8 @@ use super::bucket::{run_tool, take_lock, while_locked};
 use super::context::JobCtx;
 use super::measure::{PgbackrestProgress, human};
 use super::step::{StepError, StepFailure, failed, step};
-use crate::instance::Instance;
+use crate::command::Stream;
+use crate::runtime::{Applied, Instance, Staging};
 use crate::storage::Target;
 
 pub use preflight::{RequestError, Resolved, TargetKind, resolve};
@@ -71,8 +71,8 @@ struct Plan {
     label: Option<String>,
     namespace: String,
     kind: TargetKind,
-    /// `<data_dir>/restores/<operation id>`: where the snapshot is fetched.
-    staging: PathBuf,
+    /// Where the snapshot is fetched.
+    staging: Arc<dyn Staging>,
     /// An earlier restore into this target stopped half-way.
     was_incomplete: bool,
 }
@@ -93,7 +93,7 @@ pub async fn run(ctx: &JobCtx, req: RestoreRequest) -> Result<Outcome, StepFailu
     )
     .await?;
     let result = while_locked(ctx, lease, locked(ctx, &plan)).await;
-    remove_dir(&plan.staging);
+    plan.staging.remove().await;
     result
 }
 
@@ -109,7 +109,7 @@ async fn locked(ctx: &JobCtx, plan: &Plan) -> Result<Outcome, StepFailure> {
             }
             ctx.set_aftermath(None);
             if created {
-                ctx.state.add_instance(instance.clone());
+                ctx.jobs.runtime().instances().adopt(instance.clone());
             }
         }
         Err(_) => {
@@ -124,13 +124,14 @@ async fn locked(ctx: &JobCtx, plan: &Plan) -> Result<Outcome, StepFailure> {
 async fn replace(
     ctx: &JobCtx,
     plan: &Plan,
-    instance: &Arc<Instance>,
+    instance: &Arc<dyn Instance>,
 ) -> Result<Outcome, StepFailure> {
+    let instance = instance.as_ref();
     step(ctx, "postgres", restore_postgres(ctx, plan, instance)).await?;
     step(ctx, "start", start(ctx, instance)).await?;
     step(ctx, "configuration", reapply_config(plan, instance)).await?;
-    step(ctx, "verify", verify(ctx, plan, instance)).await?;
-    let checklist = step(ctx, "checklist", checklist(ctx, instance)).await?;
+    step(ctx, "verify", verify(plan, instance)).await?;
+    let checklist = step(ctx, "checklist", checklist(instance)).await?;
     Ok(Outcome::Restore { checklist })
 }
 
@@ -138,24 +139,25 @@ async fn replace(
 async fn stop(
     ctx: &JobCtx,
     plan: &Plan,
-) -> Result<((Arc<Instance>, bool), Option<String>), StepError> {
+) -> Result<((Arc<dyn Instance>, bool), Option<String>), StepError> {
     let (instance, created) = match &plan.kind {
         TargetKind::Existing(i) => (i.clone(), false),
-        TargetKind::New { replace_dir } => {
-            if *replace_dir {
-                Instance::remove(&ctx.state.settings().data_dir, &plan.namespace)
-                    .map_err(|e| failed("target_not_created", e.to_string(), None))?;
+        TargetKind::New { replace_remains } => {
+            let instances = ctx.jobs.runtime().instances();
+            let not_created = |e: crate::runtime::InstanceError| {
+                failed("target_not_created", e.to_string(), None)
+            };
+            if *replace_remains {
+                instances
+                    .remove(&plan.namespace)
+                    .await
+                    .map_err(not_created)?;
             }
-            let ids =
-                crate::runtime::LocalRuntime::new(ctx.state.toolbox().clone()).postgres_user();
-            let i = Instance::create_empty(
-                &ctx.state.settings().data_dir,
-                &plan.namespace,
-                ctx.state.toolbox(),
-                ids,
-            )
-            .map_err(|e| failed("target_not_created", e.to_string(), None))?;
-            (Arc::new(i), true)
+            let i = instances
+                .create_empty(&plan.namespace)
+                .await
+                .map_err(not_created)?;
+            (i, true)
         }
     };
     instance
@@ -166,13 +168,14 @@ async fn stop(
         return Ok((
             (instance.clone(), true),
             Some(format!(
-                "created namespace {} (Postgres port {})",
-                plan.namespace, instance.file.port
+                "created namespace {} (Postgres {})",
+                plan.namespace,
+                instance.postgres_endpoint()
             )),
         ));
     }
     instance.stop().await;
-    if instance.is_running() {
+    if instance.is_running().await {
         return Err(failed(
             "postgres_still_running",
             "the system Postgres did not stop within 30 seconds",
@@ -187,28 +190,28 @@ async fn stop(
 async fn restore_postgres(
     ctx: &JobCtx,
     plan: &Plan,
-    instance: &Instance,
+    instance: &dyn Instance,
 ) -> Result<((), Option<String>), StepError> {
     instance
-        .install_repository(&plan.staging.join("pgbackrest"))
+        .install_repository(&plan.staging.place().join("pgbackrest"))
+        .await
         .map_err(|e| failed("restore_io", e.to_string(), None))?;
     // A previous attempt that stopped half-way leaves files pgBackRest cannot vouch for:
     // start from an empty data directory then.
     if plan.was_incomplete {
         instance
-            .empty_pgdata()
+            .empty_data()
+            .await
             .map_err(|e| failed("restore_io", e.to_string(), None))?;
     }
     let total = plan
         .manifest
-        .components
-        .iter()
-        .find(|c| c.name == "postgres")
+        .component("postgres")
         .map(|c| c.size_bytes)
         .filter(|s| *s > 0);
     let started = Instant::now();
     let mut tracker = PgbackrestProgress::new(total);
-    let mut on_line = |_: crate::runtime::Stream, line: &str| {
+    let mut on_line = |_: Stream, line: &str| {
         if let Some(p) = tracker.line(line) {
             ctx.progress(p);
         }
@@ -238,25 +241,22 @@ async fn restore_postgres(
     ))
 }
 
-async fn start(ctx: &JobCtx, instance: &Instance) -> Result<((), Option<String>), StepError> {
+async fn start(ctx: &JobCtx, instance: &dyn Instance) -> Result<((), Option<String>), StepError> {
     let started = Instant::now();
-    instance
-        .start_restored(ctx.state.toolbox())
-        .await
-        .map_err(|e| {
-            failed(
-                "postgres_start_failed",
-                e.to_string(),
-                Some("see the Postgres server log named in the message"),
-            )
-        })?;
+    instance.start_restored().await.map_err(|e| {
+        failed(
+            "postgres_start_failed",
+            e.to_string(),
+            Some("see the Postgres server log named in the message"),
+        )
+    })?;
     // `ready` comes once the backup's consistent point is reached; promotion follows.
     let deadline = Instant::now() + std::time::Duration::from_secs(120);
     loop {
         if ctx.cancel.is_cancelled() {
             return Err(StepError::Cancelled);
         }
-        match instance.is_primary(ctx.state.runtime().as_ref()).await {
+        match instance.is_primary().await {
             Ok(true) => break,
             Ok(false) | Err(_) if Instant::now() < deadline => {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -274,8 +274,8 @@ async fn start(ctx: &JobCtx, instance: &Instance) -> Result<((), Option<String>)
     Ok((
         (),
         Some(format!(
-            "accepting connections on port {} after {:.1} s",
-            instance.file.port,
+            "accepting connections on {} after {:.1} s",
+            instance.postgres_endpoint(),
             started.elapsed().as_secs_f64()
         )),
     ))
@@ -285,16 +285,17 @@ async fn start(ctx: &JobCtx, instance: &Instance) -> Result<((), Option<String>)
 /// target is another one. The swap is two renames: a reader sees the old or the new folder.
 async fn reapply_config(
     plan: &Plan,
-    instance: &Arc<Instance>,
+    instance: &dyn Instance,
 ) -> Result<((), Option<String>), StepError> {
-    let from = plan.staging.join("config");
-    let source = plan.manifest.source.namespace.clone();
-    let target = instance.clone();
-    let (files, bytes, rewritten) =
-        tokio::task::spawn_blocking(move || target.apply_config(&from, &source))
-            .await
-            .map_err(|e| failed("config_apply_failed", e.to_string(), None))?
-            .map_err(|e| failed("config_apply_failed", e.to_string(), None))?;
+    let from = plan.staging.place().join("config");
+    let Applied {
+        files,
+        bytes,
+        rewritten,
+    } = instance
+        .apply_config(&from, &plan.manifest.source.namespace)
+        .await
+        .map_err(|e| failed("config_apply_failed", e.to_string(), None))?;
     let mut detail = format!("{files} files ({})", human(bytes));
     if rewritten > 0 {
         detail.push_str(&format!(
@@ -305,21 +306,14 @@ async fn reapply_config(
     Ok(((), Some(detail)))
 }
 
-async fn verify(
-    ctx: &JobCtx,
-    plan: &Plan,
-    instance: &Instance,
-) -> Result<((), Option<String>), StepError> {
-    let counts = instance
-        .counts(ctx.state.runtime().as_ref())
-        .await
-        .map_err(|e| {
-            failed(
-                "verify_failed",
-                format!("cannot query the restored database: {e}"),
-                None,
-            )
-        })?;
+async fn verify(plan: &Plan, instance: &dyn Instance) -> Result<((), Option<String>), StepError> {
+    let counts = instance.counts().await.map_err(|e| {
+        failed(
+            "verify_failed",
+            format!("cannot query the restored database: {e}"),
+            None,
+        )
+    })?;
     if plan.manifest.counts.is_empty() {
         return Ok((
             (),
@@ -365,11 +359,10 @@ async fn verify(
 }
 
 async fn checklist(
-    ctx: &JobCtx,
-    instance: &Instance,
+    instance: &dyn Instance,
 ) -> Result<(Vec<ChecklistItem>, Option<String>), StepError> {
     let (apps, workspaces) = instance
-        .apps_and_workspaces(ctx.state.runtime().as_ref())
+        .apps_and_workspaces()
         .await
         .map_err(|e| failed("checklist_failed", e.to_string(), None))?;
     let mut items = vec![ChecklistItem {
@@ -393,14 +386,6 @@ async fn checklist(
         workspaces.len()
     );
     Ok((items, Some(detail)))
-}
-
-fn remove_dir(dir: &Path) {
-    if dir.exists()
-        && let Err(e) = std::fs::remove_dir_all(dir)
-    {
-        tracing::warn!(dir = %dir.display(), error = %e, "cannot remove the restore staging folder");
-    }
 }
 
 #[cfg(test)]

@@ -7,12 +7,11 @@ use std::sync::Arc;
 use lifeboat_shared::backup::{RESTORE_CONFIRMATION, StartRestore};
 
 use super::{Plan, RestoreRequest};
-use crate::app::AppState;
-use crate::files::available_bytes;
-use crate::instance::{Instance, Layout, is_dns_label};
 use crate::jobs::context::JobCtx;
 use crate::jobs::measure::human;
 use crate::jobs::step::{StepError, failed};
+use crate::runtime::{Instance, InstanceRegistry};
+use crate::secrets::is_dns1123_label;
 use crate::storage::catalog;
 
 /// Why a restore request is refused before anything is recorded.
@@ -38,12 +37,12 @@ pub enum RequestError {
 #[derive(Debug, Clone)]
 pub enum TargetKind {
     /// Over an instance that exists (this Lifeboat's own, or one a restore created).
-    Existing(Arc<Instance>),
-    /// A new instance, created by the restore (after removing a broken one left there when
-    /// `replace_dir`).
+    Existing(Arc<dyn Instance>),
+    /// A new instance, created by the restore (after removing what a restore that did not
+    /// finish creating one left there, when `replace_remains`).
     New {
-        /// Remove what is in the namespace's folder first.
-        replace_dir: bool,
+        /// Remove what is left in the namespace first.
+        replace_remains: bool,
     },
 }
 
@@ -57,22 +56,27 @@ pub struct Resolved {
 }
 
 /// Checks a request: the phrase, the namespace, and what lives there.
-pub fn resolve(state: &AppState, body: &StartRestore) -> Result<Resolved, RequestError> {
+pub fn resolve(
+    instances: &dyn InstanceRegistry,
+    body: &StartRestore,
+) -> Result<Resolved, RequestError> {
     if body.confirmation != RESTORE_CONFIRMATION {
         return Err(RequestError::Confirmation);
     }
     let namespace = body.target_namespace.trim().to_owned();
-    if !is_dns_label(&namespace) {
-        return Err(RequestError::Namespace(body.target_namespace.clone()));
+    if !is_dns1123_label(&namespace) {
+        return Err(RequestError::Namespace(crate::error::quote(
+            &body.target_namespace,
+        )));
     }
-    let primary = state.instance().ok_or(RequestError::NotReady)?;
+    let primary = instances.own().ok_or(RequestError::NotReady)?;
     if primary.namespace() == namespace {
         return Ok(Resolved {
             namespace,
             kind: TargetKind::Existing(primary),
         });
     }
-    if let Some(other) = state.instance_in(&namespace) {
+    if let Some(other) = instances.get(&namespace) {
         return if body.replace_existing {
             Ok(Resolved {
                 namespace,
@@ -82,16 +86,14 @@ pub fn resolve(state: &AppState, body: &StartRestore) -> Result<Resolved, Reques
             Err(RequestError::Taken(namespace))
         };
     }
-    let on_disk = Layout::new(&state.settings().data_dir, &namespace)
-        .root
-        .exists();
-    if on_disk && !body.replace_existing {
+    let remains = instances.has_remains(&namespace);
+    if remains && !body.replace_existing {
         return Err(RequestError::Taken(namespace));
     }
     Ok(Resolved {
         namespace,
         kind: TargetKind::New {
-            replace_dir: on_disk,
+            replace_remains: remains,
         },
     })
 }
@@ -101,18 +103,9 @@ pub(super) async fn check(
     ctx: &JobCtx,
     req: &RestoreRequest,
 ) -> Result<(Plan, Option<String>), StepError> {
-    if let Some(hint) = ctx.state.toolbox().install_hint() {
-        return Err(failed("tool_missing", hint, None));
-    }
-    let target = crate::jobs::target::current(&ctx.state)
-        .await
-        .map_err(|e| {
-            failed(
-                "storage_not_configured",
-                e.to_string(),
-                Some("check the storage settings"),
-            )
-        })?;
+    let runtime = ctx.jobs.runtime();
+    crate::jobs::bucket::tools_present(ctx)?;
+    let target = crate::jobs::bucket::current_target(ctx).await?;
     let manifest = match catalog::get(&target, &req.backup_id).await {
         Ok(Some(m)) => m,
         Ok(None) | Err(catalog::CatalogError::BadId(_)) => {
@@ -136,32 +129,21 @@ pub(super) async fn check(
         .map(|c| c.snapshot_id.clone())
         .ok_or_else(|| failed("backup_incomplete", "the backup lists no components", None))?;
     let label = manifest
-        .components
-        .iter()
-        .find(|c| c.name == "postgres")
+        .component("postgres")
         .and_then(|c| c.pgbackrest_label.clone());
-    let local_major = ctx.state.toolbox().postgres_major();
+    let local_major = runtime.postgres_major();
     if let Some(local) = local_major
         && local != manifest.postgres_major
     {
         return Err(version_mismatch(manifest.postgres_major, local));
     }
-    let data_dir = ctx.state.settings().data_dir.clone();
     let is_new = matches!(req.target.kind, TargetKind::New { .. });
     // The fetch writes the whole backup; a new instance then gets its own data directory.
-    let postgres_bytes = manifest
-        .components
-        .iter()
-        .find(|c| c.name == "postgres")
-        .map_or(0, |c| c.size_bytes);
+    let postgres_bytes = manifest.component("postgres").map_or(0, |c| c.size_bytes);
     let need = manifest.size_bytes + if is_new { postgres_bytes } else { 0 };
     let want = need + need / 10 + 16 * 1024 * 1024;
-    // The fetch goes to `<data_dir>/restores`, which may be a volume of its own.
-    let avail = [data_dir.join("restores"), data_dir.clone()]
-        .iter()
-        .filter_map(|p| available_bytes(p))
-        .min();
-    if let Some(avail) = avail
+    let staging = runtime.restore_staging(&ctx.id);
+    if let Some(avail) = staging.free_bytes().await
         && avail < want
     {
         return Err(failed(
@@ -189,7 +171,7 @@ pub(super) async fn check(
     );
     Ok((
         Plan {
-            staging: data_dir.join("restores").join(&ctx.id),
+            staging,
             manifest,
             target,
             snapshot,
@@ -235,11 +217,7 @@ pub(super) fn passphrase_needed(
     manifest: &lifeboat_shared::backup::BackupManifest,
     target: &crate::storage::Target,
 ) -> StepError {
-    let configured = target
-        .restic
-        .env
-        .iter()
-        .any(|(k, _)| k == "RESTIC_PASSWORD");
+    let configured = target.restic.has_passphrase();
     let (message, hint) = match (manifest.encrypted, configured) {
         (true, false) => (
             format!(

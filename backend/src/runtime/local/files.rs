@@ -1,5 +1,5 @@
 //! Folder trees on this host: their size, a copy, the free space under them. Used by the
-//! local instances and by the jobs' own staging folders.
+//! local instances and the local staging folders.
 
 use std::path::Path;
 

@@ -22,15 +22,18 @@ pub mod config_folder;
 mod postgres;
 pub mod seed;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lifeboat_shared::backup::InstanceInfo;
 use serde::{Deserialize, Serialize};
 
+use super::paths::{LocalStaging, Paths};
+use super::process::Runner;
+use crate::command::{Place, ToolCommand, ToolOutput, Volume};
 use crate::pgbackrest::PgbrSettings;
-use crate::runtime::{Runtime, RuntimeError};
-use crate::tools::Toolbox;
+use crate::runtime::{Applied, Instance, InstanceError, Staging};
 
 pub use postgres::Postmaster;
 
@@ -53,35 +56,6 @@ pub const DEMO_NAMESPACE: &str = "demo";
 
 /// What the instance's platform version is reported as.
 pub const DEMO_PLATFORM_VERSION: &str = "dash-enterprise-5.4 (lifeboat demo)";
-
-/// Why the instance could not be set up or used.
-#[derive(Debug, thiserror::Error)]
-pub enum InstanceError {
-    /// A file or folder could not be created or read.
-    #[error("{what} {path}: {source}")]
-    Io {
-        /// What we were doing.
-        what: &'static str,
-        /// Where.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A tool could not run.
-    #[error(transparent)]
-    Runtime(#[from] RuntimeError),
-    /// A tool ran and failed.
-    #[error("{step} failed: {tail}")]
-    Tool {
-        /// Which step.
-        step: &'static str,
-        /// The end of its output.
-        tail: String,
-    },
-    /// Postgres did not come up.
-    #[error("PostgreSQL did not start: {0}")]
-    Start(String),
-}
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> InstanceError {
     let path = path.to_path_buf();
@@ -175,29 +149,24 @@ impl Layout {
     }
 }
 
-/// A running local instance.
+/// A local instance: its identity, files and Postgres server.
 #[derive(Debug)]
-pub struct Instance {
-    /// Its identity.
-    pub file: InstanceFile,
-    /// Its files.
-    pub layout: Layout,
-    /// The Postgres server.
-    pub postmaster: Postmaster,
+pub struct LocalInstance {
+    file: InstanceFile,
+    layout: Layout,
+    postmaster: Postmaster,
+    runner: Arc<Runner>,
 }
 
-impl Instance {
-    /// Creates the demo instance on first start, or re-uses it; starts Postgres either way.
-    pub async fn ensure(
-        data_dir: &Path,
-        namespace: &str,
-        runtime: Arc<dyn Runtime>,
-        toolbox: &Toolbox,
-        postgres_ids: Option<(u32, u32)>,
-    ) -> Result<Self, InstanceError> {
-        let layout = Layout::new(data_dir, namespace);
+impl LocalInstance {
+    /// Creates the instance in `namespace` on first start, or re-uses it; starts Postgres
+    /// either way (unless a restore into it did not finish).
+    pub async fn ensure(runner: Arc<Runner>, namespace: &str) -> Result<Self, InstanceError> {
+        let data_dir = runner.paths().data_dir().to_path_buf();
+        let ids = runner.postgres_user();
+        let layout = Layout::new(&data_dir, namespace);
         let mut file = load_or_create(&layout, namespace)?;
-        prepare_dirs(data_dir, &layout, postgres_ids)?;
+        prepare_dirs(&data_dir, &layout, ids)?;
         // The remembered port may have been taken while we were away: move to a free one.
         if !postgres::is_running(&layout.pgdata())
             && std::net::TcpListener::bind(("127.0.0.1", file.port)).is_err()
@@ -211,38 +180,69 @@ impl Instance {
             );
             save(&layout, &file)?;
         }
-        let pgbackrest = toolbox
-            .path("pgbackrest")
-            .map_or_else(|| PathBuf::from("pgbackrest"), Path::to_path_buf);
-        write_owned(
-            &layout.pgbr_config(),
-            &crate::pgbackrest::render_config(&layout.pgbr_settings(file.port)),
-            postgres_ids,
-        )?;
-        let postmaster = Postmaster::new(layout.clone(), file.port, toolbox, postgres_ids);
-        if let Some(op) = read_marker(&layout) {
+        let mut instance = Self::assemble(runner, file, layout)?;
+        if let Some(op) = instance.restoring() {
             tracing::error!(
                 namespace,
                 operation = %op,
                 "a restore into this instance did not finish; its Postgres is left stopped \
                  until a restore succeeds"
             );
-            return Ok(Self {
-                file,
-                layout,
-                postmaster,
-            });
+            return Ok(instance);
         }
-        postmaster.init_if_needed(runtime.as_ref()).await?;
-        postmaster.write_settings(&crate::pgbackrest::archive_command(
-            &pgbackrest,
+        instance.bring_up().await?;
+        Ok(instance)
+    }
+
+    /// Creates the files of a new, empty instance in `namespace` for a restore to fill:
+    /// identity (a fresh port, never seeded), folders and pgBackRest settings. Postgres is
+    /// not started; the caller restores a data directory first. Refuses an existing one.
+    pub fn create_empty(runner: Arc<Runner>, namespace: &str) -> Result<Self, InstanceError> {
+        let data_dir = runner.paths().data_dir().to_path_buf();
+        let layout = Layout::new(&data_dir, namespace);
+        if layout.file().exists() {
+            return Err(InstanceError::Exists(namespace.to_owned()));
+        }
+        let mut file = load_or_create(&layout, namespace)?;
+        file.seeded = true;
+        save(&layout, &file)?;
+        prepare_dirs(&data_dir, &layout, runner.postgres_user())?;
+        std::fs::create_dir_all(layout.config_dir())
+            .map_err(io("cannot create", &layout.config_dir()))?;
+        Self::assemble(runner, file, layout)
+    }
+
+    /// Writes the pgBackRest settings and puts the parts together.
+    fn assemble(
+        runner: Arc<Runner>,
+        file: InstanceFile,
+        layout: Layout,
+    ) -> Result<Self, InstanceError> {
+        let ids = runner.postgres_user();
+        write_owned(
             &layout.pgbr_config(),
-        ))?;
+            &crate::pgbackrest::render_config(&layout.pgbr_settings(file.port)),
+            ids,
+        )?;
+        let postmaster = Postmaster::new(layout.clone(), file.port, runner.toolbox(), ids);
+        Ok(Self {
+            file,
+            layout,
+            postmaster,
+            runner,
+        })
+    }
+
+    /// Initialises (first start), configures and starts Postgres, creates the stanza and
+    /// seeds the demo data once.
+    async fn bring_up(&mut self) -> Result<(), InstanceError> {
+        self.postmaster.init_if_needed(&self.runner).await?;
+        self.postmaster.write_settings(&self.archive_command())?;
         // Right after a crash, the old server's children may hold its shared memory for a
         // moment; the start is retried a few times.
         let mut attempt = 0;
         loop {
-            match postmaster.start().await {
+            match self.postmaster.start().await {
                 Ok(()) => break,
                 Err(e) if attempt < 3 => {
                     attempt += 1;
@@ -253,272 +253,59 @@ impl Instance {
             }
         }
         run_ok(
-            runtime.as_ref(),
-            crate::pgbackrest::stanza_create(&layout.pgbr_config()),
+            &self.runner,
+            crate::pgbackrest::stanza_create(&self.pgbackrest_config()),
             "pgbackrest stanza-create",
         )
         .await?;
-        if !file.seeded {
-            postmaster
-                .psql_file(runtime.as_ref(), &seed::sql(namespace), "seed")
+        let namespace = self.file.namespace.clone();
+        if !self.file.seeded {
+            self.postmaster
+                .psql_file(&self.runner, &seed::sql(&namespace), "seed")
                 .await?;
-            seed::write_config_folder(&layout.config_dir(), namespace).map_err(io(
+            seed::write_config_folder(&self.layout.config_dir(), &namespace).map_err(io(
                 "cannot write the configuration folder",
-                &layout.config_dir(),
+                &self.layout.config_dir(),
             ))?;
-            file.seeded = true;
-            save(&layout, &file)?;
+            self.file.seeded = true;
+            save(&self.layout, &self.file)?;
         }
         tracing::info!(
             namespace,
-            port = file.port,
-            socket = %layout.socket_dir().display(),
+            port = self.file.port,
+            socket = %self.layout.socket_dir().display(),
             "demo instance ready: psql -h {} -p {} -U postgres keycloak",
-            layout.socket_dir().display(),
-            file.port
+            self.layout.socket_dir().display(),
+            self.file.port
         );
-        Ok(Self {
-            file,
-            layout,
-            postmaster,
-        })
-    }
-
-    /// Creates the files of a new, empty instance in `namespace` for a restore to fill:
-    /// identity (a fresh port, never seeded), folders and pgBackRest settings. Postgres is not
-    /// started; the caller restores a data directory first. Refuses an existing instance.
-    pub fn create_empty(
-        data_dir: &Path,
-        namespace: &str,
-        toolbox: &Toolbox,
-        postgres_ids: Option<(u32, u32)>,
-    ) -> Result<Self, InstanceError> {
-        let layout = Layout::new(data_dir, namespace);
-        if layout.file().exists() {
-            return Err(io("an instance already exists at", &layout.root)(
-                std::io::Error::from(std::io::ErrorKind::AlreadyExists),
-            ));
-        }
-        let mut file = load_or_create(&layout, namespace)?;
-        file.seeded = true;
-        save(&layout, &file)?;
-        prepare_dirs(data_dir, &layout, postgres_ids)?;
-        std::fs::create_dir_all(layout.config_dir())
-            .map_err(io("cannot create", &layout.config_dir()))?;
-        write_owned(
-            &layout.pgbr_config(),
-            &crate::pgbackrest::render_config(&layout.pgbr_settings(file.port)),
-            postgres_ids,
-        )?;
-        let postmaster = Postmaster::new(layout.clone(), file.port, toolbox, postgres_ids);
-        Ok(Self {
-            file,
-            layout,
-            postmaster,
-        })
-    }
-
-    /// Starts Postgres on a restored data directory with this instance's settings (port,
-    /// socket, archiving into its own staging repository) and waits until it accepts
-    /// connections (after replaying WAL to the backup's consistent point).
-    pub async fn start_restored(&self, toolbox: &Toolbox) -> Result<(), InstanceError> {
-        let pgbackrest = toolbox
-            .path("pgbackrest")
-            .map_or_else(|| PathBuf::from("pgbackrest"), Path::to_path_buf);
-        self.postmaster
-            .write_settings(&crate::pgbackrest::archive_command(
-                &pgbackrest,
-                &self.layout.pgbr_config(),
-            ))?;
-        self.postmaster.start().await
-    }
-
-    /// Its namespace.
-    pub fn namespace(&self) -> &str {
-        &self.file.namespace
-    }
-
-    /// Its stable id.
-    pub fn id(&self) -> &str {
-        &self.file.instance_id
-    }
-
-    /// `pgbackrest.conf`, as pgBackRest sees it.
-    pub fn pgbackrest_config(&self) -> PathBuf {
-        self.layout.pgbr_config()
-    }
-
-    /// The folder restic backs up (`pgbackrest/` and `config/` below it).
-    pub fn staging_dir(&self) -> PathBuf {
-        self.layout.staging()
-    }
-
-    /// What a backup stages, about: the data directory and the configuration.
-    pub fn size_on_disk(&self) -> u64 {
-        crate::files::dir_size(&self.layout.pgdata())
-            + crate::files::dir_size(&self.layout.config_dir())
-    }
-
-    /// Free bytes where a backup stages.
-    pub fn staging_free_bytes(&self) -> Option<u64> {
-        crate::files::available_bytes(&self.layout.staging())
-    }
-
-    /// Whether its Postgres runs now.
-    pub fn is_running(&self) -> bool {
-        postgres::is_running(&self.layout.pgdata())
-    }
-
-    /// Exports the configuration into staging; returns (files, bytes). Blocking.
-    pub fn export_config(&self) -> Result<(u64, u64), InstanceError> {
-        config_folder::export(&self.layout.config_dir(), &self.layout.staging_config()).map_err(io(
-            "cannot export the configuration to",
-            &self.layout.staging_config(),
-        ))
-    }
-
-    /// Replaces the configuration with the one in `from`, rewriting the namespace from
-    /// `source_namespace` to this one's; returns (files, bytes, files rewritten). Blocking.
-    pub fn apply_config(
-        &self,
-        from: &Path,
-        source_namespace: &str,
-    ) -> Result<(u64, u64, u64), InstanceError> {
-        config_folder::replace(
-            &self.layout.config_dir(),
-            from,
-            Some((source_namespace, &self.file.namespace)),
-        )
-        .map_err(io(
-            "cannot re-apply the configuration to",
-            &self.layout.config_dir(),
-        ))
-    }
-
-    /// Makes a fetched pgBackRest repository this instance's staging repository (the old one
-    /// goes), owned by the PostgreSQL service account. Blocking.
-    pub fn install_repository(&self, fetched: &Path) -> Result<(), InstanceError> {
-        let repo = self.layout.staging_repo();
-        if repo.exists() {
-            std::fs::remove_dir_all(&repo).map_err(io("cannot remove", &repo))?;
-        }
-        std::fs::rename(fetched, &repo)
-            .map_err(io("cannot move the fetched repository to", &repo))?;
-        chown_tree(&repo, self.postmaster.ids())
-    }
-
-    /// Removes everything of the instance in `namespace` (it must not be running).
-    pub fn remove(data_dir: &Path, namespace: &str) -> Result<(), InstanceError> {
-        let root = Layout::new(data_dir, namespace).root;
-        std::fs::remove_dir_all(&root).map_err(io("cannot remove", &root))
-    }
-
-    /// Removes everything in the data directory (Postgres must be stopped).
-    pub fn empty_pgdata(&self) -> Result<(), InstanceError> {
-        let pgdata = self.layout.pgdata();
-        for e in std::fs::read_dir(&pgdata).map_err(io("cannot read", &pgdata))? {
-            let p = e.map_err(io("cannot read", &pgdata))?.path();
-            if p.is_dir() {
-                std::fs::remove_dir_all(&p).map_err(io("cannot remove", &p))?;
-            } else {
-                std::fs::remove_file(&p).map_err(io("cannot remove", &p))?;
-            }
-        }
         Ok(())
     }
 
-    /// The restore replacing the data of the instance in `namespace`, if one started and did
-    /// not finish (whether or not that instance is loaded).
-    pub fn restoring_in(data_dir: &Path, namespace: &str) -> Option<String> {
-        read_marker(&Layout::new(data_dir, namespace))
+    fn archive_command(&self) -> String {
+        let pgbackrest = self
+            .runner
+            .toolbox()
+            .path("pgbackrest")
+            .map_or_else(|| PathBuf::from("pgbackrest"), Path::to_path_buf);
+        crate::pgbackrest::archive_command(&pgbackrest, &self.layout.pgbr_config())
     }
 
-    /// The restore that is replacing this instance's data, if one started and did not finish.
-    pub fn restoring(&self) -> Option<String> {
-        read_marker(&self.layout)
+    fn paths(&self) -> &Paths {
+        self.runner.paths()
+    }
+}
+
+#[async_trait::async_trait]
+impl Instance for LocalInstance {
+    fn id(&self) -> &str {
+        &self.file.instance_id
     }
 
-    /// Records that operation `op` is replacing this instance's data (past the point of no
-    /// return): until [`Instance::clear_restoring`], Lifeboat will not start its Postgres.
-    pub fn mark_restoring(&self, op: &str) -> Result<(), InstanceError> {
-        let path = self.layout.restore_marker();
-        std::fs::write(&path, op).map_err(io("cannot write", &path))
+    fn namespace(&self) -> &str {
+        &self.file.namespace
     }
 
-    /// The restore finished: the instance is whole again.
-    pub fn clear_restoring(&self) -> Result<(), InstanceError> {
-        let path = self.layout.restore_marker();
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(io("cannot remove", &path)(e))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Row counts of the tables a restore verifies (see [`COUNTED`]), as
-    /// `database.table → rows`.
-    pub async fn counts(
-        &self,
-        runtime: &dyn Runtime,
-    ) -> Result<std::collections::BTreeMap<String, u64>, InstanceError> {
-        let mut counts = std::collections::BTreeMap::new();
-        for (db, tables) in COUNTED {
-            let sql = tables
-                .iter()
-                .map(|t| format!("SELECT '{t}', count(*) FROM {t}"))
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ");
-            let out = self.postmaster.query(runtime, db, &sql).await?;
-            for line in out.lines() {
-                if let Some((table, n)) = line.split_once('|')
-                    && let Ok(n) = n.trim().parse()
-                {
-                    counts.insert(format!("{db}.{table}"), n);
-                }
-            }
-        }
-        Ok(counts)
-    }
-
-    /// The names of App Manager's apps and workspaces, for the post-restore checklist.
-    pub async fn apps_and_workspaces(
-        &self,
-        runtime: &dyn Runtime,
-    ) -> Result<(Vec<String>, Vec<String>), InstanceError> {
-        let names = |out: String| -> Vec<String> {
-            out.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
-        let apps = self
-            .postmaster
-            .query_all(runtime, "appmanager", "SELECT name FROM apps ORDER BY name")
-            .await?;
-        let workspaces = self
-            .postmaster
-            .query_all(
-                runtime,
-                "appmanager",
-                "SELECT name FROM workspaces ORDER BY name",
-            )
-            .await?;
-        Ok((names(apps), names(workspaces)))
-    }
-
-    /// Whether Postgres has finished recovery (and accepts writes).
-    pub async fn is_primary(&self, runtime: &dyn Runtime) -> Result<bool, InstanceError> {
-        let out = self
-            .postmaster
-            .query(runtime, "postgres", "SELECT pg_is_in_recovery()")
-            .await?;
-        Ok(out.trim() == "f")
-    }
-
-    /// What `GET /api/v1/instance` says.
-    pub fn info(&self) -> InstanceInfo {
+    fn info(&self) -> InstanceInfo {
         InstanceInfo {
             instance_id: self.file.instance_id.clone(),
             namespace: self.file.namespace.clone(),
@@ -531,28 +318,179 @@ impl Instance {
         }
     }
 
-    /// Stops Postgres (fast shutdown).
-    pub async fn stop(&self) {
+    fn postgres_endpoint(&self) -> String {
+        format!("port {}", self.file.port)
+    }
+
+    fn platform_version(&self) -> String {
+        DEMO_PLATFORM_VERSION.to_owned()
+    }
+
+    fn pgbackrest_config(&self) -> Place {
+        Place::at(
+            Volume::PgbackrestConfig(self.file.namespace.clone()),
+            "pgbackrest.conf",
+        )
+    }
+
+    fn backup_staging(&self) -> Arc<dyn Staging> {
+        Arc::new(LocalStaging::new(
+            self.paths(),
+            Place::root(Volume::BackupStaging(self.file.namespace.clone())),
+            Vec::new(),
+        ))
+    }
+
+    async fn size_bytes(&self) -> u64 {
+        let (pgdata, config) = (self.layout.pgdata(), self.layout.config_dir());
+        tokio::task::spawn_blocking(move || {
+            super::files::dir_size(&pgdata) + super::files::dir_size(&config)
+        })
+        .await
+        .unwrap_or(0)
+    }
+
+    async fn is_running(&self) -> bool {
+        postgres::is_running(&self.layout.pgdata())
+    }
+
+    async fn stop(&self) {
         self.postmaster.stop().await;
+    }
+
+    async fn export_config(&self) -> Result<(u64, u64), InstanceError> {
+        let (live, to) = (self.layout.config_dir(), self.layout.staging_config());
+        let t = to.clone();
+        tokio::task::spawn_blocking(move || config_folder::export(&live, &t))
+            .await
+            .map_err(|e| io("cannot export the configuration to", &to)(std::io::Error::other(e)))?
+            .map_err(io("cannot export the configuration to", &to))
+    }
+
+    async fn apply_config(
+        &self,
+        from: &Place,
+        source_namespace: &str,
+    ) -> Result<Applied, InstanceError> {
+        let (live, from) = (self.layout.config_dir(), self.paths().of(from));
+        let names = (source_namespace.to_owned(), self.file.namespace.clone());
+        let l = live.clone();
+        let (files, bytes, rewritten) = tokio::task::spawn_blocking(move || {
+            config_folder::replace(&l, &from, Some((&names.0, &names.1)))
+        })
+        .await
+        .map_err(|e| io("cannot re-apply the configuration to", &live)(std::io::Error::other(e)))?
+        .map_err(io("cannot re-apply the configuration to", &live))?;
+        Ok(Applied {
+            files,
+            bytes,
+            rewritten,
+        })
+    }
+
+    async fn install_repository(&self, fetched: &Place) -> Result<(), InstanceError> {
+        let fetched = self.paths().of(fetched);
+        let repo = self.layout.staging_repo();
+        if repo.exists() {
+            std::fs::remove_dir_all(&repo).map_err(io("cannot remove", &repo))?;
+        }
+        std::fs::rename(&fetched, &repo)
+            .map_err(io("cannot move the fetched repository to", &repo))?;
+        chown_tree(&repo, self.postmaster.ids())
+    }
+
+    async fn empty_data(&self) -> Result<(), InstanceError> {
+        let pgdata = self.layout.pgdata();
+        for e in std::fs::read_dir(&pgdata).map_err(io("cannot read", &pgdata))? {
+            let p = e.map_err(io("cannot read", &pgdata))?.path();
+            if p.is_dir() {
+                std::fs::remove_dir_all(&p).map_err(io("cannot remove", &p))?;
+            } else {
+                std::fs::remove_file(&p).map_err(io("cannot remove", &p))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_restored(&self) -> Result<(), InstanceError> {
+        self.postmaster.write_settings(&self.archive_command())?;
+        self.postmaster.start().await
+    }
+
+    async fn is_primary(&self) -> Result<bool, InstanceError> {
+        let out = self
+            .postmaster
+            .query(&self.runner, "postgres", "SELECT pg_is_in_recovery()")
+            .await?;
+        Ok(out.trim() == "f")
+    }
+
+    async fn counts(&self) -> Result<BTreeMap<String, u64>, InstanceError> {
+        let mut counts = BTreeMap::new();
+        for (db, tables) in COUNTED {
+            let sql = tables
+                .iter()
+                .map(|t| format!("SELECT '{t}', count(*) FROM {t}"))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            let out = self.postmaster.query(&self.runner, db, &sql).await?;
+            for line in out.lines() {
+                if let Some((table, n)) = line.split_once('|')
+                    && let Ok(n) = n.trim().parse()
+                {
+                    counts.insert(format!("{db}.{table}"), n);
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError> {
+        let names = |out: String| -> Vec<String> {
+            out.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut lists = Vec::with_capacity(2);
+        for table in ["apps", "workspaces"] {
+            let sql = format!("SELECT name FROM {table} ORDER BY name");
+            let out = self
+                .postmaster
+                .query_all(&self.runner, "appmanager", &sql)
+                .await?;
+            lists.push(names(out));
+        }
+        let workspaces = lists.pop().unwrap_or_default();
+        let apps = lists.pop().unwrap_or_default();
+        Ok((apps, workspaces))
+    }
+
+    fn restoring(&self) -> Option<String> {
+        read_marker(&self.layout)
+    }
+
+    fn mark_restoring(&self, op: &str) -> Result<(), InstanceError> {
+        let path = self.layout.restore_marker();
+        std::fs::write(&path, op).map_err(io("cannot write", &path))
+    }
+
+    fn clear_restoring(&self) -> Result<(), InstanceError> {
+        let path = self.layout.restore_marker();
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io("cannot remove", &path)(e))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
-fn read_marker(layout: &Layout) -> Option<String> {
+pub(super) fn read_marker(layout: &Layout) -> Option<String> {
     std::fs::read_to_string(layout.restore_marker())
         .ok()
         .map(|s| s.trim().to_owned())
-}
-
-/// Whether `namespace` is a DNS-1123 label (what Kubernetes accepts as a namespace name):
-/// 1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit.
-pub fn is_dns_label(namespace: &str) -> bool {
-    let b = namespace.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
 }
 
 /// The namespaces that have an instance in `data_dir` (an `instance.json`).
@@ -563,7 +501,7 @@ pub fn namespaces_in(data_dir: &Path) -> Vec<String> {
         .filter_map(Result::ok)
         .filter(|e| e.path().join("instance.json").is_file())
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| is_dns_label(n))
+        .filter(|n| crate::secrets::is_dns1123_label(n))
         .collect();
     found.sort();
     found
@@ -571,11 +509,11 @@ pub fn namespaces_in(data_dir: &Path) -> Vec<String> {
 
 /// Runs a command that must exit 0.
 pub(crate) async fn run_ok(
-    runtime: &dyn Runtime,
-    cmd: crate::runtime::ToolCommand,
+    runner: &Runner,
+    cmd: ToolCommand,
     step: &'static str,
-) -> Result<crate::runtime::ToolOutput, InstanceError> {
-    let out = runtime
+) -> Result<ToolOutput, InstanceError> {
+    let out = runner
         .run(
             cmd,
             tokio_util::sync::CancellationToken::new(),
@@ -716,16 +654,6 @@ mod tests {
         let s = l.pgbr_settings(5555);
         assert_eq!(s.pg_port, 5555);
         assert_eq!(s.repo_path, l.staging_repo());
-    }
-
-    #[test]
-    fn namespaces_are_dns_labels() {
-        for ok in ["demo", "a", "dash-2", "x0", &"a".repeat(63)] {
-            assert!(is_dns_label(ok), "{ok}");
-        }
-        for bad in ["", "-a", "a-", "Demo", "a_b", "a.b", "é", &"a".repeat(64)] {
-            assert!(!is_dns_label(bad), "{bad}");
-        }
     }
 
     #[test]

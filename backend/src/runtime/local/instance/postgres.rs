@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
-use super::{InstanceError, Layout, chown, io, run_ok, write_owned};
-use crate::runtime::{Runtime, Tool, ToolCommand};
-use crate::tools::Toolbox;
+use super::super::process::{Runner, launcher};
+use super::super::toolbox::Toolbox;
+use super::{Layout, chown, io, run_ok, write_owned};
+use crate::command::{Stream, Tool, ToolCommand};
+use crate::runtime::InstanceError;
 
 /// How long Postgres may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -55,7 +57,7 @@ impl Postmaster {
     }
 
     /// Runs `initdb` unless the data directory already holds a cluster.
-    pub async fn init_if_needed(&self, runtime: &dyn Runtime) -> Result<(), InstanceError> {
+    pub async fn init_if_needed(&self, runner: &Runner) -> Result<(), InstanceError> {
         let pgdata = self.layout.pgdata();
         if pgdata.join("PG_VERSION").is_file() {
             return Ok(());
@@ -86,8 +88,7 @@ impl Postmaster {
             ],
         );
         cmd.as_postgres_user = true;
-        cmd.cwd = Some(self.layout.root.clone());
-        run_ok(runtime, cmd, "initdb").await?;
+        run_ok(runner, cmd, "initdb").await?;
         Ok(())
     }
 
@@ -139,22 +140,12 @@ impl Postmaster {
             .map_err(io("cannot open", &log_path))?;
         chown(&log_path, self.ids)?;
         let err_log = log.try_clone().map_err(io("cannot open", &log_path))?;
-        let mut cmd = Command::new("setpriv");
-        if let Some((uid, gid)) = self.ids {
-            cmd.arg(format!("--reuid={uid}"))
-                .arg(format!("--regid={gid}"))
-                .arg("--clear-groups");
-        }
-        cmd.arg("--pdeathsig=KILL")
-            .arg("--")
-            .arg(&self.postgres)
-            .arg("-D")
+        let mut cmd = launcher(&self.postgres, self.ids);
+        cmd.arg("-D")
             .arg(self.layout.pgdata())
             .current_dir(&self.layout.root)
-            .stdin(Stdio::null())
             .stdout(Stdio::from(log))
-            .stderr(Stdio::from(err_log))
-            .process_group(0);
+            .stderr(Stdio::from(err_log));
         let child = cmd
             .spawn()
             .map_err(io("cannot start postgres for", &self.layout.pgdata()))?;
@@ -225,15 +216,14 @@ impl Postmaster {
     /// the first error.
     pub async fn psql_file(
         &self,
-        runtime: &dyn Runtime,
+        runner: &Runner,
         sql: &str,
         name: &'static str,
     ) -> Result<(), InstanceError> {
         let path = self.layout.root.join(format!(".{name}.sql"));
         write_owned(&path, sql, self.ids)?;
-        let mut cmd = self.psql("postgres", &["-q", "-f", &path.display().to_string()]);
-        cmd.cwd = Some(self.layout.root.clone());
-        let res = run_ok(runtime, cmd, name).await;
+        let cmd = self.psql("postgres", &["-q", "-f", &path.display().to_string()]);
+        let res = run_ok(runner, cmd, name).await;
         let _ = std::fs::remove_file(&path);
         res.map(|_| ())
     }
@@ -241,28 +231,28 @@ impl Postmaster {
     /// One query's unaligned, tuples-only output.
     pub async fn query(
         &self,
-        runtime: &dyn Runtime,
+        runner: &Runner,
         database: &str,
         sql: &str,
     ) -> Result<String, InstanceError> {
-        let out = run_ok(runtime, self.psql(database, &["-At", "-c", sql]), "psql").await?;
+        let out = run_ok(runner, self.psql(database, &["-At", "-c", sql]), "psql").await?;
         Ok(out.stdout_tail.join("\n"))
     }
 
     /// One query's whole unaligned, tuples-only output (every line, not only the tail).
     pub async fn query_all(
         &self,
-        runtime: &dyn Runtime,
+        runner: &Runner,
         database: &str,
         sql: &str,
     ) -> Result<String, InstanceError> {
         let mut lines = Vec::new();
-        let out = runtime
+        let out = runner
             .run(
                 self.psql(database, &["-At", "-c", sql]),
                 tokio_util::sync::CancellationToken::new(),
                 &mut |stream, line| {
-                    if stream == crate::runtime::Stream::Stdout {
+                    if stream == Stream::Stdout {
                         lines.push(line.to_owned());
                     }
                 },
@@ -294,7 +284,6 @@ impl Postmaster {
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         let mut cmd = ToolCommand::new(Tool::Psql, args);
         cmd.as_postgres_user = true;
-        cmd.cwd = Some(self.layout.root.clone());
         cmd
     }
 }

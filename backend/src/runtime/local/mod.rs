@@ -1,0 +1,105 @@
+//! The local runtime (the embedded default): tools run as processes on this host, places
+//! are folders below Lifeboat's data dir, secrets are 0600 files, and the instances are
+//! PostgreSQL clusters Lifeboat runs itself (the demo instance and those restores create).
+//!
+//! - `process.rs` — the process runner (the one place a process is started).
+//! - `toolbox.rs` — finds restic, pgBackRest and PostgreSQL on this host.
+//! - `paths.rs` — where each place is; staging folders.
+//! - `files.rs` — folder sizes, copies, free space.
+//! - `instance/` — one local instance: its Postgres, seed and configuration folder.
+//! - `registry.rs` — the instances by namespace.
+
+pub mod files;
+pub mod instance;
+pub mod paths;
+pub mod process;
+pub mod registry;
+pub mod toolbox;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+pub use paths::Paths;
+pub use process::Runner;
+pub use registry::LocalRegistry;
+pub use toolbox::Toolbox;
+
+use crate::command::{Place, Stream, ToolCommand, ToolOutput, Volume};
+use crate::runtime::{InstanceRegistry, Runtime, RuntimeError, Staging};
+use crate::secrets::{LocalSecrets, SecretSource};
+
+/// Runs everything on this host.
+#[derive(Debug)]
+pub struct LocalRuntime {
+    runner: Arc<Runner>,
+    registry: LocalRegistry,
+    secrets: Arc<LocalSecrets>,
+}
+
+impl LocalRuntime {
+    /// The runtime of the data dir `data_dir`, with the tools found at start.
+    pub fn new(data_dir: &Path, toolbox: Toolbox) -> Self {
+        let runner = Arc::new(Runner::new(toolbox, Paths::new(data_dir)));
+        Self {
+            registry: LocalRegistry::new(runner.clone()),
+            secrets: Arc::new(LocalSecrets::new(data_dir.join("secrets"))),
+            runner,
+        }
+    }
+
+    /// The tools found at start.
+    pub fn toolbox(&self) -> &Toolbox {
+        self.runner.toolbox()
+    }
+}
+
+#[async_trait::async_trait]
+impl Runtime for LocalRuntime {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn host(&self) -> String {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".into())
+    }
+
+    async fn run(
+        &self,
+        cmd: ToolCommand,
+        cancel: CancellationToken,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<ToolOutput, RuntimeError> {
+        self.runner.run(cmd, cancel, on_line).await
+    }
+
+    fn install_hint(&self) -> Option<String> {
+        self.toolbox().install_hint()
+    }
+
+    fn postgres_major(&self) -> Option<u32> {
+        self.toolbox().postgres_major()
+    }
+
+    fn instances(&self) -> &dyn InstanceRegistry {
+        &self.registry
+    }
+
+    fn restore_staging(&self, operation: &str) -> Arc<dyn Staging> {
+        let paths = self.runner.paths();
+        // The fetch fills `<data_dir>/restores` (maybe a volume of its own); a new
+        // instance's data directory then fills the data dir.
+        Arc::new(paths::LocalStaging::new(
+            paths,
+            Place::root(Volume::RestoreStaging(operation.to_owned())),
+            vec![paths.data_dir().to_path_buf()],
+        ))
+    }
+
+    fn secrets(&self) -> Arc<dyn SecretSource> {
+        self.secrets.clone()
+    }
+}

@@ -1,0 +1,386 @@
+//! The house rules ARCHITECTURE.md states, checked on the source text (tidy tests, as
+//! rust-analyzer runs them):
+//!
+//! - the top-level modules of `backend/src` and of `frontend/src` import each other without
+//!   a cycle (counting every `crate::<module>` in code that is not a test or a comment);
+//! - only the runtime (`backend/src/runtime/`) starts a process;
+//! - nothing in `backend/src/jobs/` touches a file system itself;
+//! - only the supervisor (`jobs/supervisor.rs`) sets an operation's status;
+//! - no function in `backend/src` or `frontend/src` is longer than 120 lines.
+//!
+//! Each rule reads the files as text; the unit tests at the bottom feed each checker one
+//! offending snippet, so a checker that stopped finding anything would fail too.
+#![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The longest a function may be, in lines from its `fn` to its closing brace.
+const MAX_FN_LINES: usize = 120;
+
+fn src(crate_dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(crate_dir)
+        .join("src")
+}
+
+/// Every `.rs` file below `dir`, with its path relative to `dir`.
+fn rust_files(dir: &Path) -> Vec<(String, String)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The product code of a file: everything before its first `#[cfg(test)]`, without
+/// comment lines and trailing `//` comments.
+fn product_code(text: &str) -> String {
+    let end = text.find("#[cfg(test)]").unwrap_or(text.len());
+    text[..end]
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .map(|l| match l.find(" // ") {
+            Some(i) if !l[..i].contains('"') => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The top-level module a file belongs to (`jobs/restore/mod.rs` → `jobs`).
+fn top_module(rel: &str) -> String {
+    rel.split('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".rs")
+        .to_owned()
+}
+
+/// Which top-level module uses which (by `crate::<module>` references).
+fn import_graph(files: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
+    let modules: BTreeSet<String> = files
+        .iter()
+        .map(|(rel, _)| top_module(rel))
+        .filter(|m| m != "lib" && m != "main")
+        .collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (rel, text) in files {
+        let from = top_module(rel);
+        if !modules.contains(&from) {
+            continue;
+        }
+        let code = product_code(text);
+        for (i, _) in code.match_indices("crate::") {
+            let to: String = code[i + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if to != from && modules.contains(&to) {
+                graph.entry(from.clone()).or_default().insert(to);
+            }
+        }
+        // `use crate::{a, b::c}` groups.
+        for (i, _) in code.match_indices("crate::{") {
+            let group = &code[i + "crate::{".len()..];
+            let group = &group[..group.find('}').unwrap_or(group.len())];
+            for part in group.split(',') {
+                let to: String = part
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if to != from && modules.contains(&to) {
+                    graph.entry(from.clone()).or_default().insert(to);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A cycle in the graph, as the modules along it, if there is one.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(pos) = path.iter().position(|n| n == node) {
+            let mut cycle = path[pos..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(c) = visit(next, graph, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for node in graph.keys() {
+        if let Some(c) = visit(node, graph, &mut Vec::new(), &mut done) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// `file:line: text` of every product-code line matching `bad`, in files `applies` to.
+fn offending_lines(
+    files: &[(String, String)],
+    applies: impl Fn(&str) -> bool,
+    bad: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    files
+        .iter()
+        .filter(|(rel, _)| applies(rel))
+        .flat_map(|(rel, text)| {
+            product_code(text)
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| bad(l))
+                .map(|(n, l)| format!("{rel}:{}: {}", n + 1, l.trim()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn starts_process(line: &str) -> bool {
+    // `Command::new(` on its own, not the end of another name such as `ToolCommand::new(`.
+    let bare_new = line.match_indices("Command::new(").any(|(i, _)| {
+        !line[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    });
+    line.contains("process::Command") || bare_new
+}
+
+fn touches_files(line: &str) -> bool {
+    [
+        "std::fs",
+        "tokio::fs",
+        "File::open",
+        "File::create",
+        "read_dir(",
+    ]
+    .iter()
+    .any(|p| line.contains(p))
+}
+
+fn sets_status(line: &str) -> bool {
+    line.contains("status = OperationStatus::") || line.contains("status: OperationStatus::")
+}
+
+/// Functions longer than `max` lines, as `file:line fn name (N lines)`. Relies on rustfmt's
+/// layout: a function's closing brace sits alone at the indentation of its `fn` line.
+fn long_functions(files: &[(String, String)], max: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    for (rel, text) in files {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let is_fn = ["fn ", "pub fn ", "async fn ", "pub async fn ", "const fn "]
+                .iter()
+                .chain(&["pub(crate) fn ", "pub(super) fn ", "pub(crate) async fn "])
+                .any(|p| trimmed.starts_with(p));
+            if !is_fn {
+                continue;
+            }
+            let indent = &line[..line.len() - trimmed.len()];
+            if trimmed.trim_end().ends_with('}') {
+                continue; // A one-line function.
+            }
+            // A declaration without a body (in a trait) ends with `;` before any `{`.
+            let opens = lines[i..]
+                .iter()
+                .position(|l| l.trim_end().ends_with('{') || l.trim_end().ends_with(';'));
+            let Some(open) = opens else { continue };
+            if lines[i + open].trim_end().ends_with(';') {
+                continue;
+            }
+            let close = format!("{indent}}}");
+            if let Some(len) = lines[i..].iter().position(|l| *l == close)
+                && len + 1 > max
+            {
+                let name: String = trimmed
+                    .split("fn ")
+                    .nth(1)
+                    .unwrap_or("")
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                found.push(format!("{rel}:{} fn {name} ({} lines)", i + 1, len + 1));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn backend_modules_import_each_other_without_a_cycle() {
+    let graph = import_graph(&rust_files(&src("backend")));
+    assert!(graph.contains_key("jobs"), "the graph is empty: {graph:?}");
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!(
+            "backend/src has an import cycle: {}\n(graph: {graph:#?})",
+            cycle.join(" → ")
+        );
+    }
+}
+
+#[test]
+fn frontend_modules_import_each_other_without_a_cycle() {
+    let graph = import_graph(&rust_files(&src("frontend")));
+    assert!(!graph.is_empty(), "the graph is empty");
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!(
+            "frontend/src has an import cycle: {}\n(graph: {graph:#?})",
+            cycle.join(" → ")
+        );
+    }
+}
+
+#[test]
+fn only_the_runtime_starts_processes() {
+    let bad = offending_lines(
+        &rust_files(&src("backend")),
+        |rel| !rel.starts_with("runtime/"),
+        starts_process,
+    );
+    assert!(
+        bad.is_empty(),
+        "processes started outside runtime/:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn jobs_never_touch_files_themselves() {
+    let bad = offending_lines(
+        &rust_files(&src("backend")),
+        |rel| rel.starts_with("jobs/"),
+        touches_files,
+    );
+    assert!(
+        bad.is_empty(),
+        "file system calls in jobs/:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn only_the_supervisor_sets_an_operations_status() {
+    let bad = offending_lines(
+        &rust_files(&src("backend")),
+        |rel| rel != "jobs/supervisor.rs",
+        sets_status,
+    );
+    assert!(
+        bad.is_empty(),
+        "statuses set outside the supervisor:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn no_function_is_longer_than_120_lines() {
+    let mut long = long_functions(&rust_files(&src("backend")), MAX_FN_LINES);
+    long.extend(
+        long_functions(&rust_files(&src("frontend")), MAX_FN_LINES)
+            .into_iter()
+            .map(|l| format!("frontend: {l}")),
+    );
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines:\n{}",
+        long.join("\n")
+    );
+}
+
+// The checkers themselves, each fed one offending snippet.
+
+fn file(rel: &str, text: &str) -> (String, String) {
+    (rel.to_owned(), text.to_owned())
+}
+
+#[test]
+fn the_cycle_checker_finds_a_cycle_one_use_line_makes() {
+    let mut files = vec![
+        file("a.rs", "use crate::b::X;\n"),
+        file(
+            "b/mod.rs",
+            "pub struct X;\n// crate::a in a comment is no import\n",
+        ),
+        file(
+            "c.rs",
+            "fn f() { crate::a::g(); }\n#[cfg(test)]\nuse crate::c::Y;\n",
+        ),
+    ];
+    assert_eq!(find_cycle(&import_graph(&files)), None);
+    files.push(file("b/inner.rs", "use crate::{c, a::Z};\n"));
+    let cycle = find_cycle(&import_graph(&files)).unwrap();
+    assert_eq!(cycle.first(), cycle.last());
+    assert!(cycle.contains(&"a".to_owned()) && cycle.contains(&"b".to_owned()));
+}
+
+#[test]
+fn the_line_checkers_find_what_they_forbid() {
+    let files = vec![
+        file("jobs/x.rs", "let d = std::fs::read_dir(p);\n"),
+        file("api/y.rs", "let c = std::process::Command::new(\"ls\");\n"),
+        file(
+            "api/w.rs",
+            "let t = ToolCommand::new(Tool::Restic, a);\nCommand::new(\"x\")\n",
+        ),
+        file(
+            "jobs/z.rs",
+            "op.status = OperationStatus::Failed;\n#[cfg(test)]\nstd::fs::x\n",
+        ),
+    ];
+    assert_eq!(
+        offending_lines(&files, |r| r.starts_with("jobs/"), touches_files).len(),
+        1
+    );
+    assert_eq!(offending_lines(&files, |_| true, starts_process).len(), 2);
+    assert_eq!(
+        offending_lines(&files, |r| r != "jobs/supervisor.rs", sets_status).len(),
+        1
+    );
+}
+
+#[test]
+fn the_length_checker_counts_from_fn_to_its_brace() {
+    let body = "    x();\n".repeat(5);
+    let files = vec![file(
+        "a.rs",
+        &format!(
+            "pub fn long() {{\n{body}}}\n\ntrait T {{\n    fn decl(&self);\n}}\nfn short() {{}}\n"
+        ),
+    )];
+    assert_eq!(long_functions(&files, 6), vec!["a.rs:1 fn long (7 lines)"]);
+    assert!(long_functions(&files, 7).is_empty());
+}
