@@ -27,6 +27,17 @@ impl Browser {
     /// Starts chromedriver (never with `--allowed-ips`, which would bind every interface)
     /// and a headless session.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::launch(false).await
+    }
+
+    /// Like [`Browser::start`], with the back/forward cache on: chromedriver turns it off
+    /// by default (`--disable-back-forward-cache`), so pages left behind are discarded;
+    /// a person's browser keeps them, frozen, with their connections.
+    pub async fn start_with_bfcache() -> anyhow::Result<Self> {
+        Self::launch(true).await
+    }
+
+    async fn launch(bfcache: bool) -> anyhow::Result<Self> {
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let port = free_port()?;
         let driver = Command::new(&driver_bin)
@@ -48,7 +59,8 @@ impl Browser {
                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
                          "--no-first-run", "--disable-quic", "--window-size=1280,900",
                          // No CSS transitions: a screenshot shows the final state, not a bar mid-slide.
-                         "--force-prefers-reduced-motion"]
+                         "--force-prefers-reduced-motion"],
+                "excludeSwitches": if bfcache { vec!["disable-back-forward-cache"] } else { vec![] }
             }),
         );
         let url = format!("http://127.0.0.1:{port}");

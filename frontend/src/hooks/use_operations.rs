@@ -1,9 +1,20 @@
 //! `use_operations`: the live list of operations, from the server-sent event stream, with
 //! polling while the stream is unavailable and a resync after it drops.
 //!
-//! The feed owns an `EventSource` (listeners on it, never on `window` or `document`), a
-//! polling interval and a reconnect timeout; all three go when the component unmounts.
-//! Callbacks hold only a weak reference to the feed, so nothing keeps it alive after that.
+//! A feed owns an `EventSource`, a polling interval and a reconnect timeout, and is shared
+//! by every mount of the page that follows the same API (the plugin mounted twice holds one
+//! stream, not two): it goes when the last one unmounts. Callbacks hold only a weak
+//! reference to it, so nothing keeps it alive after that.
+//!
+//! **A stream never starves the page.** A browser allows six connections per host, and an
+//! open stream holds one for as long as it lives. A page the browser keeps in its
+//! back/forward cache, or a tab in the background, would hold its stream while frozen; six of
+//! them and the page in front waits for a free connection. So the feed closes its stream (and
+//! stops polling) on `pagehide` and while the document is hidden, and opens it again, with a
+//! fresh snapshot, on `pageshow` and when the document is visible again. And one browser
+//! holds one stream per API, not one per tab: the tab holding a Web Lock named after the
+//! events URL streams, the others poll every 2 s and take the lock over when it goes
+//! ([`lead_or_follow`]).
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -11,8 +22,8 @@ use std::rc::{Rc, Weak};
 use gloo_timers::callback::{Interval, Timeout};
 use lifeboat_shared::operation::{Operation, OperationList};
 use serde::Deserialize;
-use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{EventSource, MessageEvent};
 use yew::prelude::*;
 
@@ -28,6 +39,11 @@ const POLL_MS: u32 = 2_000;
 const RETRY_FIRST_MS: u32 = 1_000;
 const RETRY_MAX_MS: u32 = 30_000;
 
+thread_local! {
+    /// The running feeds, one per API the page's mounts follow.
+    static FEEDS: RefCell<Vec<Shared>> = const { RefCell::new(Vec::new()) };
+}
+
 /// Follows the operations of the API in context. Without an API (component tests) it
 /// only holds what is dispatched to it.
 #[hook]
@@ -36,14 +52,61 @@ pub fn use_operations() -> Operations {
     let state = use_reducer(OperationsState::default);
     let dispatcher = state.dispatcher();
     use_effect_with(api, move |api| {
-        let feed = api.clone().map(|api| Feed::start(api, dispatcher));
+        let sub = api.clone().map(|api| subscribe(api, dispatcher));
         move || {
-            if let Some(feed) = feed {
-                feed.stop();
+            if let Some(sub) = sub {
+                unsubscribe(sub);
             }
         }
     });
     state
+}
+
+/// One mount's place in a feed.
+struct Subscription(Shared, u32);
+
+/// Joins the feed of `api` (starting it if none runs), and fetches the list at once for a
+/// feed that was already running.
+fn subscribe(api: Api, dispatch: UseReducerDispatcher<OperationsState>) -> Subscription {
+    let key = api.events_url();
+    let bearer = api.bearer();
+    let running = FEEDS.with(|f| {
+        f.borrow()
+            .iter()
+            .find(|s| {
+                let i = s.borrow();
+                i.key == key && i.api.bearer() == bearer
+            })
+            .cloned()
+    });
+    if let Some(shared) = running {
+        let id = {
+            let mut inner = shared.borrow_mut();
+            inner.next_id += 1;
+            let id = inner.next_id;
+            dispatch.dispatch(OperationsAction::Link(inner.link));
+            inner.subscribers.push((id, dispatch));
+            id
+        };
+        poll_once(&shared);
+        return Subscription(shared, id);
+    }
+    let shared = Feed::start(api, key, dispatch);
+    FEEDS.with(|f| f.borrow_mut().push(shared.clone()));
+    Subscription(shared, 0)
+}
+
+/// Leaves the feed; the last one out stops it.
+fn unsubscribe(Subscription(shared, id): Subscription) {
+    let empty = {
+        let mut inner = shared.borrow_mut();
+        inner.subscribers.retain(|(i, _)| *i != id);
+        inner.subscribers.is_empty()
+    };
+    if empty {
+        FEEDS.with(|f| f.borrow_mut().retain(|s| !Rc::ptr_eq(s, &shared)));
+        Feed::stop(&shared);
+    }
 }
 
 /// The stream's listeners, removed and the connection closed on drop.
@@ -71,7 +134,13 @@ impl Drop for Stream {
 
 struct Inner {
     api: Api,
-    dispatch: UseReducerDispatcher<OperationsState>,
+    /// The events URL: mounts following the same one share this feed.
+    key: String,
+    /// Every mount following this feed, by id.
+    subscribers: Vec<(u32, UseReducerDispatcher<OperationsState>)>,
+    next_id: u32,
+    /// The link last dispatched, for a mount that joins later.
+    link: Link,
     stream: Option<Stream>,
     poll: Option<Interval>,
     retry: Option<Timeout>,
@@ -80,52 +149,210 @@ struct Inner {
     /// Bumped whenever polling stops, so an answer to an older poll is dropped.
     poll_generation: u64,
     stopped: bool,
+    /// The page is hidden or in the back/forward cache: no stream, no polling.
+    paused: bool,
+    /// `pagehide`/`pageshow` on the window and `visibilitychange` on the document.
+    page: Option<Closure<dyn FnMut(web_sys::Event)>>,
+    /// This tab holds the stream's lock: calling this releases it.
+    release: Option<js_sys::Function>,
+    /// Another tab holds the stream: this one polls, and asks for the lock on every poll.
+    follower: bool,
+    /// A lock request is on its way.
+    asking: bool,
 }
 
 type Shared = Rc<RefCell<Inner>>;
 
-/// The running feed; [`Feed::stop`] tears it down.
-struct Feed(Shared);
+/// Starting and stopping a feed.
+struct Feed;
 
 impl Feed {
-    fn start(api: Api, dispatch: UseReducerDispatcher<OperationsState>) -> Self {
+    fn start(api: Api, key: String, dispatch: UseReducerDispatcher<OperationsState>) -> Shared {
         let shared = Rc::new(RefCell::new(Inner {
             api,
-            dispatch,
+            key,
+            subscribers: vec![(0, dispatch)],
+            next_id: 0,
+            link: Link::Connecting,
             stream: None,
             poll: None,
             retry: None,
             failures: 0,
             poll_generation: 0,
             stopped: false,
+            paused: false,
+            page: None,
+            release: None,
+            follower: false,
+            asking: false,
         }));
-        // `EventSource` cannot send a bearer token: with the host's token, poll.
-        if event_source_available() && !shared.borrow().api.bearer() {
-            connect(&shared);
-        } else {
-            start_polling(&shared);
-        }
-        Self(shared)
+        let weak = Rc::downgrade(&shared);
+        let page = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let Some(shared) = weak.upgrade() else { return };
+            let hidden = e.type_() == "pagehide"
+                || (e.type_() == "visibilitychange" && document().is_some_and(|d| d.hidden()));
+            if hidden {
+                pause(&shared);
+            } else {
+                resume(&shared);
+            }
+        });
+        page_listeners(&page, true);
+        shared.borrow_mut().page = Some(page);
+        resume(&shared);
+        shared
     }
 
-    fn stop(self) {
-        let (stream, poll, retry) = {
-            let mut inner = self.0.borrow_mut();
+    fn stop(shared: &Shared) {
+        let page = {
+            let mut inner = shared.borrow_mut();
             inner.stopped = true;
-            inner.poll_generation += 1;
-            (inner.stream.take(), inner.poll.take(), inner.retry.take())
+            inner.page.take()
         };
-        drop((stream, poll, retry));
+        if let Some(page) = page {
+            page_listeners(&page, false);
+        }
+        pause(shared);
     }
+}
+
+fn document() -> Option<web_sys::Document> {
+    web_sys::window()?.document()
+}
+
+/// Adds (or removes) `f` as the listener of the page's visibility events.
+fn page_listeners(f: &Closure<dyn FnMut(web_sys::Event)>, add: bool) {
+    let f: &js_sys::Function = f.as_ref().unchecked_ref();
+    let targets: [(Option<web_sys::EventTarget>, &str); 3] = [
+        (web_sys::window().map(Into::into), "pagehide"),
+        (web_sys::window().map(Into::into), "pageshow"),
+        (document().map(Into::into), "visibilitychange"),
+    ];
+    for (target, name) in targets {
+        if let Some(t) = target {
+            let _ = if add {
+                t.add_event_listener_with_callback(name, f)
+            } else {
+                t.remove_event_listener_with_callback(name, f)
+            };
+        }
+    }
+}
+
+/// Closes the stream and stops polling and reconnecting (the page is hidden or gone).
+fn pause(shared: &Shared) {
+    let (stream, poll, retry) = {
+        let mut inner = shared.borrow_mut();
+        inner.paused = true;
+        inner.follower = false;
+        inner.poll_generation += 1;
+        if let Some(release) = inner.release.take() {
+            let _ = release.call0(&JsValue::NULL);
+        }
+        (inner.stream.take(), inner.poll.take(), inner.retry.take())
+    };
+    drop((stream, poll, retry));
+}
+
+/// Follows the operations again (at start, and when the page is shown again): the stream,
+/// whose first message is a fresh snapshot, or polling with the host's token.
+fn resume(shared: &Shared) {
+    let bearer = {
+        let mut inner = shared.borrow_mut();
+        if inner.stopped || !inner.paused && (inner.stream.is_some() || inner.poll.is_some()) {
+            return;
+        }
+        inner.paused = false;
+        inner.failures = 0;
+        inner.api.bearer()
+    };
+    // `EventSource` cannot send a bearer token: with the host's token, poll.
+    if event_source_available() && !bearer {
+        lead_or_follow(shared);
+    } else {
+        start_polling(shared);
+    }
+}
+
+/// One stream per browser for each API, not one per tab: the tab that holds the Web Lock
+/// named after the events URL opens the stream; the others poll (a short request holds no
+/// connection) and ask for the lock again on every poll, so one of them takes over when
+/// that tab goes. Without Web Locks (an insecure origin), every tab streams.
+fn lead_or_follow(shared: &Shared) {
+    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).ok();
+    let locks = get(&js_sys::global(), "navigator")
+        .and_then(|n| get(&n, "locks"))
+        .filter(|l| l.is_object());
+    let request = locks
+        .as_ref()
+        .and_then(|l| get(l, "request"))
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let (Some(locks), Some(request)) = (locks, request) else {
+        connect(shared);
+        return;
+    };
+    let name = {
+        let mut inner = shared.borrow_mut();
+        if inner.asking || inner.release.is_some() {
+            return;
+        }
+        inner.asking = true;
+        format!("lifeboat-events {}", inner.key)
+    };
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"ifAvailable".into(), &true.into());
+    let weak = Rc::downgrade(shared);
+    let granted = Closure::once_into_js(move |lock: JsValue| -> js_sys::Promise {
+        let done = js_sys::Promise::resolve(&JsValue::UNDEFINED);
+        let Some(shared) = weak.upgrade() else {
+            return done;
+        };
+        let wanted = {
+            let mut inner = shared.borrow_mut();
+            inner.asking = false;
+            !inner.stopped && !inner.paused
+        };
+        if !wanted {
+            return done;
+        }
+        if lock.is_null() {
+            shared.borrow_mut().follower = true;
+            start_polling(&shared);
+            return done;
+        }
+        // The lock is held until this promise resolves: on pause, or when the page goes.
+        let mut resolve = None;
+        let held = js_sys::Promise::new(&mut |r, _| resolve = Some(r));
+        let poll = {
+            let mut inner = shared.borrow_mut();
+            inner.release = resolve;
+            inner.follower = false;
+            inner.poll_generation += 1;
+            inner.poll.take()
+        };
+        drop(poll);
+        connect(&shared);
+        held
+    });
+    let _ = request.call3(&locks, &name.into(), &options, &granted);
 }
 
 fn event_source_available() -> bool {
     js_sys::Reflect::has(&js_sys::global(), &"EventSource".into()).unwrap_or(false)
 }
 
+/// Hands `action` to every mount following the feed.
 fn dispatch(shared: &Shared, action: OperationsAction) {
-    let d = shared.borrow().dispatch.clone();
-    d.dispatch(action);
+    let subscribers: Vec<_> = {
+        let mut inner = shared.borrow_mut();
+        if let OperationsAction::Link(link) = &action {
+            inner.link = *link;
+        }
+        inner.subscribers.iter().map(|(_, d)| d.clone()).collect()
+    };
+    for d in subscribers {
+        d.dispatch(action.clone());
+    }
 }
 
 /// The `data:` of an `upsert` message (`OperationEvent::Upsert` without its tag).
@@ -146,7 +373,7 @@ fn parse<T: serde::de::DeserializeOwned>(event: &MessageEvent) -> Option<T> {
 fn connect(shared: &Shared) {
     let url = {
         let inner = shared.borrow();
-        if inner.stopped {
+        if inner.stopped || inner.paused {
             return;
         }
         inner.api.events_url()
@@ -214,7 +441,7 @@ fn connect(shared: &Shared) {
 fn failed(shared: &Shared) {
     let old = {
         let mut inner = shared.borrow_mut();
-        if inner.stopped {
+        if inner.stopped || inner.paused {
             return;
         }
         inner.failures = inner.failures.saturating_add(1);
@@ -243,15 +470,24 @@ fn failed(shared: &Shared) {
 
 /// Polls `GET /api/v1/operations` now and every [`POLL_MS`] until stopped.
 fn start_polling(shared: &Shared) {
-    if shared.borrow().poll.is_some() {
-        return;
-    }
-    dispatch(shared, OperationsAction::Link(Link::Polling));
+    let follower = {
+        let inner = shared.borrow();
+        if inner.poll.is_some() || inner.paused {
+            return;
+        }
+        inner.follower
+    };
+    // Following another tab's stream is live enough: no "unavailable" note.
+    let link = if follower { Link::Live } else { Link::Polling };
+    dispatch(shared, OperationsAction::Link(link));
     poll_once(shared);
     let weak = Rc::downgrade(shared);
     let interval = Interval::new(POLL_MS, move || {
         if let Some(shared) = weak.upgrade() {
             poll_once(&shared);
+            if shared.borrow().follower {
+                lead_or_follow(&shared);
+            }
         }
     });
     shared.borrow_mut().poll = Some(interval);
@@ -268,7 +504,7 @@ fn poll_once(shared: &Shared) {
         let Some(shared) = weak.upgrade() else { return };
         let current = {
             let inner = shared.borrow();
-            !inner.stopped && inner.poll_generation == generation
+            !inner.stopped && !inner.paused && inner.poll_generation == generation
         };
         if let (true, Ok(list)) = (current, result) {
             dispatch(&shared, OperationsAction::Snapshot(list.operations));
