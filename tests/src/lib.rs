@@ -3,6 +3,7 @@
 
 pub mod axe;
 pub mod browser;
+pub mod cluster;
 pub mod config_form;
 pub mod fake_kube;
 pub mod host;

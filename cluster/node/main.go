@@ -1,0 +1,191 @@
+// Command lifeboat-node stands in for the one part of Kubernetes that cannot run on the
+// project's machines: the kubelet and its container runtime. It registers a Node with a
+// real API server (through virtual-kubelet's node library, which also serves the kubelet
+// endpoints the API server proxies `kubectl logs` and `kubectl exec` to) and runs each
+// container of each pod bound to it as a local process.
+//
+// What a container is here: a process group started from an image-to-program map (image
+// `postgres:15` runs Debian's PostgreSQL 15, and so on; an unknown image fails the pod),
+// with the pod's own loopback address as its pod IP, its volumes as folders (paths under a
+// volume mount in its command, args, env and working directory are rewritten to the
+// folder), its env resolved through the API, and a kubeconfig for its service account's
+// projected token. Everything it starts dies with it (a parent-death signal).
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/virtual-kubelet/virtual-kubelet/node"
+	"github.com/virtual-kubelet/virtual-kubelet/node/api"
+	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+func main() {
+	var (
+		kubeconfig = flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "the node's kubeconfig (a client certificate for system:node:<name>)")
+		nodeName   = flag.String("node-name", "lifeboat-node", "the Node's name")
+		listen     = flag.String("listen", "127.0.0.1:10250", "the kubelet endpoint (loopback only)")
+		certFile   = flag.String("tls-cert", "", "the kubelet endpoint's serving certificate")
+		keyFile    = flag.String("tls-key", "", "its key")
+		clientCA   = flag.String("client-ca", "", "the CA whose client certificates (the API server's) may call the kubelet endpoint")
+		stateDir   = flag.String("state-dir", "", "where pods' folders, volumes and logs live")
+		imagesFile = flag.String("images", "", "the image-to-program map (JSON)")
+		ipPrefix   = flag.String("pod-ip-prefix", "127.0.100.", "pods get <prefix>10 to <prefix>250 as their IPs (loopback)")
+	)
+	flag.Parse()
+	if *stateDir == "" || *imagesFile == "" || *certFile == "" || *keyFile == "" {
+		log.Fatal("--state-dir, --images, --tls-cert and --tls-key are required")
+	}
+	host, portText, err := net.SplitHostPort(*listen)
+	if err != nil || !net.ParseIP(host).IsLoopback() {
+		log.Fatalf("--listen must be a loopback host:port, got %q", *listen)
+	}
+	port, _ := strconv.Atoi(portText)
+	images, err := loadImages(*imagesFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	restConfig, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		log.Fatalf("reading the kubeconfig: %v", err)
+	}
+	client, err := nodeutil.ClientsetFromEnv(*kubeconfig)
+	if err != nil {
+		log.Fatalf("connecting to the API server: %v", err)
+	}
+
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
+
+	var provider *Provider
+	mux := http.NewServeMux()
+	newProvider := func(cfg nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
+		provider = NewProvider(Config{
+			NodeName:  *nodeName,
+			StateDir:  *stateDir,
+			Images:    images,
+			IPPrefix:  *ipPrefix,
+			Client:    client,
+			Listers:   cfg,
+			APIServer: restConfig.Host,
+			CAData:    restConfig.CAData,
+		})
+		cfg.Node.Status.Addresses = []corev1.NodeAddress{
+			{Type: corev1.NodeInternalIP, Address: host},
+			{Type: corev1.NodeHostName, Address: *nodeName},
+		}
+		cfg.Node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
+		cfg.Node.Status.NodeInfo.KubeletVersion = "v1.36.3-lifeboat-node"
+		cfg.Node.Status.NodeInfo.OperatingSystem = "linux"
+		cfg.Node.Status.NodeInfo.Architecture = "amd64"
+		cfg.Node.Status.Capacity = resources()
+		cfg.Node.Status.Allocatable = resources()
+		return provider, nil, nil
+	}
+	n, err := nodeutil.NewNode(*nodeName, newProvider,
+		func(cfg *nodeutil.NodeConfig) error {
+			cfg.KubeconfigPath = *kubeconfig
+			cfg.HTTPListenAddr = *listen
+			cfg.Handler = mux
+			cfg.NumWorkers = 4
+			cfg.InformerResyncPeriod = 30 * time.Second
+			// NodeRestriction lets a node set only the kubelet's own labels.
+			cfg.NodeSpec.Labels = map[string]string{
+				"kubernetes.io/hostname": *nodeName,
+				"kubernetes.io/os":       "linux",
+				"kubernetes.io/arch":     "amd64",
+			}
+			return nil
+		},
+		nodeutil.WithClient(client),
+		func(cfg *nodeutil.NodeConfig) error {
+			if *clientCA == "" {
+				cfg.Handler = nodeutil.WithAuth(nodeutil.NoAuth(), cfg.Handler)
+				return nil
+			}
+			auth, err := nodeutil.WebhookAuth(cfg.Client, *nodeName, func(w *nodeutil.WebhookAuthConfig) error {
+				var err error
+				w.AuthnConfig.ClientCertificateCAContentProvider, err = dynamiccertificates.NewDynamicCAContentFromFile("client-ca", *clientCA)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			cfg.Handler = api.InstrumentHandler(nodeutil.WithAuth(auth, cfg.Handler))
+			return nil
+		},
+		nodeutil.WithTLSConfig(nodeutil.WithKeyPairFromPath(*certFile, *keyFile), func(c *tls.Config) error {
+			c.ClientAuth = tls.RequestClientCert
+			return nil
+		}),
+		nodeutil.AttachProviderRoutes(mux),
+	)
+	if err != nil {
+		log.Fatalf("setting up the node: %v", err)
+	}
+	go provider.RunProvisioner(ctx)
+	go func() {
+		if err := n.Run(ctx); err != nil {
+			log.Printf("node stopped: %v", err)
+		}
+	}()
+	if err := n.WaitReady(ctx, 60*time.Second); err != nil {
+		log.Fatalf("the node did not become ready: %v", err)
+	}
+	log.Printf("node %s ready; kubelet endpoint https://%s", *nodeName, *listen)
+	select {
+	case <-ctx.Done():
+	case <-n.Done():
+	}
+	provider.StopAll(20 * time.Second)
+	log.Printf("node %s stopped", *nodeName)
+}
+
+func resources() corev1.ResourceList {
+	return corev1.ResourceList{
+		corev1.ResourceCPU:    mustQuantity("8"),
+		corev1.ResourceMemory: mustQuantity("16Gi"),
+		corev1.ResourcePods:   mustQuantity("110"),
+	}
+}
+
+// ImageSpec says how to run an image's containers as processes.
+type ImageSpec struct {
+	// Entrypoint is what runs when the container names no command (Docker's ENTRYPOINT).
+	Entrypoint []string `json:"entrypoint"`
+	// Cmd is the default arguments (Docker's CMD).
+	Cmd []string `json:"cmd"`
+	// Path is searched for a command that is not an absolute path.
+	Path []string `json:"path"`
+	// User runs the processes (an OS user name); empty: the node's own user.
+	User string `json:"user"`
+	// Env is added to every container of the image.
+	Env map[string]string `json:"env"`
+}
+
+func loadImages(path string) (map[string]ImageSpec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the image map: %w", err)
+	}
+	images := map[string]ImageSpec{}
+	if err := json.Unmarshal(data, &images); err != nil {
+		return nil, fmt.Errorf("reading the image map %s: %w", path, err)
+	}
+	return images, nil
+}

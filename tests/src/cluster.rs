@@ -1,0 +1,544 @@
+//! A real Kubernetes control plane on this machine, as controller-runtime's envtest starts
+//! one, but with the controllers running too: etcd, kube-apiserver (secure port on
+//! 127.0.0.1, a throwaway CA, service-account signing keys, `Node,RBAC` authorization, an
+//! audit log of every request), kube-controller-manager, kube-scheduler, and
+//! `lifeboat-node`, the one stand-in (the kubelet and container runtime: pods' containers
+//! run as local processes, see `cluster/node/`).
+//!
+//! The binaries are built from pinned upstream sources by `scripts/install.sh cluster`
+//! into `~/.cache/lifeboat/k8s-<version>/bin` (or `$LIFEBOAT_K8S_BIN`). Every start and wait
+//! is bounded; dropping the [`Cluster`] kills every process it started, by PID, node first
+//! (its containers die with it), even when a test fails. Nothing listens on a Service
+//! cluster IP and nothing here connects to one: pods get loopback addresses.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::servers::free_port;
+
+/// The Kubernetes release the control plane is built from.
+pub const K8S_VERSION: &str = "v1.36.3";
+
+/// Where the control plane's binaries are.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LIFEBOAT_K8S_BIN") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+    home.join(".cache/lifeboat")
+        .join(format!("k8s-{K8S_VERSION}"))
+        .join("bin")
+}
+
+/// A running control plane and node. Dropping it stops everything.
+#[derive(Debug)]
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    procs: Vec<(&'static str, Child)>,
+    /// The admin's kubeconfig (a client certificate in `system:masters`).
+    pub kubeconfig: PathBuf,
+    /// `https://127.0.0.1:<port>`.
+    pub server: String,
+    /// The API server's audit log (JSON lines).
+    pub audit_log: PathBuf,
+    /// The prefix of the pods' loopback IPs (`127.0.<n>.`).
+    pub pod_ip_prefix: String,
+}
+
+/// How long each component may take to come up.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+impl Cluster {
+    /// Starts etcd, the API server, the controllers, the scheduler and the node; returns
+    /// once the node is Ready and the default storage class exists.
+    pub fn start() -> anyhow::Result<Self> {
+        let bin = bin_dir();
+        for b in [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kubectl",
+            "lifeboat-node",
+        ] {
+            if !bin.join(b).is_file() {
+                bail!(
+                    "{} is missing: run `scripts/install.sh cluster` (it builds the pinned control plane)",
+                    bin.join(b).display()
+                );
+            }
+        }
+        let dir = tempfile::Builder::new().prefix("lifeboat-k8s-").tempdir()?;
+        let mut cluster = Self {
+            kubeconfig: dir.path().join("admin.kubeconfig"),
+            audit_log: dir.path().join("audit.log"),
+            server: String::new(),
+            pod_ip_prefix: format!("127.0.{}.", 100 + (std::process::id() % 100)),
+            procs: Vec::new(),
+            dir,
+        };
+        cluster.boot(&bin)?;
+        Ok(cluster)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn boot(&mut self, bin: &Path) -> anyhow::Result<()> {
+        let pki = self.path("pki");
+        std::fs::create_dir_all(&pki)?;
+        certificates(&pki)?;
+        let etcd_port = free_port()?;
+        let peer_port = free_port()?;
+        let api_port = free_port()?;
+        let node_port = free_port()?;
+        self.server = format!("https://127.0.0.1:{api_port}");
+        std::fs::write(self.path("audit-policy.yaml"), AUDIT_POLICY)?;
+        for (user, name) in [
+            ("admin", "admin"),
+            ("controller-manager", "controller-manager"),
+            ("scheduler", "scheduler"),
+            ("node", "node"),
+        ] {
+            std::fs::write(
+                self.path(&format!("{name}.kubeconfig")),
+                kubeconfig(&self.server, &pki, user),
+            )?;
+        }
+        let etcd_url = format!("http://127.0.0.1:{etcd_port}");
+        self.spawn(
+            "etcd",
+            Command::new(bin.join("etcd"))
+                .arg(format!("--data-dir={}", self.path("etcd").display()))
+                .arg(format!("--listen-client-urls={etcd_url}"))
+                .arg(format!("--advertise-client-urls={etcd_url}"))
+                .arg(format!("--listen-peer-urls=http://127.0.0.1:{peer_port}"))
+                .arg(format!(
+                    "--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}"
+                ))
+                .arg(format!(
+                    "--initial-cluster=default=http://127.0.0.1:{peer_port}"
+                ))
+                .arg("--listen-metrics-urls=")
+                .arg("--unsafe-no-fsync")
+                .arg("--log-level=warn"),
+        )?;
+        let p = |f: &str| pki.join(f).display().to_string();
+        self.spawn(
+            "kube-apiserver",
+            Command::new(bin.join("kube-apiserver"))
+                .arg(format!("--etcd-servers={etcd_url}"))
+                .arg("--bind-address=127.0.0.1")
+                .arg("--advertise-address=127.0.0.1")
+                .arg(format!("--secure-port={api_port}"))
+                .arg(format!("--cert-dir={}", self.path("apiserver").display()))
+                .arg(format!("--tls-cert-file={}", p("apiserver.crt")))
+                .arg(format!("--tls-private-key-file={}", p("apiserver.key")))
+                .arg(format!("--client-ca-file={}", p("ca.crt")))
+                .arg("--service-cluster-ip-range=10.0.0.0/24")
+                .arg(format!("--service-account-issuer={}", self.server))
+                .arg(format!("--service-account-key-file={}", p("sa.pub")))
+                .arg(format!(
+                    "--service-account-signing-key-file={}",
+                    p("sa.key")
+                ))
+                .arg("--authorization-mode=Node,RBAC")
+                .arg("--enable-admission-plugins=NodeRestriction")
+                .arg(format!("--audit-log-path={}", self.audit_log.display()))
+                .arg(format!(
+                    "--audit-policy-file={}",
+                    self.path("audit-policy.yaml").display()
+                ))
+                .arg("--audit-log-format=json")
+                .arg(format!(
+                    "--kubelet-client-certificate={}",
+                    p("apiserver-kubelet.crt")
+                ))
+                .arg(format!(
+                    "--kubelet-client-key={}",
+                    p("apiserver-kubelet.key")
+                ))
+                .arg("--kubelet-preferred-address-types=InternalIP")
+                .arg("--allow-privileged=true")
+                .arg("--endpoint-reconciler-type=none")
+                .arg("--v=0"),
+        )?;
+        self.wait("the API server to answer /readyz", || {
+            self.kubectl(&["get", "--raw", "/readyz"])
+                .is_ok_and(|o| o.status.success())
+        })?;
+        self.spawn(
+            "kube-controller-manager",
+            Command::new(bin.join("kube-controller-manager"))
+                .arg(format!(
+                    "--kubeconfig={}",
+                    self.path("controller-manager.kubeconfig").display()
+                ))
+                .arg(format!(
+                    "--authentication-kubeconfig={}",
+                    self.path("controller-manager.kubeconfig").display()
+                ))
+                .arg(format!(
+                    "--authorization-kubeconfig={}",
+                    self.path("controller-manager.kubeconfig").display()
+                ))
+                .arg("--bind-address=127.0.0.1")
+                .arg("--secure-port=0")
+                .arg(format!(
+                    "--service-account-private-key-file={}",
+                    p("sa.key")
+                ))
+                .arg(format!("--root-ca-file={}", p("ca.crt")))
+                .arg(format!("--cluster-signing-cert-file={}", p("ca.crt")))
+                .arg(format!("--cluster-signing-key-file={}", p("ca.key")))
+                .arg("--use-service-account-credentials=true")
+                .arg(
+                    "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
+                )
+                .arg("--leader-elect=false"),
+        )?;
+        self.spawn(
+            "kube-scheduler",
+            Command::new(bin.join("kube-scheduler"))
+                .arg(format!(
+                    "--kubeconfig={}",
+                    self.path("scheduler.kubeconfig").display()
+                ))
+                .arg(format!(
+                    "--authentication-kubeconfig={}",
+                    self.path("scheduler.kubeconfig").display()
+                ))
+                .arg(format!(
+                    "--authorization-kubeconfig={}",
+                    self.path("scheduler.kubeconfig").display()
+                ))
+                .arg("--bind-address=127.0.0.1")
+                .arg("--secure-port=0")
+                .arg("--leader-elect=false"),
+        )?;
+        self.apply_str(NODE_RBAC)?;
+        std::fs::write(self.path("images.json"), images_map()?)?;
+        self.spawn(
+            "lifeboat-node",
+            Command::new(bin.join("lifeboat-node"))
+                .arg(format!(
+                    "--kubeconfig={}",
+                    self.path("node.kubeconfig").display()
+                ))
+                .arg("--node-name=lifeboat-node")
+                .arg(format!("--listen=127.0.0.1:{node_port}"))
+                .arg(format!("--tls-cert={}", p("node-serving.crt")))
+                .arg(format!("--tls-key={}", p("node-serving.key")))
+                .arg(format!("--client-ca={}", p("ca.crt")))
+                .arg(format!("--state-dir={}", self.path("node").display()))
+                .arg(format!("--images={}", self.path("images.json").display()))
+                .arg(format!("--pod-ip-prefix={}", self.pod_ip_prefix)),
+        )?;
+        self.wait("the node to be Ready", || {
+            self.kubectl(&[
+                "get",
+                "node",
+                "lifeboat-node",
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+            ])
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout) == "True")
+        })?;
+        self.apply_str(STORAGE_CLASS)?;
+        self.wait("the default service account of namespace default", || {
+            self.kubectl(&["get", "serviceaccount", "default"])
+                .is_ok_and(|o| o.status.success())
+        })?;
+        Ok(())
+    }
+
+    fn spawn(&mut self, name: &'static str, cmd: &mut Command) -> anyhow::Result<()> {
+        let log = std::fs::File::create(self.path(&format!("{name}.log")))?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        self.procs.push((name, child));
+        Ok(())
+    }
+
+    /// Polls `ready` every 200 ms for at most [`START_TIMEOUT`]; the error names what it
+    /// waited for and ends with the logs of the processes that exited.
+    pub fn wait(&self, what: &str, mut ready: impl FnMut() -> bool) -> anyhow::Result<()> {
+        self.wait_for(what, START_TIMEOUT, &mut ready)
+    }
+
+    /// [`Cluster::wait`] with its own limit.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if ready() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        bail!(
+            "gave up after {} s waiting for {what}\n{}",
+            limit.as_secs(),
+            self.logs_tail()
+        )
+    }
+
+    /// The last lines of every component's log.
+    pub fn logs_tail(&self) -> String {
+        let mut out = String::new();
+        for (name, _) in &self.procs {
+            let text =
+                std::fs::read_to_string(self.path(&format!("{name}.log"))).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            out.push_str(&format!("--- {name}.log (last 15 lines)\n"));
+            for l in &lines[lines.len().saturating_sub(15)..] {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Runs kubectl (built from the same release) as the admin.
+    pub fn kubectl(&self, args: &[&str]) -> anyhow::Result<Output> {
+        self.kubectl_as(&self.kubeconfig, args)
+    }
+
+    /// Runs kubectl with another kubeconfig.
+    pub fn kubectl_as(&self, kubeconfig: &Path, args: &[&str]) -> anyhow::Result<Output> {
+        Ok(Command::new(bin_dir().join("kubectl"))
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
+            .arg("--request-timeout=20s")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()?)
+    }
+
+    /// Runs kubectl as the admin; it must succeed. Returns its standard output.
+    pub fn kubectl_ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.kubectl(args)?;
+        if !out.status.success() {
+            bail!(
+                "kubectl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `kubectl apply -f -` of a manifest.
+    pub fn apply_str(&self, yaml: &str) -> anyhow::Result<String> {
+        let file = self.path(&format!("apply-{}.yaml", crate::servers::free_port()?));
+        std::fs::write(&file, yaml)?;
+        self.kubectl_ok(&["apply", "-f", &file.display().to_string()])
+    }
+
+    /// A kubeconfig that authenticates with `token` (e.g. a service account's).
+    pub fn token_kubeconfig(&self, name: &str, token: &str) -> anyhow::Result<PathBuf> {
+        let path = self.path(&format!("{name}.kubeconfig"));
+        let ca = self.path("pki/ca.crt");
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: {:?}, certificate-authority: {:?}}}\nusers:\n- name: u\n  user: {{token: {:?}}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n",
+                self.server,
+                ca.display().to_string(),
+                token
+            ),
+        )?;
+        Ok(path)
+    }
+
+    /// The audit log's entries (JSON lines).
+    pub fn audit_entries(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.audit_log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // The node first: its containers die with it (parent-death signal).
+        for (_, child) in self.procs.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+const AUDIT_POLICY: &str = "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n";
+
+/// What the node stand-in may do beyond what the Node authorizer grants a kubelet:
+/// virtual-kubelet watches Secrets, ConfigMaps and Services cluster-wide (a real kubelet
+/// reads only those of its pods), and the node provisions the claims of its storage class.
+const NODE_RBAC: &str = "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: lifeboat-node}
+rules:
+- apiGroups: [\"\"]
+  resources: [secrets, configmaps, services, persistentvolumeclaims]
+  verbs: [get, list, watch]
+- apiGroups: [\"\"]
+  resources: [persistentvolumes]
+  verbs: [get, list, watch, create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: lifeboat-node}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: lifeboat-node}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: \"system:node:lifeboat-node\"}
+";
+
+const STORAGE_CLASS: &str = "apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: lifeboat-local
+  annotations:
+    storageclass.kubernetes.io/is-default-class: \"true\"
+provisioner: lifeboat.local/node
+reclaimPolicy: Retain
+volumeBindingMode: Immediate
+";
+
+/// Which program each image runs on this machine.
+fn images_map() -> anyhow::Result<String> {
+    let pg_bin = "/usr/lib/postgresql/15/bin";
+    let lifeboat = crate::server::lifeboat_bin();
+    Ok(serde_json::json!({
+        "postgres:15": {"path": [pg_bin], "user": "postgres", "entrypoint": [format!("{pg_bin}/postgres")]},
+        "debian:12": {"path": ["/usr/bin", "/bin"], "entrypoint": ["/bin/sh"]},
+        "lifeboat": {"path": ["/usr/bin", "/bin", pg_bin], "entrypoint": [lifeboat.display().to_string()]},
+        "pgbackrest": {"path": ["/usr/bin", pg_bin], "user": "postgres", "entrypoint": ["/usr/bin/pgbackrest"]},
+    })
+    .to_string())
+}
+
+fn openssl(args: &[&str], dir: &Path) -> anyhow::Result<()> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .context("running openssl")?;
+    if !out.status.success() {
+        bail!(
+            "openssl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// A throwaway CA and every certificate the components need, plus the service-account
+/// signing key pair.
+fn certificates(pki: &Path) -> anyhow::Result<()> {
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=lifeboat-test-ca",
+        ],
+        pki,
+    )?;
+    let certs: [(&str, &str, &str); 7] = [
+        (
+            "apiserver",
+            "/CN=kube-apiserver",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.0.0.1",
+        ),
+        ("admin", "/O=system:masters/CN=admin", ""),
+        (
+            "controller-manager",
+            "/CN=system:kube-controller-manager",
+            "",
+        ),
+        ("scheduler", "/CN=system:kube-scheduler", ""),
+        ("node", "/O=system:nodes/CN=system:node:lifeboat-node", ""),
+        (
+            "node-serving",
+            "/CN=lifeboat-node",
+            "subjectAltName=IP:127.0.0.1",
+        ),
+        (
+            "apiserver-kubelet",
+            "/O=system:masters/CN=kube-apiserver-kubelet-client",
+            "",
+        ),
+    ];
+    for (name, subject, ext) in certs {
+        let (key, csr, crt) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+        );
+        openssl(
+            &[
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
+                subject,
+            ],
+            pki,
+        )?;
+        let mut args = vec![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &crt,
+            "-days",
+            "2",
+        ];
+        let ext_file = format!("{name}.ext");
+        if !ext.is_empty() {
+            std::fs::write(pki.join(&ext_file), format!("{ext}\n"))?;
+            args.extend(["-extfile", &ext_file]);
+        }
+        openssl(&args, pki)?;
+    }
+    openssl(&["genrsa", "-out", "sa.key", "2048"], pki)?;
+    openssl(&["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], pki)?;
+    Ok(())
+}
+
+fn kubeconfig(server: &str, pki: &Path, user: &str) -> String {
+    let f = |n: &str| pki.join(n).display().to_string();
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: lifeboat-test\n  cluster: {{server: {server:?}, certificate-authority: {:?}}}\nusers:\n- name: {user}\n  user: {{client-certificate: {:?}, client-key: {:?}}}\ncontexts:\n- name: {user}\n  context: {{cluster: lifeboat-test, user: {user}}}\ncurrent-context: {user}\n",
+        f("ca.crt"),
+        f(&format!("{user}.crt")),
+        f(&format!("{user}.key")),
+    )
+}
