@@ -1,5 +1,7 @@
-//! The Kubernetes secret source (`secrets::KubeSecrets`) through a real `kube::Client`
-//! against `lifeboat_e2e::fake_kube`, an in-memory API server on 127.0.0.1.
+//! The Kubernetes secret source (`secrets::KubeSecrets`) through a real `kube::Client`,
+//! against the real test control plane (`lifeboat_e2e::cluster`: real RBAC, real
+//! `stringData` folding, a real audit log to count requests), and against servers that are
+//! not an API server at all (a closed port, a silent one, a web page).
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -8,7 +10,7 @@ use lifeboat::secrets::{
     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, GOOGLE_SERVICE_ACCOUNT_JSON, KubeSecrets,
     RESTIC_PASSPHRASE, SecretError, SecretSource, SecretValues,
 };
-use lifeboat_e2e::fake_kube::FakeKube;
+use lifeboat_e2e::cluster::Cluster;
 use serde_json::json;
 
 const NS: &str = "dash-apps";
@@ -36,25 +38,140 @@ fn shown(e: &SecretError) -> String {
     text
 }
 
-fn s3_secret(fake: &FakeKube, name: &str) {
-    fake.add_secret(
-        NS,
-        name,
-        [
-            (AWS_ACCESS_KEY_ID, AKID),
-            (AWS_SECRET_ACCESS_KEY, SECRET_KEY),
-            (RESTIC_PASSPHRASE, PASSPHRASE),
-        ],
-    );
+/// Lifeboat's view of the cluster: a service account that may `get` Secrets in [`NS`] only
+/// (none in `other`), as the Role in `deploy/` grants.
+struct Fixture {
+    cluster: Cluster,
+    rt: tokio::runtime::Runtime,
+    client: kube::Client,
 }
 
-#[tokio::test]
-async fn reads_keys_and_passphrase_from_data() {
-    let fake = FakeKube::start().await.unwrap();
-    s3_secret(&fake, "lifeboat-s3");
-    let secrets = source(fake.url());
+const RBAC: &str = "apiVersion: v1
+kind: ServiceAccount
+metadata: {name: lifeboat, namespace: dash-apps}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: lifeboat-secrets, namespace: dash-apps}
+rules:
+- apiGroups: [\"\"]
+  resources: [secrets]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: lifeboat-secrets, namespace: dash-apps}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: lifeboat-secrets}
+subjects:
+- {kind: ServiceAccount, name: lifeboat, namespace: dash-apps}
+";
 
-    let values = secrets.read("lifeboat-s3").await.unwrap();
+impl Fixture {
+    fn start() -> Self {
+        let cluster = Cluster::start().unwrap();
+        for ns in [NS, "other"] {
+            cluster.kubectl_ok(&["create", "namespace", ns]).unwrap();
+        }
+        cluster.apply_str(RBAC).unwrap();
+        let token = cluster
+            .kubectl_ok(&["-n", NS, "create", "token", "lifeboat"])
+            .unwrap();
+        let kubeconfig = cluster.token_kubeconfig("lifeboat", token.trim()).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let client = rt.block_on(async {
+            let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
+            let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                .await
+                .unwrap();
+            kube::Client::try_from(config).unwrap()
+        });
+        Self {
+            cluster,
+            rt,
+            client,
+        }
+    }
+
+    fn source(&self, namespace: &str) -> KubeSecrets {
+        KubeSecrets::new(self.client.clone(), namespace)
+    }
+
+    fn read(&self, namespace: &str, name: &str) -> Result<SecretValues, SecretError> {
+        self.rt.block_on(self.source(namespace).read(name))
+    }
+
+    /// `kubectl apply` of a manifest, as an admin would.
+    fn apply(&self, manifest: &serde_json::Value) {
+        self.cluster.apply_str(&manifest.to_string()).unwrap();
+    }
+
+    fn s3_secret(&self, namespace: &str, name: &str) {
+        self.cluster
+            .kubectl_ok(&[
+                "-n",
+                namespace,
+                "create",
+                "secret",
+                "generic",
+                name,
+                &format!("--from-literal={AWS_ACCESS_KEY_ID}={AKID}"),
+                &format!("--from-literal={AWS_SECRET_ACCESS_KEY}={SECRET_KEY}"),
+                &format!("--from-literal={RESTIC_PASSPHRASE}={PASSPHRASE}"),
+            ])
+            .unwrap();
+    }
+
+    /// The requests Lifeboat's service account made, as `VERB path-ish` from the audit log.
+    fn requests(&self) -> Vec<String> {
+        let me = format!("system:serviceaccount:{NS}:lifeboat");
+        self.cluster
+            .audit_entries()
+            .iter()
+            .filter(|e| e["user"]["username"] == me.as_str() && e["stage"] == "ResponseComplete")
+            .map(|e| {
+                format!(
+                    "{} {} {}/{} {}",
+                    e["verb"].as_str().unwrap_or(""),
+                    e["objectRef"]["resource"].as_str().unwrap_or(""),
+                    e["objectRef"]["namespace"].as_str().unwrap_or(""),
+                    e["objectRef"]["name"].as_str().unwrap_or(""),
+                    e["responseStatus"]["code"]
+                )
+            })
+            .collect()
+    }
+
+    /// Waits until the audit log has `n` of Lifeboat's requests (it is written a moment
+    /// after the response).
+    fn wait_requests(&self, n: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = self.requests();
+            if r.len() >= n || Instant::now() > deadline {
+                return r;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// One control plane for every check (starting one takes tens of seconds).
+#[test]
+fn against_the_real_api_server() {
+    let f = Fixture::start();
+    reads_keys_and_passphrase_from_data(&f);
+    reads_a_secret_applied_with_string_data(&f);
+    missing_secret_says_which_kubectl_to_run(&f);
+    forbidden_namespace_explains_rbac(&f);
+    write_is_read_only_and_sends_nothing(&f);
+    bad_names_never_reach_the_server(&f);
+    binary_value_names_the_key_not_the_value(&f);
+}
+
+fn reads_keys_and_passphrase_from_data(f: &Fixture) {
+    f.s3_secret(NS, "lifeboat-s3");
+    let before = f.requests().len();
+    let values = f.read(NS, "lifeboat-s3").unwrap();
     assert_eq!(values.get(AWS_ACCESS_KEY_ID).unwrap().expose(), AKID);
     assert_eq!(
         values.get(AWS_SECRET_ACCESS_KEY).unwrap().expose(),
@@ -64,14 +181,14 @@ async fn reads_keys_and_passphrase_from_data() {
     assert!(values.has_credentials());
     let creds = values.bucket_credentials();
     assert_eq!(creds.access_key_id.unwrap().expose(), AKID);
-
-    // Exactly one request, on the path a real API server serves.
+    // Exactly one request: a `get` of that Secret in that namespace, allowed.
+    let requests = f.wait_requests(before + 1);
     assert_eq!(
-        fake.requests(),
-        ["GET /api/v1/namespaces/dash-apps/secrets/lifeboat-s3"]
+        requests[before..],
+        ["get secrets dash-apps/lifeboat-s3 200"]
     );
     // Neither the values nor the source print a value.
-    let debug = format!("{values:?} {secrets:?}");
+    let debug = format!("{values:?} {:?}", f.source(NS));
     for v in VALUES {
         assert!(!debug.contains(v), "{debug}");
     }
@@ -81,37 +198,25 @@ async fn reads_keys_and_passphrase_from_data() {
     );
 }
 
-#[tokio::test]
-async fn reads_a_secret_applied_with_string_data() {
-    let fake = FakeKube::start().await.unwrap();
+fn reads_a_secret_applied_with_string_data(f: &Fixture) {
     let gcs_json = r#"{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n"}"#;
     // `kubectl apply` of a manifest with stringData only (the server folds it into data);
     // a value may hold newlines and quotes.
-    fake.apply_secret(
-        NS,
-        &json!({
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "lifeboat-gcs"},
-            "stringData": {GOOGLE_SERVICE_ACCOUNT_JSON: gcs_json, RESTIC_PASSPHRASE: PASSPHRASE},
-        }),
-    )
-    .unwrap();
+    f.apply(&json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "lifeboat-gcs", "namespace": NS},
+        "stringData": {GOOGLE_SERVICE_ACCOUNT_JSON: gcs_json, RESTIC_PASSPHRASE: PASSPHRASE},
+    }));
     // Both: stringData wins over data for the same key.
-    fake.apply_secret(
-        NS,
-        &json!({
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "lifeboat-mixed", "namespace": NS},
-            "data": {AWS_ACCESS_KEY_ID: "b2xkLWtleQ==", AWS_SECRET_ACCESS_KEY: "c2VjcmV0"},
-            "stringData": {AWS_ACCESS_KEY_ID: "AKIA-STRINGDATA-VALUE"},
-        }),
-    )
-    .unwrap();
-    let secrets = source(fake.url());
-
-    let gcs = secrets.read("lifeboat-gcs").await.unwrap();
+    f.apply(&json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "lifeboat-mixed", "namespace": NS},
+        "data": {AWS_ACCESS_KEY_ID: "b2xkLWtleQ==", AWS_SECRET_ACCESS_KEY: "c2VjcmV0"},
+        "stringData": {AWS_ACCESS_KEY_ID: "AKIA-STRINGDATA-VALUE"},
+    }));
+    let gcs = f.read(NS, "lifeboat-gcs").unwrap();
     assert_eq!(
         gcs.get(GOOGLE_SERVICE_ACCOUNT_JSON).unwrap().expose(),
         gcs_json
@@ -119,7 +224,7 @@ async fn reads_a_secret_applied_with_string_data() {
     assert_eq!(gcs.passphrase().unwrap().expose(), PASSPHRASE);
     assert!(gcs.get(AWS_ACCESS_KEY_ID).is_none());
 
-    let mixed = secrets.read("lifeboat-mixed").await.unwrap();
+    let mixed = f.read(NS, "lifeboat-mixed").unwrap();
     assert_eq!(
         mixed.get(AWS_ACCESS_KEY_ID).unwrap().expose(),
         "AKIA-STRINGDATA-VALUE"
@@ -128,15 +233,10 @@ async fn reads_a_secret_applied_with_string_data() {
     assert!(mixed.passphrase().is_none());
 }
 
-#[tokio::test]
-async fn missing_secret_says_which_kubectl_to_run() {
-    let fake = FakeKube::start().await.unwrap();
-    s3_secret(&fake, "lifeboat-s3");
+fn missing_secret_says_which_kubectl_to_run(f: &Fixture) {
     // The same name in another namespace does not count.
-    fake.add_secret("other", "lifeboat-azure", [(AWS_ACCESS_KEY_ID, AKID)]);
-    let secrets = source(fake.url());
-
-    let e = secrets.read("lifeboat-azure").await.unwrap_err();
+    f.s3_secret("other", "lifeboat-azure");
+    let e = f.read(NS, "lifeboat-azure").unwrap_err();
     let text = shown(&e);
     assert!(
         matches!(&e, SecretError::NotFound { namespace, name } if namespace == NS && name == "lifeboat-azure"),
@@ -149,31 +249,40 @@ async fn missing_secret_says_which_kubectl_to_run() {
     assert!(text.contains("AZURE_ACCOUNT_KEY") && text.contains(RESTIC_PASSPHRASE));
 
     // Deleted after a successful read: not found again.
-    secrets.read("lifeboat-s3").await.unwrap();
-    fake.delete_secret(NS, "lifeboat-s3");
+    f.s3_secret(NS, "lifeboat-gone");
+    f.read(NS, "lifeboat-gone").unwrap();
+    f.cluster
+        .kubectl_ok(&["-n", NS, "delete", "secret", "lifeboat-gone"])
+        .unwrap();
     assert!(matches!(
-        secrets.read("lifeboat-s3").await,
+        f.read(NS, "lifeboat-gone"),
         Err(SecretError::NotFound { .. })
     ));
 }
 
-#[tokio::test]
-async fn forbidden_namespace_explains_rbac() {
-    let fake = FakeKube::start().await.unwrap();
-    s3_secret(&fake, "lifeboat-s3");
-    fake.forbid_namespace(NS);
-    let secrets = source(fake.url());
-
-    // 403 whether or not the Secret exists (authorization comes first).
-    for name in ["lifeboat-s3", "lifeboat-missing"] {
-        let e = secrets.read(name).await.unwrap_err();
+fn forbidden_namespace_explains_rbac(f: &Fixture) {
+    // The service account may read Secrets only in its own namespace: 403 in `other`
+    // whether or not the Secret exists (authorization comes first).
+    for name in ["lifeboat-azure", "lifeboat-missing"] {
+        let e = f.read("other", name).unwrap_err();
         let text = shown(&e);
         assert!(matches!(e, SecretError::Forbidden { .. }), "{text}");
         assert!(text.contains("service account"), "{text}");
         assert!(text.contains("`get` on `secrets`"), "{text}");
-        assert!(text.contains("RBAC") && text.contains(NS), "{text}");
+        assert!(text.contains("RBAC") && text.contains("other"), "{text}");
     }
-    assert_eq!(fake.request_count(), 2);
+    let refused: Vec<String> = f
+        .wait_requests(0)
+        .into_iter()
+        .filter(|r| r.starts_with("get secrets other/"))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "get secrets other/lifeboat-azure 403",
+            "get secrets other/lifeboat-missing 403"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -222,24 +331,22 @@ async fn a_web_page_instead_of_the_api_is_unavailable() {
     server.abort();
 }
 
-#[tokio::test]
-async fn write_is_read_only_and_sends_nothing() {
-    let fake = FakeKube::start().await.unwrap();
-    let secrets = source(fake.url());
+fn write_is_read_only_and_sends_nothing(f: &Fixture) {
+    let before = f.requests().len();
     let mut values = SecretValues::default();
     values.set_passphrase(Some(PASSPHRASE));
-    let e = secrets.write("lifeboat-s3", &values).await.unwrap_err();
+    let e =
+        f.rt.block_on(f.source(NS).write("lifeboat-s3", &values))
+            .unwrap_err();
     let text = shown(&e);
     assert!(matches!(e, SecretError::ReadOnly), "{text}");
     assert!(text.contains("kubectl"), "{text}");
-    assert_eq!(fake.request_count(), 0);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(f.requests().len(), before, "nothing was sent");
 }
 
-#[tokio::test]
-async fn bad_names_never_reach_the_server() {
-    let fake = FakeKube::start().await.unwrap();
-    s3_secret(&fake, "lifeboat-s3");
-    let secrets = source(fake.url());
+fn bad_names_never_reach_the_server(f: &Fixture) {
+    let before = f.requests().len();
     let long = "a".repeat(254);
     for bad in [
         "",
@@ -254,43 +361,40 @@ async fn bad_names_never_reach_the_server() {
         "lifeboat%2Fs3",
         long.as_str(),
     ] {
-        let e = secrets.read(bad).await.unwrap_err();
+        let e = f.read(NS, bad).unwrap_err();
         assert!(matches!(e, SecretError::BadName(_)), "{bad:?}: {e}");
     }
     // A namespace that is not a DNS-1123 label is refused too.
-    let e = KubeSecrets::new(client(fake.url()), "../kube-system")
-        .read("lifeboat-s3")
-        .await
-        .unwrap_err();
+    let e = f.read("../kube-system", "lifeboat-s3").unwrap_err();
     assert!(matches!(e, SecretError::Unavailable { .. }), "{e}");
-    assert_eq!(fake.request_count(), 0);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(f.requests().len(), before, "no bad name reached the server");
 
     // A dotted subdomain name is fine.
-    fake.add_secret(NS, "lifeboat.s3-2", [(AWS_ACCESS_KEY_ID, AKID)]);
-    assert!(
-        secrets
-            .read("lifeboat.s3-2")
-            .await
-            .unwrap()
-            .has_credentials()
-    );
-    assert_eq!(fake.request_count(), 1);
+    f.s3_secret(NS, "lifeboat.s3-2");
+    assert!(f.read(NS, "lifeboat.s3-2").unwrap().has_credentials());
+    assert_eq!(f.wait_requests(before + 1).len(), before + 1);
 }
 
-#[tokio::test]
-async fn binary_value_names_the_key_not_the_value() {
-    let fake = FakeKube::start().await.unwrap();
+fn binary_value_names_the_key_not_the_value(f: &Fixture) {
     let mut bytes = SECRET_KEY.as_bytes().to_vec();
     bytes.push(0xff);
-    fake.add_secret(
-        NS,
-        "lifeboat-s3",
-        [
-            (AWS_ACCESS_KEY_ID, AKID.as_bytes().to_vec()),
-            (AWS_SECRET_ACCESS_KEY, bytes),
-        ],
-    );
-    let e = source(fake.url()).read("lifeboat-s3").await.unwrap_err();
+    let file = std::env::temp_dir().join(format!("lifeboat-binary-{}", std::process::id()));
+    std::fs::write(&file, bytes).unwrap();
+    f.cluster
+        .kubectl_ok(&[
+            "-n",
+            NS,
+            "create",
+            "secret",
+            "generic",
+            "lifeboat-binary",
+            &format!("--from-literal={AWS_ACCESS_KEY_ID}={AKID}"),
+            &format!("--from-file={AWS_SECRET_ACCESS_KEY}={}", file.display()),
+        ])
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    let e = f.read(NS, "lifeboat-binary").unwrap_err();
     let text = shown(&e);
     assert!(
         matches!(&e, SecretError::NotText { key, .. } if key == AWS_SECRET_ACCESS_KEY),

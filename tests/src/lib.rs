@@ -5,7 +5,6 @@ pub mod axe;
 pub mod browser;
 pub mod cluster;
 pub mod config_form;
-pub mod fake_kube;
 pub mod host;
 pub mod instance;
 pub mod page;

@@ -9,8 +9,8 @@
 //! error, log line or `Debug` output carries one, and the k8s-openapi `Secret` (whose
 //! `Debug` prints the bytes) never leaves [`KubeSecrets::read`].
 //!
-//! `backend/tests/secrets_kube.rs` drives it against `lifeboat_e2e::fake_kube`, an in-memory
-//! API server on 127.0.0.1.
+//! `backend/tests/secrets_kube.rs` drives it against the real test control plane
+//! (`lifeboat_e2e::cluster`), as a service account allowed to `get` Secrets in one namespace.
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //!   `<data_dir>/secrets/` (written through the API, never readable back through it).
 //! - `kube.rs` — in Kubernetes, the namespace-scoped Secret of the same name, read through
 //!   the API server ([`KubeSecrets::new`]`(client, namespace)`); admins manage it with
-//!   `kubectl`, so it is read-only here. Tested against `lifeboat_e2e::fake_kube`.
+//!   `kubectl`, so it is read-only here. Tested against the real test control plane.
 //!
 //! Values only ever exist as [`Secret`]s; no [`SecretError`] carries one.
 
