@@ -33,31 +33,16 @@ pub struct AppProps {
     pub options: MountOptions,
 }
 
-/// Properties of [`LiveOperations`].
-#[derive(Debug, Clone, PartialEq, Properties)]
-pub struct LiveOperationsProps {
-    /// The pages that read the live operations.
-    pub children: Html,
-}
-
-/// Follows the operations once for the whole mount (across route changes) and provides
-/// them as context.
-#[function_component(LiveOperations)]
-pub fn live_operations(props: &LiveOperationsProps) -> Html {
-    let operations = use_operations();
-    html! {
-        <ContextProvider<Operations> context={operations}>
-            { props.children.clone() }
-        </ContextProvider<Operations>>
-    }
-}
-
 /// The root component.
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let api = use_memo(props.options.clone(), Api::new);
+    // The operations are followed once for the whole mount, across route changes.
+    let operations = use_operations(Some((*api).clone()));
     let base_path = AttrValue::from(props.options.base_path.clone());
-    let content = html! { <LiveOperations><Switch /></LiveOperations> };
+    let content = html! {
+        <ContextProvider<Operations> context={operations}><Switch /></ContextProvider<Operations>>
+    };
     html! {
         <ContextProvider<Api> context={(*api).clone()}>
             <Router {base_path}>

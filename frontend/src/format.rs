@@ -82,22 +82,16 @@ pub fn whole_percent(fraction: f64) -> Option<u8> {
     Some((fraction.clamp(0.0, 1.0) * 100.0).floor() as u8)
 }
 
-/// The whole operation's share done and time left: `Overall: 63% · about 12s left`;
-/// `None` when neither is known.
-pub fn overall(fraction: Option<f64>, left: Option<f64>) -> Option<String> {
-    let mut s = String::from("Overall: ");
-    if let Some(f) = fraction {
-        s += &percent(f);
-        if left.is_some() {
-            s += " · ";
-        }
-    } else if left.is_none() {
-        return None;
+/// How long ago, for times within the last day: `just now`, `5 min ago`, `3 h ago`
+/// (`None` when older, or in the future by more than a minute: then a date says more).
+pub fn ago(seconds: f64) -> Option<String> {
+    let s = seconds.round() as i64;
+    match s {
+        -60..45 => Some("just now".to_owned()),
+        45..3_600 => Some(format!("{} min ago", (s + 30) / 60)),
+        3_600..86_400 => Some(format!("{} h ago", s / 3_600)),
+        _ => None,
     }
-    if let Some(l) = left {
-        s += &eta(l);
-    }
-    Some(s)
 }
 
 /// `1.0 GiB of 4.0 GiB`, or just `1.0 GiB` while the total is unknown.
@@ -282,17 +276,14 @@ mod tests {
     }
 
     #[test]
-    fn overall_joins_percent_and_time_left() {
-        assert_eq!(
-            overall(Some(0.634), Some(12.0)).as_deref(),
-            Some("Overall: 63% · about 12s left")
-        );
-        assert_eq!(overall(Some(0.5), None).as_deref(), Some("Overall: 50%"));
-        assert_eq!(
-            overall(None, Some(75.0)).as_deref(),
-            Some("Overall: about 1m 15s left")
-        );
-        assert_eq!(overall(None, None), None);
+    fn how_long_ago() {
+        assert_eq!(ago(3.0).as_deref(), Some("just now"));
+        assert_eq!(ago(-20.0).as_deref(), Some("just now"));
+        assert_eq!(ago(50.0).as_deref(), Some("1 min ago"));
+        assert_eq!(ago(5.0 * 60.0 + 10.0).as_deref(), Some("5 min ago"));
+        assert_eq!(ago(3.5 * 3600.0).as_deref(), Some("3 h ago"));
+        assert_eq!(ago(2.0 * 86_400.0), None);
+        assert_eq!(ago(-3600.0), None);
     }
 
     #[test]

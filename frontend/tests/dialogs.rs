@@ -14,7 +14,21 @@ use lifeboat_shared::operation::{
 };
 use lifeboat_ui::components::backup_dialog::{BackupDialog, BackupDialogProps};
 use lifeboat_ui::components::checklist::{Checklist, ChecklistProps};
-use lifeboat_ui::components::operation_progress::{OperationProgress, OperationProgressProps};
+use lifeboat_ui::components::operation_progress::operation_progress;
+
+/// Properties of [`OperationProgress`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+struct OperationProgressProps {
+    operation: Operation,
+    now: Option<f64>,
+    compact: bool,
+}
+
+/// The progress view (a plain function in the page) as a component, for these tests.
+#[function_component(OperationProgress)]
+fn progress_view(p: &OperationProgressProps) -> Html {
+    operation_progress(&p.operation, p.now, !p.compact)
+}
 use lifeboat_ui::components::restore_dialog::{RestoreDialog, RestoreDialogProps};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -474,7 +488,7 @@ fn restore_op(status: OperationStatus) -> Operation {
 }
 
 #[wasm_bindgen_test]
-async fn progress_shows_percent_bytes_rate_eta_and_steps() {
+async fn progress_shows_one_bar_for_the_whole_operation_and_the_steps_figures_in_its_row() {
     let div = fresh_div();
     let handle = yew::Renderer::<OperationProgress>::with_root_and_props(
         div.clone(),
@@ -486,34 +500,49 @@ async fn progress_shows_percent_bytes_rate_eta_and_steps() {
     )
     .render();
     settle().await;
-    assert_eq!(text(&div, "progress-percent"), "25%");
-    assert!(text(&div, "progress-bytes").starts_with("512.0 MiB of 2.0 GiB"));
-    assert_eq!(text(&div, "progress-rate"), "64.0 MiB/s");
-    assert_eq!(text(&div, "progress-eta"), "about 24s left");
-    assert!(text(&div, "progress-step").contains("Step postgres (step 2 of 3)"));
+    // The bar, the percent and the time left are the whole operation's (30 %, 60 s), with
+    // the step it is on beside them.
     let bar = find(&div, "progress-bar");
     assert_eq!(bar.get_attribute("role").as_deref(), Some("progressbar"));
-    assert_eq!(bar.get_attribute("aria-valuenow").as_deref(), Some("25"));
+    assert_eq!(bar.get_attribute("aria-valuenow").as_deref(), Some("30"));
+    assert_eq!(text(&div, "progress-percent"), "30%");
+    assert_eq!(text(&div, "progress-eta"), "about 1m 0s left");
+    assert_eq!(text(&div, "progress-step"), "Step 2 of 3: Step postgres");
+    // The step's own figures are in its row, and only there.
+    let figures = text(&div, "step-figures");
+    assert!(
+        figures.starts_with("512.0 MiB of 2.0 GiB (25%) · 10 of 40 files · 64.0 MiB/s"),
+        "{figures}"
+    );
+    assert!(figures.contains("Copying base/16384/2619"), "{figures}");
+    let row = div
+        .query_selector("[data-testid=operation-step][aria-current=step]")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap();
+    assert!(row.contains("25%"), "{row}");
+    let head = text(&div, "progress-overall");
+    assert!(!head.contains("25%") && !head.contains("MiB"), "{head}");
     let steps = div
         .query_selector_all("[data-testid=operation-step]")
         .unwrap();
     assert_eq!(steps.length(), 3);
     let first = steps.item(0).unwrap().text_content().unwrap();
     assert!(first.contains("Done · 1m 15s"), "{first}");
-    // Status is told in words too, not only by colour.
+    // Status is told in words too, not only by colour; one live region.
+    let live = div.query_selector_all("[aria-live]").unwrap();
+    assert_eq!(live.length(), 1);
+    let said = live.item(0).unwrap().text_content().unwrap();
     assert!(
-        div.query_selector("[aria-live=polite]")
-            .unwrap()
-            .unwrap()
-            .text_content()
-            .unwrap()
-            .starts_with("Running: Step postgres, about 30% done")
+        said.starts_with("Running: Step postgres, about 30% done"),
+        "{said}"
     );
     handle.destroy();
 }
 
 #[wasm_bindgen_test]
-async fn progress_shows_the_whole_operations_share_and_time_left() {
+async fn progress_makes_up_nothing_it_does_not_know() {
     let render = |op: Operation| {
         let div = fresh_div();
         let handle = yew::Renderer::<OperationProgress>::with_root_and_props(
@@ -527,58 +556,27 @@ async fn progress_shows_the_whole_operations_share_and_time_left() {
         .render();
         (div, handle)
     };
+    // No time left known: none shown; the share still is.
     let mut op = restore_op(OperationStatus::Running);
-    if let Some(p) = op.progress.as_mut() {
-        p.overall_fraction = Some(0.634);
-        p.overall_eta_seconds = Some(12.0);
-    }
-    let (div, handle) = render(op.clone());
-    settle().await;
-    assert_eq!(
-        text(&div, "progress-overall"),
-        "Overall: 63% · about 12s left"
-    );
-    // The step's own figures stay next to it.
-    assert_eq!(text(&div, "progress-percent"), "25%");
-    assert_eq!(text(&div, "progress-eta"), "about 24s left");
-    // Still one live region, and it reads the whole operation's share.
-    let live = div.query_selector_all("[aria-live]").unwrap();
-    assert_eq!(live.length(), 1);
-    assert!(
-        live.item(0)
-            .unwrap()
-            .text_content()
-            .unwrap()
-            .contains("about 60% done"),
-        "{}",
-        div.inner_html()
-    );
-    handle.destroy();
-
-    // Only the share known: no time left is made up.
     if let Some(p) = op.progress.as_mut() {
         p.overall_eta_seconds = None;
     }
     let (div, handle) = render(op.clone());
     settle().await;
-    assert_eq!(text(&div, "progress-overall"), "Overall: 63%");
+    assert_eq!(text(&div, "progress-percent"), "30%");
+    assert!(!exists(&div, "progress-eta"), "{}", div.inner_html());
+    // Compact (the main page's card): no step rows, so no step figures either.
+    assert!(!exists(&div, "step-figures"), "{}", div.inner_html());
     handle.destroy();
 
-    // Neither known (an older backend): no line at all.
-    if let Some(p) = op.progress.as_mut() {
-        p.overall_fraction = None;
-    }
-    let (div, handle) = render(op.clone());
-    settle().await;
-    assert!(!exists(&div, "progress-overall"), "{}", div.inner_html());
-    handle.destroy();
-
-    // A finished operation shows no estimate.
+    // A finished operation: a full bar, and no estimate.
     let mut done = restore_op(OperationStatus::Succeeded);
     done.finished_at = Some("2026-11-25T11:05:00Z".into());
     let (div, handle) = render(done);
     settle().await;
-    assert!(!exists(&div, "progress-overall"), "{}", div.inner_html());
+    assert_eq!(text(&div, "progress-percent"), "100%");
+    assert!(!exists(&div, "progress-eta"), "{}", div.inner_html());
+    assert!(!exists(&div, "progress-step"), "{}", div.inner_html());
     handle.destroy();
 }
 

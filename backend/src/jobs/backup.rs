@@ -14,7 +14,7 @@ use super::bucket::{
     current_target, open_error, open_repo, run_tool, take_lock, tools_present, while_locked,
 };
 use super::context::JobCtx;
-use super::measure::{PgbackrestProgress, exit_text, human, rate};
+use super::measure::{PgbackrestProgress, exit_text, human, rate, readable_item};
 use super::step::{StepError, StepFailure, failed, step};
 use crate::command::Stream;
 use crate::operations::clock;
@@ -298,7 +298,7 @@ async fn upload(
             files_total: (s.total_files > 0).then_some(s.total_files),
             rate_bytes_per_sec: rate(s.bytes_done, started),
             eta_seconds: s.seconds_remaining.map(|s| s as f64),
-            current: s.current_files.first().cloned(),
+            current: s.current_files.first().map(|f| readable_item(f)),
             ..Progress::default()
         }),
         BackupMessage::Summary(s) => summary = Some(s),

@@ -42,6 +42,9 @@ struct Overall {
     current: Option<String>,
     /// When the weights were set (the job's start).
     since: Option<Instant>,
+    /// The largest share reported so far: the whole operation's share never goes back,
+    /// even when a step's estimated total grows.
+    best: f64,
 }
 
 #[derive(Debug, Default)]
@@ -111,8 +114,11 @@ impl JobCtx {
         o.since = Some(Instant::now());
     }
 
+    /// Adds the whole operation's share done and ETA to a step's progress: the steps
+    /// before the current one count whole, the current one by its own fraction (nothing
+    /// while its total is unknown). Never less than what was reported before.
     fn with_overall(&self, mut p: Progress) -> Progress {
-        let o = self.overall.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut o = self.overall.lock().unwrap_or_else(PoisonError::into_inner);
         let (Some(current), Some(since)) = (&o.current, o.since) else {
             return p;
         };
@@ -120,28 +126,31 @@ impl JobCtx {
             return p;
         };
         let before: f64 = o.shares[..pos].iter().map(|(_, w)| w).sum();
-        let Some(step_fraction) = p.fraction() else {
-            return p;
-        };
-        let overall = (before + o.shares[pos].1 * step_fraction).clamp(0.0, 1.0);
+        let this = o.shares[pos].1 * p.fraction().unwrap_or(0.0);
+        let overall = (before + this).clamp(0.0, 1.0).max(o.best);
+        o.best = overall;
         p.overall_fraction = Some(overall);
-        if overall >= 0.02 {
-            let elapsed = since.elapsed().as_secs_f64();
+        let elapsed = since.elapsed().as_secs_f64();
+        // Early figures swing wildly: no estimate before 5 % and 2 s.
+        if overall >= 0.05 && elapsed >= 2.0 {
             p.overall_eta_seconds = Some(elapsed * (1.0 - overall) / overall);
         }
         p
     }
 
-    /// Marks `step` running (and clears the previous step's progress).
+    /// Marks `step` running (its progress replaces the previous step's, keeping the whole
+    /// operation's share).
     pub fn step_started(&self, step: &str) {
         self.flush_progress();
         self.overall
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .current = Some(step.to_owned());
+        let fresh = self.with_overall(Progress::default());
+        let progress = fresh.overall_fraction.is_some().then_some(fresh);
         let now = clock::now();
         self.update(|op| {
-            op.progress = None;
+            op.progress = progress;
             if let Some(s) = op.steps.iter_mut().find(|s| s.id == step) {
                 s.status = StepStatus::Running;
                 s.started_at = Some(now);
@@ -297,11 +306,26 @@ mod tests {
         ctx.step_started("postgres");
         let p = half(&ctx);
         assert_eq!(p.overall_fraction, Some(0.75));
-        assert!(p.overall_eta_seconds.is_some());
-        // A step with no weight, or no total, says nothing about the whole.
+        assert_eq!(p.overall_eta_seconds, None, "no estimate in the first 2 s");
+        // A step with no weight, or no total, keeps what is done so far.
         ctx.step_started("verify");
         assert_eq!(half(&ctx).overall_fraction, Some(1.0));
         let unknown = ctx.with_overall(Progress::default());
-        assert_eq!(unknown.overall_fraction, None);
+        assert_eq!(unknown.overall_fraction, Some(1.0));
+        // Never backwards, even when a step's total grows.
+        let ctx = JobCtx::new(jobs.clone(), "op-2".into(), CancellationToken::new());
+        ctx.set_weights(&[("fetch", 1.0), ("postgres", 1.0)]);
+        ctx.step_started("fetch");
+        assert_eq!(half(&ctx).overall_fraction, Some(0.25));
+        let grown = ctx.with_overall(Progress {
+            bytes_done: 5,
+            bytes_total: Some(100),
+            ..Progress::default()
+        });
+        assert_eq!(grown.overall_fraction, Some(0.25));
+        // A step starts with the share done so far, not with nothing.
+        ctx.step_started("postgres");
+        let op = jobs.operations().get("op-2").unwrap();
+        assert_eq!(op.progress.unwrap().overall_fraction, Some(0.5));
     }
 }

@@ -69,7 +69,7 @@ impl PgbackrestProgress {
             Progress {
                 bytes_done: self.done,
                 bytes_total: self.total.map(|t| t.max(self.done)),
-                current: Some(f.path),
+                current: Some(readable_item(&f.path)),
                 ..Progress::default()
             },
             self.started,
@@ -80,6 +80,54 @@ impl PgbackrestProgress {
     pub fn done(&self) -> u64 {
         self.done
     }
+}
+
+/// What a tool is working on, for people, from the path it printed: never a path on the
+/// server (which says nothing to an admin and tells a stranger where the data lives), but
+/// what the file is and the part of the path that names it. PostgreSQL keeps a table as
+/// `base/<database>/<file>`; the databases every cluster has are named, the others counted
+/// by their number, and catalog files (numbers under 16384) are called what they are.
+pub fn readable_item(path: &str) -> String {
+    const PG_DIRS: [&str; 4] = ["base/", "global/", "pg_wal/", "pg_xact/"];
+    let start = PG_DIRS
+        .iter()
+        .filter_map(|d| {
+            path.rfind(&format!("/{d}"))
+                .map(|i| i + 1)
+                .or_else(|| path.starts_with(d).then_some(0))
+        })
+        .min();
+    if let Some(i) = start {
+        let rel = &path[i..];
+        let mut parts = rel.split('/');
+        let what = match (parts.next(), parts.next(), parts.next()) {
+            (Some("base"), Some(db), Some(file)) => {
+                let db = match db {
+                    "1" => "template1".to_owned(),
+                    "4" => "template0".to_owned(),
+                    "5" => "postgres".to_owned(),
+                    n => format!("database {n}"),
+                };
+                let number: Option<u32> = file
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|n| n.parse().ok());
+                match number {
+                    Some(n) if n < 16_384 => format!("system catalog of {db}"),
+                    _ => format!("table data of {db}"),
+                }
+            }
+            (Some("global"), ..) => "cluster-wide catalog".to_owned(),
+            (Some("pg_wal"), ..) => "write-ahead log".to_owned(),
+            _ => "transaction status".to_owned(),
+        };
+        return format!("{what} ({rel})");
+    }
+    if let Some(i) = path.rfind("/config/").map(|i| i + 1) {
+        return format!("configuration file {}", &path[i + "config/".len()..]);
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    format!("pgBackRest file {name}")
 }
 
 /// An exit code for messages (`killed` for a signal).
@@ -95,6 +143,35 @@ mod tests {
     fn human_sizes() {
         assert_eq!(human(512), "512 B");
         assert_eq!(human(22_992_589), "21.9 MiB");
+    }
+
+    #[test]
+    fn items_are_named_without_server_paths() {
+        let data = "/srv/lifeboat/data/instances/demo/pg";
+        assert_eq!(
+            readable_item(&format!("{data}/base/4/1255")),
+            "system catalog of template0 (base/4/1255)"
+        );
+        assert_eq!(
+            readable_item(&format!("{data}/base/16384/16397_fsm")),
+            "table data of database 16384 (base/16384/16397_fsm)"
+        );
+        assert_eq!(
+            readable_item("/x/staging/pgbackrest/backup/system/20261201F/pg_data/global/1262"),
+            "cluster-wide catalog (global/1262)"
+        );
+        assert_eq!(
+            readable_item("/x/staging/config/apps/dash.yaml"),
+            "configuration file apps/dash.yaml"
+        );
+        assert_eq!(
+            readable_item("/x/staging/pgbackrest/backup/system/backup.info"),
+            "pgBackRest file backup.info"
+        );
+        assert_eq!(
+            readable_item("base/5/1"),
+            "system catalog of postgres (base/5/1)"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use lifeboat_shared::backup::AuditList;
 use yew::prelude::*;
 
 use crate::components::banner::error_banner;
-use crate::format;
+use crate::components::operation_progress::local_time;
 use crate::hooks::Loadable;
 
 /// The table's columns.
@@ -22,7 +22,7 @@ pub fn activity(audit: &Loadable<AuditList>) -> Html {
         }
         Loadable::Loaded(list) => html! {
             <div class="lb-table-wrap">
-                <table class="lb-table">
+                <table class="lb-table lb-stack">
                     <caption class="lb-sr">{ "Activity, newest first" }</caption>
                     <thead>
                         <tr>{ for COLUMNS.iter().map(|c| html! { <th scope="col">{ *c }</th> }) }</tr>
@@ -32,9 +32,10 @@ pub fn activity(audit: &Loadable<AuditList>) -> Html {
                         // once, which keeps the bundle small.
                         { for list.entries.iter().map(|e| html! {
                             <tr data-testid="audit-row">
-                                { for [format::date_time(&e.at), e.who.clone(), e.from.clone(),
+                                { for [local_time(&e.at), e.who.clone(), e.from.clone(),
                                        e.action.clone(), e.detail.clone(), e.outcome.clone()]
-                                    .into_iter().map(|c| html! { <td>{ c }</td> }) }
+                                    .into_iter().zip(COLUMNS)
+                                    .map(|(c, l)| html! { <td data-label={l}>{ c }</td> }) }
                             </tr>
                         }) }
                     </tbody>

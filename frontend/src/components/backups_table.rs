@@ -4,25 +4,25 @@ use lifeboat_shared::backup::BackupManifest;
 use lifeboat_shared::operation::{Operation, OperationKind, Trigger};
 use yew::prelude::*;
 
+use crate::components::operation_progress::{local_time, when};
 use crate::components::status;
 use crate::format;
 
-/// Properties of [`BackupsTable`].
-#[derive(Debug, Clone, PartialEq, Properties)]
+/// What the table draws.
+#[derive(Debug)]
 pub struct BackupsTableProps {
     /// The catalog, newest first.
     pub backups: Vec<BackupManifest>,
     /// A backup operation that has not finished: shown as the first row.
-    #[prop_or_default]
     pub running: Option<Operation>,
     /// Ids of backups whose operation ended with warnings.
-    #[prop_or_default]
     pub with_warnings: Vec<String>,
     /// Why Restore is unavailable right now (shown above the table), if it is.
-    #[prop_or_default]
     pub restore_disabled: Option<AttrValue>,
     /// Restore was selected on a row.
     pub on_restore: Callback<BackupManifest>,
+    /// Now, in seconds since the epoch, for "5 min ago".
+    pub now: Option<f64>,
 }
 
 /// `Manual (alice)` or `Scheduled`.
@@ -35,7 +35,7 @@ pub fn trigger(t: &Trigger) -> String {
     }
 }
 
-fn running_row(op: &Operation) -> Html {
+fn running_row(op: &Operation, now: Option<f64>) -> Html {
     let (description, trig) = match &op.kind {
         OperationKind::Backup {
             description,
@@ -54,13 +54,13 @@ fn running_row(op: &Operation) -> Html {
         .map(format::percent);
     html! {
         <tr class="lb-row-running" data-testid="backup-row-running">
-            <td title={op.created_at.clone()}>{ format::date_time(&op.created_at) }</td>
-            <td>{ description_cell(&description) }</td>
-            <td>{ trig }</td>
-            <td>{ done.unwrap_or_else(|| "–".to_owned()) }</td>
-            <td>{ "–" }</td>
-            <td>{ status::badge_with(status::operation(op.status), pct.map(|p| format!(" · {p}"))) }</td>
-            <td>{ "this instance" }</td>
+            <td data-label="Date">{ when(&op.created_at, now) }</td>
+            <td data-label="Description">{ description_cell(&description) }</td>
+            <td data-label="Trigger">{ trig }</td>
+            <td data-label="Size">{ done.unwrap_or_else(|| "–".to_owned()) }</td>
+            <td data-label="Duration">{ "–" }</td>
+            <td data-label="Status">{ status::badge_with(status::operation(op.status), pct.map(|p| format!(" · {p}"))) }</td>
+            <td data-label="Source">{ "this instance" }</td>
             <td></td>
         </tr>
     }
@@ -74,14 +74,15 @@ fn description_cell(d: &str) -> Html {
     }
 }
 
-/// The table.
-#[function_component(BackupsTable)]
+/// The table. A plain function rather than a component (a component costs the bundle its
+/// own lifecycle code).
 pub fn backups_table(props: &BackupsTableProps) -> Html {
+    let now = props.now;
     let rows = props.backups.iter().map(|b| {
         let on_restore = props.on_restore.clone();
         let backup = b.clone();
         let onclick = Callback::from(move |_: MouseEvent| on_restore.emit(backup.clone()));
-        let when = format::date_time(&b.started_at);
+        let local = local_time(&b.started_at);
         let duration = format::seconds_between(&b.started_at, &b.finished_at)
             .map(format::duration)
             .unwrap_or_else(|| "–".to_owned());
@@ -92,23 +93,23 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
         );
         html! {
             <tr key={b.id.clone()} data-testid="backup-row" data-backup-id={b.id.clone()}>
-                <td title={b.started_at.clone()}>{ when.clone() }</td>
-                <td>{ description_cell(&b.description) }</td>
-                <td>{ trigger(&b.trigger) }</td>
-                <td title={size_title}>
+                <td data-label="Date">{ when(&b.started_at, now) }</td>
+                <td data-label="Description">{ description_cell(&b.description) }</td>
+                <td data-label="Trigger">{ trigger(&b.trigger) }</td>
+                <td data-label="Size" title={size_title}>
                     { format::bytes(b.size_bytes) }
                     if b.encrypted {
                         <span class="lb-muted">{ " · " }<span aria-hidden="true">{ "🔒" }</span>{ "encrypted" }</span>
                     }
                 </td>
-                <td>{ duration }</td>
-                <td>{ status::badge(status::backup(props.with_warnings.contains(&b.id))) }</td>
-                <td>{ b.source.namespace.clone() }</td>
+                <td data-label="Duration">{ duration }</td>
+                <td data-label="Status">{ status::badge(status::backup(props.with_warnings.contains(&b.id))) }</td>
+                <td data-label="Source">{ b.source.namespace.clone() }</td>
                 <td>
                     <button type="button" class="lb-btn lb-btn-secondary lb-btn-small"
                         disabled={props.restore_disabled.is_some()}
                         {onclick} data-testid="restore-button">
-                        { "Restore" }<span class="lb-sr">{ format!(" the backup of {when}") }</span>
+                        { "Restore" }<span class="lb-sr">{ format!(" the backup of {local}") }</span>
                     </button>
                 </td>
             </tr>
@@ -122,7 +123,7 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
                 </p>
             }
             <div class="lb-table-wrap">
-                <table class="lb-table" data-testid="backups-table">
+                <table class="lb-table lb-stack" data-testid="backups-table">
                     <caption class="lb-sr">{ "Backups in the bucket, newest first" }</caption>
                     <thead>
                         <tr>
@@ -137,7 +138,7 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
                         </tr>
                     </thead>
                     <tbody>
-                        if let Some(op) = &props.running { { running_row(op) } }
+                        if let Some(op) = &props.running { { running_row(op, now) } }
                         { for rows }
                     </tbody>
                 </table>

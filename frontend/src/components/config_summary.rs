@@ -4,8 +4,8 @@ use lifeboat_shared::config::{ConfigView, Provider, Retention, VerifyReport};
 use yew::prelude::*;
 
 use crate::components::empty_state::empty_state;
+use crate::components::operation_progress::local_time;
 use crate::components::verify_result::{verify_area, verify_button};
-use crate::format;
 use crate::hooks::ActionState;
 
 /// Properties of [`ConfigSummary`].
@@ -159,7 +159,7 @@ pub fn config_summary(props: &ConfigSummaryProps) -> Html {
                 <dd>{ retention(&c.retention) }</dd>
                 if let Some(at) = &v.updated_at {
                     <dt>{ "Last saved" }</dt>
-                    <dd title={at.clone()}>{ format::date_time(at) }</dd>
+                    <dd title={at.clone()}>{ local_time(at) }</dd>
                 }
             </dl>
             <div class="lb-actions">
@@ -177,7 +177,7 @@ pub fn config_summary(props: &ConfigSummaryProps) -> Html {
 pub fn next_runs(runs: &[String]) -> Html {
     html! {
         <ul class="lb-list">
-            { for runs.iter().map(|t| html! { <li title={t.clone()}>{ format::date_time(t) }</li> }) }
+            { for runs.iter().map(|t| html! { <li title={t.clone()}>{ local_time(t) }</li> }) }
         </ul>
     }
 }

@@ -1,6 +1,11 @@
-//! An operation's progress: status, bar, the whole operation's percent and ETA, the step's
-//! percent, bytes, rate and ETA, current step, the steps with their state and duration,
+//! An operation's progress: status, one bar for the whole operation with its percent, the
+//! step it is on and its time left beside it; the steps with their state and duration, the
+//! running one with its own figures (data, files, rate, what it works on) in its row;
 //! warnings, and the error with its hint.
+//!
+//! The bar, the percent and the time left are the whole operation's (`overall_fraction`,
+//! which the backend never lets go back); a step's own figures appear only in that step's
+//! row, so no two figures on the screen contradict each other.
 
 use lifeboat_shared::operation::{
     Operation, OperationKind, OperationStatus, Progress, Step, StepStatus,
@@ -9,19 +14,6 @@ use yew::prelude::*;
 
 use crate::components::status;
 use crate::format;
-
-/// Properties of [`OperationProgress`].
-#[derive(Debug, Clone, PartialEq, Properties)]
-pub struct OperationProgressProps {
-    /// The operation.
-    pub operation: Operation,
-    /// Now, in seconds since the epoch, for the duration of running steps.
-    #[prop_or_default]
-    pub now: Option<f64>,
-    /// Leave out the per-step list (the main page's summary card).
-    #[prop_or_default]
-    pub compact: bool,
-}
 
 /// "Backup · Before the upgrade" or "Restore of bk-… into dash".
 pub fn title(op: &Operation) -> String {
@@ -72,38 +64,38 @@ fn announcement(op: &Operation) -> String {
     s
 }
 
-/// The progress view.
-#[function_component(OperationProgress)]
-pub fn operation_progress(props: &OperationProgressProps) -> Html {
-    let op = &props.operation;
-    let running = !op.status.is_terminal();
-    let progress = op.progress.clone().filter(|_| running);
-    let fraction = match op.status {
+/// The whole operation's share done: all of it once it succeeded, else what the backend
+/// reported (older backends report only the step's, which is better than nothing).
+pub fn overall_fraction(op: &Operation) -> Option<f64> {
+    match op.status {
         OperationStatus::Succeeded | OperationStatus::SucceededWithWarnings => Some(1.0),
-        _ => progress.as_ref().and_then(|p| p.fraction()),
-    };
-    let pct = fraction.and_then(format::whole_percent);
-    let bar_label = format!("{} progress", title(op));
+        _ => op
+            .progress
+            .as_ref()
+            .and_then(|p| p.overall_fraction.or_else(|| p.fraction())),
+    }
+}
 
-    let steps = op.steps.iter().map(|s| {
-        let (icon, word, tone) = status::step(s.status);
-        let dur = step_duration(s, props.now);
-        html! {
-            <li key={s.id.clone()} class={classes!("lb-step", tone)} data-testid="operation-step"
-                data-step={s.id.clone()} data-status={word}
-                aria-current={(s.status == StepStatus::Running).then_some("step")}>
-                <span class="lb-step-icon" aria-hidden="true">{ icon }</span>
-                <span class="lb-step-title">{ s.title.clone() }</span>
-                <span class="lb-step-state">
-                    { word }
-                    if let Some(d) = dur { { format!(" · {d}") } }
-                </span>
-                if let Some(detail) = &s.detail {
-                    <span class="lb-step-detail">{ detail.clone() }</span>
-                }
-            </li>
-        }
-    });
+/// The progress view: `now` (seconds since the epoch) times the running step and says how
+/// long ago things happened; `with_steps` adds the list of steps (the progress page).
+pub fn operation_progress(op: &Operation, now: Option<f64>, with_steps: bool) -> Html {
+    let running = !op.status.is_terminal();
+    let pct = overall_fraction(op).and_then(format::whole_percent);
+    let bar_label = format!("{} progress", title(op));
+    let total = op.steps.len();
+    let position = op
+        .steps
+        .iter()
+        .position(|s| s.status == StepStatus::Running);
+    let eta = op
+        .progress
+        .as_ref()
+        .and_then(|p| p.overall_eta_seconds)
+        .filter(|_| running);
+    let steps = op
+        .steps
+        .iter()
+        .map(|s| step_row(s, op.progress.as_ref(), now));
 
     html! {
         <div class="lb-progress" data-testid="operation-progress" data-status={status::operation(op.status).1}>
@@ -112,7 +104,7 @@ pub fn operation_progress(props: &OperationProgressProps) -> Html {
                 { status::badge(status::operation(op.status)) }
             </div>
             <p class="lb-sr" aria-live="polite" aria-atomic="true">{ announcement(op) }</p>
-            if running || fraction.is_some() {
+            if running || pct.is_some() {
                 <div class="lb-bar" role="progressbar" aria-label={bar_label}
                     aria-valuemin="0" aria-valuemax="100"
                     aria-valuenow={pct.map(|p| p.to_string())}
@@ -121,12 +113,34 @@ pub fn operation_progress(props: &OperationProgressProps) -> Html {
                     <div class={classes!("lb-bar-fill", pct.is_none().then_some("lb-bar-indeterminate"))}
                         style={format!("width: {}%", pct.map_or(100, u32::from))}></div>
                 </div>
+                <p class="lb-progress-line" data-testid="progress-overall">
+                    if let Some(p) = pct {
+                        <strong data-testid="progress-percent">{ format!("{p}%") }</strong>
+                    }
+                    if let (Some(i), true) = (position, running) {
+                        <span data-testid="progress-step">
+                            { format!("Step {} of {total}: {}", i + 1, op.steps[i].title) }
+                        </span>
+                    }
+                    if let Some(e) = eta {
+                        <span data-testid="progress-eta">{ format::eta(e) }</span>
+                    }
+                </p>
             }
-            if let Some(o) = progress.as_ref().and_then(|p| format::overall(p.overall_fraction, p.overall_eta_seconds)) {
-                <p data-testid="progress-overall">{ o }</p>
-            }
-            { facts(op, progress.as_ref(), pct) }
-            if !props.compact && !op.steps.is_empty() {
+            <dl class="lb-facts">
+                <dt>{ "Started" }</dt>
+                <dd>{ when(&op.created_at, now) }</dd>
+                if let Some(end) = &op.finished_at {
+                    <dt>{ "Finished" }</dt>
+                    <dd>
+                        { when(end, now) }
+                        if let Some(d) = format::seconds_between(&op.created_at, end) {
+                            <span class="lb-muted">{ format!(" (took {})", format::duration(d)) }</span>
+                        }
+                    </dd>
+                }
+            </dl>
+            if with_steps && !op.steps.is_empty() {
                 <ol class="lb-steps" aria-label="Steps">{ for steps }</ol>
             }
             { problems(op) }
@@ -134,64 +148,90 @@ pub fn operation_progress(props: &OperationProgressProps) -> Html {
     }
 }
 
-/// The figures: done, data, rate, time left, current step, what it works on, and when it
-/// started and finished.
-fn facts(op: &Operation, progress: Option<&Progress>, pct: Option<u8>) -> Html {
-    let total = op.steps.len();
-    let position = op
-        .steps
-        .iter()
-        .position(|s| s.status == StepStatus::Running)
-        .map(|i| i + 1);
-    let current = op.current_step();
+/// A step's row: its state and duration, its detail, and while it runs its own figures.
+fn step_row(s: &Step, progress: Option<&Progress>, now: Option<f64>) -> Html {
+    let (icon, word, tone) = status::step(s.status);
+    let dur = step_duration(s, now);
+    let running = s.status == StepStatus::Running;
+    let figures = progress.filter(|_| running).and_then(step_figures);
     html! {
-        <dl class="lb-facts">
-            if let Some(p) = pct {
-                <dt>{ "Done" }</dt><dd data-testid="progress-percent">{ format!("{p}%") }</dd>
+        <li key={s.id.clone()} class={classes!("lb-step", tone)} data-testid="operation-step"
+            data-step={s.id.clone()} data-status={word}
+            aria-current={running.then_some("step")}>
+            <span class="lb-step-icon" aria-hidden="true">{ icon }</span>
+            <span class="lb-step-title">{ s.title.clone() }</span>
+            <span class="lb-step-state">
+                { word }
+                if let Some(d) = dur { { format!(" · {d}") } }
+            </span>
+            if let Some(detail) = &s.detail {
+                <span class="lb-step-detail">{ detail.clone() }</span>
             }
-            if let Some(p) = &progress {
-                <dt>{ "Data" }</dt>
-                <dd data-testid="progress-bytes"
-                    title={p.bytes_total.map(|t| format!("{} of {}", format::exact_bytes(p.bytes_done), format::exact_bytes(t)))}>
-                    { format::bytes_of(p.bytes_done, p.bytes_total) }
-                    if let Some(ft) = p.files_total {
-                        { format!(" · {} of {ft} files", p.files_done) }
+            if let Some((line, item)) = figures {
+                <span class="lb-step-detail" data-testid="step-figures">
+                    { line }
+                    if let Some(item) = item {
+                        <span class="lb-ellipsis">{ format!("Copying {item}") }</span>
                     }
-                </dd>
-                if let Some(r) = p.rate_bytes_per_sec {
-                    <dt>{ "Rate" }</dt><dd data-testid="progress-rate">{ format::rate(r) }</dd>
-                }
-                if let Some(e) = p.eta_seconds {
-                    <dt>{ "Time left" }</dt><dd data-testid="progress-eta">{ format::eta(e) }</dd>
-                }
+                </span>
             }
-            if let Some(step) = current {
-                <dt>{ "Current step" }</dt>
-                <dd data-testid="progress-step">
-                    { step.title.clone() }
-                    if let (Some(i), true) = (position, total > 0) {
-                        <span class="lb-muted">{ format!(" (step {i} of {total})") }</span>
-                    }
-                </dd>
-            }
-            if let Some(item) = progress.as_ref().and_then(|p| p.current.clone()) {
-                <dt>{ "Working on" }</dt><dd class="lb-ellipsis" title={item.clone()}>{ item }</dd>
-            }
-            <dt>{ "Started" }</dt>
-            <dd title={op.created_at.clone()}>{ format::date_time(&op.created_at) }</dd>
-            if let Some(end) = &op.finished_at {
-                <dt>{ "Finished" }</dt>
-                <dd title={end.clone()}>
-                    { format::date_time(end) }
-                    if let Some(d) = format::seconds_between(&op.created_at, end) {
-                        <span class="lb-muted">{ format!(" (took {})", format::duration(d)) }</span>
-                    }
-                </dd>
-            }
-        </dl>
+        </li>
     }
 }
 
+/// A running step's own figures: `12.0 MiB of 40.0 MiB (30%) · 3 of 120 files · 5.0 MiB/s`,
+/// and what it works on; `None` before it has any.
+fn step_figures(p: &Progress) -> Option<(String, Option<String>)> {
+    if p.bytes_done == 0 && p.bytes_total.is_none() && p.current.is_none() {
+        return None;
+    }
+    let mut line = format::bytes_of(p.bytes_done, p.bytes_total);
+    if let Some(f) = p.fraction() {
+        line += &format!(" ({})", format::percent(f));
+    }
+    if let Some(ft) = p.files_total {
+        line += &format!(" · {} of {ft} files", p.files_done);
+    }
+    if let Some(r) = p.rate_bytes_per_sec {
+        line += &format!(" · {}", format::rate(r));
+    }
+    Some((line, p.current.clone()))
+}
+
+/// An RFC 3339 time in the browser's zone, as `1 Dec 2026, 10:55 CET`; anything that does
+/// not parse, as it came.
+pub fn local_time(iso: &str) -> String {
+    let Some(at) = format::parse_rfc3339(iso) else {
+        return iso.to_owned();
+    };
+    let options = js_sys::Object::new();
+    for (k, v) in [
+        ("day", "numeric"),
+        ("month", "short"),
+        ("year", "numeric"),
+        ("hour", "2-digit"),
+        ("minute", "2-digit"),
+        ("timeZoneName", "short"),
+    ] {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    }
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at * 1000.0))
+        .to_locale_string("en-GB", &options)
+        .into()
+}
+
+/// A time as people read it: how long ago (or the local date and time, when older than a
+/// day), with the local time and the server's exact stamp on hover.
+pub fn when(iso: &str, now: Option<f64>) -> Html {
+    let local = local_time(iso);
+    let shown = now
+        .zip(format::parse_rfc3339(iso))
+        .and_then(|(n, at)| format::ago(n - at))
+        .unwrap_or_else(|| local.clone());
+    html! {
+        <time datetime={iso.to_owned()} title={format!("{local} ({iso})")}>{ shown }</time>
+    }
+}
 /// The error with its hint, and the warnings.
 fn problems(op: &Operation) -> Html {
     html! {

@@ -6,6 +6,7 @@ use yew::prelude::*;
 
 use crate::components::dialog::{Modal, Submit, foot};
 use crate::components::field::event_value;
+use crate::components::operation_progress::local_time;
 use crate::format;
 use crate::hooks::ActionState;
 use crate::validate;
@@ -98,7 +99,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
         let phrase = phrase.clone();
         Callback::from(move |e: InputEvent| phrase.set(event_value(&e)))
     };
-    let when = format::date_time(&props.backup.started_at);
+    let when = local_time(&props.backup.started_at);
     let same_label = match &same_ns {
         Some(ns) => format!("This namespace ({ns})"),
         None => "This namespace (unknown: the instance could not be loaded)".to_owned(),

@@ -44,11 +44,10 @@ thread_local! {
     static FEEDS: RefCell<Vec<Shared>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Follows the operations of the API in context. Without an API (component tests) it
-/// only holds what is dispatched to it.
+/// Follows the operations of `api`. Without an API (component tests) it only holds what is
+/// dispatched to it.
 #[hook]
-pub fn use_operations() -> Operations {
-    let api = use_context::<Api>();
+pub fn use_operations(api: Option<Api>) -> Operations {
     let state = use_reducer(OperationsState::default);
     let dispatcher = state.dispatcher();
     use_effect_with(api, move |api| {

@@ -9,9 +9,10 @@ use crate::api::Api;
 use crate::components::audit::activity;
 use crate::components::backup_dialog::BackupDialog;
 use crate::components::health_badge::HealthBadge;
-use crate::components::operation_progress::OperationProgress;
+use crate::components::operation_progress::{operation_progress, title, when};
 use crate::components::restore_dialog::RestoreDialog;
 use crate::components::sign_in::sign_in;
+use crate::components::status;
 use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch};
 use crate::pages::backups::{BackupsCard, kind_word};
 use crate::pages::storage::StorageSection;
@@ -181,19 +182,35 @@ fn closer(dialog: &UseStateHandle<Dialog>) -> Callback<()> {
     Callback::from(move |()| dialog.set(Dialog::Closed))
 }
 
-/// The card of the operation in progress, or of the last one.
+/// The card of the operation in progress (its bar, percent, step and time left), or one
+/// line for the last one, so that the Backups table stays in view.
 fn current_card(op: &Operation, link_note: Option<&'static str>) -> Html {
+    let now = crate::pages::now();
+    let link = html! {
+        <Link to={Route::Operation { id: op.id.clone() }} classes="lb-link">
+            { "Open the progress page" }
+        </Link>
+    };
+    if op.status.is_terminal() {
+        let end = op.finished_at.as_deref().unwrap_or(&op.created_at);
+        return html! {
+            <section class="lb-card lb-last" aria-labelledby="lb-op-h" data-testid="current-operation">
+                <h2 id="lb-op-h">{ "Last operation" }</h2>
+                <span data-testid="operation-progress" data-status={status::operation(op.status).1}>
+                    { title(op) }{ " " }{ status::badge(status::operation(op.status)) }
+                </span>
+                <span class="lb-muted">{ when(end, now) }</span>
+                { link }
+            </section>
+        };
+    }
     html! {
         <section class="lb-card" aria-labelledby="lb-op-h" data-testid="current-operation">
             <div class="lb-card-head">
-                <h2 id="lb-op-h">
-                    { if op.status.is_terminal() { "Last operation" } else { "In progress" } }
-                </h2>
-                <Link to={Route::Operation { id: op.id.clone() }} classes="lb-link">
-                    { "Open the progress page" }
-                </Link>
+                <h2 id="lb-op-h">{ "In progress" }</h2>
+                { link }
             </div>
-            <OperationProgress operation={op.clone()} now={crate::pages::now()} />
+            { operation_progress(op, now, false) }
             if let Some(note) = link_note {
                 <p class="lb-hint">{ note }</p>
             }

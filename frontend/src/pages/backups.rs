@@ -7,7 +7,7 @@ use lifeboat_shared::config::ConfigView;
 use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Outcome};
 use yew::prelude::*;
 
-use crate::components::backups_table::BackupsTable;
+use crate::components::backups_table::{BackupsTableProps, backups_table};
 use crate::components::banner::error_banner;
 use crate::components::empty_state::empty_state;
 use crate::hooks::Loadable;
@@ -127,11 +127,14 @@ impl BackupsCard<'_> {
                         kind_word(op)
                     ))
                 });
-                html! {
-                    <BackupsTable backups={list.backups.clone()} {running}
-                        with_warnings={with_warnings(self.live)} {restore_disabled}
-                        on_restore={self.on_restore} />
-                }
+                backups_table(&BackupsTableProps {
+                    backups: list.backups.clone(),
+                    running,
+                    with_warnings: with_warnings(self.live),
+                    restore_disabled,
+                    on_restore: self.on_restore,
+                    now: crate::pages::now(),
+                })
             }
         }
     }

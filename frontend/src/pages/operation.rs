@@ -12,7 +12,7 @@ use yew::prelude::*;
 use crate::api::{Api, ApiFailure};
 use crate::components::banner::error_banner;
 use crate::components::checklist::Checklist;
-use crate::components::operation_progress::{OperationProgress, title};
+use crate::components::operation_progress::{operation_progress, title};
 use crate::components::restore_dialog::RestoreDialog;
 use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch};
 use crate::pages::{StartRestoreAction, dismiss, use_start_restore};
@@ -199,7 +199,7 @@ fn operation_view(op: &Operation, open_retry: &Action<(String, String)>, closed:
         <>
             <section class="lb-card" aria-labelledby="lb-opp-h">
                 <h2 id="lb-opp-h">{ title(op) }</h2>
-                <OperationProgress operation={op.clone()} now={crate::pages::now()} />
+                { operation_progress(op, crate::pages::now(), true) }
                 if failed {
                     <p class="lb-note" data-testid="retry-note">
                         { if is_restore {
