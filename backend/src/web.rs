@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use base64::Engine as _;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
@@ -23,7 +23,14 @@ pub fn router(static_dir: &Path, frame_ancestors: &[HeaderValue]) -> Router<AppS
     let index = static_dir.join("index.html");
     let html = std::fs::read_to_string(&index).unwrap_or_default();
     let csp = content_security_policy(&html, frame_ancestors);
-    let serve = ServeDir::new(static_dir).fallback(ServeFile::new(index));
+    let page: std::sync::Arc<str> = html.clone().into();
+    let fallback = move |uri: axum::http::Uri| {
+        let page = page.clone();
+        async move { client_route(uri.path(), &page) }
+    };
+    let serve = ServeDir::new(static_dir).fallback(
+        axum::handler::HandlerWithoutStateExt::into_service(fallback),
+    );
     let mut router = Router::new()
         .fallback_service(serve)
         .layer(SetResponseHeaderLayer::overriding(
@@ -45,6 +52,33 @@ pub fn router(static_dir: &Path, frame_ancestors: &[HeaderValue]) -> Router<AppS
         ));
     }
     router
+}
+
+/// What a path that is no file gets: the page for its client routes (`/`,
+/// `/operations/<id>`); for any other path the page too, which says "Page not found", but
+/// with a `404` so that the address is not taken for a page; and a file that is not there
+/// (`/favicon.ico`, a mistyped asset) is a plain `404`, never the page under its name.
+fn client_route(path: &str, page: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if last.contains('.') {
+        return (StatusCode::NOT_FOUND, "Not found").into_response();
+    }
+    let known = path == "/"
+        || path
+            .strip_prefix("/operations/")
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    let status = if known {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page.to_owned(),
+    )
+        .into_response()
 }
 
 /// The page's policy: scripts from here plus the inline ones of `index_html` by hash, wasm

@@ -10,7 +10,49 @@ use serde::{Deserialize, Serialize};
 use super::AuthContext;
 use super::middleware::cookie;
 use super::{CSRF_COOKIE, NewSession, SESSION_COOKIE};
+use crate::audit::AuditLog;
 use crate::error::{AppError, Json};
+
+/// The client's address, for the audit trail: `X-Forwarded-For`'s first address behind a
+/// proxy, else the peer's, else `unknown` (as `api::caller` finds it; `auth` sits below
+/// `api`, so it cannot use that one).
+#[derive(Debug)]
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| {
+                let v = v.trim().chars().filter(|c| !c.is_control());
+                v.take(64).collect::<String>()
+            })
+            .filter(|v| !v.is_empty());
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Self(forwarded.or(peer).unwrap_or_else(|| "unknown".into())))
+    }
+}
+
+/// Records a sign-in attempt (never the token or code, only how it was tried).
+fn record_sign_in(audit: &AuditLog, from: &str, how: &str, accepted: bool) {
+    let (who, outcome) = if accepted {
+        ("admin", "accepted")
+    } else {
+        ("unknown", "refused")
+    };
+    audit.record(who, from, "session.sign_in", how, outcome);
+}
 
 /// What these handlers need of the application's state: its authentication (if installed).
 type AuthState = State<Option<std::sync::Arc<AuthContext>>>;
@@ -76,10 +118,13 @@ fn clear_cookies(resp: &mut Response) {
 /// `GET /login?code=…`: the one-time link from the startup log.
 pub async fn login_page(
     State(auth): AuthState,
+    State(audit): State<AuditLog>,
+    ClientAddr(from): ClientAddr,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let session = auth.and_then(|ctx| ctx.auth.redeem_login_code(&q.code));
+    record_sign_in(&audit, &from, "one-time sign-in link", session.is_some());
     match session {
         Some(s) => {
             let mut resp = Redirect::to("/").into_response();
@@ -102,19 +147,21 @@ pub async fn login_page(
 
 async fn login(
     State(auth): AuthState,
+    State(audit): State<AuditLog>,
+    ClientAddr(from): ClientAddr,
     headers: HeaderMap,
     Json(body): Json<TokenLogin>,
 ) -> Result<Response, AppError> {
-    let s = auth
-        .and_then(|ctx| ctx.auth.login_with_token(body.token.trim()))
-        .ok_or_else(|| {
-            AppError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "That token was not accepted",
-            )
-            .with_hint("Copy the token from the admin-token file in Lifeboat's data dir")
-        })?;
+    let s = auth.and_then(|ctx| ctx.auth.login_with_token(body.token.trim()));
+    record_sign_in(&audit, &from, "admin token", s.is_some());
+    let s = s.ok_or_else(|| {
+        AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "That token was not accepted",
+        )
+        .with_hint("Copy the token from the admin-token file in Lifeboat's data dir")
+    })?;
     let mut resp = Json(SessionInfo {
         user: "admin".into(),
     })
@@ -137,6 +184,7 @@ pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Option<std::sync::Arc<AuthContext>>: axum::extract::FromRef<S>,
+    AuditLog: axum::extract::FromRef<S>,
 {
     Router::new().route("/session", post(login).delete(logout))
 }
