@@ -4,7 +4,7 @@ use lifeboat_shared::{Health, HealthStatus};
 use yew::prelude::*;
 
 use crate::api::ApiFailure;
-use crate::hooks::{Loadable, use_fetch};
+use crate::hooks::Loadable;
 
 /// What the badge knows.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,15 +17,14 @@ pub enum HealthView {
     Down(ApiFailure),
 }
 
-/// Calls `GET /api/v1/health` once and shows the result.
-#[function_component(HealthBadge)]
-pub fn health_badge() -> Html {
-    let health = use_fetch((), |api| async move { api.health().await });
-    health_line(&match &*health {
+/// What the page's `GET /api/v1/health` says, for [`health_line`] (the page fetches it:
+/// a component of its own here would cost the bundle its lifecycle code).
+pub fn health_view(health: &Loadable<Health>) -> HealthView {
+    match health {
         Loadable::Loading => HealthView::Loading,
         Loadable::Loaded(h) => HealthView::Up(h.clone()),
         Loadable::Failed(e) => HealthView::Down(e.clone()),
-    })
+    }
 }
 
 /// Properties of [`HealthLine`].
@@ -41,7 +40,7 @@ pub fn health_line_component(props: &HealthLineProps) -> Html {
     health_line(&props.view)
 }
 
-/// Renders a [`HealthView`] (what [`HealthBadge`] draws, without a component of its own).
+/// Renders a [`HealthView`].
 pub fn health_line(view: &HealthView) -> Html {
     let (class, text) = match view {
         HealthView::Loading => ("lb-health", "Checking the Lifeboat server…".to_owned()),

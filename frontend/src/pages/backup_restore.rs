@@ -8,15 +8,14 @@ use yew::prelude::*;
 use crate::api::Api;
 use crate::components::audit::activity;
 use crate::components::backup_dialog::BackupDialog;
-use crate::components::health_badge::HealthBadge;
+use crate::components::health_badge::{health_line, health_view};
 use crate::components::operation_progress::{operation_progress, title, when};
 use crate::components::restore_dialog::RestoreDialog;
-use crate::components::sign_in::sign_in;
 use crate::components::status;
 use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch};
 use crate::pages::backups::{BackupsCard, kind_word};
 use crate::pages::storage::StorageSection;
-use crate::pages::{StartRestoreAction, dismiss, follow, use_start_restore};
+use crate::pages::{StartRestoreAction, dismiss, follow, use_sign_in, use_start_restore};
 use crate::router::{Link, Route};
 use crate::state::{Link as FeedLink, OperationsState};
 
@@ -44,7 +43,6 @@ fn locked_reason(active: Option<&Operation>, locked_by: Option<&str>) -> Option<
 /// The page.
 #[function_component(BackupRestorePage)]
 pub fn backup_restore_page() -> Html {
-    let api = use_context::<Api>();
     let ops = use_context::<Operations>();
     let empty = OperationsState::default();
     let live: &OperationsState = ops.as_deref().unwrap_or(&empty);
@@ -66,32 +64,20 @@ pub fn backup_restore_page() -> Html {
         |api| async move { api.backups().await },
     );
     let instance = use_fetch((), |api| async move { api.instance().await });
+    let health = use_fetch((), |api| async move { api.health().await });
     // The audit trail is fetched again when an operation starts or ends.
     let audit = use_fetch(
         live.current().map(|o| (o.id.clone(), o.status)),
         |api| async move { api.audit().await },
     );
     // Standalone and signed out: the sign-in form instead of the cards.
-    let signed_out = match &*config {
-        Loadable::Failed(e) if e.signed_out() && api.as_ref().is_some_and(|a| a.standalone) => {
-            Some(e.clone())
-        }
+    let sign_in_form = use_sign_in(match &*config {
+        Loadable::Failed(e) => Some(e),
         _ => None,
-    };
+    });
     let dialog = use_state(|| Dialog::Closed);
     let announcement = use_state(String::new);
     let (start_backup, start_restore) = use_start(&dialog, &announcement);
-    let sign_in_action = use_action(|api: Api, token: String| async move {
-        api.sign_in(&token).await?;
-        // Signed in: the page loads again, its data and live updates with it. The form
-        // stays busy until the page unloads.
-        crate::pages::reload();
-        std::future::pending::<()>().await;
-        Ok(())
-    });
-    // The sign-in form's token (standalone, signed out).
-    let token = use_state(String::new);
-
     let locked = locked_reason(
         active.as_ref(),
         config.ok().and_then(|v| v.locked_by.as_deref()),
@@ -122,21 +108,14 @@ pub fn backup_restore_page() -> Html {
         on_restore,
         on_reload: reload(&backups_reload),
     };
-    let on_sign_in = {
-        let (action, token) = (sign_in_action.clone(), token.clone());
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            action.run((*token).clone());
-        })
-    };
     let instance_namespace = instance.ok().map(|i| AttrValue::from(i.namespace.clone()));
 
     html! {
         <div class="lb-page" data-testid="backup-restore">
             <h1 class="lb-title">{ "Backup and Restore" }</h1>
             <p class="lb-sr" role="status" aria-live="polite">{ (*announcement).clone() }</p>
-            if let Some(reason) = signed_out {
-                { sign_in(&reason, &token, sign_in_action.busy(), sign_in_action.error().as_ref(), on_sign_in) }
+            if let Some(form) = sign_in_form {
+                { form }
             } else {
                 <StorageSection config={config.clone()} locked_reason={locked}
                     on_reload={reload(&config_reload)} />
@@ -146,7 +125,7 @@ pub fn backup_restore_page() -> Html {
                 { backups_card.view() }
                 { activity(&audit) }
             }
-            <footer class="lb-footer"><HealthBadge /></footer>
+            <footer class="lb-footer">{ health_line(&health_view(&health)) }</footer>
             { dialog_view(&dialog, instance_namespace, &start_backup, &start_restore) }
         </div>
     }

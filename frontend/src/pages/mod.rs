@@ -63,6 +63,38 @@ pub(crate) fn dismiss<A, B>(
     })
 }
 
+/// Standalone and signed out (`failure` is a `401`): the sign-in form, which trades the
+/// admin token for a session and loads the same address again, so a deep link (an
+/// operation's progress page) comes back to where it pointed. `None` otherwise.
+#[hook]
+pub(crate) fn use_sign_in(failure: Option<&crate::api::ApiFailure>) -> Option<Html> {
+    let api = use_context::<Api>();
+    let action = use_action(|api: Api, token: String| async move {
+        api.sign_in(&token).await?;
+        // Signed in: the page loads again, its data and live updates with it. The form
+        // stays busy until the page unloads.
+        reload();
+        std::future::pending::<()>().await;
+        Ok(())
+    });
+    let token = use_state(String::new);
+    let reason = failure.filter(|e| e.signed_out() && api.is_some_and(|a| a.standalone))?;
+    let onsubmit = {
+        let (action, token) = (action.clone(), token.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            action.run((*token).clone());
+        })
+    };
+    Some(crate::components::sign_in::sign_in(
+        reason,
+        &token,
+        action.busy(),
+        action.error().as_ref(),
+        onsubmit,
+    ))
+}
+
 /// Now, in seconds since the epoch (the browser's clock; `None` off the browser).
 pub(crate) fn now() -> Option<f64> {
     #[cfg(target_arch = "wasm32")]

@@ -15,7 +15,7 @@ use crate::components::checklist::Checklist;
 use crate::components::operation_progress::{operation_progress, title};
 use crate::components::restore_dialog::RestoreDialog;
 use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch};
-use crate::pages::{StartRestoreAction, dismiss, use_start_restore};
+use crate::pages::{StartRestoreAction, dismiss, use_sign_in, use_start_restore};
 use crate::router::{Link, Route};
 use crate::state::OperationsAction;
 
@@ -102,7 +102,13 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
     // "Retry restore": load the backup, open the dialog, start and follow the new restore.
     let retry = use_state(|| None::<Retry>);
     let (open_retry, start_retry) = use_retry(&retry);
+    // Signed out, from a deep link: sign in here, then this same page again.
+    let sign_in_form = use_sign_in(match &*fetched {
+        Loadable::Failed(e) if op.is_none() => Some(e),
+        _ => None,
+    });
     let body = match (&op, &*fetched) {
+        (None, _) if sign_in_form.is_some() => sign_in_form.unwrap_or_default(),
         (Some(op), _) => operation_view(op, &open_retry, (*retry).is_none()),
         (None, Loadable::Loading) => html! {
             <p class="lb-loading" role="status">{ "Loading the operation…" }</p>
