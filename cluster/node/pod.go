@@ -384,7 +384,7 @@ func (r *podRun) environment(ctx context.Context, c *containerRun, image *ImageS
 		env["KUBERNETES_SERVICE_HOST"], env["KUBERNETES_SERVICE_PORT"] = host, port
 	}
 	for _, e := range c.spec.Env {
-		env[e.Name] = e.Value
+		env[e.Name] = expandVars(e.Value, env)
 	}
 	hosts := r.p.serviceHosts(r.pod.Namespace)
 	for k, v := range env {
@@ -514,7 +514,7 @@ func (r *podRun) waitClaim(ctx context.Context, claim string) (string, error) {
 	}
 }
 
-func writeFiles(dir string, files map[string][]byte, mode os.FileMode) error {
+func writeFiles(dir string, files map[string][]byte, mode os.FileMode, gid int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -526,8 +526,37 @@ func writeFiles(dir string, files map[string][]byte, mode os.FileMode) error {
 		if err := os.WriteFile(p, data, mode); err != nil {
 			return err
 		}
+		if err := os.Chmod(p, mode); err != nil {
+			return err
+		}
+		if gid >= 0 {
+			if err := os.Chown(p, 0, gid); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// fsGroup is the group a pod's volume files belong to (-1: leave them to the node). An
+// image's ids (postgres' 999, say) mean nothing on this machine, so a pod with an
+// `fsGroup` gets the group of its first container's image user: the user its processes
+// run as here.
+func (r *podRun) fsGroup() int {
+	sc := r.pod.Spec.SecurityContext
+	if sc == nil || sc.FSGroup == nil {
+		return -1
+	}
+	for _, c := range r.pod.Spec.Containers {
+		if spec := r.imageSpec(c.Image); spec != nil && spec.User != "" {
+			if u, err := user.Lookup(spec.User); err == nil {
+				if gid, err := strconv.Atoi(u.Gid); err == nil {
+					return gid
+				}
+			}
+		}
+	}
+	return -1
 }
 
 func pick(data map[string][]byte, items []corev1.KeyToPath) map[string][]byte {
@@ -580,7 +609,7 @@ func (r *podRun) writeSecret(dir string, s *corev1.SecretVolumeSource) error {
 	if s.DefaultMode != nil {
 		mode = os.FileMode(*s.DefaultMode)
 	}
-	return writeFiles(dir, pick(data, s.Items), mode)
+	return writeFiles(dir, pick(data, s.Items), mode, r.fsGroup())
 }
 
 func (r *podRun) writeConfigMap(dir, name string, items []corev1.KeyToPath, optional *bool) error {
@@ -591,7 +620,7 @@ func (r *podRun) writeConfigMap(dir, name string, items []corev1.KeyToPath, opti
 		}
 		return err
 	}
-	return writeFiles(dir, pick(data, items), 0o644)
+	return writeFiles(dir, pick(data, items), 0o644, r.fsGroup())
 }
 
 // writeProjected fills a projected volume: service-account tokens (from the TokenRequest
@@ -633,7 +662,7 @@ func (r *podRun) writeProjected(ctx context.Context, dir string, v *corev1.Proje
 			}
 		}
 	}
-	return writeFiles(dir, files, 0o644)
+	return writeFiles(dir, files, 0o644, r.fsGroup())
 }
 
 func (r *podRun) token(ctx context.Context, src *corev1.ServiceAccountTokenProjection) (string, error) {

@@ -289,7 +289,8 @@ func (p *Provider) provisionOnce(ctx context.Context) error {
 		if class != StorageClass {
 			continue
 		}
-		name := "pv-" + string(c.UID)
+		// Short names: a Unix socket's path below a volume must stay under 108 bytes.
+		name := "pv-" + strings.ReplaceAll(string(c.UID), "-", "")[:12]
 		dir := filepath.Join(p.cfg.StateDir, "volumes", name)
 		if err := os.MkdirAll(dir, 0o777); err != nil {
 			return err

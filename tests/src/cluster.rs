@@ -71,7 +71,7 @@ impl Cluster {
                 );
             }
         }
-        let dir = tempfile::Builder::new().prefix("lifeboat-k8s-").tempdir()?;
+        let dir = tempfile::Builder::new().prefix("lbk8s-").tempdir()?;
         let mut cluster = Self {
             kubeconfig: dir.path().join("admin.kubeconfig"),
             audit_log: dir.path().join("audit.log"),
@@ -372,6 +372,288 @@ impl Cluster {
     }
 }
 
+/// A Dash Enterprise-shaped namespace made by [`Cluster::dash_namespace`].
+#[derive(Debug, Clone)]
+pub struct DashNamespace {
+    /// Its name.
+    pub name: String,
+    /// Lifeboat's admin token (from the Secret `lifeboat-admin`).
+    pub lifeboat_token: String,
+}
+
+/// The manifests of the Dash Enterprise-shaped namespace, in the order they apply.
+pub fn namespace_manifests() -> anyhow::Result<Vec<(String, String)>> {
+    let dir = crate::workspace_root().join("cluster/namespace");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            Ok((name, std::fs::read_to_string(&p)?))
+        })
+        .collect()
+}
+
+impl Cluster {
+    /// Lays out a namespace shaped like Dash Enterprise's (`cluster/namespace/*.yaml`): the
+    /// platform's configuration objects and custom resources, the system Postgres with its
+    /// `pgbackrest server` sidecar (TLS certificates made here), and Lifeboat; returns once
+    /// the Postgres pod and Lifeboat are ready.
+    pub fn dash_namespace(&self, name: &str) -> anyhow::Result<DashNamespace> {
+        self.kubectl_ok(&["create", "namespace", name])?;
+        let tls = self.path(&format!("tls-{name}"));
+        std::fs::create_dir_all(&tls)?;
+        let sans: Vec<String> = (10..=250)
+            .map(|i| format!("IP:{}{i}", self.pod_ip_prefix))
+            .chain([
+                format!("DNS:system-postgres.{name}.svc"),
+                "DNS:system-postgres".to_owned(),
+            ])
+            .collect();
+        let ca = self.path("pki");
+        pgbackrest_certs(&tls, &ca, &sans.join(","))?;
+        let f = |n: &str| tls.join(n).display().to_string();
+        let ca_crt = ca.join("ca.crt").display().to_string();
+        self.kubectl_ok(&[
+            "-n",
+            name,
+            "create",
+            "secret",
+            "generic",
+            "system-pgbackrest-tls",
+            &format!("--from-file=ca.crt={ca_crt}"),
+            &format!("--from-file=tls.crt={}", f("server.crt")),
+            &format!("--from-file=tls.key={}", f("server.key")),
+        ])?;
+        self.kubectl_ok(&[
+            "-n",
+            name,
+            "create",
+            "secret",
+            "generic",
+            "lifeboat-pgbackrest-client",
+            &format!("--from-file=ca.crt={ca_crt}"),
+            &format!("--from-file=tls.crt={}", f("client.crt")),
+            &format!("--from-file=tls.key={}", f("client.key")),
+        ])?;
+        let token = format!("lb-{:016x}{:08x}", rand_u64(), std::process::id());
+        self.kubectl_ok(&[
+            "-n",
+            name,
+            "create",
+            "secret",
+            "generic",
+            "lifeboat-admin",
+            &format!("--from-literal=token={token}"),
+        ])?;
+        self.wait(&format!("the default service account of {name}"), || {
+            self.kubectl(&["-n", name, "get", "serviceaccount", "default"])
+                .is_ok_and(|o| o.status.success())
+        })?;
+        for (file, yaml) in namespace_manifests()? {
+            // Custom objects apply only once their CRD (in the same file) is established.
+            let yaml = yaml.replace("NAMESPACE", name);
+            let mut tries = 0;
+            loop {
+                match self.apply_str(&yaml) {
+                    Ok(_) => break,
+                    Err(e)
+                        if tries < 20
+                            && e.to_string().contains("ensure CRDs are installed first") =>
+                    {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
+                    Err(e) => return Err(e.context(format!("applying cluster/namespace/{file}"))),
+                }
+            }
+        }
+        let ready = |pod_args: &[&str]| {
+            self.kubectl(pod_args).is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .all(|s| s == "true")
+                    && !o.stdout.is_empty()
+            })
+        };
+        self.wait_for(
+            "system-postgres-0 (postgres and its pgbackrest sidecar) to be ready",
+            Duration::from_secs(180),
+            &mut || {
+                ready(&[
+                    "-n",
+                    name,
+                    "get",
+                    "pod",
+                    "system-postgres-0",
+                    "-o",
+                    "jsonpath={.status.containerStatuses[*].ready}",
+                ])
+            },
+        )
+        .map_err(|e| e.context(self.diagnose(name)))?;
+        self.wait_for(
+            "Lifeboat to be ready",
+            Duration::from_secs(180),
+            &mut || {
+                ready(&[
+                    "-n",
+                    name,
+                    "get",
+                    "pods",
+                    "-l",
+                    "app=lifeboat",
+                    "-o",
+                    "jsonpath={.items[*].status.containerStatuses[*].ready}",
+                ])
+            },
+        )
+        .map_err(|e| e.context(self.diagnose(name)))?;
+        Ok(DashNamespace {
+            name: name.to_owned(),
+            lifeboat_token: token,
+        })
+    }
+
+    /// What the pods of `namespace` are doing, and their containers' last log lines.
+    pub fn diagnose(&self, namespace: &str) -> String {
+        let mut out = String::new();
+        let text = |args: &[&str]| {
+            self.kubectl(args).map_or_else(
+                |e| e.to_string(),
+                |o| {
+                    format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&o.stdout),
+                        String::from_utf8_lossy(&o.stderr)
+                    )
+                },
+            )
+        };
+        out.push_str(&text(&["-n", namespace, "get", "pods,pvc", "-o", "wide"]));
+        let pods = text(&[
+            "-n",
+            namespace,
+            "get",
+            "pods",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.name}{\" \"}{range .spec.containers[*]}{.name}{\" \"}{end}{\"\\n\"}{end}",
+        ]);
+        for line in pods.lines() {
+            let mut words = line.split_whitespace();
+            let Some(pod) = words.next() else { continue };
+            for c in words {
+                out.push_str(&format!("--- {pod}/{c}\n"));
+                out.push_str(&text(&["-n", namespace, "logs", pod, "-c", c, "--tail=15"]));
+                out.push_str(&text(&[
+                    "-n",
+                    namespace,
+                    "get",
+                    "pod",
+                    pod,
+                    "-o",
+                    &format!("jsonpath={{.status.containerStatuses[?(@.name==\"{c}\")].state}}"),
+                ]));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The IP of the first pod matching `selector` in `namespace`.
+    pub fn pod_ip(&self, namespace: &str, selector: &str) -> anyhow::Result<String> {
+        let ip = self.kubectl_ok(&[
+            "-n",
+            namespace,
+            "get",
+            "pods",
+            "-l",
+            selector,
+            "-o",
+            "jsonpath={.items[0].status.podIP}",
+        ])?;
+        if ip.is_empty() {
+            bail!("no pod matches {selector} in {namespace}");
+        }
+        Ok(ip)
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+/// The pgBackRest TLS server's certificate (for every pod IP and the Service's names) and
+/// Lifeboat's client certificate (CN `lifeboat`, the name `tls-server-auth` allows).
+fn pgbackrest_certs(dir: &Path, ca_dir: &Path, sans: &str) -> anyhow::Result<()> {
+    let ca_crt = ca_dir.join("ca.crt").display().to_string();
+    let ca_key = ca_dir.join("ca.key").display().to_string();
+    for (name, subject, ext) in [
+        (
+            "server",
+            "/CN=system-postgres",
+            format!("subjectAltName={sans}\nextendedKeyUsage=serverAuth"),
+        ),
+        (
+            "client",
+            "/CN=lifeboat",
+            "extendedKeyUsage=clientAuth".to_owned(),
+        ),
+    ] {
+        let (key, csr, crt, extf) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+            format!("{name}.ext"),
+        );
+        openssl(
+            &[
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
+                subject,
+            ],
+            dir,
+        )?;
+        std::fs::write(dir.join(&extf), format!("{ext}\n"))?;
+        openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_crt,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-out",
+                &crt,
+                "-days",
+                "2",
+                "-extfile",
+                &extf,
+            ],
+            dir,
+        )?;
+    }
+    Ok(())
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         // The node first: its containers die with it (parent-death signal).
@@ -424,7 +706,8 @@ fn images_map() -> anyhow::Result<String> {
     Ok(serde_json::json!({
         "postgres:15": {"path": [pg_bin], "user": "postgres", "entrypoint": [format!("{pg_bin}/postgres")]},
         "debian:12": {"path": ["/usr/bin", "/bin"], "entrypoint": ["/bin/sh"]},
-        "lifeboat": {"path": ["/usr/bin", "/bin", pg_bin], "entrypoint": [lifeboat.display().to_string()]},
+        "lifeboat": {"path": ["/usr/bin", "/bin", pg_bin], "entrypoint": [lifeboat.display().to_string()],
+                     "env": {"LIFEBOAT_STATIC_DIR": crate::server::static_dir().display().to_string()}},
         "pgbackrest": {"path": ["/usr/bin", pg_bin], "user": "postgres", "entrypoint": ["/usr/bin/pgbackrest"]},
     })
     .to_string())
