@@ -16,7 +16,7 @@ WASM_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true
 DATA_DIR ?= $(ROOT)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: help install install-run run ui serve test lint unit wasm-test e2e k8s-test size bench-smoke bench
+.PHONY: help install install-run run ui serve cluster test lint unit wasm-test e2e k8s-test size bench-smoke bench
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
@@ -54,6 +54,10 @@ wasm-test: install ## component tests in headless Chromium (wasm-bindgen-test)
 e2e: install ## end-to-end: the real binary, real tools, headless Chromium
 	cargo build --locked -p lifeboat
 	cargo test --locked -p lifeboat-e2e -- --test-threads=2
+
+cluster: install ## a control plane, the node and a Dash Enterprise-shaped namespace; writes .cluster/env; Ctrl-C stops it
+	cargo build --locked -p lifeboat
+	cargo run --locked -p lifeboat-e2e --bin cluster
 
 k8s-test: install ## the real Kubernetes control plane and node (part of e2e): tests that it is real
 	cargo test --locked -p lifeboat-e2e --test k8s_cluster -- --nocapture
