@@ -42,6 +42,29 @@ fn the_test_cluster_is_a_real_kubernetes() {
     a_job_runs_to_completion_and_its_logs_come_through_the_api_server(&cluster);
     a_statefulset_postgres_keeps_its_data_when_its_pod_is_replaced(&cluster);
     deleting_a_namespace_removes_everything_in_it(&cluster);
+    everything_listens_on_loopback(&cluster);
+}
+
+fn everything_listens_on_loopback(cluster: &Cluster) {
+    assert!(
+        cluster.server.starts_with("https://127.0.0.1:"),
+        "{}",
+        cluster.server
+    );
+    let node = jsonpath(
+        cluster,
+        &["get", "node", "lifeboat-node"],
+        "{.status.addresses[?(@.type==\"InternalIP\")].address}",
+    );
+    assert_eq!(node, "127.0.0.1");
+    let ips = jsonpath(cluster, &["get", "pods", "-A"], "{.items[*].status.podIP}");
+    assert!(!ips.trim().is_empty(), "no pods were seen");
+    for ip in ips.split_whitespace() {
+        assert!(
+            ip.starts_with(&cluster.pod_ip_prefix),
+            "pod IP {ip} is not on loopback"
+        );
+    }
 }
 
 fn server_side_dry_run_rejects_an_invalid_object(cluster: &Cluster) {
