@@ -224,16 +224,21 @@ fn local_path(path: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// S3 general-purpose bucket naming rules.
-pub fn s3_bucket(b: &str) -> Result<(), Invalid> {
-    let hint = "S3 bucket names are 3-63 characters of lowercase letters, digits, dots and hyphens, and start and end with a letter or digit";
-    let bad = |why: &str| {
+/// The error for a bucket name that breaks a rule (`why`), quoting the name cut.
+fn bucket_error<'a>(b: &'a str, hint: &'a str) -> impl Fn(&str) -> Result<(), Invalid> + 'a {
+    move |why| {
         Err(invalid(
             "provider.bucket",
             format!("the bucket name {:?} {why}", crate::error::quote(b)),
             hint,
         ))
-    };
+    }
+}
+
+/// S3 general-purpose bucket naming rules.
+pub fn s3_bucket(b: &str) -> Result<(), Invalid> {
+    let hint = "S3 bucket names are 3-63 characters of lowercase letters, digits, dots and hyphens, and start and end with a letter or digit";
+    let bad = bucket_error(b, hint);
     if b.is_empty() {
         return Err(invalid("provider.bucket", "the bucket name is empty", hint));
     }
@@ -356,13 +361,7 @@ pub fn azure_container(c: &str) -> Result<(), Invalid> {
 /// GCS bucket naming rules.
 pub fn gcs_bucket(b: &str) -> Result<(), Invalid> {
     let hint = "GCS bucket names are 3-63 characters (up to 222 with dots) of lowercase letters, digits, hyphens, underscores and dots, start and end with a letter or digit, and do not contain \"google\"";
-    let bad = |why: &str| {
-        Err(invalid(
-            "provider.bucket",
-            format!("the bucket name {:?} {why}", crate::error::quote(b)),
-            hint,
-        ))
-    };
+    let bad = bucket_error(b, hint);
     if b.is_empty() {
         return Err(invalid("provider.bucket", "the bucket name is empty", hint));
     }
