@@ -42,7 +42,33 @@ fn the_test_cluster_is_a_real_kubernetes() {
     a_job_runs_to_completion_and_its_logs_come_through_the_api_server(&cluster);
     a_statefulset_postgres_keeps_its_data_when_its_pod_is_replaced(&cluster);
     deleting_a_namespace_removes_everything_in_it(&cluster);
+    an_unknown_image_fails_its_pod_with_the_reason(&cluster);
     everything_listens_on_loopback(&cluster);
+}
+
+fn an_unknown_image_fails_its_pod_with_the_reason(cluster: &Cluster) {
+    ns(cluster, "images");
+    cluster
+        .apply_str("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: images}\nspec:\n  restartPolicy: Never\n  containers: [{name: web, image: 'nginx:1.27'}]\n")
+        .unwrap();
+    cluster
+        .wait_for("pod web to fail", Duration::from_secs(60), &mut || {
+            jsonpath(
+                cluster,
+                &["-n", "images", "get", "pod", "web"],
+                "{.status.phase}",
+            ) == "Failed"
+        })
+        .unwrap();
+    let message = jsonpath(
+        cluster,
+        &["-n", "images", "get", "pod", "web"],
+        "{.status.message}",
+    );
+    assert!(
+        message.contains("nginx:1.27") && message.contains("image map"),
+        "{message}"
+    );
 }
 
 fn everything_listens_on_loopback(cluster: &Cluster) {
