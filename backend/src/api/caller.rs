@@ -1,8 +1,6 @@
 //! Who is calling, and from where: for the audit trail.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 /// The authenticated user and the client's address.
@@ -22,26 +20,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .extensions
             .get::<crate::auth::Principal>()
             .map_or_else(|| "admin".to_owned(), |p| p.user.clone());
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| {
-                v.trim()
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(64)
-                    .collect::<String>()
-            })
-            .filter(|v| !v.is_empty());
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
         Ok(Self {
             who,
-            from: forwarded.or(peer).unwrap_or_else(|| "unknown".into()),
+            from: crate::auth::client_addr(parts),
         })
     }
 }

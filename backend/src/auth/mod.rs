@@ -12,7 +12,7 @@ mod routes;
 mod store;
 
 pub use middleware::{AuthContext, AuthMethod, Principal, require_auth};
-pub use routes::{login_page, router};
+pub use routes::{client_addr, login_page, router};
 pub use store::{Auth, AuthError, NewSession};
 
 /// The session cookie (HttpOnly).

@@ -13,9 +13,7 @@ use super::{CSRF_COOKIE, NewSession, SESSION_COOKIE};
 use crate::audit::AuditLog;
 use crate::error::{AppError, Json};
 
-/// The client's address, for the audit trail: `X-Forwarded-For`'s first address behind a
-/// proxy, else the peer's, else `unknown` (as `api::caller` finds it; `auth` sits below
-/// `api`, so it cannot use that one).
+/// The client's address, for the audit trail ([`client_addr`], which `api::Caller` uses too).
 #[derive(Debug)]
 pub struct ClientAddr(pub String);
 
@@ -26,22 +24,28 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| {
-                let v = v.trim().chars().filter(|c| !c.is_control());
-                v.take(64).collect::<String>()
-            })
-            .filter(|v| !v.is_empty());
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        Ok(Self(forwarded.or(peer).unwrap_or_else(|| "unknown".into())))
+        Ok(Self(client_addr(parts)))
     }
+}
+
+/// `X-Forwarded-For`'s first address behind a proxy (at most 64 characters, no control
+/// characters), else the peer's, else `unknown`.
+pub fn client_addr(parts: &axum::http::request::Parts) -> String {
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| {
+            let v = v.trim().chars().filter(|c| !c.is_control());
+            v.take(64).collect::<String>()
+        })
+        .filter(|v| !v.is_empty());
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    forwarded.or(peer).unwrap_or_else(|| "unknown".into())
 }
 
 /// Records a sign-in attempt (never the token or code, only how it was tried).
