@@ -208,9 +208,22 @@ impl Api {
         self.get_json("/operations").await
     }
 
-    /// `GET /api/v1/operations/{id}`.
-    pub async fn operation(&self, id: &str) -> Result<Operation, ApiFailure> {
-        self.get_json(&format!("/operations/{}", segment(id))).await
+    /// `GET /api/v1/operations/{id}`, and the newest lines of its run's log (the `log`
+    /// beside the record's fields; read apart, so the live records stay without it).
+    pub async fn operation(&self, id: &str) -> Result<(Operation, String), ApiFailure> {
+        let resp = self
+            .call("GET", &format!("/operations/{}", segment(id)), None)
+            .await?;
+        let value = json(&resp)
+            .await
+            .ok_or_else(|| ApiFailure::Network("the answer is not JSON".to_owned()))?;
+        let log = js_sys::Reflect::get(&value, &"log".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        let op = serde_wasm_bindgen::from_value(value)
+            .map_err(|e| ApiFailure::Network(e.to_string()))?;
+        Ok((op, log))
     }
 
     /// `POST /api/v1/operations/{id}/cancel`.

@@ -13,7 +13,19 @@ use lifeboat_shared::operation::{
     ChecklistItem, Operation, OperationKind, OperationStatus, Progress, Step, StepStatus, Trigger,
 };
 use lifeboat_ui::components::backup_dialog::{BackupDialog, BackupDialogProps};
-use lifeboat_ui::components::checklist::{Checklist, ChecklistProps};
+use lifeboat_ui::components::checklist::checklist;
+
+/// Properties of [`Checklist`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+struct ChecklistProps {
+    items: Vec<ChecklistItem>,
+}
+
+/// The checklist (a plain function in the page) as a component, for these tests.
+#[function_component(Checklist)]
+fn checklist_view(p: &ChecklistProps) -> Html {
+    checklist(&p.items)
+}
 use lifeboat_ui::components::operation_progress::operation_progress;
 
 /// Properties of [`OperationProgress`].

@@ -110,3 +110,67 @@ async fn unknown_addresses_say_so_and_favicon_is_not_the_page() -> anyhow::Resul
     browser.close().await?;
     Ok(())
 }
+
+/// The progress page shows the run's log (the tools' own output, live, secrets removed)
+/// and, while it runs, Cancel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_page_shows_the_runs_log_and_cancels() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    open_up(dir.path())?;
+    let server = Lifeboat::start(&dir.path().join("data"), &[]).await?;
+    wait_instance(&server).await?;
+    // A passphrase, so restic runs with a secret the log must not show.
+    let passphrase = "log-must-not-show-this-9f3c";
+    lifeboat_e2e::page::put_config(
+        &server,
+        &json!({
+            "config": { "provider": { "provider": "local", "path": "" } },
+            "passphrase": { "action": "set", "passphrase": passphrase },
+        }),
+    )
+    .await?;
+    let op = backup_via_api(&server, "with a log", 180).await?;
+    anyhow::ensure!(op["status"] == "succeeded", "{op}");
+    let id = op["id"].as_str().context("no id")?.to_owned();
+    let browser = Browser::start().await?;
+    browser.login(&server).await?;
+    let c = &browser.client;
+    c.goto(&format!("{}/operations/{id}", server.url)).await?;
+    click(&browser, "[data-testid=operation] details summary").await?;
+    let log = browser.text_of("[data-testid=operation-log]").await?;
+    for needle in ["$ pgbackrest", "$ restic", "exit 0"] {
+        assert!(log.contains(needle), "{needle:?} not in the log: {log}");
+    }
+    assert!(!log.contains(passphrase), "the passphrase is in the log");
+    let full = server
+        .api()
+        .get(format!("{}/api/v1/operations/{id}/log", server.url))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        full.contains("$ restic") && !full.contains(passphrase),
+        "{full}"
+    );
+    axe::check(&browser, "a finished operation with its log").await?;
+
+    // Cancel, while a backup runs.
+    let r = server
+        .api()
+        .post(format!("{}/api/v1/backups", server.url))
+        .json(&json!({ "description": "to be cancelled" }))
+        .send()
+        .await?;
+    let op: Value = r.json().await?;
+    let id = op["id"].as_str().context("no id")?.to_owned();
+    c.goto(&format!("{}/operations/{id}", server.url)).await?;
+    click(&browser, "[data-testid=cancel-operation]").await?;
+    let op = lifeboat_e2e::page::wait_operation(&server, &id, 60).await?;
+    assert_eq!(op["status"], "cancelled", "{op}");
+    browser
+        .wait_for_text("[data-testid=operation-progress] .lb-status", "Cancelled")
+        .await?;
+    browser.close().await?;
+    Ok(())
+}

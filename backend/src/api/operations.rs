@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/operations/events", get(events))
         .route("/operations/{id}", get(one))
         .route("/operations/{id}/cancel", post(cancel))
+        .route("/operations/{id}/log", get(log))
 }
 
 async fn list(State(state): State<AppState>) -> Json<OperationList> {
@@ -31,15 +32,64 @@ async fn list(State(state): State<AppState>) -> Json<OperationList> {
     })
 }
 
+/// One operation, and beside its fields the newest lines of its run's log (`log`), for
+/// the progress page; the full log is `GET /operations/{id}/log`.
+#[derive(serde::Serialize)]
+struct WithLog {
+    #[serde(flatten)]
+    operation: Operation,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    log: String,
+}
+
+/// Lines of the log that come with `GET /operations/{id}`.
+const LOG_TAIL: usize = 300;
+
 async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Operation>, AppError> {
-    state
+) -> Result<Json<WithLog>, AppError> {
+    let operation = state
         .operations()
         .get(&id)
-        .map(Json)
-        .ok_or_else(|| AppError::not_found(format!("no operation {}", crate::error::quote(&id))))
+        .ok_or_else(|| AppError::not_found(format!("no operation {}", crate::error::quote(&id))))?;
+    let log = crate::jobs::context::log::text(&id)
+        .map(|t| {
+            let lines: Vec<&str> = t.lines().collect();
+            let from = lines.len().saturating_sub(LOG_TAIL);
+            let mut tail = lines[from..].join("\n");
+            if from > 0 {
+                tail = format!("… {from} earlier lines in GET /api/v1/operations/{id}/log\n{tail}");
+            }
+            tail
+        })
+        .unwrap_or_default();
+    Ok(Json(WithLog { operation, log }))
+}
+
+/// `GET /operations/{id}/log`: what the tools printed for it, secrets removed, as text.
+async fn log(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl axum::response::IntoResponse, AppError> {
+    if state.operations().get(&id).is_none() {
+        return Err(AppError::not_found(format!(
+            "no operation {}",
+            crate::error::quote(&id)
+        )));
+    }
+    let text = crate::jobs::context::log::text(&id).unwrap_or_else(|| {
+        "No log is kept for this operation: Lifeboat keeps the logs of its recent runs \
+         until it restarts.\n"
+            .to_owned()
+    });
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        text,
+    ))
 }
 
 async fn cancel(

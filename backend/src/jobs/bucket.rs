@@ -17,11 +17,28 @@ pub async fn run_tool(
     cmd: ToolCommand,
     on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
 ) -> Result<ToolOutput, StepError> {
-    Ok(ctx
+    // The run's log: the command (its tool and text arguments) and what it prints, secrets
+    // removed; restic's once-a-second JSON status lines are left out.
+    let redact = super::context::log::Redactor::for_command(&cmd);
+    let mut shown = vec![super::context::log::tool_name(cmd.tool).to_owned()];
+    shown.extend(cmd.args.iter().filter_map(|a| match a {
+        crate::command::Arg::Text(t) => Some(t.clone()),
+        _ => None,
+    }));
+    ctx.log(redact.line(&format!("$ {}", shown.join(" "))));
+    let mut tee = |s: Stream, line: &str| {
+        if !super::context::log::is_noise(line) {
+            ctx.log(redact.line(line));
+        }
+        on_line(s, line);
+    };
+    let out = ctx
         .jobs
         .runtime()
-        .run(cmd, ctx.cancel.clone(), on_line)
-        .await?)
+        .run(cmd, ctx.cancel.clone(), &mut tee)
+        .await?;
+    ctx.log(format!("exit {}", super::measure::exit_text(out.exit_code)));
+    Ok(out)
 }
 
 /// What every job checks first: the runtime has its tools, and the configured bucket opens.

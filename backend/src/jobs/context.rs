@@ -13,6 +13,8 @@ use std::sync::Arc;
 use super::Jobs;
 use crate::operations::clock;
 
+pub mod log;
+
 /// How often progress is written and published at most.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -206,6 +208,11 @@ impl JobCtx {
         if let Some(p) = pending {
             self.update(|op| op.progress = Some(p));
         }
+    }
+
+    /// Adds a line to the run's log (already redacted, see [`log::Redactor`]).
+    pub fn log(&self, line: String) {
+        log::append(&self.id, line);
     }
 
     /// Adds a warning (de-duplicated, capped).

@@ -3,17 +3,11 @@
 use lifeboat_shared::operation::ChecklistItem;
 use yew::prelude::*;
 
-/// Properties of [`Checklist`].
-#[derive(Debug, Clone, PartialEq, Properties)]
-pub struct ChecklistProps {
-    /// The items, in the order to do them (from `Outcome::Restore`).
-    pub items: Vec<ChecklistItem>,
-}
-
-/// The checklist; the boxes are for the admin's own tracking and are not saved.
-#[function_component(Checklist)]
-pub fn checklist(props: &ChecklistProps) -> Html {
-    let items = props.items.iter().enumerate().map(|(i, item)| {
+/// The checklist of `items` (in the order to do them, from `Outcome::Restore`); the boxes
+/// are for the admin's own tracking. A plain function rather than a component (a component
+/// costs the bundle its own lifecycle code).
+pub fn checklist(items_in: &[ChecklistItem]) -> Html {
+    let items = items_in.iter().enumerate().map(|(i, item)| {
         let id = format!("lb-check-{i}");
         html! {
             <li key={i} class="lb-check-item" data-testid="checklist-item">
@@ -33,7 +27,7 @@ pub fn checklist(props: &ChecklistProps) -> Html {
                    Apps and workspaces are not part of the backup: recover them now. Data that apps kept in a \
                    managed Redis or Postgres database or a persistent filesystem is not restored." }
             </p>
-            if props.items.is_empty() {
+            if items_in.is_empty() {
                 <p>{ "Log in to Dash Enterprise again. Nothing else needs doing." }</p>
             } else {
                 <ol class="lb-checks">{ for items }</ol>

@@ -8,16 +8,14 @@ use crate::components::operation_progress::local_time;
 use crate::components::verify_result::{verify_area, verify_button};
 use crate::hooks::ActionState;
 
-/// Properties of [`ConfigSummary`].
-#[derive(Debug, Clone, PartialEq, Properties)]
+/// What the summary draws.
+#[derive(Debug)]
 pub struct ConfigSummaryProps {
     /// The saved configuration.
     pub view: ConfigView,
     /// The last verify result, if any.
-    #[prop_or_default]
     pub verify: Option<VerifyReport>,
     /// The verify call: in flight, and why the last one failed.
-    #[prop_or_default]
     pub verify_call: ActionState,
     /// Edit Configuration.
     pub on_edit: Callback<()>,
@@ -91,8 +89,8 @@ pub fn retention(r: &Retention) -> String {
     }
 }
 
-/// The summary card's content.
-#[function_component(ConfigSummary)]
+/// The summary card's content. A plain function rather than a component (a component
+/// costs the bundle its own lifecycle code).
 pub fn config_summary(props: &ConfigSummaryProps) -> Html {
     let v = &props.view;
     let edit = {

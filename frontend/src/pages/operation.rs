@@ -11,7 +11,6 @@ use yew::prelude::*;
 
 use crate::api::{Api, ApiFailure};
 use crate::components::banner::error_banner;
-use crate::components::checklist::Checklist;
 use crate::components::operation_progress::{operation_progress, title};
 use crate::components::restore_dialog::RestoreDialog;
 use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch};
@@ -70,14 +69,20 @@ pub struct OperationPageProps {
 pub fn operation_page(props: &OperationPageProps) -> Html {
     let ops = use_context::<Operations>();
     let id = props.id.clone();
-    let fetched = use_fetch(id.clone(), move |api| {
+    // Fetched again whenever the live record changes (about once a second while it runs),
+    // for the newest lines of the run's log that come with it.
+    let live_revision = ops
+        .as_deref()
+        .and_then(|s| s.get(&props.id))
+        .map(|o| o.revision);
+    let fetched = use_fetch((id.clone(), live_revision), move |api| {
         let id = id.clone();
         async move { api.operation(&id).await }
     });
     // The fetched record joins the live state; a newer one from the stream wins.
     {
         let ops = ops.clone();
-        use_effect_with(fetched.ok().cloned(), move |op| {
+        use_effect_with(fetched.ok().map(|(op, _)| op.clone()), move |op| {
             if let (Some(op), Some(ops)) = (op, ops) {
                 ops.dispatch(OperationsAction::Upsert(Box::new(op.clone())));
             }
@@ -97,7 +102,7 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
     let op = ops
         .as_deref()
         .and_then(|s| s.get(&props.id).cloned())
-        .or_else(|| fetched.ok().cloned());
+        .or_else(|| fetched.ok().map(|(op, _)| op.clone()));
 
     // "Retry restore": load the backup, open the dialog, start and follow the new restore.
     let retry = use_state(|| None::<Retry>);
@@ -129,6 +134,14 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
         }
     });
 
+    // Cancel while it runs.
+    let running = op.as_ref().is_some_and(|o| !o.status.is_terminal());
+    let cancel = use_action(|api: Api, id: AttrValue| async move { api.cancel(&id).await });
+    let on_cancel = {
+        let (cancel, id) = (cancel.clone(), props.id.clone());
+        Callback::from(move |_: MouseEvent| cancel.run(id.clone()))
+    };
+
     html! {
         <div class="lb-page" data-testid="operation">
             <p class="lb-breadcrumb">
@@ -136,6 +149,22 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
             </p>
             <h1 class="lb-title" tabindex="-1" ref={heading}>{ "Operation " }{ props.id.clone() }</h1>
             { body }
+            if running {
+                <div class="lb-actions">
+                    <button type="button" class="lb-btn lb-btn-danger" onclick={on_cancel}
+                        disabled={cancel.busy()} data-testid="cancel-operation">
+                        { "Cancel this operation" }
+                    </button>
+                </div>
+            }
+            if let Some(text) = fetched.ok().map(|(_, log)| log).filter(|t| !t.is_empty()) {
+                <section class="lb-card" aria-labelledby="lb-log-h">
+                    <details class="lb-details" open={running}>
+                        <summary id="lb-log-h">{ "Log of the run" }</summary>
+                        <pre class="lb-log" data-testid="operation-log" tabindex="0">{ text.clone() }</pre>
+                    </details>
+                </section>
+            }
             { for dialog }
         </div>
     }
@@ -223,7 +252,7 @@ fn operation_view(op: &Operation, open_retry: &Action<(String, String)>, closed:
                 }
             </section>
             if let Some(items) = checklist {
-                <Checklist {items} />
+                { crate::components::checklist::checklist(&items) }
             }
         </>
     }

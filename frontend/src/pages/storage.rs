@@ -6,7 +6,7 @@ use yew::prelude::*;
 use crate::api::Api;
 use crate::components::banner::error_banner;
 use crate::components::config_form::ConfigForm;
-use crate::components::config_summary::ConfigSummary;
+use crate::components::config_summary::{ConfigSummaryProps, config_summary};
 use crate::hooks::{Loadable, use_action};
 
 /// Properties of [`StorageSection`].
@@ -101,10 +101,13 @@ pub fn storage_section(props: &StorageSectionProps) -> Html {
                 on_verify={run_verify.callback().reform(Some)}
                 on_cancel={edit(false)} />
         },
-        Loadable::Loaded(view) => html! {
-            <ConfigSummary view={view.clone()} verify={(*verify).clone()} verify_call={run_verify.state()}
-                on_edit={edit(true)} on_verify={run_verify.callback().reform(|()| None)} />
-        },
+        Loadable::Loaded(view) => config_summary(&ConfigSummaryProps {
+            view: view.clone(),
+            verify: (*verify).clone(),
+            verify_call: run_verify.state(),
+            on_edit: edit(true),
+            on_verify: run_verify.callback().reform(|()| None),
+        }),
     };
     html! {
         <section class="lb-card" aria-labelledby="lb-storage-h" ref={section}>
