@@ -314,6 +314,17 @@ async fn restore_needs_the_exact_phrase() {
         "explains what is replaced: {body}"
     );
     assert!(body.contains("the platform configuration"), "{body}");
+    assert!(
+        body.contains("stops its system Postgres")
+            && body.contains("unavailable until the restore ends"),
+        "says the platform goes down: {body}"
+    );
+    // The destructive target is chosen by the admin, never preselected.
+    assert!(
+        exists(&div, "restore-namespace"),
+        "a new namespace by default"
+    );
+    click(&div, "restore-target-same").await;
     assert!(disabled(&div, "restore-confirm"));
     assert_eq!(text(&div, "restore-confirm"), "Yes, restore now");
 
@@ -350,10 +361,9 @@ async fn restore_to_a_new_namespace_validates_the_name() {
     let (confirmed, _, handle) = render_restore(&div, Some("dash"));
     settle().await;
     assert!(
-        !exists(&div, "restore-namespace"),
-        "same namespace by default"
+        exists(&div, "restore-namespace"),
+        "a new namespace by default"
     );
-    click(&div, "restore-target-new").await;
     type_into(&div, "restore-phrase", "restore backup").await;
 
     type_into(&div, "restore-namespace", "Dash_Copy").await;

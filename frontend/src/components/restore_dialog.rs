@@ -47,8 +47,11 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
         .initial_namespace
         .clone()
         .filter(|ns| same_ns.as_deref() != Some(ns.as_str()));
+    // The destructive choice is never made for the admin: a new namespace unless this is a
+    // retry of a restore in place.
+    let retry_in_place = props.initial_namespace.is_some() && preset.is_none();
     let target = use_state(|| {
-        if same_ns.is_some() && preset.is_none() {
+        if same_ns.is_some() && retry_in_place {
             Target::Same
         } else {
             Target::New
@@ -167,6 +170,8 @@ fn what_is_replaced(b: &BackupManifest, when: &str) -> Html {
                 </ul>
                 <p>{ format!("Everything changed there since {when} is lost. Dash apps and workspaces are not in the backup: \
                     after the restore you rebuild them, as the checklist will say.") }</p>
+                <p>{ "Restoring into a namespace in use stops its system Postgres: the platform there is \
+                    unavailable until the restore ends." }</p>
             </div>
             <dl class="lb-facts lb-facts-compact">
                 <dt>{ "Backup" }</dt><dd><code>{ b.id.clone() }</code></dd>

@@ -117,7 +117,7 @@ impl BackupsCard<'_> {
             (_, Loadable::Loaded(list)) if list.backups.is_empty() && running.is_none() => {
                 empty_state(
                     "No backups yet.",
-                    "Select Backup Now to make the first one, or set a schedule with Edit Configuration.",
+                    "Select Backup Now to make the first one, or set a schedule in the storage configuration above.",
                 )
             }
             (_, Loadable::Loaded(list)) => {
