@@ -139,6 +139,7 @@ box-shadow:0 12px 40px rgba(0, 0, 0, .3)}
 .lb .lb-last{display:flex;flex-wrap:wrap;align-items:baseline;gap:6px 14px;padding:10px 20px}
 .lb .lb-last h2{margin:0}
 .lb .lb-step .lb-ellipsis{display:block}
+.lb .lb-i{display:inline-block;width:1.4em;margin-right:6px;border-radius:50%;background:#1a56b8;color:#fff;text-align:center;font-weight:700}
 .lb .lb-log{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;max-height:360px;overflow:auto;background:#f0f3f7;padding:8px;margin-top:8px}
 @media (max-width: 767px){
 .lb .lb-body{flex-direction:column}

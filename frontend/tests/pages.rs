@@ -292,9 +292,16 @@ async fn a_running_backup_is_in_progress_and_blocks_backup_now() {
     assert!(row.contains("Running"), "{row}");
     assert!(text(&div, "current-operation").contains("In progress"));
     assert!(disabled(&div, "backup-now"));
+    // The icon is a drawn "i" (U+24D8 is an empty box in Debian's default fonts).
+    let reason = text(&div, "backup-disabled-reason");
     assert_eq!(
-        text(&div, "backup-disabled-reason"),
-        "ⓘ A backup is running: start a new backup when it ends."
+        reason,
+        "iA backup is running: start a new backup when it ends."
+    );
+    assert!(
+        div.query_selector("[data-testid=backup-disabled-reason] .lb-i")
+            .unwrap()
+            .is_some()
     );
     handle.destroy();
 }

@@ -155,6 +155,11 @@ async fn the_progress_page_shows_the_runs_log_and_cancels() -> anyhow::Result<()
     );
     axe::check(&browser, "a finished operation with its log").await?;
 
+    // Each backup's row says what it added to the bucket, not only its size.
+    c.goto(&format!("{}/", server.url)).await?;
+    let row = browser.text_of("[data-testid=backup-row]").await?;
+    assert!(row.contains(" added"), "{row}");
+
     // Cancel, while a backup runs.
     let r = server
         .api()
@@ -164,6 +169,12 @@ async fn the_progress_page_shows_the_runs_log_and_cancels() -> anyhow::Result<()
         .await?;
     let op: Value = r.json().await?;
     let id = op["id"].as_str().context("no id")?.to_owned();
+    // While it runs, the note beside Restore has an icon every font draws (not U+24D8).
+    let note = browser
+        .text_of("[data-testid=restore-disabled-reason]")
+        .await?;
+    assert!(!note.contains('ⓘ'), "{note}");
+    element(&browser, "[data-testid=restore-disabled-reason] .lb-i").await?;
     c.goto(&format!("{}/operations/{id}", server.url)).await?;
     click(&browser, "[data-testid=cancel-operation]").await?;
     let op = lifeboat_e2e::page::wait_operation(&server, &id, 60).await?;

@@ -98,6 +98,7 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
                 <td data-label="Trigger">{ trigger(&b.trigger) }</td>
                 <td data-label="Size" title={size_title}>
                     { format::bytes(b.size_bytes) }
+                    <span class="lb-muted">{ format!(" · +{} added", format::bytes(b.bytes_added)) }</span>
                     if b.encrypted {
                         <span class="lb-muted">{ " · " }<span aria-hidden="true">{ "🔒" }</span>{ "encrypted" }</span>
                     }
@@ -119,7 +120,7 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
         <>
             if let Some(reason) = &props.restore_disabled {
                 <p class="lb-note" data-testid="restore-disabled-reason">
-                    <span aria-hidden="true">{ "ⓘ " }</span>{ reason.clone() }
+                    <span class="lb-i" aria-hidden="true">{ "i" }</span>{ reason.clone() }
                 </p>
             }
             <div class="lb-table-wrap">

@@ -86,7 +86,7 @@ impl BackupsCard<'_> {
                 </div>
                 if let (Some(reason), true) = (&blocked, configured) {
                     <p id="lb-backup-blocked" class="lb-note" data-testid="backup-disabled-reason">
-                        <span aria-hidden="true">{ "ⓘ " }</span>{ reason.clone() }
+                        <span class="lb-i" aria-hidden="true">{ "i" }</span>{ reason.clone() }
                     </p>
                 } else if let Some(reason) = &blocked {
                     <p id="lb-backup-blocked" class="lb-sr">{ reason.clone() }</p>

@@ -135,7 +135,7 @@ fn footer(
             { verify_area(props.verify_call.error.as_ref(), props.verify.as_ref()) }
             if let Some(reason) = &props.locked_reason {
                 <p id="lb-save-reason" class="lb-note" data-testid="save-disabled-reason">
-                    <span aria-hidden="true">{ "ⓘ " }</span>{ reason.clone() }
+                    <span class="lb-i" aria-hidden="true">{ "i" }</span>{ reason.clone() }
                 </p>
             }
             if submitted && !errors.is_empty() {
