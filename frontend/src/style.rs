@@ -6,7 +6,7 @@ pub const CSS: &str = r#"
 .lb{all:initial;display:block;box-sizing:border-box;color:#1f2933;background:#f4f6f9;
 font:14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif}
 .lb *, .lb *::before, .lb *::after{box-sizing:inherit}
-.lb{overflow-wrap:anywhere}
+.lb{overflow-wrap:break-word}
 .lb .lb-main{container-type:inline-size}
 .lb h1, .lb h2, .lb p, .lb ul{margin:0;padding:0}
 .lb a{color:#1a56b8}
@@ -58,7 +58,7 @@ border:1px solid transparent;line-height:1.3}
 .lb .lb-btn-link{background:none;color:#1a56b8;text-decoration:underline}
 .lb .lb-btn-small{padding:4px 10px;font-size:13px}
 .lb .lb-link{font-weight:600}
-.lb .lb-facts{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:4px 0 0}
+.lb .lb-facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:6px 16px;margin:4px 0 0}
 .lb .lb-facts dt{color:#52606d}
 .lb .lb-facts-compact{margin:10px 0}
 .lb .lb-details summary{cursor:pointer;color:#1a56b8}
