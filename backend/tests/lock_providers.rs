@@ -48,15 +48,16 @@ async fn exercise(t: &Target, name: &str) {
     lease.release().await.unwrap();
     assert!(read(t).await.unwrap().is_none(), "{name}: released");
 
-    // A holder that stops renewing loses the lease to the next taker after its ttl.
-    let dead = acquire(t, holder("op-dead"), Duration::from_secs(1))
+    // A holder that stops renewing loses the lease to the next taker after its ttl (5 s:
+    // long enough that the check before it expires is not raced by a loaded machine).
+    let dead = acquire(t, holder("op-dead"), Duration::from_secs(5))
         .await
         .unwrap();
     assert!(matches!(
         acquire(t, holder("op-early"), Duration::from_secs(60)).await,
         Err(LockError::Held(_))
     ));
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(5100)).await;
     let live = acquire(t, holder("op-live"), Duration::from_secs(60))
         .await
         .unwrap();
