@@ -69,10 +69,12 @@ size: install-run ## print the release bundle's size (raw and gzipped); fail ove
 # speed). CI runs them on a small data set so the commands stay working; `make bench` gives
 # the figures quoted in ARCHITECTURE.md (about 1 GB of data, minutes, ~6 GB of disk).
 BENCH_SCALE ?= 60
-bench-smoke: install ## run every benchmark on a tiny data set (they must work; figures are not goals here)
+bench-smoke: install ui ## run every benchmark on a tiny data set (they must work; figures are not goals here)
 	LIFEBOAT_BENCH_SCALE=2 cargo test --locked -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
+	cargo build --locked -p lifeboat
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
 
-bench: install ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
+bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
 	LIFEBOAT_BENCH_SCALE=$(BENCH_SCALE) cargo test --locked --release -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
+	cargo build --locked -p lifeboat
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::runtime::Runtime;
+use crate::runtime::kubernetes::{KubeOptions, KubeRuntime, KubeSettings};
 use crate::runtime::local::{LocalRuntime, Toolbox};
 use crate::state::{AppState, Settings};
 use crate::telemetry::LogFormat;
@@ -64,6 +65,40 @@ pub struct ServeArgs {
     /// The realm role a user needs.
     #[arg(long, env = "LIFEBOAT_OIDC_ROLE", default_value = "admin")]
     pub oidc_role: String,
+    /// Where Dash Enterprise runs: `local` (a demo instance Lifeboat creates itself) or
+    /// `kubernetes` (the namespace Lifeboat's pod runs in).
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Local, env = "LIFEBOAT_RUNTIME")]
+    pub runtime: RuntimeKind,
+    /// The kubernetes runtime: the namespace managed (default: the pod's own).
+    #[arg(long, env = "LIFEBOAT_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The kubernetes runtime: a kubeconfig (default: the in-cluster configuration).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubernetes runtime: the folder holding Lifeboat's pgBackRest client certificate
+    /// (`tls.crt`, `tls.key`) and the CA of the system Postgres' sidecar (`ca.crt`).
+    #[arg(
+        long,
+        env = "LIFEBOAT_PGBACKREST_TLS_DIR",
+        default_value = "/etc/lifeboat/pgbackrest-tls"
+    )]
+    pub pgbackrest_tls_dir: PathBuf,
+    /// The kubernetes runtime: the system Postgres' StatefulSet (and Service) name.
+    #[arg(
+        long,
+        env = "LIFEBOAT_POSTGRES_STATEFULSET",
+        default_value = "system-postgres"
+    )]
+    pub postgres_statefulset: String,
+}
+
+/// Which runtime `serve` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    /// The embedded default: a demo instance on this host.
+    Local,
+    /// A Dash Enterprise namespace on a Kubernetes API server.
+    Kubernetes,
 }
 
 /// Authentication for `serve`: the admin token (`LIFEBOAT_ADMIN_TOKEN`, never a flag, so it
@@ -128,9 +163,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             None => tracing::warn!(tool = tool.name, package = tool.package, "tool not found"),
         }
     }
-    if let Some(hint) = toolbox.install_hint() {
-        tracing::error!("{hint}; backups and restores will fail until it is installed");
-    }
     if !args.static_dir.join("index.html").is_file() {
         tracing::warn!(
             static_dir = %args.static_dir.display(),
@@ -149,16 +181,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         static_dir: args.static_dir.clone(),
         allowed_origins,
     };
-    let state = local_state(settings, toolbox);
+    let state = match args.runtime {
+        RuntimeKind::Local => local_state(settings, toolbox),
+        RuntimeKind::Kubernetes => {
+            let options = KubeOptions {
+                kubeconfig: args.kubeconfig.clone(),
+                namespace: args.namespace.clone(),
+                settings: KubeSettings {
+                    statefulset: args.postgres_statefulset.clone(),
+                    service: args.postgres_statefulset.clone(),
+                    tls_dir: args.pgbackrest_tls_dir.clone(),
+                    ..KubeSettings::default()
+                },
+            };
+            let runtime = KubeRuntime::connect(&settings.data_dir, toolbox, options).await?;
+            tracing::info!(namespace = runtime.namespace(), "kubernetes runtime");
+            AppState::new(settings, std::sync::Arc::new(runtime))
+        }
+    };
+    if let Some(hint) = state.runtime().install_hint() {
+        tracing::error!("{hint}; backups and restores will fail until it is installed");
+    }
     state.set_auth(auth.clone());
     // Operations a killed Lifeboat left running are marked interrupted; their lock released.
     crate::jobs::supervisor::recover(state.jobs()).await;
-    // The demo instance comes up in the background; the API answers meanwhile.
+    // The instance (the demo one, or the namespace's system) comes up in the background;
+    // the API answers meanwhile.
     {
         let runtime = state.runtime().clone();
         tokio::spawn(async move {
             if let Err(e) = runtime.instances().start().await {
-                tracing::error!(error = %e, "the demo instance did not start; backups will fail");
+                tracing::error!(error = %e, "the instance did not start; backups will fail");
             }
         });
     }

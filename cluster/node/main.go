@@ -83,7 +83,7 @@ func main() {
 			Client:    client,
 			Listers:   cfg,
 			APIServer: restConfig.Host,
-			CAData:    restConfig.CAData,
+			CAData:    caData(restConfig.CAData, restConfig.CAFile),
 		})
 		cfg.Node.Status.Addresses = []corev1.NodeAddress{
 			{Type: corev1.NodeInternalIP, Address: host},
@@ -139,6 +139,7 @@ func main() {
 		log.Fatalf("setting up the node: %v", err)
 	}
 	go provider.RunProvisioner(ctx)
+	go provider.RunHosts(ctx)
 	go func() {
 		if err := n.Run(ctx); err != nil {
 			log.Printf("node stopped: %v", err)
@@ -188,4 +189,16 @@ func loadImages(path string) (map[string]ImageSpec, error) {
 		return nil, fmt.Errorf("reading the image map %s: %w", path, err)
 	}
 	return images, nil
+}
+
+// caData is the API server's CA, given inline or as a file in the node's kubeconfig.
+func caData(data []byte, file string) []byte {
+	if len(data) > 0 || file == "" {
+		return data
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		log.Fatalf("reading the API server's CA %s: %v", file, err)
+	}
+	return b
 }

@@ -302,7 +302,13 @@ func (r *podRun) command(ctx context.Context, c *containerRun, override []string
 	if len(argv) == 0 {
 		return nil, fmt.Errorf("container %s has nothing to run", c.spec.Name)
 	}
+	// Isolated, a container sees its volumes at their mount paths; otherwise paths in its
+	// command, environment and working directory are rewritten to the volumes' folders.
+	isolated := r.canIsolate()
 	rewrite := r.rewriter(c)
+	if isolated {
+		rewrite = func(s string) string { return s }
+	}
 	env := r.environment(ctx, c, image)
 	expand := func(s string) string { return rewrite(expandVars(s, env)) }
 	for i := range argv {
@@ -312,24 +318,40 @@ func (r *podRun) command(ctx context.Context, c *containerRun, override []string
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(program, argv[1:]...)
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+rewrite(v))
-	}
-	cmd.Dir = "/"
-	if c.spec.WorkingDir != "" {
-		cmd.Dir = rewrite(c.spec.WorkingDir)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	uid, gid := -1, -1
+	var account *user.User
 	if image.User != "" {
 		u, err := user.Lookup(image.User)
 		if err != nil {
 			return nil, fmt.Errorf("image %s runs as %s: %w", c.spec.Image, image.User, err)
 		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		cmd.Env = append(cmd.Env, "HOME="+u.HomeDir, "USER="+u.Username)
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+		account = u
+	}
+	workdir := "/"
+	if c.spec.WorkingDir != "" {
+		workdir = rewrite(c.spec.WorkingDir)
+	}
+	args := argv[1:]
+	if isolated {
+		program, args, err = r.isolate(c, program, args, workdir, uid, gid)
+		if err != nil {
+			return nil, err
+		}
+		workdir = "/"
+	}
+	cmd := exec.Command(program, args...)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+rewrite(v))
+	}
+	cmd.Dir = workdir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if account != nil {
+		if !isolated {
+			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		}
+		cmd.Env = append(cmd.Env, "HOME="+account.HomeDir, "USER="+account.Username)
 	}
 	return cmd, nil
 }
@@ -471,6 +493,9 @@ func fileExists(p string) bool {
 func (r *podRun) prepare(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(r.dir, "volumes"), 0o755); err != nil {
 		return err
+	}
+	if err := r.p.writeHosts(r); err != nil {
+		return fmt.Errorf("/etc/hosts: %w", err)
 	}
 	for _, v := range r.pod.Spec.Volumes {
 		dir := filepath.Join(r.dir, "volumes", v.Name)

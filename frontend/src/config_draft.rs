@@ -481,6 +481,7 @@ mod tests {
             updated_at: None,
             locked_by: None,
             schedule_preview: None,
+            managed_secret: None,
         }
     }
 

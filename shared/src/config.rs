@@ -117,6 +117,22 @@ pub struct ConfigView {
     /// The schedule in plain words and its next run times, when a schedule is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_preview: Option<SchedulePreview>,
+    /// Set when the credentials live in a Secret managed outside Lifeboat (the kubernetes
+    /// runtime): the page shows this instead of credential fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_secret: Option<ManagedSecret>,
+}
+
+/// A Secret managed with kubectl, as the configuration page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedSecret {
+    /// The Secret's name.
+    pub name: String,
+    /// The keys found in it (never their values).
+    pub keys: Vec<String>,
+    /// Why it could not be read (missing, not allowed), with the command that creates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// A schedule explained.

@@ -412,15 +412,18 @@ impl Cluster {
         self.kubectl_ok(&["create", "namespace", name])?;
         let tls = self.path(&format!("tls-{name}"));
         std::fs::create_dir_all(&tls)?;
-        let sans: Vec<String> = (10..=250)
-            .map(|i| format!("IP:{}{i}", self.pod_ip_prefix))
-            .chain([
-                format!("DNS:system-postgres.{name}.svc"),
-                "DNS:system-postgres".to_owned(),
-            ])
-            .collect();
+        let sans = |service: &str| -> String {
+            (10..=250)
+                .map(|i| format!("IP:{}{i}", self.pod_ip_prefix))
+                .chain([
+                    format!("DNS:{service}.{name}.svc"),
+                    format!("DNS:{service}"),
+                ])
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let ca = self.path("pki");
-        pgbackrest_certs(&tls, &ca, &sans.join(","))?;
+        pgbackrest_certs(&tls, &ca, &sans("system-postgres"), &sans("lifeboat"))?;
         let f = |n: &str| tls.join(n).display().to_string();
         let ca_crt = ca.join("ca.crt").display().to_string();
         self.kubectl_ok(&[
@@ -599,21 +602,28 @@ fn rand_u64() -> u64 {
     h.finish()
 }
 
-/// The pgBackRest TLS server's certificate (for every pod IP and the Service's names) and
-/// Lifeboat's client certificate (CN `lifeboat`, the name `tls-server-auth` allows).
-fn pgbackrest_certs(dir: &Path, ca_dir: &Path, sans: &str) -> anyhow::Result<()> {
+/// The pgBackRest certificates, each for every pod IP and its Service's names, each a server
+/// and a client one: the system Postgres' (CN `system-postgres`: its sidecar serves
+/// Lifeboat, its archiver pushes WAL to Lifeboat's server) and Lifeboat's (CN `lifeboat`, the
+/// name the sidecar's `tls-server-auth` allows; its server receives the WAL).
+fn pgbackrest_certs(
+    dir: &Path,
+    ca_dir: &Path,
+    pg_sans: &str,
+    lifeboat_sans: &str,
+) -> anyhow::Result<()> {
     let ca_crt = ca_dir.join("ca.crt").display().to_string();
     let ca_key = ca_dir.join("ca.key").display().to_string();
     for (name, subject, ext) in [
         (
             "server",
             "/CN=system-postgres",
-            format!("subjectAltName={sans}\nextendedKeyUsage=serverAuth"),
+            format!("subjectAltName={pg_sans}\nextendedKeyUsage=serverAuth,clientAuth"),
         ),
         (
             "client",
             "/CN=lifeboat",
-            "extendedKeyUsage=clientAuth".to_owned(),
+            format!("subjectAltName={lifeboat_sans}\nextendedKeyUsage=serverAuth,clientAuth"),
         ),
     ] {
         let (key, csr, crt, extf) = (
@@ -704,9 +714,10 @@ fn images_map() -> anyhow::Result<String> {
     let pg_bin = "/usr/lib/postgresql/15/bin";
     let lifeboat = crate::server::lifeboat_bin();
     Ok(serde_json::json!({
-        "postgres:15": {"path": [pg_bin], "user": "postgres", "entrypoint": [format!("{pg_bin}/postgres")]},
+        // The platform's Postgres image carries pgBackRest (its archiver pushes WAL with it).
+        "postgres:15": {"path": [pg_bin, "/usr/bin"], "user": "postgres", "entrypoint": [format!("{pg_bin}/postgres")]},
         "debian:12": {"path": ["/usr/bin", "/bin"], "entrypoint": ["/bin/sh"]},
-        "lifeboat": {"path": ["/usr/bin", "/bin", pg_bin], "entrypoint": [lifeboat.display().to_string()],
+        "lifeboat": {"path": ["/usr/bin", "/bin", pg_bin], "user": "postgres", "entrypoint": [lifeboat.display().to_string()],
                      "env": {"LIFEBOAT_STATIC_DIR": crate::server::static_dir().display().to_string()}},
         "pgbackrest": {"path": ["/usr/bin", pg_bin], "user": "postgres", "entrypoint": ["/usr/bin/pgbackrest"]},
     })

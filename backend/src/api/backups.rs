@@ -125,6 +125,14 @@ async fn restore(
             outcome,
         );
     };
+    if let Some(why) = state.runtime().restore_unavailable() {
+        audit("refused: restore_unavailable");
+        return Err(AppError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "restore_unavailable",
+            why,
+        ));
+    }
     let target = resolve(state.runtime().instances(), &body)
         .map_err(|e| match e {
             RequestError::Confirmation => AppError::new(

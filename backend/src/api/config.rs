@@ -110,6 +110,7 @@ fn config_error(e: ConfigError) -> AppError {
             format!("storage is not configured completely: {t}"),
         )
         .with_hint("open Edit Configuration and save the bucket's credentials"),
+        ConfigError::Secrets(s) => super::secret_errors::secret_error(s),
         other => AppError::internal(&other),
     }
 }

@@ -7,6 +7,7 @@ mod config;
 mod health;
 mod instance;
 mod operations;
+mod secret_errors;
 
 use axum::Router;
 

@@ -12,7 +12,7 @@ pub mod validate;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lifeboat_shared::config::{ConfigView, Provider, Retention, StorageConfig};
+use lifeboat_shared::config::{ConfigView, ManagedSecret, Provider, Retention, StorageConfig};
 
 pub use save::SaveError;
 pub use store::{ConfigStore, SavedConfig, StoreError};
@@ -154,7 +154,30 @@ impl Config {
     /// What `GET /api/v1/config` returns: no secret values, only whether they are set.
     pub async fn view(&self) -> Result<ConfigView, ConfigError> {
         let eff = self.effective()?;
-        let values = self.secret_values(&eff.config).await?;
+        let (values, managed_secret) = if self.secrets().read_only() {
+            let name = effective_name(&eff.config.secret_name).to_owned();
+            match self.secret_values(&eff.config).await {
+                Ok(v) => {
+                    let keys = v.0.keys().cloned().collect();
+                    let managed = ManagedSecret {
+                        name,
+                        keys,
+                        problem: None,
+                    };
+                    (v, Some(managed))
+                }
+                Err(e) => {
+                    let managed = ManagedSecret {
+                        name,
+                        keys: Vec::new(),
+                        problem: Some(e.to_string()),
+                    };
+                    (SecretValues::default(), Some(managed))
+                }
+            }
+        } else {
+            (self.secret_values(&eff.config).await?, None)
+        };
         let schedule_preview = eff
             .config
             .schedule
@@ -168,6 +191,7 @@ impl Config {
             updated_at: eff.updated_at,
             locked_by: self.gate.running(),
             schedule_preview,
+            managed_secret,
             config: Some(eff.config),
         })
     }

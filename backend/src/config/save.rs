@@ -81,6 +81,10 @@ impl Config {
         if let Some(p) = &put.passphrase {
             validate::passphrase(p)?;
         }
+        // Credentials and the passphrase of a Secret managed with kubectl change there.
+        if self.secrets().read_only() && (put.credentials.is_some() || put.passphrase.is_some()) {
+            return Err(crate::secrets::SecretError::ReadOnly.into());
+        }
         let mut values = self
             .secrets()
             .read(effective_name(&put.config.secret_name))
@@ -140,9 +144,11 @@ impl Config {
                 self.change_passphrase(&cand.config, &values, new).await?;
                 values.set_passphrase(Some(new.expose()));
             }
-            self.secrets()
-                .write(effective_name(&cand.config.secret_name), &values)
-                .await?;
+            if !self.secrets().read_only() {
+                self.secrets()
+                    .write(effective_name(&cand.config.secret_name), &values)
+                    .await?;
+            }
             self.store.save(&cand.config).map_err(ConfigError::from)?;
             tracing::info!(
                 provider = provider_name(&cand.config),

@@ -76,6 +76,77 @@ pub fn render_config(s: &PgbrSettings) -> String {
     )
 }
 
+/// Where pgBackRest keeps things when the cluster is in another pod, reached over TLS from
+/// its `pgbackrest server` sidecar (the repository stays on this side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemotePgSettings {
+    /// The staging repository (`repo1-path`).
+    pub repo_path: PathBuf,
+    /// Lock files (`lock-path`).
+    pub lock_path: PathBuf,
+    /// Log files (`log-path`).
+    pub log_path: PathBuf,
+    /// Spool (`spool-path`).
+    pub spool_path: PathBuf,
+    /// The sidecar's host name (`pg1-host`).
+    pub pg_host: String,
+    /// Its TLS port (`pg1-host-port`).
+    pub pg_host_port: u16,
+    /// The CA that signed the sidecar's certificate (`pg1-host-ca-file`).
+    pub ca_file: PathBuf,
+    /// Our client certificate (`pg1-host-cert-file`).
+    pub cert_file: PathBuf,
+    /// Its key (`pg1-host-key-file`).
+    pub key_file: PathBuf,
+    /// The cluster's data directory inside its pod (`pg1-path`).
+    pub pg_path: String,
+    /// Its socket folder inside its pod (`pg1-socket-path`).
+    pub pg_socket_path: String,
+    /// Parallel workers (`process-max`).
+    pub process_max: u32,
+}
+
+/// The `pgbackrest.conf` of a repository host whose cluster is in another pod
+/// (`pg1-host-type=tls`, the way Crunchy's operator runs its repository host).
+pub fn render_remote_config(s: &RemotePgSettings) -> String {
+    format!(
+        "# Written by Lifeboat; rewritten at every start.\n\
+         [global]\n\
+         repo1-path={repo}\n\
+         repo1-retention-full=1\n\
+         compress-type=none\n\
+         start-fast=y\n\
+         process-max={pmax}\n\
+         lock-path={lock}\n\
+         log-path={log}\n\
+         spool-path={spool}\n\
+         log-level-console=info\n\
+         log-level-file=detail\n\
+         \n\
+         [{STANZA}]\n\
+         pg1-host={host}\n\
+         pg1-host-type=tls\n\
+         pg1-host-port={port}\n\
+         pg1-host-ca-file={ca}\n\
+         pg1-host-cert-file={cert}\n\
+         pg1-host-key-file={key}\n\
+         pg1-path={pg}\n\
+         pg1-socket-path={sock}\n",
+        repo = s.repo_path.display(),
+        pmax = s.process_max.max(1),
+        lock = s.lock_path.display(),
+        log = s.log_path.display(),
+        spool = s.spool_path.display(),
+        host = s.pg_host,
+        port = s.pg_host_port,
+        ca = s.ca_file.display(),
+        cert = s.cert_file.display(),
+        key = s.key_file.display(),
+        pg = s.pg_path,
+        sock = s.pg_socket_path,
+    )
+}
+
 /// The `archive_command` PostgreSQL runs for each WAL segment (`--config` is explicit
 /// because the archiver does not inherit any environment of ours).
 pub fn archive_command(pgbackrest: &std::path::Path, config: &std::path::Path) -> String {
@@ -187,6 +258,39 @@ mod tests {
         ] {
             assert!(c.contains(want), "{want} missing from\n{c}");
         }
+    }
+
+    #[test]
+    fn remote_config_reaches_the_cluster_over_tls() {
+        let c = render_remote_config(&RemotePgSettings {
+            repo_path: "/v/staging/pgbackrest".into(),
+            lock_path: "/v/lock".into(),
+            log_path: "/v/log".into(),
+            spool_path: "/v/spool".into(),
+            pg_host: "system-postgres.dash.svc".into(),
+            pg_host_port: 8432,
+            ca_file: "/tls/ca.crt".into(),
+            cert_file: "/tls/tls.crt".into(),
+            key_file: "/tls/tls.key".into(),
+            pg_path: "/var/lib/postgresql/data/pgdata".into(),
+            pg_socket_path: "/var/run/postgresql".into(),
+            process_max: 2,
+        });
+        for want in [
+            "repo1-path=/v/staging/pgbackrest",
+            "compress-type=none",
+            "pg1-host=system-postgres.dash.svc",
+            "pg1-host-type=tls",
+            "pg1-host-port=8432",
+            "pg1-host-cert-file=/tls/tls.crt",
+            "pg1-path=/var/lib/postgresql/data/pgdata",
+        ] {
+            assert!(c.contains(want), "{want} missing from\n{c}");
+        }
+        assert!(
+            !c.contains("pg1-port"),
+            "the port is the sidecar's business:\n{c}"
+        );
     }
 
     #[test]

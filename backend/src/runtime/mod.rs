@@ -13,8 +13,10 @@
 //!   staging): a folder locally, a volume in Kubernetes.
 //!
 //! `local/` (the embedded default) implements them with processes and folders on this host;
-//! a `kubernetes/` runtime will sit beside it.
+//! `kubernetes/` with a Dash Enterprise namespace on an API server (its tools run in
+//! Lifeboat's own pod, through the same process runner).
 
+pub mod kubernetes;
 pub mod local;
 
 use std::collections::BTreeMap;
@@ -93,6 +95,12 @@ pub enum InstanceError {
     /// An instance already exists there.
     #[error("an instance already exists in namespace {0}")]
     Exists(String),
+    /// What was asked is not possible on this runtime yet.
+    #[error("{0} is not possible on this runtime yet")]
+    NotHere(String),
+    /// The configuration objects could not be listed.
+    #[error("{0}")]
+    Export(String),
 }
 
 /// Runs tools and owns the instances and places they work on. Implementations kill what
@@ -128,6 +136,12 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
 
     /// Where bucket credentials and the passphrase are kept here.
     fn secrets(&self) -> Arc<dyn SecretSource>;
+
+    /// Why restores cannot run on this runtime, when they cannot (asked before a restore
+    /// is accepted, so that none starts and stops half-way).
+    fn restore_unavailable(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The instances a runtime manages, by namespace.

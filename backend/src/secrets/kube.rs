@@ -128,6 +128,10 @@ impl KubeSecrets {
 
 #[async_trait::async_trait]
 impl SecretSource for KubeSecrets {
+    fn read_only(&self) -> bool {
+        true
+    }
+
     async fn read(&self, name: &str) -> Result<SecretValues, SecretError> {
         if !is_dns1123_subdomain(name) {
             return Err(SecretError::BadName(name.to_owned()));

@@ -253,6 +253,11 @@ pub trait SecretSource: Send + Sync + std::fmt::Debug {
     /// Replaces the secret's values. Sources managed outside Lifeboat return
     /// [`SecretError::ReadOnly`].
     async fn write(&self, name: &str, values: &SecretValues) -> Result<(), SecretError>;
+
+    /// Whether secrets here are managed outside Lifeboat ([`SecretSource::write`] refuses).
+    fn read_only(&self) -> bool {
+        false
+    }
 }
 
 /// The secret a configuration uses: its `secret_name`, or [`DEFAULT_SECRET_NAME`].

@@ -62,6 +62,19 @@ impl Toolbox {
         parse_postgres_major(&String::from_utf8_lossy(&out.stdout))
     }
 
+    /// The same tools, only those named (what a runtime needs on this host).
+    #[must_use]
+    pub fn only(&self, names: &[&str]) -> Self {
+        Self {
+            tools: self
+                .tools
+                .iter()
+                .filter(|t| names.contains(&t.name))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The tools that were not found.
     pub fn missing(&self) -> Vec<&Tool> {
         self.tools.iter().filter(|t| t.path.is_none()).collect()

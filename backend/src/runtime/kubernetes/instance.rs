@@ -1,0 +1,332 @@
+//! The system of one Dash Enterprise namespace, as the kubernetes runtime sees it: the
+//! system Postgres in the StatefulSet's pod, reached by pgBackRest over TLS, and the
+//! platform's configuration objects.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::ConfigMap;
+use lifeboat_shared::backup::InstanceInfo;
+use tokio_util::sync::CancellationToken;
+
+use crate::command::{Place, Volume};
+use crate::pgbackrest::RemotePgSettings;
+use crate::runtime::local::Runner;
+use crate::runtime::local::paths::LocalStaging;
+use crate::runtime::{Applied, Instance, InstanceError, Staging};
+
+/// Where the system Postgres is and how to reach it.
+#[derive(Debug, Clone)]
+pub struct KubeSettings {
+    /// Its StatefulSet (one replica).
+    pub statefulset: String,
+    /// The Service in front of it, whose name pgBackRest connects to (`<service>.<ns>.svc`).
+    pub service: String,
+    /// The `pgbackrest server` sidecar's TLS port.
+    pub pgbackrest_port: u16,
+    /// Its data directory, inside its pod.
+    pub pg_path: String,
+    /// The folder of its Unix socket, inside its pod.
+    pub pg_socket_path: String,
+    /// The folder holding Lifeboat's pgBackRest client certificate (`tls.crt`, `tls.key`)
+    /// and the CA that signed the server's (`ca.crt`).
+    pub tls_dir: PathBuf,
+    /// The ConfigMap whose `platform.yaml` names the platform's version.
+    pub platform_configmap: String,
+}
+
+impl Default for KubeSettings {
+    fn default() -> Self {
+        Self {
+            statefulset: "system-postgres".into(),
+            service: "system-postgres".into(),
+            pgbackrest_port: 8432,
+            pg_path: "/var/lib/postgresql/data/pgdata".into(),
+            pg_socket_path: "/var/run/postgresql".into(),
+            tls_dir: "/etc/lifeboat/pgbackrest-tls".into(),
+            platform_configmap: "dash-platform".into(),
+        }
+    }
+}
+
+/// The system of one namespace.
+pub struct KubeInstance {
+    client: kube::Client,
+    namespace: String,
+    id: String,
+    version: String,
+    runner: Arc<Runner>,
+    settings: KubeSettings,
+}
+
+impl std::fmt::Debug for KubeInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeInstance")
+            .field("namespace", &self.namespace)
+            .field("id", &self.id)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> InstanceError {
+    let path = path.to_path_buf();
+    move |source| InstanceError::Io { what, path, source }
+}
+
+impl KubeInstance {
+    /// The system of `namespace`: reads (or makes) its id and writes pgBackRest's settings.
+    pub async fn open(
+        client: kube::Client,
+        namespace: &str,
+        runner: Arc<Runner>,
+        settings: KubeSettings,
+    ) -> Result<Self, InstanceError> {
+        let paths = runner.paths();
+        let conf_dir = paths.volume(&Volume::PgbackrestConfig(namespace.to_owned()));
+        let repo = paths
+            .volume(&Volume::BackupStaging(namespace.to_owned()))
+            .join("pgbackrest");
+        for dir in [
+            conf_dir.join("lock"),
+            conf_dir.join("log"),
+            conf_dir.join("spool"),
+            repo.clone(),
+        ] {
+            std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+        }
+        let id_file = conf_dir.join("instance-id");
+        let id = match std::fs::read_to_string(&id_file) {
+            Ok(id) if !id.trim().is_empty() => id.trim().to_owned(),
+            _ => {
+                let id = new_id(namespace);
+                crate::atomic::write_file(&id_file, id.as_bytes(), 0o644)
+                    .map_err(io("cannot write", &id_file))?;
+                id
+            }
+        };
+        let tls = |f: &str| settings.tls_dir.join(f);
+        let conf = crate::pgbackrest::render_remote_config(&RemotePgSettings {
+            repo_path: repo,
+            lock_path: conf_dir.join("lock"),
+            log_path: conf_dir.join("log"),
+            spool_path: conf_dir.join("spool"),
+            pg_host: format!("{}.{namespace}.svc", settings.service),
+            pg_host_port: settings.pgbackrest_port,
+            ca_file: tls("ca.crt"),
+            cert_file: tls("tls.crt"),
+            key_file: tls("tls.key"),
+            pg_path: settings.pg_path.clone(),
+            pg_socket_path: settings.pg_socket_path.clone(),
+            process_max: 2,
+        });
+        let conf_file = conf_dir.join("pgbackrest.conf");
+        crate::atomic::write_file(&conf_file, conf.as_bytes(), 0o644)
+            .map_err(io("cannot write", &conf_file))?;
+        let version = platform_version(&client, namespace, &settings.platform_configmap).await;
+        Ok(Self {
+            client,
+            namespace: namespace.to_owned(),
+            id,
+            version,
+            runner,
+            settings,
+        })
+    }
+
+    /// `pgbackrest stanza-create` (idempotent), which needs the system Postgres and its
+    /// sidecar to answer.
+    pub async fn create_stanza(&self) -> Result<(), InstanceError> {
+        let cmd = crate::pgbackrest::stanza_create(&self.pgbackrest_config());
+        let out = self
+            .runner
+            .run(cmd, CancellationToken::new(), &mut |_, _| {})
+            .await?;
+        if out.exit_code == Some(0) {
+            Ok(())
+        } else {
+            Err(InstanceError::Tool {
+                step: "pgbackrest stanza-create",
+                tail: crate::pgbackrest::output_tail(&out),
+            })
+        }
+    }
+
+    fn staging(&self) -> LocalStaging {
+        LocalStaging::new(
+            self.runner.paths(),
+            Place::root(Volume::BackupStaging(self.namespace.clone())),
+            Vec::new(),
+        )
+    }
+
+    fn not_here(what: &str) -> InstanceError {
+        InstanceError::NotHere(what.to_owned())
+    }
+}
+
+/// `k8s-<namespace>-<8 hex>`: stable for the life of Lifeboat's volume.
+fn new_id(namespace: &str) -> String {
+    let mut bytes = [0u8; 4];
+    // A clock-derived suffix is good enough when the OS has no randomness to give.
+    if getrandom::getrandom(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        bytes = nanos.to_le_bytes();
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("k8s-{namespace}-{hex}")
+}
+
+/// The `version:` line of the platform ConfigMap's `platform.yaml` (`unknown` without).
+async fn platform_version(client: &kube::Client, namespace: &str, name: &str) -> String {
+    let api: kube::Api<ConfigMap> = kube::Api::namespaced(client.clone(), namespace);
+    let text = match api.get_opt(name).await {
+        Ok(Some(cm)) => cm
+            .data
+            .and_then(|d| d.get("platform.yaml").cloned())
+            .unwrap_or_default(),
+        Ok(None) => String::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, configmap = name, "cannot read the platform's version");
+            String::new()
+        }
+    };
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("version:"))
+        .map(|v| v.trim().trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[async_trait::async_trait]
+impl Instance for KubeInstance {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    fn info(&self) -> InstanceInfo {
+        InstanceInfo {
+            instance_id: self.id.clone(),
+            namespace: self.namespace.clone(),
+            runtime: "kubernetes".into(),
+            components: vec!["postgres".into(), "configuration".into()],
+            postgres_port: None,
+            postgres_socket_dir: None,
+            config_dir: None,
+            restore_incomplete: None,
+        }
+    }
+
+    fn postgres_endpoint(&self) -> String {
+        format!(
+            "{}.{}.svc (pgBackRest TLS port {})",
+            self.settings.service, self.namespace, self.settings.pgbackrest_port
+        )
+    }
+
+    fn platform_version(&self) -> String {
+        self.version.clone()
+    }
+
+    fn pgbackrest_config(&self) -> Place {
+        Place::at(
+            Volume::PgbackrestConfig(self.namespace.clone()),
+            "pgbackrest.conf",
+        )
+    }
+
+    fn backup_staging(&self) -> Arc<dyn Staging> {
+        Arc::new(self.staging())
+    }
+
+    /// The staging repository holds the last full backup: the next one is about as large.
+    async fn size_bytes(&self) -> u64 {
+        self.staging().size().await
+    }
+
+    async fn is_running(&self) -> bool {
+        let api: kube::Api<StatefulSet> =
+            kube::Api::namespaced(self.client.clone(), &self.namespace);
+        match api.get_opt(&self.settings.statefulset).await {
+            Ok(Some(s)) => s
+                .status
+                .and_then(|st| st.ready_replicas)
+                .is_some_and(|r| r > 0),
+            _ => false,
+        }
+    }
+
+    async fn stop(&self) {
+        tracing::error!(
+            "stopping the system Postgres is not possible on the kubernetes runtime yet"
+        );
+    }
+
+    async fn export_config(&self) -> Result<(u64, u64), InstanceError> {
+        let to = self.runner.paths().of(&Place::at(
+            Volume::BackupStaging(self.namespace.clone()),
+            "config",
+        ));
+        let exported = super::export::export(&self.client, &self.namespace)
+            .await
+            .map_err(|e| InstanceError::Export(e.to_string()))?;
+        let t = to.clone();
+        tokio::task::spawn_blocking(move || exported.write_to(&t))
+            .await
+            .map_err(|e| io("cannot write the configuration to", &to)(std::io::Error::other(e)))?
+            .map_err(io("cannot write the configuration to", &to))
+    }
+
+    async fn apply_config(
+        &self,
+        _from: &Place,
+        _source_namespace: &str,
+    ) -> Result<Applied, InstanceError> {
+        Err(Self::not_here("applying a configuration"))
+    }
+
+    async fn install_repository(&self, _fetched: &Place) -> Result<(), InstanceError> {
+        Err(Self::not_here("restoring a repository"))
+    }
+
+    async fn empty_data(&self) -> Result<(), InstanceError> {
+        Err(Self::not_here("emptying the system Postgres"))
+    }
+
+    async fn start_restored(&self) -> Result<(), InstanceError> {
+        Err(Self::not_here("starting a restored Postgres"))
+    }
+
+    async fn is_primary(&self) -> Result<bool, InstanceError> {
+        Err(Self::not_here("asking Postgres whether it is a primary"))
+    }
+
+    async fn counts(&self) -> Result<BTreeMap<String, u64>, InstanceError> {
+        Err(Self::not_here("counting rows"))
+    }
+
+    async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError> {
+        Err(Self::not_here("listing apps and workspaces"))
+    }
+
+    fn restoring(&self) -> Option<String> {
+        None
+    }
+
+    fn mark_restoring(&self, _op: &str) -> Result<(), InstanceError> {
+        Err(Self::not_here("restoring"))
+    }
+
+    fn clear_restoring(&self) -> Result<(), InstanceError> {
+        Ok(())
+    }
+}

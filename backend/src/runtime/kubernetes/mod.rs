@@ -1,0 +1,176 @@
+//! The kubernetes runtime: Lifeboat runs in a pod of the Dash Enterprise namespace it
+//! manages. Its tools (restic, pgBackRest) run as processes in its own container, on its
+//! staging volume (the data dir is that volume's mount), through the same process runner
+//! as the local runtime; what it backs up lives in the cluster:
+//!
+//! - the system Postgres, in the pod of the StatefulSet `system-postgres`, is read by
+//!   `pgbackrest backup` over pgBackRest's TLS protocol from the `pgbackrest server`
+//!   sidecar beside it (`pg1-host-type=tls`, client certificates; no `kubectl exec`), and
+//!   archives its WAL to the `pgbackrest server` beside Lifeboat's staging volume;
+//! - the platform configuration is every namespaced object of the kinds that make it up,
+//!   found through discovery (`export.rs`), cleaned of what the API server set
+//!   (`objects.rs`) and saved as YAML.
+//!
+//! - `instance.rs` — the namespace's system, as an [`Instance`].
+//! - `registry.rs` — the one instance this Lifeboat manages.
+//! - `export.rs` / `objects.rs` — the platform configuration.
+
+pub mod export;
+pub mod instance;
+pub mod objects;
+pub mod registry;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::local::{Paths, Runner, Toolbox};
+use crate::command::{Place, Stream, ToolCommand, ToolOutput, Volume};
+use crate::runtime::{InstanceRegistry, Runtime, RuntimeError, Staging};
+use crate::secrets::{KubeSecrets, SecretSource};
+
+pub use instance::KubeSettings;
+pub use registry::KubeRegistry;
+
+/// Why the kubernetes runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeRuntimeError {
+    /// No configuration to reach the API server (not in a pod, no kubeconfig).
+    #[error("cannot find how to reach the Kubernetes API server: {0}")]
+    Config(String),
+    /// The client could not be built.
+    #[error("cannot build a Kubernetes client: {0}")]
+    Client(String),
+    /// No namespace was given and none could be inferred.
+    #[error("no namespace: pass --namespace (or run in a pod, whose namespace is the default)")]
+    Namespace,
+}
+
+/// How to reach the cluster and what to manage there.
+#[derive(Debug, Clone, Default)]
+pub struct KubeOptions {
+    /// A kubeconfig file; without it, the in-cluster configuration (or `$KUBECONFIG`).
+    pub kubeconfig: Option<PathBuf>,
+    /// The namespace managed; without it, the pod's own (or the kubeconfig context's).
+    pub namespace: Option<String>,
+    /// Names and paths of the system Postgres.
+    pub settings: KubeSettings,
+}
+
+/// Runs tools in Lifeboat's own container and manages the system of its namespace.
+#[derive(Debug)]
+pub struct KubeRuntime {
+    runner: Arc<Runner>,
+    registry: KubeRegistry,
+    secrets: Arc<KubeSecrets>,
+    host: String,
+}
+
+impl KubeRuntime {
+    /// Connects to the API server; the data dir is Lifeboat's staging volume.
+    pub async fn connect(
+        data_dir: &std::path::Path,
+        toolbox: Toolbox,
+        options: KubeOptions,
+    ) -> Result<Self, KubeRuntimeError> {
+        let config = match &options.kubeconfig {
+            Some(path) => {
+                let kc = kube::config::Kubeconfig::read_from(path)
+                    .map_err(|e| KubeRuntimeError::Config(e.to_string()))?;
+                kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                    .await
+                    .map_err(|e| KubeRuntimeError::Config(e.to_string()))?
+            }
+            None => kube::Config::infer()
+                .await
+                .map_err(|e| KubeRuntimeError::Config(e.to_string()))?,
+        };
+        let namespace = options
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| Some(config.default_namespace.clone()).filter(|n| !n.is_empty()))
+            .ok_or(KubeRuntimeError::Namespace)?;
+        let client =
+            kube::Client::try_from(config).map_err(|e| KubeRuntimeError::Client(e.to_string()))?;
+        let runner = Arc::new(Runner::new(toolbox, Paths::new(data_dir)));
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| format!("lifeboat.{namespace}"));
+        Ok(Self {
+            registry: KubeRegistry::new(
+                client.clone(),
+                namespace.clone(),
+                runner.clone(),
+                options.settings,
+            ),
+            secrets: Arc::new(KubeSecrets::new(client, namespace)),
+            runner,
+            host,
+        })
+    }
+
+    /// The namespace managed.
+    pub fn namespace(&self) -> &str {
+        self.registry.namespace()
+    }
+}
+
+#[async_trait::async_trait]
+impl Runtime for KubeRuntime {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn host(&self) -> String {
+        self.host.clone()
+    }
+
+    async fn run(
+        &self,
+        cmd: ToolCommand,
+        cancel: CancellationToken,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<ToolOutput, RuntimeError> {
+        self.runner.run(cmd, cancel, on_line).await
+    }
+
+    fn install_hint(&self) -> Option<String> {
+        // PostgreSQL runs in its own pod: only restic and pgBackRest are needed here.
+        self.runner
+            .toolbox()
+            .only(&["restic", "pgbackrest"])
+            .install_hint()
+    }
+
+    fn postgres_major(&self) -> Option<u32> {
+        None
+    }
+
+    fn instances(&self) -> &dyn InstanceRegistry {
+        &self.registry
+    }
+
+    fn restore_staging(&self, operation: &str) -> Arc<dyn Staging> {
+        let paths = self.runner.paths();
+        Arc::new(super::local::paths::LocalStaging::new(
+            paths,
+            Place::root(Volume::RestoreStaging(operation.to_owned())),
+            Vec::new(),
+        ))
+    }
+
+    fn secrets(&self) -> Arc<dyn SecretSource> {
+        self.secrets.clone()
+    }
+
+    fn restore_unavailable(&self) -> Option<String> {
+        Some(
+            "restores on the kubernetes runtime are not available in this version: \
+             restore this backup with a Lifeboat on the local runtime"
+                .into(),
+        )
+    }
+}

@@ -1,0 +1,207 @@
+package main
+
+// The stand-in for cluster DNS and kube-proxy: every container runs in a mount namespace
+// of its own whose /etc/hosts names each Service (`<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc`,
+// `<svc>.<ns>.svc.cluster.local`) and each StatefulSet pod (`<pod>.<svc>.<ns>.svc`) with
+// the IP of a pod behind it, the way CoreDNS and kube-proxy would route it. Cluster IPs are
+// never used (nothing listens there); names stay valid when a pod is replaced because the
+// file is rewritten in place whenever what it says changes.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// hostsPath is the pod's /etc/hosts on this node.
+func (r *podRun) hostsPath() string { return filepath.Join(r.dir, "hosts") }
+
+// isReady says whether every container of the pod is ready.
+func (r *podRun) isReady() bool {
+	for _, c := range r.conts {
+		c.mu.Lock()
+		ready := c.ready
+		c.mu.Unlock()
+		if !ready {
+			return false
+		}
+	}
+	return len(r.conts) > 0
+}
+
+// hosts renders the pod's /etc/hosts.
+func (p *Provider) hosts(r *podRun) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Written by lifeboat-node: the cluster's names (its DNS stand-in).\n")
+	b.WriteString("127.0.0.1\tlocalhost\n")
+	fmt.Fprintf(&b, "%s\t%s\n", r.ip, r.pod.Name)
+	p.mu.Lock()
+	runs := make([]*podRun, 0, len(p.pods))
+	for _, o := range p.pods {
+		runs = append(runs, o)
+	}
+	p.mu.Unlock()
+	// Ready pods first, then by IP, so a name points at a pod that serves when one does.
+	ready := map[*podRun]bool{}
+	for _, o := range runs {
+		ready[o] = o.isReady()
+	}
+	sort.Slice(runs, func(i, j int) bool {
+		if ready[runs[i]] != ready[runs[j]] {
+			return ready[runs[i]]
+		}
+		return runs[i].ip < runs[j].ip
+	})
+	for _, o := range runs {
+		if o.pod.Spec.Hostname != "" && o.pod.Spec.Subdomain != "" {
+			fqdn := o.pod.Spec.Hostname + "." + o.pod.Spec.Subdomain + "." + o.pod.Namespace + ".svc"
+			fmt.Fprintf(&b, "%s\t%s %s.cluster.local\n", o.ip, fqdn, fqdn)
+		}
+	}
+	services, err := p.cfg.Listers.Services.List(everything())
+	if err != nil {
+		return b.Bytes()
+	}
+	sort.Slice(services, func(i, j int) bool {
+		return services[i].Namespace+"/"+services[i].Name < services[j].Namespace+"/"+services[j].Name
+	})
+	for _, s := range services {
+		if len(s.Spec.Selector) == 0 {
+			continue
+		}
+		for _, o := range runs {
+			if o.pod.Namespace != s.Namespace || !matches(s.Spec.Selector, o.labels()) {
+				continue
+			}
+			svc := s.Name + "." + s.Namespace
+			names := svc + " " + svc + ".svc " + svc + ".svc.cluster.local"
+			if s.Namespace == r.pod.Namespace {
+				names = s.Name + " " + names
+			}
+			fmt.Fprintf(&b, "%s\t%s\n", o.ip, names)
+			break
+		}
+	}
+	return b.Bytes()
+}
+
+// writeHosts (re)writes the pod's /etc/hosts in place (a bind mount follows the inode, so
+// the file is truncated and written, never replaced) when its text changed.
+func (p *Provider) writeHosts(r *podRun) error {
+	want := p.hosts(r)
+	if have, err := os.ReadFile(r.hostsPath()); err == nil && bytes.Equal(have, want) {
+		return nil
+	}
+	return os.WriteFile(r.hostsPath(), want, 0o644)
+}
+
+// RunHosts keeps every pod's /etc/hosts current.
+func (p *Provider) RunHosts(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		runs := make([]*podRun, 0, len(p.pods))
+		for _, r := range p.pods {
+			runs = append(runs, r)
+		}
+		p.mu.Unlock()
+		for _, r := range runs {
+			if !fileExists(r.hostsPath()) {
+				continue
+			}
+			if err := p.writeHosts(r); err != nil {
+				log.Printf("pod %s/%s: /etc/hosts: %v", r.pod.Namespace, r.pod.Name, err)
+			}
+		}
+	}
+}
+
+// canIsolate says whether containers get mount namespaces of their own (the node runs as
+// root and the pod's /etc/hosts is written).
+func (r *podRun) canIsolate() bool {
+	return os.Geteuid() == 0 && fileExists(r.hostsPath())
+}
+
+// isolateScript runs in the container's new mount namespace: it binds the pod's
+// /etc/hosts and every volume at its mount path, changes to the working directory and
+// execs the program. Its arguments: hosts file, working directory, pairs of (folder, mount
+// path), `--`, the program and its arguments.
+const isolateScript = `h=$1; w=$2; shift 2
+mount --bind "$h" /etc/hosts || exit 127
+while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 127; shift 2; done
+shift
+cd "$w" || exit 127
+exec "$@"`
+
+// isolate wraps a container's program so that it runs in a mount namespace of its own, the
+// way a container runtime would run it: the pod's /etc/hosts and the container's volumes
+// are bind-mounted at their real paths (so paths in files and in what one process tells
+// another, pgBackRest's protocol for one, are true), then it runs as the image's user
+// (`uid` < 0: as the node's own). A mount path that does not exist on this host is created
+// as an empty folder (or file): the mount point. Without root it is not isolated.
+func (r *podRun) isolate(c *containerRun, program string, args []string, workdir string, uid, gid int) (string, []string, error) {
+	type bind struct{ src, dst string }
+	var binds []bind
+	for _, m := range c.spec.VolumeMounts {
+		dir, ok := r.mounts[m.Name]
+		if !ok {
+			continue
+		}
+		if m.SubPath != "" {
+			dir = filepath.Join(dir, m.SubPath)
+		}
+		binds = append(binds, bind{dir, filepath.Clean(m.MountPath)})
+	}
+	// Parents first, so a nested mount lands inside its parent's.
+	sort.SliceStable(binds, func(i, j int) bool { return len(binds[i].dst) < len(binds[j].dst) })
+	wrapped := []string{"--mount", "--propagation", "private", "--",
+		"/bin/sh", "-c", isolateScript, "lifeboat-node", r.hostsPath(), workdir}
+	for _, b := range binds {
+		if err := mountPoint(b.src, b.dst); err != nil {
+			return "", nil, fmt.Errorf("mount point %s: %w", b.dst, err)
+		}
+		wrapped = append(wrapped, b.src, b.dst)
+	}
+	wrapped = append(wrapped, "--")
+	if uid >= 0 {
+		// The parent-death signal is cleared when the user changes: setpriv sets it again.
+		wrapped = append(wrapped, "setpriv", "--reuid="+strconv.Itoa(uid), "--regid="+strconv.Itoa(gid),
+			"--clear-groups", "--pdeathsig=KILL", "--")
+	}
+	wrapped = append(wrapped, program)
+	return "unshare", append(wrapped, args...), nil
+}
+
+// mountPoint makes sure `dst` exists and is of the same type as `src`.
+func mountPoint(src, dst string) error {
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return os.MkdirAll(dst, 0o755)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if fileExists(dst) {
+		return nil
+	}
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
