@@ -168,9 +168,7 @@ impl Runtime for KubeRuntime {
 
     fn restore_unavailable(&self) -> Option<String> {
         Some(
-            "restores on the kubernetes runtime are not available in this version: \
-             restore this backup with a Lifeboat on the local runtime"
-                .into(),
+            "restores on the kubernetes runtime are not available in this version".into(),
         )
     }
 }
