@@ -167,8 +167,6 @@ impl Runtime for KubeRuntime {
     }
 
     fn restore_unavailable(&self) -> Option<String> {
-        Some(
-            "restores on the kubernetes runtime are not available in this version".into(),
-        )
+        Some("restores on the kubernetes runtime are not available in this version".into())
     }
 }
