@@ -294,6 +294,126 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
             .any(|e| e["objectRef"]["subresource"] == "exec"),
         "Lifeboat used exec"
     );
+    interrupted_backups_leave_a_clean_state(&cluster, &api).await;
     drop(moto);
     drop(cluster);
+}
+
+/// Starts a backup and waits until its Postgres step runs.
+async fn backup_in_flight(api: &Api, description: &str) -> String {
+    let (status, op) = api
+        .call(
+            reqwest::Method::POST,
+            "/backups",
+            Some(json!({ "description": description })),
+        )
+        .await;
+    assert_eq!(status, 202, "{op}");
+    let id = op["id"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, op) = api
+            .call(reqwest::Method::GET, &format!("/operations/{id}"), None)
+            .await;
+        let running = op["steps"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|s| s["id"] == "postgres" && s["status"] == "running")
+        });
+        if running {
+            return id;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never ran: {op}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Lifeboat's API once its (new) pod or process answers with the instance up.
+async fn lifeboat_back(cluster: &Cluster, token: &str) -> Api {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Ok(ip) = cluster.pod_ip("dash", "app=lifeboat") {
+            let api = Api {
+                http: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .unwrap(),
+                url: format!("http://{ip}:8080"),
+                token: token.to_owned(),
+            };
+            let answer = api
+                .http
+                .get(format!("{}/api/v1/instance", api.url))
+                .bearer_auth(token)
+                .send()
+                .await;
+            if answer.is_ok_and(|r| r.status() == 200) {
+                return api;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Lifeboat did not come back\n{}",
+            cluster.diagnose("dash")
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A Lifeboat pod deleted mid-backup, and once its process killed hard: the operation ends
+/// interrupted, the bucket lock is free (the next backup succeeds).
+async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) {
+    // Enough data that a backup takes a while.
+    cluster
+        .kubectl_ok(&[
+            "-n", "dash", "exec", "system-postgres-0", "-c", "postgres", "--", "psql", "-q",
+            "-h", "/var/run/postgresql", "-U", "postgres", "-c",
+            "CREATE TABLE ballast AS SELECT g, repeat(md5(g::text), 16) AS pad FROM generate_series(1, 400000) g",
+        ])
+        .unwrap();
+    let token = api.token.clone();
+
+    let id = backup_in_flight(api, "deleted mid-backup").await;
+    cluster
+        .kubectl_ok(&[
+            "-n",
+            "dash",
+            "delete",
+            "pod",
+            "-l",
+            "app=lifeboat",
+            "--wait=false",
+        ])
+        .unwrap();
+    let api = lifeboat_back(cluster, &token).await;
+    let op = api.wait(&id, 30).await;
+    assert_eq!(op["status"], "interrupted", "{op}");
+
+    let ip = cluster.pod_ip("dash", "app=lifeboat").unwrap();
+    let id = backup_in_flight(&api, "killed hard mid-backup").await;
+    let killed = std::process::Command::new("pkill")
+        .args(["-KILL", "-f", &format!("serve --listen {ip}:8080")])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "no Lifeboat process to kill");
+    let api = lifeboat_back(cluster, &token).await;
+    let op = api.wait(&id, 30).await;
+    assert_eq!(op["status"], "interrupted", "{op}");
+
+    let (status, op) = api
+        .call(
+            reqwest::Method::POST,
+            "/backups",
+            Some(json!({"description": "after the interruptions"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{op}");
+    let op = api.wait(op["id"].as_str().unwrap(), 240).await;
+    assert!(
+        matches!(
+            op["status"].as_str(),
+            Some("succeeded" | "succeeded_with_warnings")
+        ),
+        "{op}\n{}",
+        cluster.diagnose("dash")
+    );
 }
