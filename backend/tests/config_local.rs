@@ -23,6 +23,19 @@ async fn default_is_the_local_folder_without_passphrase_and_backups_work_out_of_
     let report = f.verify(None).await;
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["repository"], "empty");
+    // A folder is not said to have credentials, an endpoint or a bucket.
+    assert_eq!(
+        check(&report, "credentials")["title"],
+        "A local folder needs no credentials"
+    );
+    assert_eq!(check(&report, "bucket")["title"], "The folder exists");
+    for c in report["checks"].as_array().unwrap() {
+        let words = format!("{} {}", c["title"], c["message"]);
+        assert!(
+            !words.contains("bucket") && !words.contains("accepted"),
+            "{words}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -335,4 +348,32 @@ async fn the_config_file_is_never_torn() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, vec!["config.json"], "temporary files left behind");
+}
+
+#[tokio::test]
+async fn a_schedule_is_previewed_before_it_is_saved_and_its_errors_are_in_our_words() {
+    let f = Fixture::new();
+    let get = |query: &'static str| f.call(Method::GET, query, None);
+    let (s, v) =
+        get("/api/v1/config/schedule?cron=30%201%20*%20*%201-5&timezone=Europe%2FBerlin").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["description"].as_str().unwrap().contains("Europe/Berlin"),
+        "{v}"
+    );
+    assert_eq!(v["next_runs"].as_array().unwrap().len(), 5, "{v}");
+    let (s, v) = get("/api/v1/config/schedule?cron=61%20*%20*%20*%20*&timezone=UTC").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["code"], "invalid_cron");
+    assert_eq!(v["message"], "61 is not a minute (0–59)");
+    let (s, v) = get("/api/v1/config/schedule?cron=0%200%2030%202%20*&timezone=UTC").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["message"].as_str().unwrap().contains("never runs"), "{v}");
+    let (s, v) =
+        get("/api/v1/config/schedule?cron=0%202%20*%20*%20*&timezone=Mars%2FOlympus").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["code"], "invalid_timezone");
+    assert_eq!(v["message"], "Mars/Olympus is not an IANA time zone");
+    // Nothing was saved.
+    assert_eq!(f.get_config().await["is_default"], true);
 }

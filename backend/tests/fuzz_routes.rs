@@ -31,6 +31,7 @@ const ROUTES: &[&str] = &[
     "/api/v1/health",
     "/api/v1/config",
     "/api/v1/config/verify",
+    "/api/v1/config/schedule",
     "/api/v1/backups",
     "/api/v1/backups/{}",
     "/api/v1/backups/{}/restore",

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod operation;
+pub mod schedule;
 
 pub use error::ApiError;
 pub use health::{Health, HealthStatus};

@@ -1,13 +1,17 @@
-//! `GET/PUT /api/v1/config` and `POST /api/v1/config/verify`.
+//! `GET/PUT /api/v1/config`, `POST /api/v1/config/verify` and `GET
+//! /api/v1/config/schedule` (a schedule's preview before it is saved).
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use lifeboat_shared::config::{ConfigView, PutConfig, SaveResult, VerifyReport};
+use lifeboat_shared::config::{
+    ConfigView, PutConfig, SaveResult, Schedule, SchedulePreview, VerifyReport,
+};
 
-use super::{AppError, Json};
+use super::{AppError, Json, Query};
+use crate::config::schedule::{ParsedSchedule, ScheduleError};
 use crate::config::{ConfigError, SaveError};
 use crate::state::AppState;
 
@@ -15,6 +19,36 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/config", get(show).put(put))
         .route("/config/verify", post(verify))
+        .route("/config/schedule", get(schedule_preview))
+}
+
+/// `?cron=…&timezone=…`: the schedule in plain words and its next five runs, or `422
+/// invalid_cron` / `invalid_timezone` saying what is wrong (nothing is saved).
+async fn schedule_preview(
+    Query(schedule): Query<Schedule>,
+) -> Result<Json<SchedulePreview>, AppError> {
+    let parsed = ParsedSchedule::parse(&schedule).map_err(|e| {
+        let (code, message) = match e {
+            ScheduleError::TimeZone(tz) => (
+                "invalid_timezone",
+                format!("{} is not an IANA time zone", crate::error::quote(&tz)),
+            ),
+            ScheduleError::FieldCount(_) => (
+                "invalid_cron",
+                "the schedule must have five fields: minute hour day-of-month month day-of-week"
+                    .to_owned(),
+            ),
+            ScheduleError::Cron { reason, .. } => ("invalid_cron", reason),
+            ScheduleError::NeverRuns(_) => (
+                "invalid_cron",
+                "this schedule never runs (no such date, e.g. 30 February)".to_owned(),
+            ),
+        };
+        AppError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_hint(
+            "use five cron fields, e.g. 0 2 * * *, and an IANA zone such as Europe/Berlin or UTC",
+        )
+    })?;
+    Ok(Json(parsed.preview(chrono::Utc::now())))
 }
 
 async fn show(State(state): State<AppState>) -> Result<Json<ConfigView>, AppError> {

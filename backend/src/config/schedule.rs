@@ -44,9 +44,17 @@ impl ParsedSchedule {
         if expr.split_whitespace().count() != 5 {
             return Err(ScheduleError::FieldCount(schedule.cron.clone()));
         }
-        let cron = Cron::from_str(expr).map_err(|e| ScheduleError::Cron {
+        // Our words first (the parser's are "Component error: Number out of bounds").
+        let invalid = |reason: String| ScheduleError::Cron {
             cron: schedule.cron.clone(),
-            reason: e.to_string(),
+            reason,
+        };
+        lifeboat_shared::schedule::cron_values(expr).map_err(invalid)?;
+        let cron = Cron::from_str(expr).map_err(|_| {
+            invalid(
+                "use numbers, ranges (1-5), lists (1,15), steps (*/15) and names (MON, JAN)"
+                    .to_owned(),
+            )
         })?;
         let tz = Tz::from_str(schedule.timezone.trim())
             .map_err(|_| ScheduleError::TimeZone(schedule.timezone.clone()))?;
@@ -127,10 +135,9 @@ mod tests {
             ParsedSchedule::parse(&sched("0 0 2 * * *", "UTC")),
             Err(ScheduleError::FieldCount(_))
         ));
-        assert!(matches!(
-            ParsedSchedule::parse(&sched("61 2 * * *", "UTC")),
-            Err(ScheduleError::Cron { .. })
-        ));
+        let e = ParsedSchedule::parse(&sched("61 2 * * *", "UTC")).unwrap_err();
+        assert!(matches!(e, ScheduleError::Cron { .. }));
+        assert!(e.to_string().ends_with("61 is not a minute (0–59)"), "{e}");
         assert!(matches!(
             ParsedSchedule::parse(&sched("0 2 * * *", "Mars/Olympus")),
             Err(ScheduleError::TimeZone(_))

@@ -290,7 +290,7 @@ mod tests {
                 revision: 0,
                 kind: OperationKind::Unknown,
                 status: OperationStatus::Running,
-                steps: crate::jobs::restore::restore_steps(),
+                steps: crate::jobs::restore::restore_steps(false),
                 progress: None,
                 warnings: vec![],
                 error: None,

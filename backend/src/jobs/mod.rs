@@ -152,7 +152,7 @@ impl Jobs {
                 target_namespace: req.target.namespace.clone(),
                 requested_by,
             },
-            restore::restore_steps(),
+            restore::restore_steps(matches!(req.target.kind, restore::TargetKind::New { .. })),
             Box::new(move |ctx| Box::pin(restore::run(ctx, req))),
         )
     }

@@ -33,6 +33,24 @@ const ORDER: [(&str, &str); 5] = [
     ("repository", "The backup repository in the bucket"),
 ];
 
+/// The checks' titles for a local folder, which has no endpoint, credentials or bucket.
+const LOCAL_TITLES: [&str; 5] = [
+    "The folder is on this host",
+    "A local folder needs no credentials",
+    "The folder exists",
+    "Lifeboat can write, read and delete a test file",
+    "The backup repository in the folder",
+];
+
+/// The title of check `idx`.
+fn title(idx: usize, local: bool) -> &'static str {
+    if local {
+        LOCAL_TITLES[idx]
+    } else {
+        ORDER[idx].1
+    }
+}
+
 /// What went wrong talking to the store, in categories an admin can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -196,6 +214,8 @@ struct Run {
     repository: RepositoryState,
     started: Option<(usize, Instant)>,
     endpoint: String,
+    /// A local folder: its checks are titled and worded as a folder's.
+    local: bool,
 }
 
 impl Run {
@@ -207,10 +227,9 @@ impl Run {
         let Some((idx, at)) = self.started.take() else {
             return;
         };
-        let (id, title) = ORDER[idx];
         self.checks.push(VerifyCheck {
-            id: id.to_owned(),
-            title: title.to_owned(),
+            id: ORDER[idx].0.to_owned(),
+            title: title(idx, self.local).to_owned(),
             status,
             message: message.into(),
             hint,
@@ -248,6 +267,7 @@ pub async fn verify(
         repository: RepositoryState::Unknown,
         started: None,
         endpoint,
+        local: matches!(config.provider, Provider::Local { .. }),
     };
     let cancel = CancellationToken::new();
     let outcome = tokio::time::timeout(
@@ -267,11 +287,11 @@ pub async fn verify(
         );
     }
     // Every check not run is reported as skipped.
-    for (id, title) in ORDER {
-        if !run.checks.iter().any(|c| c.id == id) {
+    for (idx, (id, _)) in ORDER.iter().enumerate() {
+        if !run.checks.iter().any(|c| c.id == *id) {
             run.checks.push(VerifyCheck {
-                id: id.to_owned(),
-                title: title.to_owned(),
+                id: (*id).to_owned(),
+                title: title(idx, run.local).to_owned(),
                 status: CheckStatus::Skipped,
                 message: "not checked because an earlier check failed".to_owned(),
                 hint: None,
@@ -395,6 +415,11 @@ async fn check_bucket(run: &mut Run, target: Result<Target, TargetError>) -> Opt
     };
     let listed = list_some(&target).await;
     match listed {
+        Ok(_) if run.local => {
+            run.ok("a folder on this host is used with Lifeboat's own permissions");
+            run.begin(2);
+            run.ok("the folder exists and can be listed");
+        }
         Ok(_) => {
             run.ok("the storage service accepted the credentials");
             run.begin(2);

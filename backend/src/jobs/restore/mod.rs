@@ -37,13 +37,21 @@ pub struct RestoreRequest {
     pub target: Resolved,
 }
 
-/// The steps of a restore, in order.
-pub fn restore_steps() -> Vec<Step> {
+/// The steps of a restore, in order. Into a new namespace, the `stop` step creates the
+/// namespace's instance rather than stopping one, and is titled so.
+pub fn restore_steps(new_namespace: bool) -> Vec<Step> {
     super::step::pending_steps(&[
         ("preflight", "Pre-flight checks"),
         ("lock", "Take the bucket lock"),
         ("fetch", "Fetch the backup from the bucket (restic)"),
-        ("stop", "Stop the system Postgres"),
+        (
+            "stop",
+            if new_namespace {
+                "Create the new namespace's system Postgres"
+            } else {
+                "Stop the system Postgres"
+            },
+        ),
         ("postgres", "Restore the system Postgres (pgBackRest)"),
         (
             "start",
@@ -394,11 +402,26 @@ mod tests {
 
     #[test]
     fn steps_start_with_preflight_and_end_with_the_checklist() {
-        let ids: Vec<String> = restore_steps().into_iter().map(|s| s.id).collect();
+        let ids: Vec<String> = restore_steps(false).into_iter().map(|s| s.id).collect();
         assert_eq!(ids.first().map(String::as_str), Some("preflight"));
         assert_eq!(ids.last().map(String::as_str), Some("checklist"));
         let stop = ids.iter().position(|s| s == "stop");
         let fetch = ids.iter().position(|s| s == "fetch");
         assert!(fetch < stop, "the target is touched only after the fetch");
+    }
+
+    #[test]
+    fn into_a_new_namespace_the_stop_step_says_it_creates_one() {
+        let title = |new| {
+            restore_steps(new)
+                .into_iter()
+                .find(|s| s.id == "stop")
+                .map(|s| s.title)
+        };
+        assert_eq!(title(false).as_deref(), Some("Stop the system Postgres"));
+        assert_eq!(
+            title(true).as_deref(),
+            Some("Create the new namespace's system Postgres")
+        );
     }
 }
