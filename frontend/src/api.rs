@@ -5,7 +5,7 @@ use std::rc::Rc;
 use lifeboat_shared::backup::{
     AuditEntry, AuditList, BackupList, InstanceInfo, StartBackup, StartRestore,
 };
-use lifeboat_shared::config::{ConfigView, PutConfig, SaveResult, VerifyReport};
+use lifeboat_shared::config::{ConfigView, PutConfig, SaveResult, SchedulePreview, VerifyReport};
 use lifeboat_shared::operation::{Operation, OperationList};
 use lifeboat_shared::{API_PREFIX, ApiError, Health};
 use serde::Serialize;
@@ -137,6 +137,21 @@ impl Api {
         }
     }
 
+    /// `GET /api/v1/config/schedule`: a schedule in plain words with its next runs, before
+    /// it is saved.
+    pub async fn schedule_preview(
+        &self,
+        cron: &str,
+        timezone: &str,
+    ) -> Result<SchedulePreview, ApiFailure> {
+        let path = format!(
+            "/config/schedule?cron={}&timezone={}",
+            segment(cron),
+            segment(timezone)
+        );
+        self.get_json(&path).await
+    }
+
     /// `GET /api/v1/backups`, newest first.
     pub async fn backups(&self) -> Result<BackupList, ApiFailure> {
         self.get_json("/backups").await
@@ -221,8 +236,8 @@ impl Api {
             .ok()
             .and_then(|v| v.as_string())
             .unwrap_or_default();
-        let op = serde_wasm_bindgen::from_value(value)
-            .map_err(|e| ApiFailure::Network(e.to_string()))?;
+        let op =
+            crate::from_js::from_value(value).map_err(|e| ApiFailure::Network(e.to_string()))?;
         Ok((op, log))
     }
 
@@ -298,12 +313,10 @@ impl Api {
             return Ok(resp);
         }
         let status = resp.status();
-        Err(
-            match json(&resp).await.map(serde_wasm_bindgen::from_value) {
-                Some(Ok(e)) => ApiFailure::Server(e),
-                _ => ApiFailure::Network(format!("HTTP {status} from {path}")),
-            },
-        )
+        Err(match json(&resp).await.map(crate::from_js::from_value) {
+            Some(Ok(e)) => ApiFailure::Server(e),
+            _ => ApiFailure::Network(format!("HTTP {status} from {path}")),
+        })
     }
 }
 
@@ -317,7 +330,7 @@ async fn decode<T: DeserializeOwned>(resp: web_sys::Response) -> Result<T, ApiFa
     let value = json(&resp)
         .await
         .ok_or_else(|| ApiFailure::Network("the answer is not JSON".to_owned()))?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| ApiFailure::Network(e.to_string()))
+    crate::from_js::from_value(value).map_err(|e| ApiFailure::Network(e.to_string()))
 }
 
 /// A thrown JS value in words (an `Error`'s message, else its string form).

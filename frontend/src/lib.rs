@@ -49,6 +49,7 @@ pub mod app;
 pub mod components;
 pub mod config_draft;
 pub mod format;
+pub mod from_js;
 pub mod hooks;
 pub mod mount;
 pub mod pages;

@@ -124,3 +124,67 @@ async fn health_line_states() {
             .starts_with("Cannot reach the Lifeboat server")
     );
 }
+
+/// The wire types read from what `JSON.parse` makes, without serde-wasm-bindgen: tagged
+/// enums, unknown values from a newer backend, optional and defaulted fields, fractions,
+/// maps, and a mismatch in one sentence.
+#[wasm_bindgen_test]
+fn the_wire_types_are_read_from_parsed_json() {
+    use lifeboat_shared::backup::BackupList;
+    use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus, Outcome};
+    use lifeboat_ui::from_js::from_value;
+    let parse = |s: &str| js_sys::JSON::parse(s).unwrap();
+    let op: Operation = from_value(parse(
+        r#"{"id":"op-1","revision":7,"kind":{"type":"restore","backup_id":"bk-1",
+        "target_namespace":"dash","requested_by":"admin"},"status":"succeeded_with_warnings",
+        "steps":[{"id":"fetch","title":"Fetch","status":"paused","detail":null}],
+        "progress":{"bytes_done":5,"bytes_total":10,"rate_bytes_per_sec":1.5,"overall_fraction":0.25},
+        "created_at":"2026-11-25T11:00:00Z","outcome":{"type":"restore","checklist":
+        [{"action":"Log in again","subject":""}]},"a_newer_field":[1,{"x":null}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(op.revision, 7);
+    assert!(matches!(op.kind, OperationKind::Restore { ref backup_id, .. } if backup_id == "bk-1"));
+    assert_eq!(op.status, OperationStatus::SucceededWithWarnings);
+    assert_eq!(
+        op.steps[0].status,
+        lifeboat_shared::operation::StepStatus::Unknown
+    );
+    assert_eq!(op.steps[0].detail, None);
+    let p = op.progress.unwrap();
+    assert_eq!(
+        (p.bytes_done, p.bytes_total, p.files_done),
+        (5, Some(10), 0)
+    );
+    assert_eq!(p.rate_bytes_per_sec, Some(1.5));
+    assert_eq!(p.overall_fraction, Some(0.25));
+    assert!(matches!(op.outcome, Some(Outcome::Restore { ref checklist }) if checklist.len() == 1));
+    let kind: OperationKind = from_value(parse(r#"{"type":"verify"}"#)).unwrap();
+    assert_eq!(kind, OperationKind::Unknown);
+
+    let list: BackupList = from_value(parse(
+        r#"{"backups":[{"id":"bk-1","started_at":"a","finished_at":"b","trigger":{"type":"manual","by":"admin"},
+        "description":"","source":{"instance_id":"i","namespace":"dash"},"platform_version":"5.4",
+        "lifeboat_version":"0.1.0","postgres_major":15,"components":[{"name":"postgres",
+        "snapshot_id":"s","size_bytes":3}],"bytes_added":2,"size_bytes":3,"encrypted":true,
+        "counts":{"keycloak.user_entity":12}}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(
+        list.backups[0].counts.get("keycloak.user_entity"),
+        Some(&12)
+    );
+    assert_eq!(
+        list.backups[0].component("postgres").map(|c| c.size_bytes),
+        Some(3)
+    );
+
+    let wrong = from_value::<Operation>(parse(r#"{"id":5}"#)).unwrap_err();
+    assert!(
+        wrong.to_string().contains("not what this page expects"),
+        "{wrong}"
+    );
+    assert!(
+        from_value::<BackupList>(parse(r#"{"backups":[{"id":"x","size_bytes":1.5}]}"#)).is_err()
+    );
+}

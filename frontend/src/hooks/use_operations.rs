@@ -365,7 +365,7 @@ struct UpsertData {
 /// ignored): this spares the bundle serde's buffered path for internally tagged enums.
 fn parse<T: serde::de::DeserializeOwned>(event: &MessageEvent) -> Option<T> {
     let data = event.data().as_string()?;
-    serde_wasm_bindgen::from_value(js_sys::JSON::parse(&data).ok()?).ok()
+    crate::from_js::from_value(js_sys::JSON::parse(&data).ok()?).ok()
 }
 
 /// Opens the stream; on failure to open, polls instead and retries later.

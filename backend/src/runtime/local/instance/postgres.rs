@@ -105,7 +105,9 @@ impl Postmaster {
              wal_level = replica\n\
              archive_mode = on\n\
              archive_command = '{}'\n\
-             max_wal_senders = 3\n",
+             # PostgreSQL's default: recovery refuses a value below the backed-up cluster's,
+             # and a backup from Kubernetes (or any stock Postgres) has 10.
+             max_wal_senders = 10\n",
             self.port,
             self.layout.socket_dir().display(),
             archive_command.replace('\'', "''"),
