@@ -139,7 +139,8 @@ impl Errors {
         self.0.is_empty()
     }
 
-    fn insert(&mut self, key: &'static str, message: String) {
+    /// Adds a field's problem (the first one found for a field is kept).
+    pub fn insert(&mut self, key: &'static str, message: String) {
         if !self.contains_key(key) {
             self.0.push((key, message));
         }

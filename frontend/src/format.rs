@@ -94,6 +94,19 @@ pub fn ago(seconds: f64) -> Option<String> {
     }
 }
 
+/// How long until a time, for a countdown: `in less than a minute`, `in 12 min`, `in 3 h 5
+/// min`, `in 2 days`.
+pub fn until(seconds: f64) -> String {
+    let m = (seconds.max(0.0) / 60.0).ceil() as u64;
+    match m {
+        0..=1 if seconds < 60.0 => "in less than a minute".to_owned(),
+        0..60 => format!("in {m} min"),
+        60..1_440 => format!("in {} h {} min", m / 60, m % 60),
+        1_440..2_880 => "in 1 day".to_owned(),
+        _ => format!("in {} days", m / 1_440),
+    }
+}
+
 /// `1.0 GiB of 4.0 GiB`, or just `1.0 GiB` while the total is unknown.
 pub fn bytes_of(done: u64, total: Option<u64>) -> String {
     match total {
@@ -216,6 +229,16 @@ pub fn date_time(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn countdowns() {
+        assert_eq!(until(20.0), "in less than a minute");
+        assert_eq!(until(60.0), "in 1 min");
+        assert_eq!(until(61.0), "in 2 min");
+        assert_eq!(until(3.0 * 3600.0 + 5.0 * 60.0), "in 3 h 5 min");
+        assert_eq!(until(86_400.0 + 5.0), "in 1 day");
+        assert_eq!(until(5.0 * 86_400.0), "in 5 days");
+    }
 
     #[test]
     fn bytes_in_binary_units() {

@@ -77,6 +77,10 @@ border:1px solid transparent;line-height:1.3}
 .lb .lb-banner-title{font-weight:600}
 .lb .lb-banner-hint{margin-top:2px}
 .lb .lb-table-wrap{overflow-x:auto}
+.lb .lb-repo{margin-top:12px;color:#52606d}
+.lb .lb-repo svg{display:block;width:100%;max-width:480px;height:64px;margin-top:4px}
+.lb .lb-repo polyline{fill:none;stroke:#1a56b8;stroke-width:2}
+.lb .lb-repo circle{fill:#1a56b8}
 .lb .lb-table{width:100%;border-collapse:collapse}
 .lb .lb-table th{text-align:left;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#52606d;
 border-bottom:2px solid #dde3ea;padding:8px}

@@ -216,7 +216,8 @@ pub fn local_path(p: &str) -> Result<(), String> {
     }
 }
 
-/// Checks the shape of a five-field cron expression (the server checks the values).
+/// Checks a five-field cron expression: its shape and every value (the server checks it
+/// again, and whether it ever runs).
 pub fn cron(expr: &str) -> Result<(), String> {
     let fields: Vec<&str> = expr.split_whitespace().collect();
     if fields.len() != 5 {
@@ -225,17 +226,17 @@ pub fn cron(expr: &str) -> Result<(), String> {
                 .to_owned(),
         );
     }
-    if fields.iter().all(|f| {
+    if !fields.iter().all(|f| {
         f.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?'))
     }) {
-        Ok(())
-    } else {
-        Err("Use digits, names (MON, JAN) and * / , - in each field.".to_owned())
+        return Err("Use digits, names (MON, JAN) and * / , - in each field.".to_owned());
     }
+    lifeboat_shared::schedule::cron_values(expr).map_err(|m| m + ".")
 }
 
-/// Checks the shape of an IANA time zone name such as `Europe/Berlin` or `UTC`.
+/// Checks an IANA time zone name such as `Europe/Berlin` or `UTC`: its shape, and in the
+/// browser that the browser knows the zone.
 pub fn timezone(tz: &str) -> Result<(), String> {
     if tz.is_empty() {
         return Err("Enter a time zone, e.g. Europe/Berlin or UTC.".to_owned());
@@ -243,10 +244,36 @@ pub fn timezone(tz: &str) -> Result<(), String> {
     if tz
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
+        && known_zone(tz)
     {
         Ok(())
     } else {
-        Err("A time zone looks like Europe/Berlin or America/New_York.".to_owned())
+        Err(format!(
+            "{tz} is not a time zone: use an IANA name such as Europe/Berlin or America/New_York."
+        ))
+    }
+}
+
+/// Whether the browser's `Intl` knows the zone (natively, in unit tests: every name).
+fn known_zone(tz: &str) -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"timeZone".into(), &tz.into());
+        let args = js_sys::Array::of2(&"en".into(), &options);
+        // `new Intl.DateTimeFormat("en", { timeZone })` throws a RangeError for an unknown zone.
+        js_sys::Reflect::get(&js_sys::global(), &"Intl".into())
+            .and_then(|intl| js_sys::Reflect::get(&intl, &"DateTimeFormat".into()))
+            .and_then(|ctor| {
+                use wasm_bindgen::JsCast as _;
+                js_sys::Reflect::construct(ctor.unchecked_ref::<js_sys::Function>(), &args)
+            })
+            .is_ok()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = tz;
+        true
     }
 }
 
@@ -326,6 +353,10 @@ mod tests {
         assert!(cron("0 2 * *").is_err());
         assert!(cron("0 2 * * * *").is_err());
         assert!(cron("0 2 * * %").is_err());
+        assert_eq!(
+            cron("61 * * * *").unwrap_err(),
+            "61 is not a minute (0–59)."
+        );
         assert!(timezone("Europe/Berlin").is_ok());
         assert!(timezone("UTC").is_ok());
         assert!(timezone("").is_err());

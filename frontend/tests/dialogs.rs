@@ -21,10 +21,16 @@ struct ChecklistProps {
     items: Vec<ChecklistItem>,
 }
 
-/// The checklist (a plain function in the page) as a component, for these tests.
+/// The checklist (a plain function in the page) of operation `op-t` as a component, for
+/// these tests.
 #[function_component(Checklist)]
 fn checklist_view(p: &ChecklistProps) -> Html {
-    checklist(&p.items)
+    let update = use_force_update();
+    checklist(
+        &p.items,
+        "op-t",
+        Callback::from(move |()| update.force_update()),
+    )
 }
 use lifeboat_ui::components::operation_progress::operation_progress;
 
@@ -286,6 +292,16 @@ fn render_restore_into(
     instance_namespace: Option<&'static str>,
     initial_namespace: Option<&'static str>,
 ) -> (Seen<StartRestore>, Seen<()>, yew::AppHandle<RestoreDialog>) {
+    render_restore_judged(div, instance_namespace, initial_namespace, None)
+}
+
+/// The Restore dialog, with the downtime judged from an earlier restore when given.
+fn render_restore_judged(
+    div: &Element,
+    instance_namespace: Option<&'static str>,
+    initial_namespace: Option<&'static str>,
+    unavailable_secs: Option<f64>,
+) -> (Seen<StartRestore>, Seen<()>, yew::AppHandle<RestoreDialog>) {
     let (confirmed, on_confirm) = recorder::<StartRestore>();
     let (cancelled, on_cancel) = recorder::<()>();
     let handle = yew::Renderer::<RestoreDialog>::with_root_and_props(
@@ -294,6 +310,7 @@ fn render_restore_into(
             backup: manifest(),
             instance_namespace: instance_namespace.map(AttrValue::Static),
             initial_namespace: initial_namespace.map(AttrValue::Static),
+            unavailable_secs,
             start: Default::default(),
             on_confirm,
             on_cancel,
@@ -639,6 +656,74 @@ async fn a_failed_operation_shows_the_message_and_hint() {
         Some("alert")
     );
     handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn the_restore_dialog_says_for_about_how_long_the_platform_is_down() {
+    let div = fresh_div();
+    let (_, _, handle) = render_restore_judged(&div, Some("dash"), None, Some(125.0));
+    settle().await;
+    assert_eq!(
+        text(&div, "restore-downtime"),
+        "Restoring into a namespace in use stops its system Postgres: the platform there is \
+         unavailable until the restore ends (about 2m 5s, judging by the last restore)."
+    );
+    handle.destroy();
+    // Without an earlier restore to judge by, no figure is made up.
+    let div = fresh_div();
+    let (_, _, handle) = render_restore(&div, Some("dash"));
+    settle().await;
+    assert!(!text(&div, "restore-downtime").contains("about"));
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn the_checklist_keeps_its_ticks_across_reloads_and_counts_them() {
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    storage.remove_item("lifeboat-checklist-op-t").unwrap();
+    let items: Vec<ChecklistItem> = ["Log in again", "Rebuild and Deploy", "Recreate"]
+        .into_iter()
+        .map(|a| ChecklistItem {
+            action: a.into(),
+            subject: String::new(),
+        })
+        .collect();
+    let render = |div: &Element| {
+        yew::Renderer::<Checklist>::with_root_and_props(
+            div.clone(),
+            ChecklistProps {
+                items: items.clone(),
+            },
+        )
+        .render()
+    };
+    let div = fresh_div();
+    let handle = render(&div);
+    settle().await;
+    assert_eq!(text(&div, "checklist-count"), "0 of 3 done");
+    div.query_selector("#lb-check-1")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle().await;
+    assert_eq!(text(&div, "checklist-count"), "1 of 3 done");
+    handle.destroy();
+    // Drawn again (a reload): the tick is still there.
+    let div = fresh_div();
+    let handle = render(&div);
+    settle().await;
+    assert_eq!(text(&div, "checklist-count"), "1 of 3 done");
+    let ticked = |i: u32| {
+        div.query_selector(&format!("#lb-check-{i}"))
+            .unwrap()
+            .unwrap()
+            .unchecked_into::<HtmlInputElement>()
+            .checked()
+    };
+    assert!(ticked(1) && !ticked(0) && !ticked(2));
+    handle.destroy();
+    storage.remove_item("lifeboat-checklist-op-t").unwrap();
 }
 
 #[wasm_bindgen_test]

@@ -56,12 +56,20 @@ fn text(root: &Element, testid: &str) -> String {
         .unwrap_or_default()
 }
 
+fn text_of(root: &Element, selector: &str) -> String {
+    root.query_selector(selector)
+        .unwrap()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
+}
+
 fn disabled(root: &Element, testid: &str) -> bool {
     find(root, testid).unwrap().has_attribute("disabled")
 }
 
 /// Replaces `window.fetch` with canned answers: `(API path, status, JSON body)`, matched on
-/// the URL's path under `/api/v1` (a query string is ignored). Any other call fails as an
+/// the URL's path under `/api/v1` (a query string is ignored), or on `METHOD path` (`PUT
+/// /config`) for one method only (list those first). Any other call fails as an
 /// unreachable server does.
 fn serve(routes: &[(&str, u16, &str)]) {
     let table = js_sys::Array::new();
@@ -74,10 +82,11 @@ fn serve(routes: &[(&str, u16, &str)]) {
     }
     let make = js_sys::Function::new_with_args(
         "routes",
-        "return (url) => {
-            const path = new URL(url, location.href).pathname;
+        "return (url, init) => {
+            const path = new URL(url, location.href).pathname.slice(7);
+            const method = (init && init.method) || 'GET';
             for (const [p, status, body] of routes) {
-                if (path === '/api/v1' + p) {
+                if (path === p || method + ' ' + path === p) {
                     return Promise.resolve(new Response(body,
                         { status, headers: { 'Content-Type': 'application/json' } }));
                 }
@@ -87,6 +96,20 @@ fn serve(routes: &[(&str, u16, &str)]) {
     );
     let fetch = make.call1(&JsValue::NULL, &table).unwrap();
     js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &fetch).unwrap();
+}
+
+/// Serves `extra` (first), then the main page's five calls with `config` as the
+/// configuration, a local bucket's empty catalog and audit trail, the instance and health.
+fn serve_main_page(config: &'static str, extra: &[(&'static str, u16, &'static str)]) {
+    let mut routes = extra.to_vec();
+    routes.extend([
+        ("/config", 200, config),
+        ("/backups", 200, NO_BACKUPS),
+        ("/audit", 200, NO_AUDIT),
+        ("/instance", 200, INSTANCE),
+        ("/health", 200, HEALTH),
+    ]);
+    serve(&routes);
 }
 
 /// Properties of [`Host`].
@@ -234,18 +257,179 @@ async fn signed_out_standalone_shows_the_sign_in_form_and_a_refused_token() {
         !disabled(&div, "signin-submit"),
         "a refusal ends the busy state"
     );
+    // Focus is on the refusal, not lost to the page's body.
+    settle().await;
+    assert!(
+        error.contains(active().as_deref()),
+        "focus is on {:?}",
+        active().map(|a| a.outer_html())
+    );
+    handle.destroy();
+}
+
+fn active() -> Option<Element> {
+    web_sys::window()?.document()?.active_element()
+}
+
+async fn type_into(root: &Element, testid: &str, value: &str) {
+    let input = find(root, testid).unwrap();
+    input.unchecked_ref::<HtmlInputElement>().set_value(value);
+    input
+        .dispatch_event(&web_sys::InputEvent::new("input").unwrap())
+        .unwrap();
+    settle().await;
+}
+
+fn click(root: &Element, testid: &str) {
+    find(root, testid)
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+}
+
+/// Waits (up to two seconds) until `selector` inside `root` has text containing `needle`.
+async fn wait_text(root: &Element, selector: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = root
+            .query_selector(selector)
+            .unwrap()
+            .and_then(|e| e.text_content())
+            .unwrap_or_default();
+        if last.contains(needle) {
+            return last;
+        }
+        gloo_timers::future::TimeoutFuture::new(20).await;
+    }
+    panic!("{selector} never said {needle:?}: {last:?}");
+}
+
+/// Clicks `testid`, then checks that focus went to `selector` (not the page's body).
+async fn focus_after(div: &Element, testid: &str, selector: &str) {
+    click(div, testid);
+    let target = wait_for(div, selector).await;
+    settle().await;
+    assert_eq!(active(), Some(target), "focus after {testid}");
+}
+
+const DEFAULT_BUCKET: &str = r#"{"config":{"provider":{"provider":"local","path":""},"secret_name":"",
+        "retention":{"keep_last":0,"keep_daily":0,"keep_weekly":0,"keep_monthly":0}},
+        "is_default":true,"passphrase_set":false,"credentials_set":false}"#;
+
+/// The main page with a local bucket, the configuration form open and the schedule switched
+/// on; `/config/schedule` answers `status` with `preview`.
+async fn schedule_form(status: u16, preview: &'static str) -> (Element, AppHandle) {
+    serve_main_page(LOCAL_BUCKET, &[("/config/schedule", status, preview)]);
+    let (div, handle) = render(Some(standalone_api()), vec![], false);
+    wait_for(&div, "[data-testid=edit-config]").await;
+    click(&div, "edit-config");
+    wait_for(&div, "[data-testid=config-form]").await;
+    click(&div, "config-schedule-enabled");
+    settle().await;
+    (div, handle)
+}
+
+#[wasm_bindgen_test]
+async fn the_schedule_is_checked_as_typed_in_our_words_and_previewed_before_saving() {
+    let (div, handle) = schedule_form(
+        200,
+        r#"{"description":"At 02:00 (Europe/Berlin)","next_runs":["2026-11-26T02:00:00+01:00",
+            "2026-11-27T02:00:00+01:00","2026-11-28T02:00:00+01:00","2026-11-29T02:00:00+01:00",
+            "2026-11-30T02:00:00+01:00"]}"#,
+    )
+    .await;
+    // Both mistakes at once, each beside its field, in our words.
+    type_into(&div, "config-cron", "61 * * * *").await;
+    type_into(&div, "config-timezone", "Mars/Olympus").await;
+    let cron = text_of(&div, "#lb-cfg-cron-error");
+    assert!(cron.contains("61 is not a minute (0–59)."), "{cron}");
+    assert!(!cron.contains("Component error"), "{cron}");
+    let tz = text_of(&div, "#lb-cfg-timezone-error");
+    assert!(tz.contains("Mars/Olympus is not a time zone"), "{tz}");
+    assert!(text(&div, "schedule-preview").contains("Correct the schedule"));
+    // Fixed: the errors go, and the schedule is explained before it is saved.
+    type_into(&div, "config-cron", "0 2 * * *").await;
+    type_into(&div, "config-timezone", "Europe/Berlin").await;
+    assert!(div.query_selector("#lb-cfg-cron-error").unwrap().is_none());
+    assert!(
+        div.query_selector("#lb-cfg-timezone-error")
+            .unwrap()
+            .is_none()
+    );
+    wait_text(
+        &div,
+        "[data-testid=schedule-preview]",
+        "At 02:00 (Europe/Berlin)",
+    )
+    .await;
+    let runs = div
+        .query_selector_all("[data-testid=schedule-preview] li")
+        .unwrap();
+    assert_eq!(runs.length(), 5);
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_schedule_the_server_objects_to_is_marked_beside_its_field() {
+    let (div, handle) = schedule_form(
+            422,
+            r#"{"code":"invalid_cron","message":"this schedule never runs (no such date, e.g. 30 February)","hint":null}"#,
+        )
+        .await;
+    type_into(&div, "config-cron", "0 0 30 2 *").await;
+    wait_text(&div, "#lb-cfg-cron-error", "never runs").await;
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn focus_goes_to_the_new_operation_after_start_backup_and_to_the_refusal_of_a_save() {
+    serve_main_page(
+        DEFAULT_BUCKET,
+        &[
+            (
+                "POST /backups",
+                200,
+                r#"{"id":"op-9","revision":1,"kind":{"type":"backup","description":"",
+                "trigger":{"type":"manual","by":"admin"}},"status":"running","steps":[],
+                "created_at":"2026-11-25T11:00:00Z"}"#,
+            ),
+            (
+                "PUT /config",
+                422,
+                r#"{"code":"invalid_config","message":"schedule: refused here","hint":"Fix it."}"#,
+            ),
+        ],
+    );
+    let (div, handle) = render(Some(standalone_api()), vec![], false);
+    wait_for(&div, "[data-testid=empty-state]").await;
+    // The empty state names the button as it reads.
+    assert_eq!(text(&div, "edit-config"), "Configure storage");
+    assert!(text(&div, "empty-state").contains("set a schedule with Configure storage above"));
+
+    click(&div, "backup-now");
+    wait_for(&div, "[data-testid=backup-dialog]").await;
+    focus_after(
+        &div,
+        "backup-start",
+        "[data-testid=current-operation] #lb-op-h",
+    )
+    .await;
+    handle.destroy();
+
+    // Without a backup running, a save the server refuses.
+    let (div, handle) = render(Some(standalone_api()), vec![], false);
+    wait_for(&div, "[data-testid=edit-config]").await;
+    click(&div, "edit-config");
+    wait_for(&div, "[data-testid=config-form]").await;
+    let banner = "[data-testid=config-form] [data-testid=error-banner]";
+    focus_after(&div, "save-config", banner).await;
+    assert!(text(&div, "config-form").contains("schedule: refused here"));
     handle.destroy();
 }
 
 #[wasm_bindgen_test]
 async fn with_no_bucket_the_page_says_what_to_do_first() {
-    serve(&[
-        ("/config", 200, NO_BUCKET),
-        ("/backups", 200, NO_BACKUPS),
-        ("/audit", 200, NO_AUDIT),
-        ("/instance", 200, INSTANCE),
-        ("/health", 200, HEALTH),
-    ]);
+    serve_main_page(NO_BUCKET, &[]);
     let (div, handle) = render(Some(standalone_api()), vec![], false);
     let summary = wait_for(&div, "[data-testid=config-summary]").await;
     assert_eq!(
@@ -271,13 +455,7 @@ async fn with_no_bucket_the_page_says_what_to_do_first() {
 
 #[wasm_bindgen_test]
 async fn a_running_backup_is_in_progress_and_blocks_backup_now() {
-    serve(&[
-        ("/config", 200, LOCAL_BUCKET),
-        ("/backups", 200, NO_BACKUPS),
-        ("/audit", 200, NO_AUDIT),
-        ("/instance", 200, INSTANCE),
-        ("/health", 200, HEALTH),
-    ]);
+    serve_main_page(LOCAL_BUCKET, &[]);
     let running = operation(
         OperationKind::Backup {
             description: "Before the upgrade".into(),
@@ -372,5 +550,65 @@ async fn a_retry_of_a_backup_no_longer_in_the_catalog_says_so() {
     );
     assert!(find(&div, "restore-dialog").is_none());
     assert!(!disabled(&div, "retry-restore"));
+    handle.destroy();
+}
+
+const TWO_BACKUPS: &str = r#"{"backups":[
+    {"id":"bk-2","started_at":"2026-11-26T02:00:00Z","finished_at":"2026-11-26T02:01:00Z",
+    "trigger":{"type":"scheduled"},"description":"","source":{"instance_id":"i","namespace":"dash"},
+    "platform_version":"5.4","lifeboat_version":"0.1.0","postgres_major":15,"components":[],
+    "bytes_added":5,"size_bytes":100,"encrypted":false},
+    {"id":"bk-1","started_at":"2026-11-25T02:00:00Z","finished_at":"2026-11-25T02:01:00Z",
+    "trigger":{"type":"scheduled"},"description":"","source":{"instance_id":"i","namespace":"dash"},
+    "platform_version":"5.4","lifeboat_version":"0.1.0","postgres_major":15,"components":[],
+    "bytes_added":90,"size_bytes":100,"encrypted":false}]}"#;
+
+#[wasm_bindgen_test]
+async fn the_main_page_counts_down_to_the_next_run_and_shows_the_buckets_growth() {
+    let at = |ms: f64| {
+        String::from(
+            js_sys::Date::new(&JsValue::from_f64(js_sys::Date::now() + ms)).to_iso_string(),
+        )
+    };
+    // The first of the saved next runs has passed since the configuration was loaded.
+    let config = format!(
+        r#"{{"config":{{"provider":{{"provider":"local","path":""}},"secret_name":"",
+        "schedule":{{"cron":"5 * * * *","timezone":"UTC"}},
+        "retention":{{"keep_last":0,"keep_daily":0,"keep_weekly":0,"keep_monthly":0}}}},
+        "passphrase_set":false,"credentials_set":false,
+        "schedule_preview":{{"description":"At 5 minutes past the hour (UTC)",
+        "next_runs":["{}","{}"]}}}}"#,
+        at(-60_000.0),
+        at(7_500_000.0)
+    );
+    let config: &'static str = Box::leak(config.into_boxed_str());
+    serve(&[
+        ("/config", 200, config),
+        ("/backups", 200, TWO_BACKUPS),
+        ("/audit", 200, NO_AUDIT),
+        ("/instance", 200, INSTANCE),
+        ("/health", 200, HEALTH),
+    ]);
+    let (div, handle) = render(Some(standalone_api()), vec![], false);
+    wait_for(&div, "[data-testid=backup-row]").await;
+    let next = text(&div, "next-run");
+    assert!(next.starts_with("Next scheduled backup: "), "{next}");
+    assert!(next.ends_with("(in 2 h 5 min)"), "{next}");
+    assert_eq!(
+        text(&div, "repository-figures"),
+        "2 backups protect 200 B in all and added 95 B to the bucket (2.1× less than storing each in full)."
+    );
+    let dots = div
+        .query_selector_all("[data-testid=repository-timeline] circle")
+        .unwrap();
+    assert_eq!(dots.length(), 2, "one dot a backup");
+    let label = find(&div, "repository-timeline")
+        .unwrap()
+        .get_attribute("aria-label")
+        .unwrap_or_default();
+    assert!(
+        label.starts_with("The bucket's growth, backup by backup"),
+        "{label}"
+    );
     handle.destroy();
 }

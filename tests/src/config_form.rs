@@ -57,13 +57,14 @@ pub async fn fill_s3(
     Ok(())
 }
 
-/// The verify result shown in the form says the bucket does not work (`data-ok="false"`).
+/// The verify result shown in the form says the bucket (or folder) does not work
+/// (`data-ok="false"`).
 pub async fn expect_not_working(browser: &Browser, within: &str) -> anyhow::Result<()> {
     let css = format!("{within} [data-testid=config-form] [data-testid=verify-result]");
     wait_for_all(
         browser,
         &css,
-        &["The bucket does not work with this configuration yet."],
+        &["does not work with this configuration yet."],
         VERIFY_SECS,
     )
     .await?;
@@ -84,16 +85,16 @@ pub async fn expect_working(
     wait_for_all(browser, &css, needles, VERIFY_SECS).await
 }
 
-/// Clicks Verify in the form and waits until it says the bucket works and holds no backups
-/// yet, with every bucket check passed.
+/// Clicks Verify in the form and waits until it says the bucket (or folder) works and
+/// holds no backups yet, with every bucket check passed.
 pub async fn verify_empty_bucket_works(browser: &Browser, within: &str) -> anyhow::Result<()> {
     click(browser, &format!("{within} [data-testid=verify-config]")).await?;
     expect_working(
         browser,
         within,
         &[
-            "The bucket works with this configuration.",
-            "The bucket holds no backups yet",
+            "works with this configuration.",
+            "No backups are stored here yet",
         ],
     )
     .await?;

@@ -82,6 +82,20 @@ async fn a_local_folder_that_cannot_be_used_is_shown_then_a_good_one_saves() -> 
     let good_text = good.to_str().context("utf-8 path")?;
     fill(&browser, "[data-testid=config-path]", good_text).await?;
     verify_empty_bucket_works(&browser, "").await?;
+    // What is true of a folder: no bucket, no credentials accepted.
+    let result = browser.text_of("[data-testid=verify-result]").await?;
+    assert!(
+        result.contains("The folder works with this configuration."),
+        "{result}"
+    );
+    assert!(
+        result.contains("A local folder needs no credentials"),
+        "{result}"
+    );
+    assert!(
+        !result.contains("bucket") && !result.contains("accepted"),
+        "{result}"
+    );
     click(&browser, "[data-testid=save-config]").await?;
     wait_for_all(
         &browser,
@@ -296,7 +310,7 @@ async fn azure_wrong_account_key_is_shown_then_the_right_one_saves() -> anyhow::
         "[data-testid=config-summary] [data-testid=verify-result][data-ok=true]",
         &[
             "The bucket works with this configuration.",
-            "The bucket holds no backups yet",
+            "No backups are stored here yet",
         ],
         VERIFY_SECS,
     )
@@ -386,7 +400,7 @@ async fn a_passphrase_that_does_not_open_the_backups_is_shown() -> anyhow::Resul
     expect_working(
         &browser,
         "",
-        &["The bucket holds Lifeboat backups, and the passphrase opens them."],
+        &["Lifeboat backups are stored here, and the passphrase opens them."],
     )
     .await?;
     wait_check(&browser, "", "repository", "Passed", &[]).await?;

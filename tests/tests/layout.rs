@@ -1,7 +1,8 @@
 //! The page from a phone to a wide screen: at 360, 390, 768, 1280 and 1920 px wide nothing
 //! scrolls sideways, Backup Now and Restore are in view, the Backups table becomes stacked
 //! rows while the page's column is narrow, the standalone frame's side navigation folds into a strip above
-//! the page, and axe-core finds nothing. A screenshot of each width goes to
+//! the page, and axe-core finds nothing; at 1920×1080 the Last operation card leaves the first
+//! backup row above the fold. A screenshot of each width goes to
 //! `docs/screenshots/width-<px>.png`.
 //!
 //! Needs `dist/`, `target/debug/lifeboat`, chromedriver, PostgreSQL, pgBackRest and restic
@@ -105,6 +106,28 @@ async fn from_360_to_1920_px_nothing_scrolls_sideways() -> anyhow::Result<()> {
             .await?;
         axe::check(&browser, &format!("the main page at {width} px")).await?;
     }
+    // At 1920×1080, after an operation, the Last operation card leaves the Backups table in
+    // view: its first row ends above the fold.
+    browser.client.set_window_size(1920, 1080).await?;
+    let m: Value = browser
+        .client
+        .execute(
+            r#"const row = document.querySelector('[data-testid=backup-row]').getBoundingClientRect();
+               const last = document.querySelector('[data-testid=current-operation]');
+               return { bottom: row.bottom, fold: window.innerHeight, last: last ? last.textContent : null };"#,
+            vec![],
+        )
+        .await?;
+    anyhow::ensure!(
+        m["last"]
+            .as_str()
+            .is_some_and(|t| t.contains("Last operation")),
+        "no Last operation card ({m})"
+    );
+    anyhow::ensure!(
+        m["bottom"].as_f64() <= m["fold"].as_f64(),
+        "at 1920×1080 the first backup row ends below the fold ({m})"
+    );
     browser.close().await?;
     Ok(())
 }

@@ -22,7 +22,7 @@ pub fn error_banner(
         }
     });
     html! {
-        <div class="lb-banner lb-banner-error" role="alert" data-testid="error-banner">
+        <div class="lb-banner lb-banner-error" role="alert" tabindex="-1" data-testid="error-banner">
             <span class="lb-banner-icon" aria-hidden="true">{ "✕" }</span>
             <div class="lb-banner-body">
                 if let Some(title) = title {

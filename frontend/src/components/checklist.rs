@@ -1,17 +1,48 @@
-//! The post-restore checklist: what the admin does after a restore, item by item.
+//! The post-restore checklist: what the admin does after a restore, item by item, with the
+//! ticks kept in the browser per operation.
 
 use lifeboat_shared::operation::ChecklistItem;
 use yew::prelude::*;
 
-/// The checklist of `items` (in the order to do them, from `Outcome::Restore`); the boxes
-/// are for the admin's own tracking. A plain function rather than a component (a component
-/// costs the bundle its own lifecycle code).
-pub fn checklist(items_in: &[ChecklistItem]) -> Html {
+/// The browser's `localStorage`, when it has one (a private window may not).
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Where the ticks of operation `op`'s checklist are kept: `1` ticked, `0` not, by position.
+fn key(op: &str) -> String {
+    format!("lifeboat-checklist-{op}")
+}
+
+/// The checklist of `items` (in the order to do them, from `Outcome::Restore`) of operation
+/// `op`; the boxes are for the admin's own tracking, kept across reloads in `localStorage`,
+/// with a count of what is done. `redraw` is called after a tick is stored. A plain function
+/// rather than a component (a component costs the bundle its own lifecycle code).
+pub fn checklist(items_in: &[ChecklistItem], op: &str, redraw: Callback<()>) -> Html {
+    let saved = storage()
+        .and_then(|s| s.get_item(&key(op)).ok().flatten())
+        .unwrap_or_default();
+    let ticked = |i: usize| saved.as_bytes().get(i) == Some(&b'1');
+    let done = (0..items_in.len()).filter(|i| ticked(*i)).count();
     let items = items_in.iter().enumerate().map(|(i, item)| {
         let id = format!("lb-check-{i}");
+        let onchange = {
+            let (redraw, key, len) = (redraw.clone(), key(op), items_in.len());
+            let mut next: Vec<u8> = (0..len)
+                .map(|j| if ticked(j) { b'1' } else { b'0' })
+                .collect();
+            next[i] ^= 1;
+            let next = String::from_utf8(next).unwrap_or_default();
+            Callback::from(move |_: Event| {
+                if let Some(s) = storage() {
+                    let _ = s.set_item(&key, &next);
+                }
+                redraw.emit(());
+            })
+        };
         html! {
             <li key={i} class="lb-check-item" data-testid="checklist-item">
-                <input type="checkbox" id={id.clone()} />
+                <input type="checkbox" id={id.clone()} checked={ticked(i)} {onchange} />
                 <label for={id}>
                     <strong>{ item.action.clone() }</strong>
                     if !item.subject.is_empty() { { ": " }{ item.subject.clone() } }
@@ -30,6 +61,9 @@ pub fn checklist(items_in: &[ChecklistItem]) -> Html {
             if items_in.is_empty() {
                 <p>{ "Log in to Dash Enterprise again. Nothing else needs doing." }</p>
             } else {
+                <p class="lb-hint" aria-live="polite" data-testid="checklist-count">
+                    { format!("{done} of {} done", items_in.len()) }
+                </p>
                 <ol class="lb-checks">{ for items }</ol>
             }
             <p class="lb-hint">

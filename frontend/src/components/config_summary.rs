@@ -166,7 +166,7 @@ pub fn config_summary(props: &ConfigSummaryProps) -> Html {
                 </button>
                 { verify_button(props.verify_call.busy, verify, "verify-saved") }
             </div>
-            { verify_area(props.verify_call.error.as_ref(), props.verify.as_ref()) }
+            { verify_area(props.verify_call.error.as_ref(), props.verify.as_ref(), !cloud) }
         </div>
     }
 }

@@ -13,6 +13,7 @@ pub mod empty_state;
 pub mod field;
 pub mod health_badge;
 pub mod operation_progress;
+pub mod repository;
 pub mod restore_dialog;
 pub mod shell;
 pub mod sign_in;

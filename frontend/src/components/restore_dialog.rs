@@ -24,6 +24,10 @@ pub struct RestoreDialogProps {
     /// half-restored instance the retry is for.
     #[prop_or_default]
     pub initial_namespace: Option<AttrValue>,
+    /// About how long the platform will be unavailable, in seconds (from the last restore's
+    /// rate), when there was an earlier restore to judge by.
+    #[prop_or_default]
+    pub unavailable_secs: Option<f64>,
     /// The start request: in flight, and why the last one failed.
     #[prop_or_default]
     pub start: ActionState,
@@ -113,7 +117,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
             on_cancel={props.on_cancel.clone()} testid="restore-dialog">
             <form class="lb-dialog-form" {onsubmit}>
                 <h2 id="lb-restore-title" class="lb-dialog-title">{ format!("Restore the backup of {when}?") }</h2>
-                { what_is_replaced(&props.backup, &when) }
+                { what_is_replaced(&props.backup, &when, props.unavailable_secs) }
                 <fieldset class="lb-fieldset">
                     <legend>{ "Restore into" }</legend>
                     <label class="lb-choice">
@@ -156,7 +160,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
 }
 
 /// What the restore replaces, and which backup it is.
-fn what_is_replaced(b: &BackupManifest, when: &str) -> Html {
+fn what_is_replaced(b: &BackupManifest, when: &str, unavailable: Option<f64>) -> Html {
     html! {
         <>
             <div id="lb-restore-what" class="lb-warning-box">
@@ -170,8 +174,14 @@ fn what_is_replaced(b: &BackupManifest, when: &str) -> Html {
                 </ul>
                 <p>{ format!("Everything changed there since {when} is lost. Dash apps and workspaces are not in the backup: \
                     after the restore you rebuild them, as the checklist will say.") }</p>
-                <p>{ "Restoring into a namespace in use stops its system Postgres: the platform there is \
-                    unavailable until the restore ends." }</p>
+                <p data-testid="restore-downtime">
+                    { "Restoring into a namespace in use stops its system Postgres: the platform there is \
+                    unavailable until the restore ends" }
+                    if let Some(secs) = unavailable {
+                        { " (about " }{ format::duration(secs) }{ ", judging by the last restore)" }
+                    }
+                    { "." }
+                </p>
             </div>
             <dl class="lb-facts lb-facts-compact">
                 <dt>{ "Backup" }</dt><dd><code>{ b.id.clone() }</code></dd>

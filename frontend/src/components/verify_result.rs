@@ -11,13 +11,13 @@ use crate::components::status;
 pub fn repository(state: RepositoryState) -> &'static str {
     match state {
         RepositoryState::Empty => {
-            "The bucket holds no backups yet: the first backup creates the repository."
+            "No backups are stored here yet: the first backup creates the repository."
         }
         RepositoryState::Ready => {
-            "The bucket holds Lifeboat backups, and the passphrase opens them."
+            "Lifeboat backups are stored here, and the passphrase opens them."
         }
         RepositoryState::PassphraseMismatch => {
-            "The bucket holds Lifeboat backups made with a different passphrase: enter the passphrase they were made with."
+            "The Lifeboat backups stored here were made with a different passphrase: enter the passphrase they were made with."
         }
         RepositoryState::Foreign => {
             "Something other than Lifeboat backups is stored under this prefix: choose another prefix or bucket."
@@ -28,9 +28,9 @@ pub fn repository(state: RepositoryState) -> &'static str {
     }
 }
 
-/// The verify result. A plain function rather than a component (a component costs the
-/// bundle its own lifecycle code).
-pub fn verify_result(r: &VerifyReport) -> Html {
+/// The verify result (of a local folder when `local`: it is not called a bucket). A plain
+/// function rather than a component (a component costs the bundle its own lifecycle code).
+pub fn verify_result(r: &VerifyReport, local: bool) -> Html {
     let checks = r.checks.iter().map(|c| {
         let (icon, word, tone) = status::check(c.status);
         html! {
@@ -50,18 +50,27 @@ pub fn verify_result(r: &VerifyReport) -> Html {
             </li>
         }
     });
-    let (icon, word, tone) = if r.ok {
-        (
+    let (icon, word, tone) = match (r.ok, local) {
+        (true, false) => (
             "✓",
             "The bucket works with this configuration.",
             "lb-tone-ok",
-        )
-    } else {
-        (
+        ),
+        (true, true) => (
+            "✓",
+            "The folder works with this configuration.",
+            "lb-tone-ok",
+        ),
+        (false, false) => (
             "✕",
             "The bucket does not work with this configuration yet.",
             "lb-tone-bad",
-        )
+        ),
+        (false, true) => (
+            "✕",
+            "The folder does not work with this configuration yet.",
+            "lb-tone-bad",
+        ),
     };
     html! {
         <div class="lb-verify" data-testid="verify-result" data-ok={r.ok.to_string()}>
@@ -75,15 +84,15 @@ pub fn verify_result(r: &VerifyReport) -> Html {
 }
 
 /// Where a verify's outcome appears (announced as it changes): why the call failed, or the
-/// result.
-pub fn verify_area(error: Option<&ApiFailure>, report: Option<&VerifyReport>) -> Html {
+/// result (of a local folder when `local`).
+pub fn verify_area(error: Option<&ApiFailure>, report: Option<&VerifyReport>, local: bool) -> Html {
     html! {
         <div aria-live="polite">
             if let Some(e) = error {
                 { error_banner(e, Some("The verify could not run."), None) }
             }
             if let Some(r) = report {
-                { verify_result(r) }
+                { verify_result(r, local) }
             }
         </div>
     }

@@ -5,5 +5,5 @@ pub mod use_fetch;
 pub mod use_operations;
 
 pub use use_action::{Action, ActionState, use_action};
-pub use use_fetch::{Loadable, use_fetch};
+pub use use_fetch::{Loadable, use_fetch, use_redraw_every, use_settled};
 pub use use_operations::{Operations, use_operations};

@@ -1,4 +1,6 @@
-//! `use_fetch`: one API call, run again whenever its key changes.
+//! `use_fetch`: one API call, run again whenever its key changes; `use_settled`: a value
+//! once it has stopped changing (what is typed, before it is sent); `use_redraw_every`: a
+//! clock for countdowns.
 
 use std::future::Future;
 
@@ -61,4 +63,30 @@ where
         });
     }
     state
+}
+
+/// `value` once it has stayed the same for `ms` milliseconds (at first, `value` itself), so
+/// that a call keyed by what is typed runs when the typing pauses, not on every key.
+#[hook]
+pub fn use_settled<T: Clone + PartialEq + 'static>(value: T, ms: u32) -> T {
+    let settled = use_state(|| value.clone());
+    {
+        let settled = settled.clone();
+        use_effect_with(value, move |v| {
+            let v = v.clone();
+            let timer = gloo_timers::callback::Timeout::new(ms, move || settled.set(v));
+            move || drop(timer)
+        });
+    }
+    (*settled).clone()
+}
+
+/// Draws the component again every `ms` milliseconds (what a countdown needs).
+#[hook]
+pub fn use_redraw_every(ms: u32) {
+    let update = use_force_update();
+    use_effect_with((), move |()| {
+        let timer = gloo_timers::callback::Interval::new(ms, move || update.force_update());
+        move || drop(timer)
+    });
 }

@@ -12,7 +12,7 @@ use crate::components::health_badge::{health_line, health_view};
 use crate::components::operation_progress::{operation_progress, title, when};
 use crate::components::restore_dialog::RestoreDialog;
 use crate::components::status;
-use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch};
+use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch, use_redraw_every};
 use crate::pages::backups::{BackupsCard, kind_word};
 use crate::pages::storage::StorageSection;
 use crate::pages::{StartRestoreAction, dismiss, follow, use_sign_in, use_start_restore};
@@ -47,6 +47,8 @@ pub fn backup_restore_page() -> Html {
     let empty = OperationsState::default();
     let live: &OperationsState = ops.as_deref().unwrap_or(&empty);
     let active = live.active().cloned();
+    // The next scheduled backup's countdown, and "5 min ago", stay current.
+    use_redraw_every(30_000);
 
     // The configuration is fetched again when an operation starts or ends (its lock changes).
     let config_reload = use_state(|| 0_u32);
@@ -109,6 +111,10 @@ pub fn backup_restore_page() -> Html {
         on_reload: reload(&backups_reload),
     };
     let instance_namespace = instance.ok().map(|i| AttrValue::from(i.namespace.clone()));
+    let unavailable = match (&*dialog, backups.ok()) {
+        (Dialog::Restore(b), Some(list)) => live.unavailable_for(&list.backups, b.size_bytes),
+        _ => None,
+    };
 
     html! {
         <div class="lb-page" data-testid="backup-restore">
@@ -126,7 +132,7 @@ pub fn backup_restore_page() -> Html {
                 { activity(&audit) }
             }
             <footer class="lb-footer">{ health_line(&health_view(&health)) }</footer>
-            { dialog_view(&dialog, instance_namespace, &start_backup, &start_restore) }
+            { dialog_view(&dialog, (instance_namespace, unavailable), &start_backup, &start_restore) }
         </div>
     }
 }
@@ -148,6 +154,7 @@ fn use_start(
                 follow(ops.as_ref(), None, op);
                 announcement.set("The backup has started.".to_owned());
                 dialog.set(Dialog::Closed);
+                crate::pages::focus_soon("#lb-op-h");
                 Ok(())
             }
         })
@@ -186,7 +193,7 @@ fn current_card(op: &Operation, link_note: Option<&'static str>) -> Html {
     html! {
         <section class="lb-card" aria-labelledby="lb-op-h" data-testid="current-operation">
             <div class="lb-card-head">
-                <h2 id="lb-op-h">{ "In progress" }</h2>
+                <h2 id="lb-op-h" tabindex="-1">{ "In progress" }</h2>
                 { link }
             </div>
             { operation_progress(op, now, false) }
@@ -201,7 +208,7 @@ fn current_card(op: &Operation, link_note: Option<&'static str>) -> Html {
 /// the failure it showed.
 fn dialog_view(
     dialog: &UseStateHandle<Dialog>,
-    instance_namespace: Option<AttrValue>,
+    (instance_namespace, unavailable_secs): (Option<AttrValue>, Option<f64>),
     start_backup: &Action<String>,
     start_restore: &StartRestoreAction,
 ) -> Html {
@@ -216,7 +223,7 @@ fn dialog_view(
             let id = b.id.clone();
             html! {
                 <RestoreDialog backup={(**b).clone()} instance_namespace={instance_namespace}
-                    start={start_restore.state()}
+                    {unavailable_secs} start={start_restore.state()}
                     on_confirm={start_restore.callback().reform(move |req| (id.clone(), req))}
                     on_cancel={close} />
             }

@@ -10,6 +10,8 @@ use yew::prelude::*;
 use crate::components::backups_table::{BackupsTableProps, backups_table};
 use crate::components::banner::error_banner;
 use crate::components::empty_state::empty_state;
+use crate::components::operation_progress::local_time;
+use crate::components::repository::repository;
 use crate::hooks::Loadable;
 use crate::state::OperationsState;
 
@@ -49,6 +51,31 @@ fn with_warnings(live: &OperationsState) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// The next scheduled backup with a countdown (`now` in seconds since the epoch): the first
+/// of the schedule's next runs still ahead. Nothing without a schedule or a clock.
+fn next_run(config: &Loadable<ConfigView>, now: Option<f64>) -> Html {
+    let next = config
+        .ok()
+        .and_then(|v| v.schedule_preview.as_ref())
+        .zip(now)
+        .and_then(|(p, now)| {
+            p.next_runs.iter().find_map(|t| {
+                let left = crate::format::parse_rfc3339(t)? - now;
+                (left > 0.0).then_some((t, left))
+            })
+        });
+    match next {
+        Some((t, left)) => html! {
+            <p class="lb-hint" data-testid="next-run">
+                { "Next scheduled backup: " }
+                <time datetime={t.clone()} title={t.clone()}>{ local_time(t) }</time>
+                { " (" }{ crate::format::until(left) }{ ")" }
+            </p>
+        },
+        None => Html::default(),
+    }
 }
 
 /// What the card draws from: the page's data and what its buttons do.
@@ -91,6 +118,7 @@ impl BackupsCard<'_> {
                 } else if let Some(reason) = &blocked {
                     <p id="lb-backup-blocked" class="lb-sr">{ reason.clone() }</p>
                 }
+                { next_run(self.config, crate::pages::now()) }
                 { self.body(active) }
             </section>
         }
@@ -115,9 +143,15 @@ impl BackupsCard<'_> {
                 Some(self.on_reload),
             ),
             (_, Loadable::Loaded(list)) if list.backups.is_empty() && running.is_none() => {
+                // Named as the storage card's button is named now.
+                let default = matches!(self.config, Loadable::Loaded(v) if v.is_default);
                 empty_state(
                     "No backups yet.",
-                    "Select Backup Now to make the first one, or set a schedule in the storage configuration above.",
+                    if default {
+                        "Select Backup Now to make the first one, or set a schedule with Configure storage above."
+                    } else {
+                        "Select Backup Now to make the first one, or set a schedule with Edit Configuration above."
+                    },
                 )
             }
             (_, Loadable::Loaded(list)) => {
@@ -127,14 +161,15 @@ impl BackupsCard<'_> {
                         kind_word(op)
                     ))
                 });
-                backups_table(&BackupsTableProps {
+                let table = backups_table(&BackupsTableProps {
                     backups: list.backups.clone(),
                     running,
                     with_warnings: with_warnings(self.live),
                     restore_disabled,
                     on_restore: self.on_restore,
                     now: crate::pages::now(),
-                })
+                });
+                html! { <>{ table }{ repository(&list.backups) }</> }
             }
         }
     }

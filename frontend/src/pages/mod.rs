@@ -70,7 +70,9 @@ pub(crate) fn dismiss<A, B>(
 pub(crate) fn use_sign_in(failure: Option<&crate::api::ApiFailure>) -> Option<Html> {
     let api = use_context::<Api>();
     let action = use_action(|api: Api, token: String| async move {
-        api.sign_in(&token).await?;
+        api.sign_in(&token)
+            .await
+            .inspect_err(|_| focus_soon("[data-testid=signin-error] [role=alert]"))?;
         // Signed in: the page loads again, its data and live updates with it. The form
         // stays busy until the page unloads.
         reload();
@@ -105,6 +107,24 @@ pub(crate) fn now() -> Option<f64> {
     {
         None
     }
+}
+
+/// Moves focus to the first element matching `selector` once the page has drawn what
+/// changed (a new operation's heading, the error that says why something was refused), so
+/// that it never falls to the page's body when the button that had it goes away or is
+/// disabled.
+pub(crate) fn focus_soon(selector: &'static str) {
+    gloo_timers::callback::Timeout::new(0, move || {
+        use wasm_bindgen::JsCast as _;
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(selector).ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    })
+    .forget();
 }
 
 /// Loads the page again (after a sign-in: every fetch and the event stream start over).

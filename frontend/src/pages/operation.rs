@@ -107,6 +107,11 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
     // "Retry restore": load the backup, open the dialog, start and follow the new restore.
     let retry = use_state(|| None::<Retry>);
     let (open_retry, start_retry) = use_retry(&retry);
+    // A tick in the checklist is stored in the browser, then drawn.
+    let redraw = {
+        let update = use_force_update();
+        Callback::from(move |()| update.force_update())
+    };
     // Signed out, from a deep link: sign in here, then this same page again.
     let sign_in_form = use_sign_in(match &*fetched {
         Loadable::Failed(e) if op.is_none() => Some(e),
@@ -114,7 +119,7 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
     });
     let body = match (&op, &*fetched) {
         (None, _) if sign_in_form.is_some() => sign_in_form.unwrap_or_default(),
-        (Some(op), _) => operation_view(op, &open_retry, (*retry).is_none()),
+        (Some(op), _) => operation_view(op, &open_retry, (*retry).is_none(), redraw),
         (None, Loadable::Loading) => html! {
             <p class="lb-loading" role="status">{ "Loading the operation…" }</p>
         },
@@ -197,7 +202,12 @@ fn closer(retry: &UseStateHandle<Option<Retry>>) -> Callback<()> {
 
 /// The operation's card (progress; after a failure, what to do and "Retry restore"), and
 /// the checklist after a restore.
-fn operation_view(op: &Operation, open_retry: &Action<(String, String)>, closed: bool) -> Html {
+fn operation_view(
+    op: &Operation,
+    open_retry: &Action<(String, String)>,
+    closed: bool,
+    redraw: Callback<()>,
+) -> Html {
     let checklist = match (&op.status, &op.outcome) {
         (
             OperationStatus::Succeeded | OperationStatus::SucceededWithWarnings,
@@ -252,7 +262,7 @@ fn operation_view(op: &Operation, open_retry: &Action<(String, String)>, closed:
                 }
             </section>
             if let Some(items) = checklist {
-                { crate::components::checklist::checklist(&items) }
+                { crate::components::checklist::checklist(&items, &op.id, redraw) }
             }
         </>
     }

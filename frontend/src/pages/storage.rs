@@ -48,7 +48,9 @@ pub fn storage_section(props: &StorageSectionProps) -> Html {
         use_action(move |api: Api, body: PutConfig| {
             let (editing, verify, config) = (editing.clone(), verify.clone(), config.clone());
             async move {
-                let saved = api.put_config(&body).await?;
+                let saved = api.put_config(&body).await.inspect_err(|_| {
+                    crate::pages::focus_soon("[data-testid=config-form] [data-testid=error-banner]")
+                })?;
                 config.set(Loadable::Loaded(saved.config));
                 verify.set(Some(saved.verify));
                 editing.set(false);

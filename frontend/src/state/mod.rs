@@ -10,8 +10,11 @@
 use std::cmp::Ordering;
 use std::rc::Rc;
 
+use lifeboat_shared::backup::BackupManifest;
 use lifeboat_shared::operation::{Operation, OperationKind, OperationStatus};
 use yew::prelude::*;
+
+use crate::format::seconds_between;
 
 /// How the page hears about operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,6 +110,32 @@ impl OperationsState {
         self.active().or_else(|| self.operations.first())
     }
 
+    /// About how long a restore of `size` bytes leaves the platform unavailable (from its
+    /// `stop` step to its end), at the rate of the newest restore that succeeded: its
+    /// backup's size (from `backups`) over that time. `None` without such a restore.
+    pub fn unavailable_for(&self, backups: &[BackupManifest], size: u64) -> Option<f64> {
+        let (last, backup_id) = self.operations.iter().find_map(|o| match &o.kind {
+            OperationKind::Restore { backup_id, .. }
+                if matches!(
+                    o.status,
+                    OperationStatus::Succeeded | OperationStatus::SucceededWithWarnings
+                ) =>
+            {
+                Some((o, backup_id))
+            }
+            _ => None,
+        })?;
+        let stopped = last
+            .steps
+            .iter()
+            .find(|s| s.id == "stop")?
+            .started_at
+            .as_deref()?;
+        let secs = seconds_between(stopped, last.finished_at.as_deref()?)?;
+        let done = backups.iter().find(|b| b.id == *backup_id)?.size_bytes;
+        (done > 0 && secs > 0.0).then(|| secs * size as f64 / done as f64)
+    }
+
     /// The id of the newest backup operation that succeeded: when it changes, a new backup
     /// is in the catalog and the list should be fetched again.
     pub fn latest_finished_backup(&self) -> Option<&str> {
@@ -158,6 +187,73 @@ mod tests {
     const T1: &str = "2026-11-25T10:00:00Z";
     const T2: &str = "2026-11-25T11:00:00Z";
     const T3: &str = "2026-11-25T12:00:00Z";
+
+    #[test]
+    fn a_restore_is_expected_to_take_as_long_as_the_last_one_did_for_its_size() {
+        let backup = |id: &str, size: u64| BackupManifest {
+            id: id.into(),
+            started_at: T1.into(),
+            finished_at: T1.into(),
+            trigger: Trigger::Scheduled,
+            description: String::new(),
+            source: lifeboat_shared::backup::SourceInstance {
+                instance_id: "i".into(),
+                namespace: "dash".into(),
+            },
+            platform_version: String::new(),
+            lifeboat_version: String::new(),
+            postgres_major: 15,
+            components: vec![],
+            bytes_added: 0,
+            size_bytes: size,
+            encrypted: false,
+            key_fingerprint: None,
+            counts: Default::default(),
+        };
+        let backups = [backup("bk-1", 1_000_000), backup("bk-2", 3_000_000)];
+        let mut restore = op("op-r", T2, 1, OperationStatus::Succeeded);
+        restore.kind = OperationKind::Restore {
+            backup_id: "bk-1".into(),
+            target_namespace: "dash".into(),
+            requested_by: "admin".into(),
+        };
+        let mut stop = step("stop");
+        stop.started_at = Some("2026-11-25T11:00:10Z".into());
+        restore.steps = vec![stop];
+        restore.finished_at = Some("2026-11-25T11:00:50Z".into());
+        let s = OperationsState {
+            operations: vec![
+                op("op-b", T3, 1, OperationStatus::Succeeded),
+                restore.clone(),
+            ],
+            ..OperationsState::default()
+        };
+        // 1 MB was unavailable for 40 s: 3 MB, about 120 s.
+        assert_eq!(s.unavailable_for(&backups, 3_000_000), Some(120.0));
+        // No earlier restore, or its backup is gone from the catalog: nothing is said.
+        assert_eq!(
+            OperationsState::default().unavailable_for(&backups, 1),
+            None
+        );
+        assert_eq!(s.unavailable_for(&backups[1..], 1), None);
+        restore.status = OperationStatus::Failed;
+        let s = OperationsState {
+            operations: vec![restore],
+            ..OperationsState::default()
+        };
+        assert_eq!(s.unavailable_for(&backups, 1), None);
+    }
+
+    fn step(id: &str) -> lifeboat_shared::operation::Step {
+        lifeboat_shared::operation::Step {
+            id: id.into(),
+            title: String::new(),
+            status: lifeboat_shared::operation::StepStatus::Succeeded,
+            started_at: None,
+            finished_at: None,
+            detail: None,
+        }
+    }
 
     #[test]
     fn snapshot_replaces_and_sorts_newest_first() {

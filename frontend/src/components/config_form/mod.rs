@@ -2,13 +2,14 @@
 //! credentials, the passphrase, the schedule and retention, with inline validation, Verify,
 //! and Save (disabled, with the reason, while a backup or restore runs).
 
-use lifeboat_shared::config::{ConfigView, PutConfig, VerifyReport};
+use lifeboat_shared::config::{ConfigView, PutConfig, SchedulePreview, VerifyReport};
 use yew::prelude::*;
 
+use crate::api::ApiFailure;
 use crate::components::banner::error_banner;
 use crate::components::verify_result::{verify_area, verify_button};
-use crate::config_draft::{ConfigDraft, Errors};
-use crate::hooks::ActionState;
+use crate::config_draft::{ConfigDraft, Errors, field};
+use crate::hooks::{ActionState, Loadable, use_fetch, use_settled};
 
 mod bucket;
 mod inputs;
@@ -64,22 +65,35 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
     let draft = use_state(move || ConfigDraft::from_view(&view, &tz));
     let touched = use_state(Vec::<&'static str>::new);
     let submitted = use_state(|| false);
-    let errors = draft.errors();
+    // The draft the last Save sent: its refusal shows while the draft is still that one.
+    let sent = use_state(|| None::<ConfigDraft>);
+    let mut errors = draft.errors();
+    let (preview, schedule_error) = use_schedule_preview(&draft, &errors);
+    if let Some((key, message)) = schedule_error {
+        errors.insert(key, message);
+    }
 
     // Validate everything; when fine, hand the body on, else move focus to the first problem.
-    let attempt = |target: Callback<PutConfig>| {
+    let attempt = |target: Callback<PutConfig>,
+                   sent: Option<UseStateHandle<Option<ConfigDraft>>>| {
         let draft = draft.clone();
         let submitted = submitted.clone();
+        let first = errors.first();
         move || {
             submitted.set(true);
-            match draft.errors().first() {
-                None => target.emit(draft.to_put()),
+            match first {
+                None => {
+                    if let Some(sent) = &sent {
+                        sent.set(Some((*draft).clone()));
+                    }
+                    target.emit(draft.to_put())
+                }
                 Some(first) => focus_by_id(&id(first)),
             }
         }
     };
     let onsubmit = {
-        let go = attempt(props.on_save.clone());
+        let go = attempt(props.on_save.clone(), Some(sent.clone()));
         let locked = props.locked_reason.is_some() || props.save.busy;
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -89,7 +103,7 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
         })
     };
     let onverify = {
-        let go = attempt(props.on_verify.clone());
+        let go = attempt(props.on_verify.clone(), None);
         Callback::from(move |_: MouseEvent| go())
     };
 
@@ -110,10 +124,47 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
                 { bucket::credentials(&form, d, v) }
             }
             { passphrase::passphrase(&form, d, v.passphrase_set) }
-            { schedule::schedule(&form, d, v) }
+            { schedule::schedule(&form, d, preview.as_ref()) }
             { schedule::retention(&form, d) }
-            { footer(props, *submitted, &errors, onverify) }
+            { footer(props, *submitted, ((*sent).as_ref() == Some(d), !d.provider.is_cloud()), &errors, onverify) }
         </form>
+    }
+}
+
+/// The schedule as typed, explained by the server once the typing pauses and the form's own
+/// checks pass: the preview to show, and the server's objection (a schedule that never
+/// runs, a zone the browser knows and the server does not) for the field it names.
+#[hook]
+fn use_schedule_preview(
+    d: &ConfigDraft,
+    errors: &Errors,
+) -> (Option<SchedulePreview>, Option<(&'static str, String)>) {
+    let typed = (d.schedule_enabled
+        && !errors.contains_key(field::CRON)
+        && !errors.contains_key(field::TIMEZONE))
+    .then(|| (d.cron.trim().to_owned(), d.timezone.trim().to_owned()));
+    let settled = use_settled(typed.clone(), 400);
+    let current = settled == typed;
+    let fetched = use_fetch(settled.clone(), move |api| {
+        let settled = settled.clone();
+        async move {
+            match settled {
+                Some((cron, tz)) => api.schedule_preview(&cron, &tz).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    });
+    match (&*fetched, current) {
+        (Loadable::Loaded(p), true) => (p.clone(), None),
+        (Loadable::Failed(ApiFailure::Server(e)), true) => {
+            let key = if e.code == "invalid_timezone" {
+                field::TIMEZONE
+            } else {
+                field::CRON
+            };
+            (None, Some((key, e.message.clone())))
+        }
+        _ => (None, None),
     }
 }
 
@@ -122,6 +173,7 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
 fn footer(
     props: &ConfigFormProps,
     submitted: bool,
+    (refused_draft, local): (bool, bool),
     errors: &Errors,
     onverify: Callback<MouseEvent>,
 ) -> Html {
@@ -129,10 +181,10 @@ fn footer(
     let save_blocked = props.locked_reason.is_some() || props.save.busy;
     html! {
         <>
-            if let Some(e) = &props.save.error {
+            if let (Some(e), true) = (&props.save.error, refused_draft) {
                 { error_banner(e, Some("The configuration was not saved."), None) }
             }
-            { verify_area(props.verify_call.error.as_ref(), props.verify.as_ref()) }
+            { verify_area(props.verify_call.error.as_ref(), props.verify.as_ref(), local) }
             if let Some(reason) = &props.locked_reason {
                 <p id="lb-save-reason" class="lb-note" data-testid="save-disabled-reason">
                     <span class="lb-i" aria-hidden="true">{ "i" }</span>{ reason.clone() }

@@ -1,18 +1,20 @@
 //! The Schedule Backups and Retention fieldsets.
 
-use lifeboat_shared::config::ConfigView;
+use lifeboat_shared::config::SchedulePreview;
 use yew::prelude::*;
 
 use super::inputs::{Apply, Form, Input};
 use crate::components::config_summary::next_runs;
 use crate::config_draft::{ConfigDraft, field};
 
-/// The schedule: on or off, its cron expression and time zone, and (once saved) the
-/// schedule in words with its next runs.
-pub(super) fn schedule(form: &Form<'_>, d: &ConfigDraft, v: &ConfigView) -> Html {
-    let saved = v.config.as_ref().and_then(|c| c.schedule.as_ref());
-    let unchanged =
-        saved.is_some_and(|s| s.cron == d.cron.trim() && s.timezone == d.timezone.trim());
+/// The schedule: on or off, its cron expression and time zone, and (as typed, before it
+/// is saved) the schedule in words with its next runs.
+pub(super) fn schedule(
+    form: &Form<'_>,
+    d: &ConfigDraft,
+    preview: Option<&SchedulePreview>,
+) -> Html {
+    let wrong = form.errors.contains_key(field::CRON) || form.errors.contains_key(field::TIMEZONE);
     html! {
         <fieldset class="lb-fieldset">
             <legend>{ "Schedule Backups" }</legend>
@@ -29,14 +31,14 @@ pub(super) fn schedule(form: &Form<'_>, d: &ConfigDraft, v: &ConfigView) -> Html
                         (Some("An IANA name such as Europe/Berlin or America/New_York; daylight saving is handled."), None))) }
                 </div>
                 <div class="lb-nested" aria-live="polite" data-testid="schedule-preview">
-                    if let (true, Some(p)) = (unchanged, &v.schedule_preview) {
+                    if let Some(p) = preview {
                         <p><strong>{ p.description.clone() }</strong></p>
                         if !p.next_runs.is_empty() {
                             <p class="lb-hint">{ "Next runs:" }</p>
                             { next_runs(&p.next_runs) }
                         }
                     } else {
-                        <p class="lb-hint">{ "Save to see this schedule in plain words with its next five run times." }</p>
+                        <p class="lb-hint">{ if wrong { "Correct the schedule to see it in plain words with its next five run times." } else { "Working out the next run times…" } }</p>
                     }
                 </div>
                 <p class="lb-hint">{ "Tip: schedule backups when Dash Enterprise is quiet. A scheduled backup is skipped while another backup or restore runs." }</p>
