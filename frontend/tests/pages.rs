@@ -484,6 +484,20 @@ async fn a_running_backup_is_in_progress_and_blocks_backup_now() {
     handle.destroy();
 }
 
+/// What Retry restore loads: the catalog `backups` and the instance (the operation itself
+/// is gone from the server: the page has it live).
+fn serve_retry(backups: &'static str) {
+    serve(&[
+        (
+            "/operations/op-1",
+            404,
+            r#"{"code":"not_found","message":"gone","hint":null}"#,
+        ),
+        ("/backups", 200, backups),
+        ("/instance", 200, INSTANCE),
+    ]);
+}
+
 fn failed_restore() -> Operation {
     let mut op = operation(
         OperationKind::Restore {
@@ -526,15 +540,7 @@ async fn the_operation_page_loads_then_shows_the_live_operation() {
 
 #[wasm_bindgen_test]
 async fn a_retry_of_a_backup_no_longer_in_the_catalog_says_so() {
-    serve(&[
-        (
-            "/operations/op-1",
-            404,
-            r#"{"code":"not_found","message":"gone","hint":null}"#,
-        ),
-        ("/backups", 200, NO_BACKUPS),
-        ("/instance", 200, INSTANCE),
-    ]);
+    serve_retry(NO_BACKUPS);
     let (div, handle) = render(Some(standalone_api()), vec![failed_restore()], true);
     settle().await;
     find(&div, "retry-restore")
@@ -609,6 +615,43 @@ async fn the_main_page_counts_down_to_the_next_run_and_shows_the_buckets_growth(
     assert!(
         label.starts_with("The bucket's growth, backup by backup"),
         "{label}"
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_retried_restore_says_for_about_how_long_the_platform_is_down() {
+    serve_retry(TWO_BACKUPS);
+    // An earlier restore of bk-2 (as large as bk-1) was down for 40 s.
+    let mut earlier = operation(
+        OperationKind::Restore {
+            backup_id: "bk-2".into(),
+            target_namespace: "dash".into(),
+            requested_by: "admin".into(),
+        },
+        OperationStatus::Succeeded,
+    );
+    earlier.id = "op-0".into();
+    earlier.steps = vec![lifeboat_shared::operation::Step {
+        id: "stop".into(),
+        title: "Stop the system Postgres".into(),
+        status: lifeboat_shared::operation::StepStatus::Succeeded,
+        started_at: Some("2026-11-24T11:00:10Z".into()),
+        finished_at: None,
+        detail: None,
+    }];
+    earlier.finished_at = Some("2026-11-24T11:00:50Z".into());
+    let (div, handle) = render(
+        Some(standalone_api()),
+        vec![failed_restore(), earlier],
+        true,
+    );
+    settle().await;
+    click(&div, "retry-restore");
+    let downtime = wait_text(&div, "[data-testid=restore-downtime]", "about").await;
+    assert!(
+        downtime.contains("(about 40s, judging by the last restore)"),
+        "{downtime}"
     );
     handle.destroy();
 }

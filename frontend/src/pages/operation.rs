@@ -26,15 +26,23 @@ struct Retry {
     own_namespace: Option<AttrValue>,
     /// The namespace the failed restore went into.
     target_namespace: AttrValue,
+    /// About how long the platform will be down, judged by the last restore.
+    unavailable_secs: Option<f64>,
 }
 
-/// Loads what the Restore dialog needs to retry a restore of `backup_id`.
-async fn load_retry(api: &Api, backup_id: &str, target: &str) -> Result<Retry, ApiFailure> {
+/// Loads what the Restore dialog needs to retry a restore of `backup_id` (`live`: the
+/// operations the page knows, to judge the downtime by).
+async fn load_retry(
+    api: &Api,
+    (backup_id, target): (&str, &str),
+    live: Option<Operations>,
+) -> Result<Retry, ApiFailure> {
     let list = api.backups().await?;
     let backup = list
         .backups
-        .into_iter()
+        .iter()
         .find(|b| b.id == backup_id)
+        .cloned()
         .ok_or_else(|| {
             ApiFailure::Server(ApiError {
                 code: "backup_not_found".to_owned(),
@@ -50,10 +58,12 @@ async fn load_retry(api: &Api, backup_id: &str, target: &str) -> Result<Retry, A
         .await
         .ok()
         .map(|i| AttrValue::from(i.namespace));
+    let unavailable_secs = live.and_then(|s| s.unavailable_for(&list.backups, backup.size_bytes));
     Ok(Retry {
         backup,
         own_namespace,
         target_namespace: AttrValue::from(target.to_owned()),
+        unavailable_secs,
     })
 }
 
@@ -132,7 +142,7 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
         let backup_id = r.backup.id.clone();
         html! {
             <RestoreDialog backup={r.backup} instance_namespace={r.own_namespace}
-                initial_namespace={Some(r.target_namespace)}
+                initial_namespace={Some(r.target_namespace)} unavailable_secs={r.unavailable_secs}
                 start={start_retry.state()}
                 on_confirm={start_retry.callback().reform(move |req| (backup_id.clone(), req))}
                 on_cancel={dismiss(&open_retry, &start_retry, closer(&retry))} />
@@ -181,12 +191,13 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
 fn use_retry(
     retry: &UseStateHandle<Option<Retry>>,
 ) -> (Action<(String, String)>, StartRestoreAction) {
+    let ops = use_context::<Operations>();
     let open = {
         let retry = retry.clone();
         use_action(move |api: Api, (backup_id, target): (String, String)| {
-            let retry = retry.clone();
+            let (retry, ops) = (retry.clone(), ops.clone());
             async move {
-                retry.set(Some(load_retry(&api, &backup_id, &target).await?));
+                retry.set(Some(load_retry(&api, (&backup_id, &target), ops).await?));
                 Ok(())
             }
         })
