@@ -22,6 +22,11 @@ use crate::servers::free_port;
 /// The Kubernetes release the control plane is built from.
 pub const K8S_VERSION: &str = "v1.36.3";
 
+/// Users in the `dash` realm of a namespace's system Postgres (the demo instance has more).
+pub const SEED_USERS: u32 = 300;
+/// Apps in its App Manager database.
+pub const SEED_APPS: u32 = 12;
+
 /// Where the control plane's binaries are.
 pub fn bin_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("LIFEBOAT_K8S_BIN") {
@@ -504,6 +509,7 @@ impl Cluster {
             },
         )
         .map_err(|e| e.context(self.diagnose(name)))?;
+        self.seed_postgres(name)?;
         self.wait_for(
             "Lifeboat to be ready",
             Duration::from_secs(180),
@@ -525,6 +531,47 @@ impl Cluster {
             name: name.to_owned(),
             lifeboat_token: token,
         })
+    }
+
+    /// Fills the system Postgres of `namespace` the way Dash Enterprise's is filled: a
+    /// Keycloak database (realms, users, groups, identity providers, …) and App Manager's
+    /// (apps, workspaces), from the demo instance's seed script with fewer rows.
+    fn seed_postgres(&self, namespace: &str) -> anyhow::Result<()> {
+        let sql = include_str!("../../backend/src/runtime/local/instance/seed.sql")
+            .replace("{namespace}", namespace)
+            .replace("{USERS}", &SEED_USERS.to_string())
+            .replace("{APPS}", &SEED_APPS.to_string());
+        let file = self.path(&format!("seed-{namespace}.sql"));
+        std::fs::write(&file, sql)?;
+        let out = Command::new(bin_dir().join("kubectl"))
+            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .args([
+                "-n",
+                namespace,
+                "exec",
+                "-i",
+                "system-postgres-0",
+                "-c",
+                "postgres",
+                "--",
+                "psql",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "/var/run/postgresql",
+                "-U",
+                "postgres",
+            ])
+            .stdin(std::fs::File::open(&file)?)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "seeding the system Postgres of {namespace}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
     }
 
     /// What the pods of `namespace` are doing, and their containers' last log lines.

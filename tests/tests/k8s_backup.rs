@@ -295,6 +295,7 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
         "Lifeboat used exec"
     );
     interrupted_backups_leave_a_clean_state(&cluster, &api).await;
+    a_local_lifeboat_restores_it(&moto, passphrase).await;
     drop(moto);
     drop(cluster);
 }
@@ -416,4 +417,64 @@ async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) {
         "{op}\n{}",
         cluster.diagnose("dash")
     );
+}
+
+/// The bucket format is one: a Lifeboat on the local runtime, pointed at the same bucket,
+/// lists the kubernetes backups and restores one into a new namespace of its own.
+async fn a_local_lifeboat_restores_it(moto: &Moto, passphrase: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    lifeboat_e2e::page::open_up(dir.path()).unwrap();
+    let server = lifeboat_e2e::server::Lifeboat::start(&dir.path().join("data"), &[])
+        .await
+        .unwrap();
+    let body = json!({
+        "config": {
+            "provider": {"provider": "s3", "region": "us-east-1", "bucket": "backups",
+                         "prefix": "dash", "endpoint": moto.endpoint},
+            "secret_name": "lifeboat-s3",
+        },
+        "credentials": {"provider": "s3", "access_key_id": moto.access_key_id,
+                        "secret_access_key": moto.secret_access_key},
+        "passphrase": {"action": "set", "passphrase": passphrase},
+    });
+    let saved = lifeboat_e2e::page::put_config(&server, &body)
+        .await
+        .unwrap();
+    assert_eq!(saved["verify"]["ok"], true, "{saved}");
+    lifeboat_e2e::page::wait_instance(&server).await.unwrap();
+    let backups = lifeboat_e2e::page::get_json(&server, "/backups")
+        .await
+        .unwrap();
+    let from_k8s: Vec<&Value> = backups["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["source"]["namespace"] == "dash")
+        .collect();
+    assert!(from_k8s.len() >= 2, "{backups}");
+    let id = from_k8s[0]["id"].as_str().unwrap();
+    let r = server
+        .api()
+        .post(format!("{}/api/v1/backups/{id}/restore", server.url))
+        .json(&json!({"confirmation": "restore backup", "target_namespace": "from-k8s"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let op: Value = r.json().await.unwrap();
+    let op = lifeboat_e2e::page::wait_operation(&server, op["id"].as_str().unwrap(), 300)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            op["status"].as_str(),
+            Some("succeeded" | "succeeded_with_warnings")
+        ),
+        "{op:#}"
+    );
+    let config = dir.path().join("data/instances/from-k8s/config");
+    let app =
+        std::fs::read_to_string(config.join("7-platform.dash.example.DashApp/forecasting.yaml"))
+            .unwrap();
+    assert!(app.contains("namespace: from-k8s"), "{app}");
 }
