@@ -83,6 +83,10 @@ pub struct ServeArgs {
         default_value = "/etc/lifeboat/pgbackrest-tls"
     )]
     pub pgbackrest_tls_dir: PathBuf,
+    /// The kubernetes runtime: the ConfigMap the storage configuration is saved in
+    /// (Lifeboat's Role may `get` and `update` it; it must exist).
+    #[arg(long, env = "LIFEBOAT_CONFIG_MAP", default_value = "lifeboat-config")]
+    pub config_map: String,
     /// The kubernetes runtime: the system Postgres' StatefulSet (and Service) name.
     #[arg(
         long,
@@ -193,6 +197,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     tls_dir: args.pgbackrest_tls_dir.clone(),
                     ..KubeSettings::default()
                 },
+                config_map: args.config_map.clone(),
             };
             let runtime = KubeRuntime::connect(&settings.data_dir, toolbox, options).await?;
             tracing::info!(namespace = runtime.namespace(), "kubernetes runtime");

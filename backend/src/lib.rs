@@ -13,6 +13,7 @@ pub mod auth;
 pub mod cli;
 pub mod command;
 pub mod config;
+pub mod config_store;
 pub mod error;
 pub mod gate;
 pub mod jobs;

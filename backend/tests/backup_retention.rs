@@ -25,6 +25,7 @@ async fn keep_last_one_leaves_one_backup_everywhere() {
                 ..Retention::default()
             },
         })
+        .await
         .unwrap();
     let first = env.backup("first").await;
     assert_eq!(first.status, OperationStatus::Succeeded, "{first:#?}");

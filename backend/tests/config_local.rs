@@ -339,7 +339,7 @@ async fn the_config_file_is_never_torn() {
         let mut c = lifeboat::config::default_config();
         c.retention.keep_last = i;
         c.secret_name = format!("name-{}", "x".repeat((i % 50) as usize));
-        store.save(&c).unwrap();
+        store.save(&c).await.unwrap();
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(reader.join().unwrap() > 0);

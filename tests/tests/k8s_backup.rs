@@ -162,6 +162,29 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
         .await;
     assert_eq!(status, 200, "{saved}");
     assert_eq!(saved["verify"]["ok"], true, "{saved}");
+    // Saved in the ConfigMap (so it can be managed declaratively), not on Lifeboat's volume.
+    let kept = cluster
+        .kubectl_ok(&[
+            "-n",
+            "dash",
+            "get",
+            "configmap",
+            "lifeboat-config",
+            "-o",
+            "jsonpath={.data.config\\.json}",
+        ])
+        .unwrap();
+    let kept: Value = serde_json::from_str(&kept).unwrap();
+    assert_eq!(
+        kept["config"]["provider"]["endpoint"],
+        moto.endpoint.as_str(),
+        "{kept}"
+    );
+    assert!(
+        !claim_dir(&cluster, "dash", "lifeboat-staging")
+            .join("config.json")
+            .exists()
+    );
 
     // The instance is up once pgBackRest's stanza exists (the sidecar answered over TLS).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
@@ -400,6 +423,11 @@ async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) {
     let op = api.wait(&id, 30).await;
     assert_eq!(op["status"], "interrupted", "{op}");
 
+    let (_, view) = api.call(reqwest::Method::GET, "/config", None).await;
+    assert_eq!(
+        view["config"]["provider"]["provider"], "s3",
+        "a new pod reads the ConfigMap: {view}"
+    );
     let (status, op) = api
         .call(
             reqwest::Method::POST,

@@ -1,12 +1,12 @@
-//! The storage configuration: where backups go (saved in `<data_dir>/config.json`), its
-//! validation, schedules, and how the rest of Lifeboat gets a ready [`Target`].
+//! The storage configuration: where backups go (saved where the runtime says: a file in
+//! the data dir, or a ConfigMap), its validation, schedules, and how the rest of Lifeboat
+//! gets a ready [`Target`].
 //!
 //! Until an admin saves a configuration, the embedded default applies: a local folder
 //! `<data_dir>/bucket` with no passphrase, so backups work out of the box.
 
 pub mod save;
 pub mod schedule;
-pub mod store;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use lifeboat_shared::config::{ConfigView, ManagedSecret, Provider, Retention, StorageConfig};
 
+pub use crate::config_store::{ConfigStore, SavedConfig, StoreError};
 pub use save::SaveError;
-pub use store::{ConfigStore, SavedConfig, StoreError};
 pub use validate::Invalid;
 
 use crate::gate::OperationGate;
@@ -70,27 +70,27 @@ pub fn default_config() -> StorageConfig {
 /// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Config {
-    store: ConfigStore,
+    store: Arc<dyn ConfigStore>,
     data_dir: PathBuf,
     runtime: Arc<dyn Runtime>,
     gate: OperationGate,
 }
 
 impl Config {
-    /// The configuration kept in `data_dir` (`config.json`; the default local folder is
+    /// The configuration kept in the runtime's store (the default local folder is
     /// `<data_dir>/bucket`), with the runtime's secrets; saves wait for `gate`.
     pub fn new(data_dir: &Path, runtime: Arc<dyn Runtime>, gate: OperationGate) -> Self {
         Self {
-            store: ConfigStore::new(data_dir.join("config.json")),
+            store: runtime.config_store(),
             data_dir: data_dir.to_path_buf(),
             runtime,
             gate,
         }
     }
 
-    /// The configuration file.
-    pub fn store(&self) -> &ConfigStore {
-        &self.store
+    /// Where the configuration is saved.
+    pub fn store(&self) -> &dyn ConfigStore {
+        self.store.as_ref()
     }
 
     /// The secret source of this runtime.
@@ -99,8 +99,8 @@ impl Config {
     }
 
     /// The configuration in effect.
-    pub fn effective(&self) -> Result<Effective, ConfigError> {
-        Ok(match self.store.load()? {
+    pub async fn effective(&self) -> Result<Effective, ConfigError> {
+        Ok(match self.store.load().await? {
             Some(saved) => Effective {
                 config: saved.config,
                 updated_at: Some(saved.updated_at),
@@ -113,8 +113,9 @@ impl Config {
     }
 
     /// The retention policy in effect (everything kept when nothing is configured).
-    pub fn retention(&self) -> Retention {
+    pub async fn retention(&self) -> Retention {
         self.effective()
+            .await
             .map(|e| e.config.retention)
             .unwrap_or_default()
     }
@@ -146,14 +147,14 @@ impl Config {
     /// The bucket backups and restores use now: the saved configuration (or the embedded
     /// default local folder) with its credentials and passphrase.
     pub async fn current_target(&self) -> Result<Target, ConfigError> {
-        let eff = self.effective()?;
+        let eff = self.effective().await?;
         let values = self.secret_values(&eff.config).await?;
         Ok(self.open_target(&eff.config, &values, &ClientTuning::operations())?)
     }
 
     /// What `GET /api/v1/config` returns: no secret values, only whether they are set.
     pub async fn view(&self) -> Result<ConfigView, ConfigError> {
-        let eff = self.effective()?;
+        let eff = self.effective().await?;
         let (values, managed_secret) = if self.secrets().read_only() {
             let name = effective_name(&eff.config.secret_name).to_owned();
             match self.secret_values(&eff.config).await {

@@ -120,7 +120,7 @@ impl Config {
                 (c.config, c.values)
             }
             None => {
-                let eff = self.effective()?;
+                let eff = self.effective().await?;
                 let values = self.secret_values(&eff.config).await?;
                 (eff.config, values)
             }
@@ -149,14 +149,17 @@ impl Config {
                     .write(effective_name(&cand.config.secret_name), &values)
                     .await?;
             }
-            self.store.save(&cand.config).map_err(ConfigError::from)?;
+            self.store
+                .save(&cand.config)
+                .await
+                .map_err(ConfigError::from)?;
             tracing::info!(
                 provider = provider_name(&cand.config),
                 passphrase_changed = cand.new_passphrase.is_some(),
                 "storage configuration saved"
             );
         }
-        let eff = self.effective()?;
+        let eff = self.effective().await?;
         let values = self.secret_values(&eff.config).await?;
         let report = self.run_verify(&eff.config, &values).await;
         Ok(SaveResult {

@@ -341,7 +341,7 @@ async fn upload(
 }
 
 async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>), StepError> {
-    let policy = ctx.jobs.config().retention();
+    let policy = ctx.jobs.config().retention().await;
     let host = host_name(pre.instance.namespace());
     let Some(cmd) = rb::forget_command(&pre.target.restic, &policy, &host, "lifeboat") else {
         return Ok(((), Some("no retention policy: every backup is kept".into())));

@@ -23,6 +23,7 @@ pub fn spawn(jobs: &Arc<Jobs>) {
             let schedule = jobs
                 .config()
                 .effective()
+                .await
                 .ok()
                 .and_then(|e| e.config.schedule);
             match schedule.as_ref().map(ParsedSchedule::parse) {

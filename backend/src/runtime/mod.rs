@@ -27,6 +27,7 @@ use lifeboat_shared::backup::InstanceInfo;
 use tokio_util::sync::CancellationToken;
 
 use crate::command::{Place, Stream, ToolCommand, ToolOutput};
+use crate::config_store::ConfigStore;
 use crate::secrets::SecretSource;
 
 /// Why a tool could not be run to completion (a non-zero exit is *not* an error here: the
@@ -136,6 +137,9 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
 
     /// Where bucket credentials and the passphrase are kept here.
     fn secrets(&self) -> Arc<dyn SecretSource>;
+
+    /// Where the storage configuration is saved here.
+    fn config_store(&self) -> Arc<dyn ConfigStore>;
 
     /// Why restores cannot run on this runtime, when they cannot (asked before a restore
     /// is accepted, so that none starts and stops half-way).

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::local::{Paths, Runner, Toolbox};
 use crate::command::{Place, Stream, ToolCommand, ToolOutput, Volume};
+use crate::config_store::{ConfigMapStore, ConfigStore};
 use crate::runtime::{InstanceRegistry, Runtime, RuntimeError, Staging};
 use crate::secrets::{KubeSecrets, SecretSource};
 
@@ -48,7 +49,7 @@ pub enum KubeRuntimeError {
 }
 
 /// How to reach the cluster and what to manage there.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct KubeOptions {
     /// A kubeconfig file; without it, the in-cluster configuration (or `$KUBECONFIG`).
     pub kubeconfig: Option<PathBuf>,
@@ -56,6 +57,8 @@ pub struct KubeOptions {
     pub namespace: Option<String>,
     /// Names and paths of the system Postgres.
     pub settings: KubeSettings,
+    /// The ConfigMap the storage configuration is saved in.
+    pub config_map: String,
 }
 
 /// Runs tools in Lifeboat's own container and manages the system of its namespace.
@@ -64,6 +67,7 @@ pub struct KubeRuntime {
     runner: Arc<Runner>,
     registry: KubeRegistry,
     secrets: Arc<KubeSecrets>,
+    config: Arc<ConfigMapStore>,
     host: String,
 }
 
@@ -106,6 +110,11 @@ impl KubeRuntime {
                 runner.clone(),
                 options.settings,
             ),
+            config: Arc::new(ConfigMapStore::new(
+                client.clone(),
+                namespace.clone(),
+                options.config_map.clone(),
+            )),
             secrets: Arc::new(KubeSecrets::new(client, namespace)),
             runner,
             host,
@@ -164,6 +173,10 @@ impl Runtime for KubeRuntime {
 
     fn secrets(&self) -> Arc<dyn SecretSource> {
         self.secrets.clone()
+    }
+
+    fn config_store(&self) -> Arc<dyn ConfigStore> {
+        self.config.clone()
     }
 
     fn restore_unavailable(&self) -> Option<String> {

@@ -27,6 +27,7 @@ pub use registry::LocalRegistry;
 pub use toolbox::Toolbox;
 
 use crate::command::{Place, Stream, ToolCommand, ToolOutput, Volume};
+use crate::config_store::{ConfigStore, FileStore};
 use crate::runtime::{InstanceRegistry, Runtime, RuntimeError, Staging};
 use crate::secrets::{LocalSecrets, SecretSource};
 
@@ -101,5 +102,11 @@ impl Runtime for LocalRuntime {
 
     fn secrets(&self) -> Arc<dyn SecretSource> {
         self.secrets.clone()
+    }
+
+    fn config_store(&self) -> Arc<dyn ConfigStore> {
+        Arc::new(FileStore::new(
+            self.runner.paths().data_dir().join("config.json"),
+        ))
     }
 }
