@@ -152,27 +152,16 @@ exec "$@"`
 // (`uid` < 0: as the node's own). A mount path that does not exist on this host is created
 // as an empty folder (or file): the mount point. Without root it is not isolated.
 func (r *podRun) isolate(c *containerRun, program string, args []string, workdir string, uid, gid int) (string, []string, error) {
-	type bind struct{ src, dst string }
-	var binds []bind
-	for _, m := range c.spec.VolumeMounts {
-		dir, ok := r.mounts[m.Name]
-		if !ok {
-			continue
-		}
-		if m.SubPath != "" {
-			dir = filepath.Join(dir, m.SubPath)
-		}
-		binds = append(binds, bind{dir, filepath.Clean(m.MountPath)})
-	}
+	binds := r.volumeMounts(c)
 	// Parents first, so a nested mount lands inside its parent's.
-	sort.SliceStable(binds, func(i, j int) bool { return len(binds[i].dst) < len(binds[j].dst) })
+	sort.SliceStable(binds, func(i, j int) bool { return len(binds[i].path) < len(binds[j].path) })
 	wrapped := []string{"--mount", "--propagation", "private", "--",
 		"/bin/sh", "-c", isolateScript, "lifeboat-node", r.hostsPath(), workdir}
 	for _, b := range binds {
-		if err := mountPoint(b.src, b.dst); err != nil {
-			return "", nil, fmt.Errorf("mount point %s: %w", b.dst, err)
+		if err := mountPoint(b.dir, b.path); err != nil {
+			return "", nil, fmt.Errorf("mount point %s: %w", b.path, err)
 		}
-		wrapped = append(wrapped, b.src, b.dst)
+		wrapped = append(wrapped, b.dir, b.path)
 	}
 	wrapped = append(wrapped, "--")
 	if uid >= 0 {

@@ -449,10 +449,13 @@ func expandVars(s string, env map[string]string) string {
 	return b.String()
 }
 
-// rewriter maps paths under the container's volume mounts to their folders.
-func (r *podRun) rewriter(c *containerRun) func(string) string {
-	type mount struct{ path, dir string }
-	var mounts []mount
+// volumeMount is one of a container's volumes: its folder on this node and where the
+// container sees it.
+type volumeMount struct{ dir, path string }
+
+// volumeMounts lists the container's mounted volumes, in the order of its spec.
+func (r *podRun) volumeMounts(c *containerRun) []volumeMount {
+	var mounts []volumeMount
 	for _, m := range c.spec.VolumeMounts {
 		dir, ok := r.mounts[m.Name]
 		if !ok {
@@ -461,8 +464,14 @@ func (r *podRun) rewriter(c *containerRun) func(string) string {
 		if m.SubPath != "" {
 			dir = filepath.Join(dir, m.SubPath)
 		}
-		mounts = append(mounts, mount{strings.TrimRight(m.MountPath, "/"), dir})
+		mounts = append(mounts, volumeMount{dir, filepath.Clean(m.MountPath)})
 	}
+	return mounts
+}
+
+// rewriter maps paths under the container's volume mounts to their folders.
+func (r *podRun) rewriter(c *containerRun) func(string) string {
+	mounts := r.volumeMounts(c)
 	// Longest mount path first, so a nested mount wins.
 	for i := range mounts {
 		for j := i + 1; j < len(mounts); j++ {

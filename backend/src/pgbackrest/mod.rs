@@ -11,7 +11,7 @@
 pub mod info;
 pub mod progress;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::command::{Arg, Place, Tool, ToolCommand, ToolOutput};
 
@@ -43,8 +43,9 @@ pub struct PgbrSettings {
     pub process_max: u32,
 }
 
-/// The `pgbackrest.conf` for these settings.
-pub fn render_config(s: &PgbrSettings) -> String {
+/// The `[global]` section both kinds of `pgbackrest.conf` share: the staging repository
+/// and where pgBackRest keeps its locks, logs and spool.
+fn global_section(repo: &Path, process_max: u32, lock: &Path, log: &Path, spool: &Path) -> String {
     format!(
         "# Written by Lifeboat; rewritten at every start.\n\
          [global]\n\
@@ -60,16 +61,29 @@ pub fn render_config(s: &PgbrSettings) -> String {
          spool-path={spool}\n\
          log-level-console=info\n\
          log-level-file=detail\n\
-         \n\
-         [{STANZA}]\n\
+         \n",
+        repo = repo.display(),
+        pmax = process_max.max(1),
+        lock = lock.display(),
+        log = log.display(),
+        spool = spool.display(),
+    )
+}
+
+/// The `pgbackrest.conf` for these settings.
+pub fn render_config(s: &PgbrSettings) -> String {
+    format!(
+        "{global}[{STANZA}]\n\
          pg1-path={pg}\n\
          pg1-port={port}\n\
          pg1-socket-path={sock}\n",
-        repo = s.repo_path.display(),
-        pmax = s.process_max.max(1),
-        lock = s.lock_path.display(),
-        log = s.log_path.display(),
-        spool = s.spool_path.display(),
+        global = global_section(
+            &s.repo_path,
+            s.process_max,
+            &s.lock_path,
+            &s.log_path,
+            &s.spool_path
+        ),
         pg = s.pg_path.display(),
         port = s.pg_port,
         sock = s.pg_socket_path.display(),
@@ -110,20 +124,7 @@ pub struct RemotePgSettings {
 /// (`pg1-host-type=tls`, the way Crunchy's operator runs its repository host).
 pub fn render_remote_config(s: &RemotePgSettings) -> String {
     format!(
-        "# Written by Lifeboat; rewritten at every start.\n\
-         [global]\n\
-         repo1-path={repo}\n\
-         repo1-retention-full=1\n\
-         compress-type=none\n\
-         start-fast=y\n\
-         process-max={pmax}\n\
-         lock-path={lock}\n\
-         log-path={log}\n\
-         spool-path={spool}\n\
-         log-level-console=info\n\
-         log-level-file=detail\n\
-         \n\
-         [{STANZA}]\n\
+        "{global}[{STANZA}]\n\
          pg1-host={host}\n\
          pg1-host-type=tls\n\
          pg1-host-port={port}\n\
@@ -132,11 +133,13 @@ pub fn render_remote_config(s: &RemotePgSettings) -> String {
          pg1-host-key-file={key}\n\
          pg1-path={pg}\n\
          pg1-socket-path={sock}\n",
-        repo = s.repo_path.display(),
-        pmax = s.process_max.max(1),
-        lock = s.lock_path.display(),
-        log = s.log_path.display(),
-        spool = s.spool_path.display(),
+        global = global_section(
+            &s.repo_path,
+            s.process_max,
+            &s.lock_path,
+            &s.log_path,
+            &s.spool_path
+        ),
         host = s.pg_host,
         port = s.pg_host_port,
         ca = s.ca_file.display(),
