@@ -75,28 +75,26 @@ pub fn field(props: &FieldProps) -> Html {
     let invalid = props.error.as_ref().map(|_| "true");
     let on_input = props.on_input.clone();
     let oninput = Callback::from(move |e: InputEvent| on_input.emit(event_value(&e)));
+    // One markup for both controls; only the tag and its own attributes differ (each a
+    // static tag, so that yew keeps `value` a live property).
+    macro_rules! control {
+        ($tag:ident, $($own:tt)*) => {
+            html! {
+                <$tag id={props.id.clone()} class="lb-input" $($own)*
+                    value={props.value.clone()} oninput={oninput.clone()}
+                    placeholder={props.placeholder.clone()}
+                    aria-describedby={described.clone()} aria-invalid={invalid}
+                    required={props.required} disabled={props.disabled}
+                    autocomplete={props.autocomplete.clone()}
+                    spellcheck="false"
+                    data-testid={props.testid.clone()} />
+            }
+        };
+    }
     let control = if props.multiline {
-        html! {
-            <textarea id={props.id.clone()} class="lb-input" rows="4"
-                value={props.value.clone()} {oninput}
-                placeholder={props.placeholder.clone()}
-                aria-describedby={described} aria-invalid={invalid}
-                required={props.required} disabled={props.disabled}
-                autocomplete={props.autocomplete.clone()}
-                spellcheck="false"
-                data-testid={props.testid.clone()} />
-        }
+        control!(textarea, rows = "4")
     } else {
-        html! {
-            <input id={props.id.clone()} class="lb-input" type={props.kind.clone()}
-                value={props.value.clone()} {oninput}
-                placeholder={props.placeholder.clone()}
-                aria-describedby={described} aria-invalid={invalid}
-                required={props.required} disabled={props.disabled}
-                autocomplete={props.autocomplete.clone()}
-                spellcheck="false"
-                data-testid={props.testid.clone()} />
-        }
+        control!(input, type={props.kind.clone()})
     };
     html! {
         <div class={classes!("lb-field", props.error.as_ref().map(|_| "lb-field-invalid"))}>
