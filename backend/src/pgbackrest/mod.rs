@@ -22,9 +22,9 @@ pub use progress::{FileProgress, parse_detail_line};
 /// name keeps backups restorable into any other instance.
 pub const STANZA: &str = "system";
 
-/// Where pgBackRest keeps things for one cluster.
+/// Where pgBackRest keeps its repository and its own files (the `[global]` section).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PgbrSettings {
+pub struct RepoPaths {
     /// The staging repository (`repo1-path`).
     pub repo_path: PathBuf,
     /// Lock files (`lock-path`; the default `/tmp/pgbackrest` is shared by every user).
@@ -33,19 +33,40 @@ pub struct PgbrSettings {
     pub log_path: PathBuf,
     /// Asynchronous archiving spool (`spool-path`).
     pub spool_path: PathBuf,
+    /// Parallel workers for backup and restore (`process-max`).
+    pub process_max: u32,
+}
+
+impl RepoPaths {
+    /// The repository at `repo`, locks, logs and spool in `lock/`, `log/` and `spool/` of
+    /// `dir`, two workers.
+    pub fn new(repo: PathBuf, dir: &Path) -> Self {
+        Self {
+            repo_path: repo,
+            lock_path: dir.join("lock"),
+            log_path: dir.join("log"),
+            spool_path: dir.join("spool"),
+            process_max: 2,
+        }
+    }
+}
+
+/// Where pgBackRest keeps things for one cluster on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgbrSettings {
+    /// The repository and pgBackRest's own files.
+    pub repo: RepoPaths,
     /// The cluster's data directory (`pg1-path`).
     pub pg_path: PathBuf,
     /// The cluster's port (`pg1-port`).
     pub pg_port: u16,
     /// The folder holding its Unix socket (`pg1-socket-path`).
     pub pg_socket_path: PathBuf,
-    /// Parallel workers for backup and restore (`process-max`).
-    pub process_max: u32,
 }
 
 /// The `[global]` section both kinds of `pgbackrest.conf` share: the staging repository
 /// and where pgBackRest keeps its locks, logs and spool.
-fn global_section(repo: &Path, process_max: u32, lock: &Path, log: &Path, spool: &Path) -> String {
+fn global_section(r: &RepoPaths) -> String {
     format!(
         "# Written by Lifeboat; rewritten at every start.\n\
          [global]\n\
@@ -62,11 +83,11 @@ fn global_section(repo: &Path, process_max: u32, lock: &Path, log: &Path, spool:
          log-level-console=info\n\
          log-level-file=detail\n\
          \n",
-        repo = repo.display(),
-        pmax = process_max.max(1),
-        lock = lock.display(),
-        log = log.display(),
-        spool = spool.display(),
+        repo = r.repo_path.display(),
+        pmax = r.process_max.max(1),
+        lock = r.lock_path.display(),
+        log = r.log_path.display(),
+        spool = r.spool_path.display(),
     )
 }
 
@@ -77,13 +98,7 @@ pub fn render_config(s: &PgbrSettings) -> String {
          pg1-path={pg}\n\
          pg1-port={port}\n\
          pg1-socket-path={sock}\n",
-        global = global_section(
-            &s.repo_path,
-            s.process_max,
-            &s.lock_path,
-            &s.log_path,
-            &s.spool_path
-        ),
+        global = global_section(&s.repo),
         pg = s.pg_path.display(),
         port = s.pg_port,
         sock = s.pg_socket_path.display(),
@@ -94,14 +109,8 @@ pub fn render_config(s: &PgbrSettings) -> String {
 /// its `pgbackrest server` sidecar (the repository stays on this side).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemotePgSettings {
-    /// The staging repository (`repo1-path`).
-    pub repo_path: PathBuf,
-    /// Lock files (`lock-path`).
-    pub lock_path: PathBuf,
-    /// Log files (`log-path`).
-    pub log_path: PathBuf,
-    /// Spool (`spool-path`).
-    pub spool_path: PathBuf,
+    /// The repository (on this side) and pgBackRest's own files.
+    pub repo: RepoPaths,
     /// The sidecar's host name (`pg1-host`).
     pub pg_host: String,
     /// Its TLS port (`pg1-host-port`).
@@ -116,8 +125,6 @@ pub struct RemotePgSettings {
     pub pg_path: String,
     /// Its socket folder inside its pod (`pg1-socket-path`).
     pub pg_socket_path: String,
-    /// Parallel workers (`process-max`).
-    pub process_max: u32,
 }
 
 /// The `pgbackrest.conf` of a repository host whose cluster is in another pod
@@ -133,13 +140,7 @@ pub fn render_remote_config(s: &RemotePgSettings) -> String {
          pg1-host-key-file={key}\n\
          pg1-path={pg}\n\
          pg1-socket-path={sock}\n",
-        global = global_section(
-            &s.repo_path,
-            s.process_max,
-            &s.lock_path,
-            &s.log_path,
-            &s.spool_path
-        ),
+        global = global_section(&s.repo),
         host = s.pg_host,
         port = s.pg_host_port,
         ca = s.ca_file.display(),
@@ -235,14 +236,10 @@ mod tests {
 
     fn settings() -> PgbrSettings {
         PgbrSettings {
-            repo_path: "/d/staging/pgbackrest".into(),
-            lock_path: "/d/pgbr/lock".into(),
-            log_path: "/d/pgbr/log".into(),
-            spool_path: "/d/pgbr/spool".into(),
+            repo: RepoPaths::new("/d/staging/pgbackrest".into(), "/d/pgbr".as_ref()),
             pg_path: "/d/pg".into(),
             pg_port: 55432,
             pg_socket_path: "/d/pgsock".into(),
-            process_max: 2,
         }
     }
 
@@ -266,10 +263,7 @@ mod tests {
     #[test]
     fn remote_config_reaches_the_cluster_over_tls() {
         let c = render_remote_config(&RemotePgSettings {
-            repo_path: "/v/staging/pgbackrest".into(),
-            lock_path: "/v/lock".into(),
-            log_path: "/v/log".into(),
-            spool_path: "/v/spool".into(),
+            repo: RepoPaths::new("/v/staging/pgbackrest".into(), "/v".as_ref()),
             pg_host: "system-postgres.dash.svc".into(),
             pg_host_port: 8432,
             ca_file: "/tls/ca.crt".into(),
@@ -277,7 +271,6 @@ mod tests {
             key_file: "/tls/tls.key".into(),
             pg_path: "/var/lib/postgresql/data/pgdata".into(),
             pg_socket_path: "/var/run/postgresql".into(),
-            process_max: 2,
         });
         for want in [
             "repo1-path=/v/staging/pgbackrest",

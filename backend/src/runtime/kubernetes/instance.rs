@@ -12,7 +12,7 @@ use lifeboat_shared::backup::InstanceInfo;
 use tokio_util::sync::CancellationToken;
 
 use crate::command::{Place, Volume};
-use crate::pgbackrest::RemotePgSettings;
+use crate::pgbackrest::{RemotePgSettings, RepoPaths};
 use crate::runtime::local::Runner;
 use crate::runtime::local::paths::LocalStaging;
 use crate::runtime::{Applied, Instance, InstanceError, Staging};
@@ -109,10 +109,7 @@ impl KubeInstance {
         };
         let tls = |f: &str| settings.tls_dir.join(f);
         let conf = crate::pgbackrest::render_remote_config(&RemotePgSettings {
-            repo_path: repo,
-            lock_path: conf_dir.join("lock"),
-            log_path: conf_dir.join("log"),
-            spool_path: conf_dir.join("spool"),
+            repo: RepoPaths::new(repo, &conf_dir),
             pg_host: format!("{}.{namespace}.svc", settings.service),
             pg_host_port: settings.pgbackrest_port,
             ca_file: tls("ca.crt"),
@@ -120,7 +117,6 @@ impl KubeInstance {
             key_file: tls("tls.key"),
             pg_path: settings.pg_path.clone(),
             pg_socket_path: settings.pg_socket_path.clone(),
-            process_max: 2,
         });
         let conf_file = conf_dir.join("pgbackrest.conf");
         crate::atomic::write_file(&conf_file, conf.as_bytes(), 0o644)

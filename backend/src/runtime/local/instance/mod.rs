@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use super::paths::{LocalStaging, Paths};
 use super::process::Runner;
 use crate::command::{Place, ToolCommand, ToolOutput, Volume};
-use crate::pgbackrest::PgbrSettings;
+use crate::pgbackrest::{PgbrSettings, RepoPaths};
 use crate::runtime::{Applied, Instance, InstanceError, Staging};
 
 pub use postgres::Postmaster;
@@ -137,14 +137,10 @@ impl Layout {
     /// pgBackRest settings for this layout.
     pub fn pgbr_settings(&self, port: u16) -> PgbrSettings {
         PgbrSettings {
-            repo_path: self.staging_repo(),
-            lock_path: self.pgbr_dir().join("lock"),
-            log_path: self.pgbr_dir().join("log"),
-            spool_path: self.pgbr_dir().join("spool"),
+            repo: RepoPaths::new(self.staging_repo(), &self.pgbr_dir()),
             pg_path: self.pgdata(),
             pg_port: port,
             pg_socket_path: self.socket_dir(),
-            process_max: 2,
         }
     }
 }
@@ -653,7 +649,7 @@ mod tests {
         );
         let s = l.pgbr_settings(5555);
         assert_eq!(s.pg_port, 5555);
-        assert_eq!(s.repo_path, l.staging_repo());
+        assert_eq!(s.repo.repo_path, l.staging_repo());
     }
 
     #[test]
