@@ -203,23 +203,7 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 
-    let (status, op) = api
-        .call(
-            reqwest::Method::POST,
-            "/backups",
-            Some(json!({"description": "before the upgrade"})),
-        )
-        .await;
-    assert_eq!(status, 202, "{op}");
-    let op = api.wait(op["id"].as_str().unwrap(), 240).await;
-    assert!(
-        matches!(
-            op["status"].as_str(),
-            Some("succeeded" | "succeeded_with_warnings")
-        ),
-        "{op}\n{}",
-        cluster.diagnose("dash")
-    );
+    let op = backup_succeeds(&cluster, &api, "before the upgrade").await;
     let step = |id: &str| {
         op["steps"]
             .as_array()
@@ -321,6 +305,28 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     a_local_lifeboat_restores_it(&moto, passphrase).await;
     drop(moto);
     drop(cluster);
+}
+
+/// Runs Backup Now to the end; it must succeed. Returns the operation.
+async fn backup_succeeds(cluster: &Cluster, api: &Api, description: &str) -> Value {
+    let (status, op) = api
+        .call(
+            reqwest::Method::POST,
+            "/backups",
+            Some(json!({ "description": description })),
+        )
+        .await;
+    assert_eq!(status, 202, "{op}");
+    let op = api.wait(op["id"].as_str().unwrap(), 240).await;
+    assert!(
+        matches!(
+            op["status"].as_str(),
+            Some("succeeded" | "succeeded_with_warnings")
+        ),
+        "{op}\n{}",
+        cluster.diagnose("dash")
+    );
+    op
 }
 
 /// Starts a backup and waits until its Postgres step runs.
@@ -428,23 +434,7 @@ async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) {
         view["config"]["provider"]["provider"], "s3",
         "a new pod reads the ConfigMap: {view}"
     );
-    let (status, op) = api
-        .call(
-            reqwest::Method::POST,
-            "/backups",
-            Some(json!({"description": "after the interruptions"})),
-        )
-        .await;
-    assert_eq!(status, 202, "{op}");
-    let op = api.wait(op["id"].as_str().unwrap(), 240).await;
-    assert!(
-        matches!(
-            op["status"].as_str(),
-            Some("succeeded" | "succeeded_with_warnings")
-        ),
-        "{op}\n{}",
-        cluster.diagnose("dash")
-    );
+    backup_succeeds(cluster, &api, "after the interruptions").await;
 }
 
 /// The bucket format is one: a Lifeboat on the local runtime, pointed at the same bucket,

@@ -86,16 +86,19 @@ impl KubeInstance {
     ) -> Result<Self, InstanceError> {
         let paths = runner.paths();
         let conf_dir = paths.volume(&Volume::PgbackrestConfig(namespace.to_owned()));
-        let repo = paths
-            .volume(&Volume::BackupStaging(namespace.to_owned()))
-            .join("pgbackrest");
+        let repo = RepoPaths::new(
+            paths
+                .volume(&Volume::BackupStaging(namespace.to_owned()))
+                .join("pgbackrest"),
+            &conf_dir,
+        );
         for dir in [
-            conf_dir.join("lock"),
-            conf_dir.join("log"),
-            conf_dir.join("spool"),
-            repo.clone(),
+            &repo.repo_path,
+            &repo.lock_path,
+            &repo.log_path,
+            &repo.spool_path,
         ] {
-            std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+            std::fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
         }
         let id_file = conf_dir.join("instance-id");
         let id = match std::fs::read_to_string(&id_file) {
@@ -109,7 +112,7 @@ impl KubeInstance {
         };
         let tls = |f: &str| settings.tls_dir.join(f);
         let conf = crate::pgbackrest::render_remote_config(&RemotePgSettings {
-            repo: RepoPaths::new(repo, &conf_dir),
+            repo,
             pg_host: format!("{}.{namespace}.svc", settings.service),
             pg_host_port: settings.pgbackrest_port,
             ca_file: tls("ca.crt"),
