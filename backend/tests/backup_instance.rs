@@ -33,7 +33,7 @@ async fn demo_instance_is_created_seeded_and_reused() {
     // Archiving works (pgBackRest accepts WAL into the staging repository).
     let archived = query(&info, "postgres", "select pg_switch_wal() is not null");
     assert_eq!(archived, "t");
-    first.stop().await;
+    first.stop().await.unwrap();
 
     // A stale postmaster.pid (a dead pid) does not stop the next start.
     let pidfile = layout(&data, DEMO_NAMESPACE)
@@ -51,7 +51,7 @@ async fn demo_instance_is_created_seeded_and_reused() {
     );
     let apps = query(&second_info, "appmanager", "select count(*) from apps");
     assert_eq!(apps, seed::APPS.to_string(), "not seeded twice");
-    second.stop().await;
+    second.stop().await.unwrap();
 
     // Someone took the remembered port meanwhile: the instance moves to a free one.
     let port = second_info.postgres_port.unwrap();
@@ -64,6 +64,6 @@ async fn demo_instance_is_created_seeded_and_reused() {
     assert_eq!(third_info.instance_id, second_info.instance_id);
     let realms = query(&third_info, "keycloak", "select count(*) from realm");
     assert_eq!(realms, "2");
-    third.stop().await;
+    third.stop().await.unwrap();
     drop(squatter);
 }

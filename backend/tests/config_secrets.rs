@@ -193,7 +193,7 @@ async fn secrets_appear_nowhere_but_the_secret_store() {
         }
     }
     if let Some(i) = f.state.instance() {
-        i.stop().await;
+        i.stop().await.unwrap();
     }
 
     let secrets = [

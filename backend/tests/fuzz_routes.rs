@@ -280,7 +280,7 @@ fn no_route_panics_or_fails_internally_on_malformed_input() {
             .shutdown(std::time::Duration::from_secs(60))
             .await;
         for i in state.instances() {
-            i.stop().await;
+            i.stop().await.unwrap();
         }
     });
     result.unwrap();

@@ -256,7 +256,7 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
     assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
     assert_eq!(checksums(&env, other.as_ref()).await, before);
 
-    other.stop().await;
+    other.stop().await.unwrap();
     stop(&env).await;
 }
 

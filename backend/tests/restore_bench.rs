@@ -214,7 +214,7 @@ async fn compare(env: &Env, name: &str, repo: &Repo, namespace: &str) {
         ours.as_secs_f64() / mean_up,
     );
     if let Some(other) = env.state.runtime().instances().get(namespace) {
-        other.stop().await;
+        other.stop().await.unwrap();
     }
 }
 

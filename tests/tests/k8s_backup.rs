@@ -9,7 +9,8 @@
 
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -278,8 +279,18 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
         "the namespace's root CA is not configuration"
     );
 
-    // Lifeboat's service account was never refused anything, and it read the system
-    // Postgres through pgBackRest's TLS server, never through exec.
+    let api = interrupted_backups_leave_a_clean_state(&cluster, &api).await;
+    restores_in_place(&cluster, &api).await;
+    never_refused_and_never_exec(&cluster);
+    a_local_lifeboat_restores_it(&moto, passphrase).await;
+    drop(moto);
+    drop(cluster);
+}
+
+/// Lifeboat's service account was never refused anything (backups and restores), it read
+/// the system Postgres through pgBackRest's TLS server, never through exec, and it restored
+/// the data in a Job.
+fn never_refused_and_never_exec(cluster: &Cluster) {
     let sa = "system:serviceaccount:dash:lifeboat";
     let entries = cluster.audit_entries();
     let by_lifeboat: Vec<&Value> = entries
@@ -301,10 +312,12 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
             .any(|e| e["objectRef"]["subresource"] == "exec"),
         "Lifeboat used exec"
     );
-    interrupted_backups_leave_a_clean_state(&cluster, &api).await;
-    a_local_lifeboat_restores_it(&moto, passphrase).await;
-    drop(moto);
-    drop(cluster);
+    assert!(
+        by_lifeboat
+            .iter()
+            .any(|e| e["verb"] == "create" && e["objectRef"]["resource"] == "jobs"),
+        "Lifeboat ran no restore Job"
+    );
 }
 
 /// Runs Backup Now to the end; it must succeed. Returns the operation.
@@ -391,7 +404,7 @@ async fn lifeboat_back(cluster: &Cluster, token: &str) -> Api {
 
 /// A Lifeboat pod deleted mid-backup, and once its process killed hard: the operation ends
 /// interrupted, the bucket lock is free (the next backup succeeds).
-async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) {
+async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) -> Api {
     // Enough data that a backup takes a while.
     cluster
         .kubectl_ok(&[
@@ -435,6 +448,249 @@ async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) {
         "a new pod reads the ConfigMap: {view}"
     );
     backup_succeeds(cluster, &api, "after the interruptions").await;
+    api
+}
+
+/// `psql -At` in the system Postgres' pod (the test may exec; Lifeboat never does).
+fn psql(cluster: &Cluster, db: &str, sql: &str) -> String {
+    cluster
+        .kubectl_ok(&[
+            "-n",
+            "dash",
+            "exec",
+            "system-postgres-0",
+            "-c",
+            "postgres",
+            "--",
+            "psql",
+            "-X",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "/var/run/postgresql",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ])
+        .unwrap()
+}
+
+/// Every table of the system Postgres' databases, as `db.table → rows:checksum` (an
+/// order-free sum of each row's md5).
+fn checksums(cluster: &Cluster) -> BTreeMap<String, String> {
+    let mut sums = BTreeMap::new();
+    for db in ["postgres", "keycloak", "appmanager"] {
+        let tables = psql(
+            cluster,
+            db,
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+        );
+        for t in tables.lines().map(str::trim).filter(|t| !t.is_empty()) {
+            let sum = psql(
+                cluster,
+                db,
+                &format!(
+                    "SELECT count(*) || ':' || coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint::numeric), 0) FROM \"{t}\" t"
+                ),
+            );
+            sums.insert(format!("{db}.{t}"), sum.trim().to_owned());
+        }
+    }
+    sums
+}
+
+/// Every file below `dir`, by its path relative to `dir`.
+fn files_below(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Restore in place: after the last backup, rows change and configuration objects change
+/// or go; the restore brings every table (row for row) and every saved object (as the
+/// export writes it) back, scales App Manager back to its count, and leaves no Job behind.
+async fn restores_in_place(cluster: &Cluster, api: &Api) {
+    let staging =
+        claim_dir(cluster, "dash", "lifeboat-staging").join("instances/dash/staging/config");
+    let saved_objects = files_below(&staging);
+    let before = checksums(cluster);
+    assert!(before.contains_key("postgres.ballast"), "{before:?}");
+    let (_, backups) = api.call(reqwest::Method::GET, "/backups", None).await;
+    let latest = backups["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["description"] == "after the interruptions")
+        .unwrap_or_else(|| panic!("{backups}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    psql(
+        cluster,
+        "keycloak",
+        "UPDATE user_entity SET email = 'changed@example.com'",
+    );
+    psql(cluster, "keycloak", "DELETE FROM identity_provider");
+    psql(cluster, "appmanager", "DELETE FROM workspaces");
+    psql(cluster, "postgres", "DROP TABLE ballast");
+    for args in [
+        &[
+            "patch",
+            "configmap",
+            "dash-platform",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"features.yaml":"workspaces: false\n"}}"#,
+        ][..],
+        &["delete", "dashapp", "forecasting"],
+        &["delete", "secret", "dash-license"],
+    ] {
+        let mut all = vec!["-n", "dash"];
+        all.extend_from_slice(args);
+        cluster.kubectl_ok(&all).unwrap();
+    }
+    assert_ne!(checksums(cluster), before);
+
+    // The first attempt loses its Lifeboat pod while the restore Job runs: the operation
+    // ends interrupted, the namespace says it is incomplete, Postgres and App Manager stay
+    // stopped (the count they go back to kept on App Manager), and the next attempt finishes.
+    let restore = json!({"confirmation": "restore backup", "target_namespace": "dash"});
+    let path = format!("/backups/{latest}/restore");
+    let (status, op) = api
+        .call(reqwest::Method::POST, &path, Some(restore.clone()))
+        .await;
+    assert_eq!(status, 202, "{op}");
+    let first = op["id"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        let (_, op) = api
+            .call(reqwest::Method::GET, &format!("/operations/{first}"), None)
+            .await;
+        let in_job = op["steps"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|s| s["id"] == "postgres" && s["status"] == "running")
+        });
+        if in_job {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never reached the Job: {op:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    cluster
+        .kubectl_ok(&[
+            "-n",
+            "dash",
+            "delete",
+            "pod",
+            "-l",
+            "app=lifeboat",
+            "--wait=false",
+        ])
+        .unwrap();
+    let api = &lifeboat_back(cluster, &api.token).await;
+    let op = api.wait(&first, 30).await;
+    assert_eq!(op["status"], "interrupted", "{op:#}");
+    let (_, info) = api.call(reqwest::Method::GET, "/instance", None).await;
+    assert_eq!(info["restore_incomplete"], first.as_str(), "{info}");
+    let stopped = cluster
+        .kubectl_ok(&[
+            "-n",
+            "dash",
+            "get",
+            "deployment",
+            "app-manager",
+            "-o",
+            "json",
+        ])
+        .unwrap();
+    let stopped: Value = serde_json::from_str(&stopped).unwrap();
+    assert_eq!(stopped["spec"]["replicas"], 0, "{stopped}");
+    assert_eq!(
+        stopped["metadata"]["annotations"]["lifeboat.plotly.com/replicas-before-restore"], "2",
+        "{stopped}"
+    );
+
+    let (status, op) = api.call(reqwest::Method::POST, &path, Some(restore)).await;
+    assert_eq!(status, 202, "{op}");
+    let op = api.wait(op["id"].as_str().unwrap(), 600).await;
+    assert!(
+        matches!(
+            op["status"].as_str(),
+            Some("succeeded" | "succeeded_with_warnings")
+        ),
+        "{op:#}\n{}",
+        cluster.diagnose("dash")
+    );
+    let detail = |id: &str| {
+        op["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .and_then(|s| s["detail"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        detail("configuration").contains("scaled back Deployment/app-manager to 2"),
+        "{op:#}"
+    );
+    assert!(detail("verify").contains("as in the backup"), "{op:#}");
+
+    assert_eq!(checksums(cluster), before, "the rows are back exactly");
+    let app_manager = cluster
+        .kubectl_ok(&[
+            "-n",
+            "dash",
+            "get",
+            "deployment",
+            "app-manager",
+            "-o",
+            "json",
+        ])
+        .unwrap();
+    let app_manager: Value = serde_json::from_str(&app_manager).unwrap();
+    assert_eq!(app_manager["spec"]["replicas"], 2, "scaled back");
+    assert!(
+        app_manager["metadata"]["annotations"]
+            .get("lifeboat.plotly.com/replicas-before-restore")
+            .is_none(),
+        "the remembered count is forgotten: {app_manager}"
+    );
+    let jobs = cluster
+        .kubectl_ok(&["-n", "dash", "get", "jobs", "-o", "name"])
+        .unwrap();
+    assert!(jobs.trim().is_empty(), "the restore Job is gone: {jobs}");
+
+    // The objects: a backup now saves exactly what the restored one had saved.
+    backup_succeeds(cluster, api, "after the restore in place").await;
+    let now = files_below(&staging);
+    assert_eq!(
+        now.keys().collect::<Vec<_>>(),
+        saved_objects.keys().collect::<Vec<_>>()
+    );
+    for (file, yaml) in &saved_objects {
+        assert_eq!(&now[file], yaml, "{file} differs after the restore");
+    }
 }
 
 /// The bucket format is one: a Lifeboat on the local runtime, pointed at the same bucket,

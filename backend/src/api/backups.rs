@@ -125,7 +125,10 @@ async fn restore(
             outcome,
         );
     };
-    if let Some(why) = state.runtime().restore_unavailable() {
+    if let Some(why) = state
+        .runtime()
+        .restore_unavailable(body.target_namespace.trim())
+    {
         audit("refused: restore_unavailable");
         return Err(AppError::new(
             StatusCode::NOT_IMPLEMENTED,

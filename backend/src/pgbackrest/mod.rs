@@ -211,18 +211,29 @@ pub fn restore_delta(config: &Place, label: Option<&str>) -> ToolCommand {
 /// files that differ, that replays WAL only to the backup's consistent point and then
 /// promotes: the database is exactly as the backup captured it.
 pub fn restore_to_backup(config: &Place, label: Option<&str>) -> ToolCommand {
-    let set = label.map(|l| format!("--set={l}"));
-    let mut args = vec![
+    let args = restore_args(label);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    command(config, &args)
+}
+
+/// The options and command of [`restore_to_backup`], without the config and stanza: a
+/// delta restore (every file already there is checked against the backup's checksum, the
+/// rest removed) of `label`, recovering to its consistent point and promoting, with
+/// progress lines.
+pub fn restore_args(label: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> = [
         "--delta",
         "--type=immediate",
         "--target-action=promote",
         "--log-level-console=detail",
-    ];
-    if let Some(s) = &set {
-        args.push(s);
+    ]
+    .map(str::to_owned)
+    .into();
+    if let Some(l) = label {
+        args.push(format!("--set={l}"));
     }
-    args.push("restore");
-    command(config, &args)
+    args.push("restore".into());
+    args
 }
 
 /// The last lines of a failed run's output, errors first.

@@ -18,6 +18,7 @@
 
 pub mod kubernetes;
 pub mod local;
+pub mod sql;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -102,6 +103,9 @@ pub enum InstanceError {
     /// The configuration objects could not be listed.
     #[error("{0}")]
     Export(String),
+    /// The cluster refused or failed what a restore asked of it.
+    #[error("{0}")]
+    Cluster(String),
 }
 
 /// Runs tools and owns the instances and places they work on. Implementations kill what
@@ -141,9 +145,9 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
     /// Where the storage configuration is saved here.
     fn config_store(&self) -> Arc<dyn ConfigStore>;
 
-    /// Why restores cannot run on this runtime, when they cannot (asked before a restore
-    /// is accepted, so that none starts and stops half-way).
-    fn restore_unavailable(&self) -> Option<String> {
+    /// Why a restore into `namespace` cannot run on this runtime, when it cannot (asked
+    /// before a restore is accepted, so that none starts and stops half-way).
+    fn restore_unavailable(&self, _namespace: &str) -> Option<String> {
         None
     }
 }
@@ -186,7 +190,7 @@ pub trait InstanceRegistry: Send + Sync + std::fmt::Debug {
 }
 
 /// What a restore's configuration step did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
     /// Files (or objects) applied.
     pub files: u64,
@@ -194,6 +198,8 @@ pub struct Applied {
     pub bytes: u64,
     /// How many had the namespace rewritten.
     pub rewritten: u64,
+    /// What else the step did or left alone, in words (one sentence each).
+    pub notes: Vec<String>,
 }
 
 /// One Dash Enterprise system a runtime manages: its Postgres, its configuration, and the
@@ -227,8 +233,9 @@ pub trait Instance: Send + Sync + std::fmt::Debug {
     /// Whether its Postgres runs now.
     async fn is_running(&self) -> bool;
 
-    /// Stops its Postgres (fast shutdown, bounded).
-    async fn stop(&self);
+    /// Stops its Postgres (fast shutdown, bounded) and, where other workloads use it, those
+    /// first.
+    async fn stop(&self) -> Result<(), InstanceError>;
 
     /// Exports the configuration into its backup staging (`config/`); returns (files, bytes).
     async fn export_config(&self) -> Result<(u64, u64), InstanceError>;
@@ -247,6 +254,16 @@ pub trait Instance: Send + Sync + std::fmt::Debug {
 
     /// Removes everything in its data directory (Postgres must be stopped).
     async fn empty_data(&self) -> Result<(), InstanceError>;
+
+    /// Restores the backup `label` (the latest without one) from the installed repository
+    /// over the data directory with `pgbackrest restore`, calling `on_line` for each line it
+    /// prints: locally as a process here; on Kubernetes in a restore Job beside the data.
+    async fn restore_data(
+        &self,
+        label: Option<&str>,
+        cancel: CancellationToken,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<ToolOutput, InstanceError>;
 
     /// Starts Postgres on a restored data directory with this instance's settings and waits
     /// until it accepts connections (after replaying WAL to the backup's consistent point).

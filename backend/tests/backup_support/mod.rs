@@ -161,7 +161,7 @@ pub fn assert_restic_check(bucket: &Path) {
 /// Stops the instance's Postgres when the test ends.
 pub async fn stop(env: &Env) {
     if let Some(i) = env.state.instance() {
-        i.stop().await;
+        i.stop().await.unwrap();
     }
 }
 

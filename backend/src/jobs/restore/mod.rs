@@ -18,7 +18,7 @@ use std::time::Instant;
 use lifeboat_shared::backup::BackupManifest;
 use lifeboat_shared::operation::{ChecklistItem, Outcome, Step};
 
-use super::bucket::{run_tool, take_lock, while_locked};
+use super::bucket::{take_lock, while_locked};
 use super::context::JobCtx;
 use super::measure::{PgbackrestProgress, human};
 use super::step::{StepError, StepFailure, failed, step};
@@ -123,7 +123,9 @@ async fn locked(ctx: &JobCtx, plan: &Plan) -> Result<Outcome, StepFailure> {
         Err(_) => {
             // Postgres may have been started on the restored data before the failure: leave
             // it stopped, as the marker says.
-            instance.stop().await;
+            if let Err(e) = instance.stop().await {
+                ctx.warn(format!("cannot stop the half-restored Postgres: {e}"));
+            }
         }
     }
     result
@@ -182,7 +184,10 @@ async fn stop(
             )),
         ));
     }
-    instance.stop().await;
+    instance
+        .stop()
+        .await
+        .map_err(|e| failed("postgres_not_stopped", e.to_string(), None))?;
     if instance.is_running().await {
         return Err(failed(
             "postgres_still_running",
@@ -219,14 +224,27 @@ async fn restore_postgres(
         .filter(|s| *s > 0);
     let started = Instant::now();
     let mut tracker = PgbackrestProgress::new(total);
+    ctx.log(format!(
+        "$ pgbackrest restore {} (into {})",
+        plan.label.as_deref().unwrap_or("(latest)"),
+        instance.postgres_endpoint()
+    ));
     let mut on_line = |_: Stream, line: &str| {
+        if !super::context::log::is_noise(line) {
+            ctx.log(line.to_owned());
+        }
         if let Some(p) = tracker.line(line) {
             ctx.progress(p);
         }
     };
-    let cmd =
-        crate::pgbackrest::restore_to_backup(&instance.pgbackrest_config(), plan.label.as_deref());
-    let out = run_tool(ctx, cmd, &mut on_line).await?;
+    let out = instance
+        .restore_data(plan.label.as_deref(), ctx.cancel.clone(), &mut on_line)
+        .await
+        .map_err(|e| match e {
+            crate::runtime::InstanceError::Runtime(e) => StepError::from(e),
+            e => failed("pgbackrest_failed", e.to_string(), None),
+        })?;
+    ctx.log(format!("exit {}", super::measure::exit_text(out.exit_code)));
     if out.exit_code != Some(0) {
         return Err(failed(
             "pgbackrest_failed",
@@ -300,6 +318,7 @@ async fn reapply_config(
         files,
         bytes,
         rewritten,
+        notes,
     } = instance
         .apply_config(&from, &plan.manifest.source.namespace)
         .await
@@ -310,6 +329,10 @@ async fn reapply_config(
             "; namespace {} → {} in {rewritten} files",
             plan.manifest.source.namespace, plan.namespace
         ));
+    }
+    for note in notes {
+        detail.push_str("; ");
+        detail.push_str(&note);
     }
     Ok(((), Some(detail)))
 }

@@ -183,7 +183,10 @@ pub async fn export(client: &Client, namespace: &str) -> Result<Exported, Export
             }
         }
     }
+    // Discovery's order varies between calls: the same namespace exports the same bytes.
     out.files.sort();
+    out.custom_kinds.sort();
+    out.not_allowed.sort();
     Ok(out)
 }
 

@@ -11,11 +11,17 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use lifeboat_shared::backup::InstanceInfo;
 use tokio_util::sync::CancellationToken;
 
-use crate::command::{Place, Volume};
+use super::restore_job::{JobError, RestoreJob};
+use super::workloads::Workloads;
+use crate::command::{Place, Stream, ToolOutput, Volume};
 use crate::pgbackrest::{RemotePgSettings, RepoPaths};
 use crate::runtime::local::Runner;
 use crate::runtime::local::paths::LocalStaging;
-use crate::runtime::{Applied, Instance, InstanceError, Staging};
+use crate::runtime::sql::Psql;
+use crate::runtime::{Applied, Instance, InstanceError, RuntimeError, Staging};
+
+/// How long the restored Postgres may take to report a ready pod.
+const READY_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// Where the system Postgres is and how to reach it.
 #[derive(Debug, Clone)]
@@ -26,6 +32,8 @@ pub struct KubeSettings {
     pub service: String,
     /// The `pgbackrest server` sidecar's TLS port.
     pub pgbackrest_port: u16,
+    /// Postgres' own port on that Service (where `psql` checks a restore).
+    pub postgres_port: u16,
     /// Its data directory, inside its pod.
     pub pg_path: String,
     /// The folder of its Unix socket, inside its pod.
@@ -43,6 +51,7 @@ impl Default for KubeSettings {
             statefulset: "system-postgres".into(),
             service: "system-postgres".into(),
             pgbackrest_port: 8432,
+            postgres_port: 5432,
             pg_path: "/var/lib/postgresql/data/pgdata".into(),
             pg_socket_path: "/var/run/postgresql".into(),
             tls_dir: "/etc/lifeboat/pgbackrest-tls".into(),
@@ -59,6 +68,8 @@ pub struct KubeInstance {
     version: String,
     runner: Arc<Runner>,
     settings: KubeSettings,
+    /// Lifeboat's folder for this namespace (on its volume): settings, id, restore marker.
+    conf_dir: PathBuf,
 }
 
 impl std::fmt::Debug for KubeInstance {
@@ -132,6 +143,7 @@ impl KubeInstance {
             version,
             runner,
             settings,
+            conf_dir,
         })
     }
 
@@ -164,6 +176,38 @@ impl KubeInstance {
     fn not_here(what: &str) -> InstanceError {
         InstanceError::NotHere(what.to_owned())
     }
+
+    fn workloads(&self) -> Workloads {
+        Workloads::new(
+            self.client.clone(),
+            &self.namespace,
+            &self.settings.statefulset,
+        )
+    }
+
+    /// `psql` to the system Postgres' Service, from Lifeboat's container.
+    fn psql(&self) -> Psql {
+        Psql {
+            host: format!("{}.{}.svc", self.settings.service, self.namespace),
+            port: self.settings.postgres_port,
+            as_postgres_user: false,
+        }
+    }
+
+    fn marker(&self) -> PathBuf {
+        self.conf_dir.join("restore-in-progress")
+    }
+
+    fn staging_repo(&self) -> PathBuf {
+        self.runner
+            .paths()
+            .volume(&Volume::BackupStaging(self.namespace.clone()))
+            .join("pgbackrest")
+    }
+}
+
+fn cluster(e: impl std::fmt::Display) -> InstanceError {
+    InstanceError::Cluster(e.to_string())
 }
 
 /// `k8s-<namespace>-<8 hex>`: stable for the life of Lifeboat's volume.
@@ -221,7 +265,7 @@ impl Instance for KubeInstance {
             postgres_port: None,
             postgres_socket_dir: None,
             config_dir: None,
-            restore_incomplete: None,
+            restore_incomplete: self.restoring(),
         }
     }
 
@@ -264,10 +308,15 @@ impl Instance for KubeInstance {
         }
     }
 
-    async fn stop(&self) {
-        tracing::error!(
-            "stopping the system Postgres is not possible on the kubernetes runtime yet"
-        );
+    /// Scales what uses the system Postgres to 0 (remembering the counts on each), then the
+    /// Postgres StatefulSet, and waits until its pods are gone.
+    async fn stop(&self) -> Result<(), InstanceError> {
+        let workloads = self.workloads();
+        let scaled = workloads.scale_down_users().await.map_err(cluster)?;
+        for s in &scaled {
+            tracing::info!(workload = %s.workload, replicas = s.replicas, "scaled to 0 for the restore");
+        }
+        workloads.stop_postgres().await.map_err(cluster)
     }
 
     async fn export_config(&self) -> Result<(u64, u64), InstanceError> {
@@ -285,47 +334,123 @@ impl Instance for KubeInstance {
             .map_err(io("cannot write the configuration to", &to))
     }
 
+    /// Server-side applies the saved objects in dependency order, then scales what
+    /// [`Instance::stop`] scaled down back to the remembered counts.
     async fn apply_config(
         &self,
-        _from: &Place,
-        _source_namespace: &str,
+        from: &Place,
+        source_namespace: &str,
     ) -> Result<Applied, InstanceError> {
-        Err(Self::not_here("applying a configuration"))
+        if source_namespace != self.namespace {
+            return Err(Self::not_here("applying another namespace's configuration"));
+        }
+        let dir = self.runner.paths().of(from);
+        let report = super::apply::apply_dir(&self.client, &self.namespace, &dir)
+            .await
+            .map_err(cluster)?;
+        let back = self.workloads().scale_back_users().await.map_err(cluster)?;
+        let mut notes = Vec::new();
+        if !report.skipped.is_empty() {
+            notes.push(format!("left alone: {}", report.skipped.join(", ")));
+        }
+        if !back.is_empty() {
+            let list: Vec<String> = back
+                .iter()
+                .map(|s| format!("{} to {}", s.workload, s.replicas))
+                .collect();
+            notes.push(format!("scaled back {}", list.join(", ")));
+        }
+        Ok(Applied {
+            files: report.applied,
+            bytes: report.bytes,
+            rewritten: 0,
+            notes,
+        })
     }
 
-    async fn install_repository(&self, _fetched: &Place) -> Result<(), InstanceError> {
-        Err(Self::not_here("restoring a repository"))
+    /// Moves the fetched repository to where Lifeboat's `pgbackrest server` serves it.
+    async fn install_repository(&self, fetched: &Place) -> Result<(), InstanceError> {
+        let fetched = self.runner.paths().of(fetched);
+        let repo = self.staging_repo();
+        if repo.exists() {
+            std::fs::remove_dir_all(&repo).map_err(io("cannot remove", &repo))?;
+        }
+        std::fs::rename(&fetched, &repo).map_err(io("cannot move the fetched repository to", &repo))
     }
 
+    /// Nothing to do: the restore Job's delta restore checks every file already in the
+    /// data directory against the backup's checksums and removes what the backup lacks.
     async fn empty_data(&self) -> Result<(), InstanceError> {
-        Err(Self::not_here("emptying the system Postgres"))
+        Ok(())
     }
 
+    async fn restore_data(
+        &self,
+        label: Option<&str>,
+        cancel: CancellationToken,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<ToolOutput, InstanceError> {
+        let mut args = vec![
+            format!("--stanza={}", crate::pgbackrest::STANZA),
+            format!("--pg1-path={}", self.settings.pg_path),
+        ];
+        args.extend(crate::pgbackrest::restore_args(label));
+        RestoreJob::new(
+            self.client.clone(),
+            &self.namespace,
+            &self.settings.statefulset,
+        )
+        .run(args, &cancel, on_line)
+        .await
+        .map_err(|e| match e {
+            JobError::Cancelled => InstanceError::Runtime(RuntimeError::Cancelled("pgbackrest")),
+            e => cluster(e),
+        })
+    }
+
+    /// Scales the system Postgres back up and waits for its pod to be ready (it replays
+    /// WAL to the backup's consistent point first).
     async fn start_restored(&self) -> Result<(), InstanceError> {
-        Err(Self::not_here("starting a restored Postgres"))
+        let workloads = self.workloads();
+        workloads.start_postgres().await.map_err(cluster)?;
+        workloads
+            .wait_postgres_ready(READY_LIMIT)
+            .await
+            .map_err(|e| InstanceError::Start(e.to_string()))
     }
 
     async fn is_primary(&self) -> Result<bool, InstanceError> {
-        Err(Self::not_here("asking Postgres whether it is a primary"))
+        self.psql().is_primary(&self.runner).await
     }
 
     async fn counts(&self) -> Result<BTreeMap<String, u64>, InstanceError> {
-        Err(Self::not_here("counting rows"))
+        self.psql().counts(&self.runner).await
     }
 
     async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError> {
-        Err(Self::not_here("listing apps and workspaces"))
+        self.psql().apps_and_workspaces(&self.runner).await
     }
 
+    /// The marker is a file on Lifeboat's volume: it outlives Lifeboat's pod.
     fn restoring(&self) -> Option<String> {
-        None
+        std::fs::read_to_string(self.marker())
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
     }
 
-    fn mark_restoring(&self, _op: &str) -> Result<(), InstanceError> {
-        Err(Self::not_here("restoring"))
+    fn mark_restoring(&self, op: &str) -> Result<(), InstanceError> {
+        let path = self.marker();
+        crate::atomic::write_file(&path, op.as_bytes(), 0o644).map_err(io("cannot write", &path))
     }
 
     fn clear_restoring(&self) -> Result<(), InstanceError> {
-        Ok(())
+        let path = self.marker();
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io("cannot remove", &path)(e))
+            }
+            _ => Ok(()),
+        }
     }
 }

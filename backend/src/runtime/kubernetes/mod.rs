@@ -13,12 +13,19 @@
 //!
 //! - `instance.rs` — the namespace's system, as an [`Instance`].
 //! - `registry.rs` — the one instance this Lifeboat manages.
-//! - `export.rs` / `objects.rs` — the platform configuration.
+//! - `export.rs` / `objects.rs` — the platform configuration, saved.
+//! - `workloads.rs` — what a restore in place stops and brings back, counts remembered on
+//!   the workloads.
+//! - `restore_job.rs` — `pgbackrest restore` in a Job on the system Postgres' claim.
+//! - `apply.rs` — the saved configuration, server-side applied in dependency order.
 
+pub mod apply;
 pub mod export;
 pub mod instance;
 pub mod objects;
 pub mod registry;
+pub mod restore_job;
+pub mod workloads;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -179,7 +186,13 @@ impl Runtime for KubeRuntime {
         self.config.clone()
     }
 
-    fn restore_unavailable(&self) -> Option<String> {
-        Some("restores on the kubernetes runtime are not available in this version".into())
+    fn restore_unavailable(&self, namespace: &str) -> Option<String> {
+        (namespace != self.namespace()).then(|| {
+            format!(
+                "restores into a namespace other than {} are not available on the kubernetes \
+                 runtime in this version",
+                self.namespace()
+            )
+        })
     }
 }

@@ -88,6 +88,8 @@ const SERVER_ANNOTATIONS: &[&str] = &[
     "volume.beta.kubernetes.io/storage-provisioner",
     "volume.kubernetes.io/storage-provisioner",
     "volume.kubernetes.io/selected-node",
+    // Lifeboat's own, on a workload a restore scaled down.
+    super::workloads::REPLICAS_BEFORE,
 ];
 
 /// `obj` without what the API server set: `status`, the server's metadata (owner

@@ -89,7 +89,8 @@ impl InstanceRegistry for KubeRegistry {
     }
 
     /// Writes pgBackRest's settings and creates its stanza once the system Postgres and its
-    /// `pgbackrest server` sidecar answer (retrying for up to ten minutes).
+    /// `pgbackrest server` sidecar answer (retrying for up to ten minutes), unless a restore
+    /// that did not finish left it stopped.
     async fn start(&self) -> Result<(), InstanceError> {
         let instance = KubeInstance::open(
             self.client.clone(),
@@ -98,6 +99,13 @@ impl InstanceRegistry for KubeRegistry {
             self.settings.clone(),
         )
         .await?;
+        if let Some(op) = instance.restoring() {
+            // A restore stopped the system Postgres on purpose and did not finish: its data
+            // is incomplete until a restore succeeds, so do not wait for it to answer.
+            tracing::error!(namespace = %self.namespace, operation = %op, "a restore into this namespace did not finish; the system Postgres stays stopped until a restore succeeds");
+            let _ = self.own.set(Arc::new(instance));
+            return Ok(());
+        }
         let started = tokio::time::Instant::now();
         loop {
             match instance.create_stanza().await {

@@ -106,7 +106,9 @@ impl InstanceRegistry for LocalRegistry {
 
     async fn stop_all(&self) {
         for instance in self.list() {
-            instance.stop().await;
+            if let Err(e) = instance.stop().await {
+                tracing::warn!(namespace = instance.namespace(), error = %e, "cannot stop the instance");
+            }
         }
     }
 }

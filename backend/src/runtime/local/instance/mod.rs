@@ -37,20 +37,6 @@ use crate::runtime::{Applied, Instance, InstanceError, Staging};
 
 pub use postgres::Postmaster;
 
-/// The tables whose row counts a backup records and a restore checks, by database.
-pub const COUNTED: [(&str, &[&str]); 2] = [
-    (
-        "keycloak",
-        &[
-            "realm",
-            "user_entity",
-            "keycloak_group",
-            "identity_provider",
-        ],
-    ),
-    ("appmanager", &["apps", "workspaces"]),
-];
-
 /// The namespace of the demo instance.
 pub const DEMO_NAMESPACE: &str = "demo";
 
@@ -350,8 +336,9 @@ impl Instance for LocalInstance {
         postgres::is_running(&self.layout.pgdata())
     }
 
-    async fn stop(&self) {
+    async fn stop(&self) -> Result<(), InstanceError> {
         self.postmaster.stop().await;
+        Ok(())
     }
 
     async fn export_config(&self) -> Result<(u64, u64), InstanceError> {
@@ -381,6 +368,7 @@ impl Instance for LocalInstance {
             files,
             bytes,
             rewritten,
+            notes: Vec::new(),
         })
     }
 
@@ -408,59 +396,34 @@ impl Instance for LocalInstance {
         Ok(())
     }
 
+    async fn restore_data(
+        &self,
+        label: Option<&str>,
+        cancel: tokio_util::sync::CancellationToken,
+        on_line: &mut (dyn for<'l> FnMut(crate::command::Stream, &'l str) + Send),
+    ) -> Result<ToolOutput, InstanceError> {
+        let cmd = crate::pgbackrest::restore_to_backup(&self.pgbackrest_config(), label);
+        Ok(self.runner.run(cmd, cancel, on_line).await?)
+    }
+
     async fn start_restored(&self) -> Result<(), InstanceError> {
         self.postmaster.write_settings(&self.archive_command())?;
         self.postmaster.start().await
     }
 
     async fn is_primary(&self) -> Result<bool, InstanceError> {
-        let out = self
-            .postmaster
-            .query(&self.runner, "postgres", "SELECT pg_is_in_recovery()")
-            .await?;
-        Ok(out.trim() == "f")
+        self.postmaster.psql().is_primary(&self.runner).await
     }
 
     async fn counts(&self) -> Result<BTreeMap<String, u64>, InstanceError> {
-        let mut counts = BTreeMap::new();
-        for (db, tables) in COUNTED {
-            let sql = tables
-                .iter()
-                .map(|t| format!("SELECT '{t}', count(*) FROM {t}"))
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ");
-            let out = self.postmaster.query(&self.runner, db, &sql).await?;
-            for line in out.lines() {
-                if let Some((table, n)) = line.split_once('|')
-                    && let Ok(n) = n.trim().parse()
-                {
-                    counts.insert(format!("{db}.{table}"), n);
-                }
-            }
-        }
-        Ok(counts)
+        self.postmaster.psql().counts(&self.runner).await
     }
 
     async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError> {
-        let names = |out: String| -> Vec<String> {
-            out.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
-        let mut lists = Vec::with_capacity(2);
-        for table in ["apps", "workspaces"] {
-            let sql = format!("SELECT name FROM {table} ORDER BY name");
-            let out = self
-                .postmaster
-                .query_all(&self.runner, "appmanager", &sql)
-                .await?;
-            lists.push(names(out));
-        }
-        let workspaces = lists.pop().unwrap_or_default();
-        let apps = lists.pop().unwrap_or_default();
-        Ok((apps, workspaces))
+        self.postmaster
+            .psql()
+            .apps_and_workspaces(&self.runner)
+            .await
     }
 
     fn restoring(&self) -> Option<String> {

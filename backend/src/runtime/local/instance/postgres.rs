@@ -15,8 +15,9 @@ use tokio::sync::Mutex;
 use super::super::process::{Runner, launcher};
 use super::super::toolbox::Toolbox;
 use super::{Layout, chown, io, run_ok, write_owned};
-use crate::command::{Stream, Tool, ToolCommand};
+use crate::command::{Tool, ToolCommand};
 use crate::runtime::InstanceError;
+use crate::runtime::sql::Psql;
 
 /// How long Postgres may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -224,69 +225,21 @@ impl Postmaster {
     ) -> Result<(), InstanceError> {
         let path = self.layout.root.join(format!(".{name}.sql"));
         write_owned(&path, sql, self.ids)?;
-        let cmd = self.psql("postgres", &["-q", "-f", &path.display().to_string()]);
+        let cmd = self
+            .psql()
+            .command("postgres", &["-q", "-f", &path.display().to_string()]);
         let res = run_ok(runner, cmd, name).await;
         let _ = std::fs::remove_file(&path);
         res.map(|_| ())
     }
 
-    /// One query's unaligned, tuples-only output.
-    pub async fn query(
-        &self,
-        runner: &Runner,
-        database: &str,
-        sql: &str,
-    ) -> Result<String, InstanceError> {
-        let out = run_ok(runner, self.psql(database, &["-At", "-c", sql]), "psql").await?;
-        Ok(out.stdout_tail.join("\n"))
-    }
-
-    /// One query's whole unaligned, tuples-only output (every line, not only the tail).
-    pub async fn query_all(
-        &self,
-        runner: &Runner,
-        database: &str,
-        sql: &str,
-    ) -> Result<String, InstanceError> {
-        let mut lines = Vec::new();
-        let out = runner
-            .run(
-                self.psql(database, &["-At", "-c", sql]),
-                tokio_util::sync::CancellationToken::new(),
-                &mut |stream, line| {
-                    if stream == Stream::Stdout {
-                        lines.push(line.to_owned());
-                    }
-                },
-            )
-            .await?;
-        if out.exit_code != Some(0) {
-            return Err(InstanceError::Tool {
-                step: "psql",
-                tail: crate::pgbackrest::output_tail(&out),
-            });
+    /// How `psql` reaches it: the Unix socket, as the PostgreSQL OS user.
+    pub fn psql(&self) -> Psql {
+        Psql {
+            host: self.layout.socket_dir().display().to_string(),
+            port: self.port,
+            as_postgres_user: true,
         }
-        Ok(lines.join("\n"))
-    }
-
-    fn psql(&self, database: &str, extra: &[&str]) -> ToolCommand {
-        let mut args = vec![
-            "-h".to_owned(),
-            self.layout.socket_dir().display().to_string(),
-            "-p".into(),
-            self.port.to_string(),
-            "-U".into(),
-            "postgres".into(),
-            "-d".into(),
-            database.into(),
-            "-v".into(),
-            "ON_ERROR_STOP=1".into(),
-            "-X".into(),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let mut cmd = ToolCommand::new(Tool::Psql, args);
-        cmd.as_postgres_user = true;
-        cmd
     }
 }
 

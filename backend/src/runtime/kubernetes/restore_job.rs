@@ -1,0 +1,379 @@
+//! The restore Job: `pgbackrest restore` in a pod that mounts the system Postgres' claim,
+//! the way Crunchy's operator restores.
+//!
+//! The Job's pod is the system Postgres' own `postgres` container (same image, so the same
+//! pgBackRest; same environment, volumes and security context) with its command replaced,
+//! its probes dropped and its data volume bound to the StatefulSet's claim of pod 0. The
+//! environment is what points pgBackRest at the repository: the `pgbackrest server` beside
+//! Lifeboat's staging volume (`repo1-host-type=tls`), the one the system Postgres archives
+//! its WAL to. Lifeboat follows the pod's log through the API server (pgBackRest's progress
+//! lines) and reads the container's exit code; the Job is deleted, and its pod waited for,
+//! before the step ends, so the claim is free for Postgres.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use futures::{AsyncBufReadExt, StreamExt};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Container, PersistentVolumeClaimVolumeSource, Pod, PodSpec, PodTemplateSpec, Volume,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
+use kube::{Client, ResourceExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::command::{Stream, TAIL_LINES, ToolOutput};
+
+/// How long the Job's pod may take to start running.
+const START_LIMIT: Duration = Duration::from_secs(120);
+/// How long a Job (and its pod) may take to go once deleted.
+const DELETE_LIMIT: Duration = Duration::from_secs(90);
+/// How long the pod may take to report its exit once its log has ended.
+const EXIT_LIMIT: Duration = Duration::from_secs(60);
+
+/// The label on the Job's pod (never the StatefulSet's own, which its Service selects).
+const RESTORE_OF: &str = "lifeboat.plotly.com/restore-of";
+
+/// Why the restore Job could not be run to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The API server refused or failed a call.
+    #[error("cannot {what}: {source}")]
+    Api {
+        /// What we were doing.
+        what: String,
+        /// Why.
+        source: kube::Error,
+    },
+    /// The StatefulSet has no container to run pgBackRest in.
+    #[error("StatefulSet {0} has no pod template with a container")]
+    NoContainer(String),
+    /// A wait ran out, or the pod could not start.
+    #[error("{0}")]
+    Stuck(String),
+    /// The operation was cancelled: the Job was deleted.
+    #[error("the restore Job was deleted because the operation was cancelled")]
+    Cancelled,
+}
+
+fn api(what: impl Into<String>) -> impl FnOnce(kube::Error) -> JobError {
+    let what = what.into();
+    move |source| JobError::Api { what, source }
+}
+
+/// One StatefulSet's restore Job.
+pub struct RestoreJob {
+    client: Client,
+    namespace: String,
+    statefulset: String,
+}
+
+impl std::fmt::Debug for RestoreJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestoreJob")
+            .field("namespace", &self.namespace)
+            .field("statefulset", &self.statefulset)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RestoreJob {
+    /// The restore Job of `statefulset` in `namespace`.
+    pub fn new(client: Client, namespace: &str, statefulset: &str) -> Self {
+        Self {
+            client,
+            namespace: namespace.to_owned(),
+            statefulset: statefulset.to_owned(),
+        }
+    }
+
+    fn name(&self) -> String {
+        format!("{}-restore", self.statefulset)
+    }
+
+    /// Runs `pgbackrest <args>` in the Job to its end, calling `on_line` for each line of its
+    /// log; an earlier attempt's Job is removed first.
+    pub async fn run(
+        &self,
+        args: Vec<String>,
+        cancel: &CancellationToken,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<ToolOutput, JobError> {
+        let jobs: Api<Job> = Api::namespaced(self.client.clone(), &self.namespace);
+        self.remove().await?;
+        let (job, container) = self.build(args).await?;
+        jobs.create(&PostParams::default(), &job)
+            .await
+            .map_err(api(format!("create Job {}", self.name())))?;
+        let result = tokio::select! {
+            r = self.follow(&container, on_line) => r,
+            () = cancel.cancelled() => Err(JobError::Cancelled),
+        };
+        // Whatever happened, the claim must be free again before Postgres starts on it.
+        let removed = self.remove().await;
+        let out = result?;
+        removed?;
+        Ok(out)
+    }
+
+    /// The Job, built from the StatefulSet's pod template; and the container's name.
+    async fn build(&self, args: Vec<String>) -> Result<(Job, String), JobError> {
+        let sts: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
+        let sts = sts
+            .get(&self.statefulset)
+            .await
+            .map_err(api(format!("read StatefulSet {}", self.statefulset)))?;
+        let spec = sts.spec.unwrap_or_default();
+        let mut pod = spec
+            .template
+            .spec
+            .ok_or_else(|| JobError::NoContainer(self.statefulset.clone()))?;
+        let container = pick_container(&pod.containers)
+            .ok_or_else(|| JobError::NoContainer(self.statefulset.clone()))?;
+        let container = Container {
+            command: Some(vec!["pgbackrest".into()]),
+            args: Some(args),
+            readiness_probe: None,
+            liveness_probe: None,
+            startup_probe: None,
+            lifecycle: None,
+            ports: None,
+            ..container
+        };
+        let name = container.name.clone();
+        let claims = spec
+            .volume_claim_templates
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| t.metadata.name)
+            .map(|claim| Volume {
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: format!("{claim}-{}-0", self.statefulset),
+                    read_only: None,
+                }),
+                name: claim,
+                ..Default::default()
+            });
+        let mut volumes = pod.volumes.take().unwrap_or_default();
+        volumes.extend(claims);
+        pod = PodSpec {
+            containers: vec![container],
+            init_containers: None,
+            restart_policy: Some("Never".into()),
+            volumes: Some(volumes),
+            ..pod
+        };
+        let labels = BTreeMap::from([(RESTORE_OF.to_owned(), self.statefulset.clone())]);
+        let job = Job {
+            metadata: ObjectMeta {
+                name: Some(self.name()),
+                namespace: Some(self.namespace.clone()),
+                labels: Some(
+                    [(
+                        "app.kubernetes.io/managed-by".to_owned(),
+                        "lifeboat".to_owned(),
+                    )]
+                    .into(),
+                ),
+                ..Default::default()
+            },
+            spec: Some(JobSpec {
+                backoff_limit: Some(0),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(labels),
+                        ..Default::default()
+                    }),
+                    spec: Some(pod),
+                },
+                ..Default::default()
+            }),
+            status: None,
+        };
+        Ok((job, name))
+    }
+
+    /// Waits for the pod, streams its log, and reads its exit code.
+    async fn follow(
+        &self,
+        container: &str,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<ToolOutput, JobError> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
+        let pod = self.wait_started(&pods).await?;
+        let params = LogParams {
+            container: Some(container.to_owned()),
+            follow: true,
+            ..Default::default()
+        };
+        let mut tail = VecDeque::with_capacity(TAIL_LINES);
+        let stream = pods
+            .log_stream(&pod, &params)
+            .await
+            .map_err(api(format!("follow the log of pod {pod}")))?;
+        let mut lines = stream.lines();
+        while let Some(line) = lines.next().await {
+            let Ok(line) = line else { break };
+            on_line(Stream::Stdout, &line);
+            if tail.len() == TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+        let exit_code = self.wait_exit(&pods, &pod).await?;
+        Ok(ToolOutput {
+            exit_code: Some(exit_code),
+            stdout_tail: tail.into(),
+            stderr_tail: Vec::new(),
+        })
+    }
+
+    /// The Job's pod, once it runs (or has already ended).
+    async fn wait_started(&self, pods: &Api<Pod>) -> Result<String, JobError> {
+        let started = tokio::time::Instant::now();
+        let selector = format!("{RESTORE_OF}={}", self.statefulset);
+        let mut last = "no pod yet".to_owned();
+        while started.elapsed() < START_LIMIT {
+            let list = pods
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(api("list the restore Job's pods"))?;
+            if let Some(pod) = list.items.first() {
+                let phase = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.phase.clone())
+                    .unwrap_or_default();
+                if matches!(phase.as_str(), "Running" | "Succeeded" | "Failed") {
+                    return Ok(pod.name_any());
+                }
+                last = waiting_reason(pod).unwrap_or_else(|| format!("pod is {phase}"));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(JobError::Stuck(format!(
+            "the restore Job's pod did not start within {} s ({last})",
+            START_LIMIT.as_secs()
+        )))
+    }
+
+    /// The container's exit code once the pod has ended (read by listing, the one verb on
+    /// pods Lifeboat's Role grants).
+    async fn wait_exit(&self, pods: &Api<Pod>, pod: &str) -> Result<i32, JobError> {
+        let started = tokio::time::Instant::now();
+        let selector = format!("{RESTORE_OF}={}", self.statefulset);
+        while started.elapsed() < EXIT_LIMIT {
+            let list = pods
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(api("list the restore Job's pods"))?;
+            let terminated = list
+                .items
+                .iter()
+                .find(|p| p.name_any() == pod)
+                .and_then(|p| p.status.as_ref())
+                .and_then(|s| s.container_statuses.as_ref())
+                .and_then(|c| c.first())
+                .and_then(|c| c.state.as_ref())
+                .and_then(|s| s.terminated.as_ref())
+                .map(|t| t.exit_code);
+            if let Some(code) = terminated {
+                return Ok(code);
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Err(JobError::Stuck(format!(
+            "pod {pod}'s log ended but it did not report an exit within {} s",
+            EXIT_LIMIT.as_secs()
+        )))
+    }
+
+    /// Deletes the Job (and its pod) if it is there, and waits until both are gone.
+    async fn remove(&self) -> Result<(), JobError> {
+        let jobs: Api<Job> = Api::namespaced(self.client.clone(), &self.namespace);
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
+        let name = self.name();
+        match jobs.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(api(format!("delete Job {name}"))(e)),
+        }
+        let selector = format!("{RESTORE_OF}={}", self.statefulset);
+        let started = tokio::time::Instant::now();
+        loop {
+            let job = jobs
+                .get_opt(&name)
+                .await
+                .map_err(api(format!("read Job {name}")))?;
+            let left = pods
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(api("list the restore Job's pods"))?;
+            if job.is_none() && left.items.is_empty() {
+                return Ok(());
+            }
+            if started.elapsed() > DELETE_LIMIT {
+                return Err(JobError::Stuck(format!(
+                    "Job {name} and its pods were still there {} s after being deleted",
+                    DELETE_LIMIT.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// The container pgBackRest runs in: the one named `postgres`, else the first.
+fn pick_container(containers: &[Container]) -> Option<Container> {
+    containers
+        .iter()
+        .find(|c| c.name == "postgres")
+        .or_else(|| containers.first())
+        .cloned()
+}
+
+/// Why a pod has not started, if its status says (`ImagePullBackOff: …`).
+fn waiting_reason(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    let from_container = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .filter_map(|c| c.state.as_ref()?.waiting.as_ref())
+        .map(|w| {
+            format!(
+                "{}: {}",
+                w.reason.clone().unwrap_or_default(),
+                w.message.clone().unwrap_or_default()
+            )
+        })
+        .next();
+    from_container.or_else(|| {
+        status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.status == "False" && c.message.is_some())
+            .and_then(|c| c.message.clone())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pgbackrest_runs_in_the_postgres_container() {
+        let c = |name: &str| Container {
+            name: name.into(),
+            ..Default::default()
+        };
+        let picked = pick_container(&[c("pgbackrest"), c("postgres")]).map(|c| c.name);
+        assert_eq!(picked.as_deref(), Some("postgres"));
+        let picked = pick_container(&[c("db")]).map(|c| c.name);
+        assert_eq!(picked.as_deref(), Some("db"));
+        assert!(pick_container(&[]).is_none());
+    }
+}

@@ -1,0 +1,362 @@
+//! What a restore in place stops and brings back: every Deployment and StatefulSet of the
+//! namespace that is not Lifeboat's own (they all use the system Postgres in Dash
+//! Enterprise), then the system Postgres' StatefulSet itself.
+//!
+//! Each workload's replica count before the restore is remembered on the workload, in the
+//! annotation [`REPLICAS_BEFORE`], so it survives a Lifeboat pod that dies mid-restore; a
+//! workload already carrying it (a restore that stopped half-way scaled it down) keeps the
+//! count it has, and scaling back removes it. Every wait has a limit and names what it waited
+//! for when it runs out.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::{Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// The annotation holding a workload's replica count from before a restore scaled it to 0.
+pub const REPLICAS_BEFORE: &str = "lifeboat.plotly.com/replicas-before-restore";
+
+/// How long the system Postgres' pods may take to go (the grace period is 30 s).
+const STOP_LIMIT: Duration = Duration::from_secs(90);
+
+/// Why a workload could not be scaled or waited for.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    /// The API server refused or failed a call.
+    #[error("cannot {what} {kind} {name}: {source}")]
+    Api {
+        /// What we were doing.
+        what: &'static str,
+        /// Its kind.
+        kind: &'static str,
+        /// Its name (or `*` for a list).
+        name: String,
+        /// Why.
+        source: kube::Error,
+    },
+    /// A wait ran out.
+    #[error("{0}")]
+    Timeout(String),
+}
+
+/// Whether `name` is one of Lifeboat's own objects (`lifeboat`, `lifeboat-…`), which a
+/// restore neither stops nor replaces: the restore runs in them.
+pub fn is_lifeboats_own(name: &str) -> bool {
+    name == "lifeboat" || name.starts_with("lifeboat-")
+}
+
+/// A workload scaled to 0, and the count it will be brought back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scaled {
+    /// `Deployment/app-manager`.
+    pub workload: String,
+    /// Its replicas before the restore.
+    pub replicas: i64,
+}
+
+/// The workloads of one namespace.
+#[derive(Clone)]
+pub struct Workloads {
+    client: Client,
+    namespace: String,
+    postgres: String,
+}
+
+impl std::fmt::Debug for Workloads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workloads")
+            .field("namespace", &self.namespace)
+            .field("postgres", &self.postgres)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Workloads {
+    /// The workloads of `namespace`, whose system Postgres is the StatefulSet `postgres`.
+    pub fn new(client: Client, namespace: &str, postgres: &str) -> Self {
+        Self {
+            client,
+            namespace: namespace.to_owned(),
+            postgres: postgres.to_owned(),
+        }
+    }
+
+    /// Scales every workload but Lifeboat's own and the system Postgres to 0.
+    pub async fn scale_down_users(&self) -> Result<Vec<Scaled>, WorkloadError> {
+        let mut scaled = self.scale_down_all::<Deployment>("Deployment").await?;
+        scaled.extend(self.scale_down_all::<StatefulSet>("StatefulSet").await?);
+        Ok(scaled)
+    }
+
+    /// Scales them back to what [`Workloads::scale_down_users`] remembered.
+    pub async fn scale_back_users(&self) -> Result<Vec<Scaled>, WorkloadError> {
+        let mut scaled = self.scale_back_all::<Deployment>("Deployment").await?;
+        scaled.extend(self.scale_back_all::<StatefulSet>("StatefulSet").await?);
+        Ok(scaled)
+    }
+
+    /// Scales the system Postgres to 0 and waits until its pods are gone.
+    pub async fn stop_postgres(&self) -> Result<(), WorkloadError> {
+        let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
+        let sts = api.get(&self.postgres).await.map_err(api_error(
+            "read",
+            "StatefulSet",
+            &self.postgres,
+        ))?;
+        scale_down(&api, "StatefulSet", &sts).await?;
+        let selector = selector(&sts);
+        self.wait_pods_gone(
+            &selector,
+            &format!("the pods of StatefulSet {}", self.postgres),
+        )
+        .await
+    }
+
+    /// Scales the system Postgres back to its remembered count (1 when none is).
+    pub async fn start_postgres(&self) -> Result<(), WorkloadError> {
+        let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
+        let sts = api.get(&self.postgres).await.map_err(api_error(
+            "read",
+            "StatefulSet",
+            &self.postgres,
+        ))?;
+        let replicas = remembered(&sts).unwrap_or(1).max(1);
+        scale_to(&api, "StatefulSet", &self.postgres, replicas).await
+    }
+
+    /// Waits until the system Postgres' StatefulSet has a ready pod.
+    pub async fn wait_postgres_ready(&self, limit: Duration) -> Result<(), WorkloadError> {
+        let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
+        let started = tokio::time::Instant::now();
+        loop {
+            let sts = api.get(&self.postgres).await.map_err(api_error(
+                "read",
+                "StatefulSet",
+                &self.postgres,
+            ))?;
+            let ready = sts.status.and_then(|s| s.ready_replicas).unwrap_or(0);
+            if ready > 0 {
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                return Err(WorkloadError::Timeout(format!(
+                    "StatefulSet {} had no ready pod after {} s",
+                    self.postgres,
+                    limit.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Waits until no pod matches `selector` (`what` names them in the timeout's message).
+    pub async fn wait_pods_gone(&self, selector: &str, what: &str) -> Result<(), WorkloadError> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
+        let started = tokio::time::Instant::now();
+        loop {
+            let left = pods
+                .list(&ListParams::default().labels(selector))
+                .await
+                .map_err(api_error("list", "Pod", "*"))?;
+            if left.items.is_empty() {
+                return Ok(());
+            }
+            if started.elapsed() > STOP_LIMIT {
+                let names: Vec<String> = left.items.iter().map(ResourceExt::name_any).collect();
+                return Err(WorkloadError::Timeout(format!(
+                    "{what} were still there after {} s: {}",
+                    STOP_LIMIT.as_secs(),
+                    names.join(", ")
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    fn is_user(&self, name: &str) -> bool {
+        !is_lifeboats_own(name) && name != self.postgres
+    }
+
+    async fn scale_down_all<K>(&self, kind: &'static str) -> Result<Vec<Scaled>, WorkloadError>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + serde::Serialize
+            + Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), &self.namespace);
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map_err(api_error("list", kind, "*"))?;
+        let mut scaled = Vec::new();
+        for obj in list.items.iter().filter(|o| self.is_user(&o.name_any())) {
+            if let Some(s) = scale_down(&api, kind, obj).await? {
+                scaled.push(s);
+            }
+        }
+        Ok(scaled)
+    }
+
+    async fn scale_back_all<K>(&self, kind: &'static str) -> Result<Vec<Scaled>, WorkloadError>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + serde::Serialize
+            + Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), &self.namespace);
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map_err(api_error("list", kind, "*"))?;
+        let mut scaled = Vec::new();
+        for obj in list.items.iter().filter(|o| self.is_user(&o.name_any())) {
+            let Some(replicas) = remembered(obj) else {
+                continue;
+            };
+            let name = obj.name_any();
+            scale_to(&api, kind, &name, replicas).await?;
+            scaled.push(Scaled {
+                workload: format!("{kind}/{name}"),
+                replicas,
+            });
+        }
+        Ok(scaled)
+    }
+}
+
+fn api_error(
+    what: &'static str,
+    kind: &'static str,
+    name: &str,
+) -> impl FnOnce(kube::Error) -> WorkloadError {
+    let name = name.to_owned();
+    move |source| WorkloadError::Api {
+        what,
+        kind,
+        name,
+        source,
+    }
+}
+
+/// `spec.replicas` (1 when unset, as the API server defaults it).
+fn replicas<K: serde::Serialize>(obj: &K) -> i64 {
+    serde_json::to_value(obj)
+        .ok()
+        .and_then(|v| v.pointer("/spec/replicas").and_then(Value::as_i64))
+        .unwrap_or(1)
+}
+
+/// The count [`REPLICAS_BEFORE`] remembers, if it is there and a number.
+fn remembered<K: Resource>(obj: &K) -> Option<i64> {
+    obj.annotations()
+        .get(REPLICAS_BEFORE)
+        .and_then(|v| v.parse().ok())
+}
+
+/// The label selector of a StatefulSet's pods (`app=system-postgres`).
+fn selector(sts: &StatefulSet) -> String {
+    sts.spec
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.as_ref())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// Scales `obj` to 0, remembering its count unless an earlier attempt already did; `None`
+/// when it was at 0 with nothing remembered (nothing to bring back).
+async fn scale_down<K>(
+    api: &Api<K>,
+    kind: &'static str,
+    obj: &K,
+) -> Result<Option<Scaled>, WorkloadError>
+where
+    K: Resource + Clone + DeserializeOwned + serde::Serialize + Debug,
+{
+    let name = obj.name_any();
+    let now = replicas(obj);
+    let keep = match remembered(obj) {
+        Some(n) => n,
+        None if now == 0 => return Ok(None),
+        None => now,
+    };
+    let patch = json!({
+        "metadata": {"annotations": {REPLICAS_BEFORE: keep.to_string()}},
+        "spec": {"replicas": 0},
+    });
+    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(api_error("scale down", kind, &name))?;
+    Ok(Some(Scaled {
+        workload: format!("{kind}/{name}"),
+        replicas: keep,
+    }))
+}
+
+/// Sets `replicas` and forgets the remembered count.
+async fn scale_to<K>(
+    api: &Api<K>,
+    kind: &'static str,
+    name: &str,
+    replicas: i64,
+) -> Result<(), WorkloadError>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let patch = json!({
+        "metadata": {"annotations": {REPLICAS_BEFORE: null}},
+        "spec": {"replicas": replicas},
+    });
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(api_error("scale back", kind, name))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifeboats_own_objects_are_named_for_it() {
+        assert!(is_lifeboats_own("lifeboat"));
+        assert!(is_lifeboats_own("lifeboat-staging"));
+        assert!(!is_lifeboats_own("lifeboats"));
+        assert!(!is_lifeboats_own("app-manager"));
+    }
+
+    #[test]
+    fn the_remembered_count_is_read_from_the_annotation() {
+        let mut d = Deployment::default();
+        assert_eq!(remembered(&d), None);
+        assert_eq!(replicas(&d), 1, "unset replicas mean 1");
+        d.metadata.annotations = Some([(REPLICAS_BEFORE.to_owned(), "3".to_owned())].into());
+        assert_eq!(remembered(&d), Some(3));
+    }
+
+    #[test]
+    fn a_statefulsets_selector_is_its_match_labels() {
+        let sts: StatefulSet = serde_json::from_value(json!({
+            "metadata": {"name": "system-postgres"},
+            "spec": {"selector": {"matchLabels": {"app": "system-postgres"}}, "serviceName": "x",
+                     "template": {}}
+        }))
+        .expect("a StatefulSet");
+        assert_eq!(selector(&sts), "app=system-postgres");
+    }
+}

@@ -1,0 +1,185 @@
+//! SQL against a system Postgres through `psql`, the same on both runtimes: whether
+//! recovery has finished, the row counts a backup records and a restore verifies, and the
+//! apps and workspaces the post-restore checklist names.
+//!
+//! Locally `psql` reaches the demo's Unix socket as the `postgres` OS user; on Kubernetes it
+//! reaches the system Postgres' Service from Lifeboat's container.
+
+use std::collections::BTreeMap;
+
+use tokio_util::sync::CancellationToken;
+
+use super::InstanceError;
+use super::local::Runner;
+use crate::command::{Stream, Tool, ToolCommand};
+
+/// The tables whose row counts a backup records and a restore checks, by database.
+pub const COUNTED: [(&str, &[&str]); 2] = [
+    (
+        "keycloak",
+        &[
+            "realm",
+            "user_entity",
+            "keycloak_group",
+            "identity_provider",
+        ],
+    ),
+    ("appmanager", &["apps", "workspaces"]),
+];
+
+/// Where `psql` connects, as the `postgres` database user.
+#[derive(Debug, Clone)]
+pub struct Psql {
+    /// A host name or a socket folder.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// Run as the PostgreSQL OS user (peer authentication on the local socket).
+    pub as_postgres_user: bool,
+}
+
+impl Psql {
+    /// `psql` on `database`, stopping at the first error, without reading `~/.psqlrc`.
+    pub fn command(&self, database: &str, extra: &[&str]) -> ToolCommand {
+        let mut args = vec![
+            "-h".to_owned(),
+            self.host.clone(),
+            "-p".into(),
+            self.port.to_string(),
+            "-U".into(),
+            "postgres".into(),
+            "-d".into(),
+            database.into(),
+            "-v".into(),
+            "ON_ERROR_STOP=1".into(),
+            "-X".into(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let mut cmd = ToolCommand::new(Tool::Psql, args);
+        cmd.as_postgres_user = self.as_postgres_user;
+        cmd
+    }
+
+    /// One query's whole unaligned, tuples-only output.
+    pub async fn query(
+        &self,
+        runner: &Runner,
+        database: &str,
+        sql: &str,
+    ) -> Result<String, InstanceError> {
+        let mut lines = Vec::new();
+        let out = runner
+            .run(
+                self.command(database, &["-At", "-c", sql]),
+                CancellationToken::new(),
+                &mut |stream, line| {
+                    if stream == Stream::Stdout {
+                        lines.push(line.to_owned());
+                    }
+                },
+            )
+            .await?;
+        if out.exit_code != Some(0) {
+            return Err(InstanceError::Tool {
+                step: "psql",
+                tail: crate::pgbackrest::output_tail(&out),
+            });
+        }
+        Ok(lines.join("\n"))
+    }
+
+    /// Whether Postgres has finished recovery (and accepts writes).
+    pub async fn is_primary(&self, runner: &Runner) -> Result<bool, InstanceError> {
+        let out = self
+            .query(runner, "postgres", "SELECT pg_is_in_recovery()")
+            .await?;
+        Ok(out.trim() == "f")
+    }
+
+    /// Row counts of the [`COUNTED`] tables, as `database.table → rows`.
+    pub async fn counts(&self, runner: &Runner) -> Result<BTreeMap<String, u64>, InstanceError> {
+        let mut counts = BTreeMap::new();
+        for (db, tables) in COUNTED {
+            let out = self.query(runner, db, &count_query(tables)).await?;
+            counts.extend(parse_counts(db, &out));
+        }
+        Ok(counts)
+    }
+
+    /// The names of App Manager's apps and of its workspaces, each sorted.
+    pub async fn apps_and_workspaces(
+        &self,
+        runner: &Runner,
+    ) -> Result<(Vec<String>, Vec<String>), InstanceError> {
+        let mut lists = Vec::with_capacity(2);
+        for table in ["apps", "workspaces"] {
+            let sql = format!("SELECT name FROM {table} ORDER BY name");
+            lists.push(names(&self.query(runner, "appmanager", &sql).await?));
+        }
+        let workspaces = lists.pop().unwrap_or_default();
+        let apps = lists.pop().unwrap_or_default();
+        Ok((apps, workspaces))
+    }
+}
+
+fn count_query(tables: &[&str]) -> String {
+    tables
+        .iter()
+        .map(|t| format!("SELECT '{t}', count(*) FROM {t}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+fn parse_counts<'a>(db: &'a str, out: &'a str) -> impl Iterator<Item = (String, u64)> + 'a {
+    out.lines().filter_map(move |line| {
+        let (table, n) = line.split_once('|')?;
+        Some((format!("{db}.{table}"), n.trim().parse().ok()?))
+    })
+}
+
+fn names(out: &str) -> Vec<String> {
+    out.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_one_union_and_parse_back_by_database() {
+        assert_eq!(
+            count_query(&["apps", "workspaces"]),
+            "SELECT 'apps', count(*) FROM apps UNION ALL SELECT 'workspaces', count(*) FROM workspaces"
+        );
+        let parsed: BTreeMap<_, _> =
+            parse_counts("appmanager", "apps|12\nworkspaces|3\nnoise").collect();
+        assert_eq!(parsed.get("appmanager.apps"), Some(&12));
+        assert_eq!(parsed.get("appmanager.workspaces"), Some(&3));
+        assert_eq!(parsed.len(), 2);
+    }
+
+    #[test]
+    fn a_remote_psql_connects_by_host_name_as_itself() {
+        let p = Psql {
+            host: "system-postgres.dash.svc".into(),
+            port: 5432,
+            as_postgres_user: false,
+        };
+        let cmd = p.command("keycloak", &["-At"]);
+        assert!(!cmd.as_postgres_user);
+        let text: Vec<String> = cmd
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                crate::command::Arg::Text(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(&text[..2], ["-h", "system-postgres.dash.svc"]);
+        assert!(text.contains(&"keycloak".to_owned()));
+    }
+}
