@@ -58,6 +58,57 @@ impl ProviderKind {
     pub fn is_cloud(self) -> bool {
         self != Self::Local
     }
+
+    /// The keys a managed Secret must hold for this provider: each entry is one need, met by
+    /// any one of its keys (the backend's names, `secrets/mod.rs`).
+    pub fn secret_needs(self) -> &'static [&'static [&'static str]] {
+        match self {
+            Self::Local => &[],
+            Self::S3 => &[&["AWS_ACCESS_KEY_ID"], &["AWS_SECRET_ACCESS_KEY"]],
+            Self::Azure => &[&["AZURE_ACCOUNT_KEY", "AZURE_SAS_TOKEN"]],
+            Self::Gcs => &[&["GOOGLE_SERVICE_ACCOUNT_JSON"]],
+        }
+    }
+}
+
+/// The managed Secret's optional key: the restic passphrase.
+pub const PASSPHRASE_KEY: &str = "RESTIC_PASSPHRASE";
+
+/// The needs of `provider` that a Secret holding `keys` does not meet, in words
+/// (`AZURE_ACCOUNT_KEY or AZURE_SAS_TOKEN`).
+pub fn missing_secret_keys(provider: ProviderKind, keys: &[String]) -> Vec<String> {
+    provider
+        .secret_needs()
+        .iter()
+        .filter(|any| !any.iter().any(|k| keys.iter().any(|f| f == k)))
+        .map(|any| any.join(" or "))
+        .collect()
+}
+
+/// The `kubectl` command that creates the Secret `name` for `provider`, as the README writes
+/// it: placeholders only, never a value. `<namespace>` when the namespace is not known.
+pub fn create_secret_command(
+    provider: ProviderKind,
+    namespace: Option<&str>,
+    name: &str,
+) -> String {
+    let ns = namespace.filter(|n| !n.is_empty()).unwrap_or("<namespace>");
+    let keys: &[&str] = match provider {
+        ProviderKind::Local => &[],
+        ProviderKind::S3 => &[
+            "--from-literal=AWS_ACCESS_KEY_ID='AKIA...'",
+            "--from-literal=AWS_SECRET_ACCESS_KEY='...'",
+        ],
+        ProviderKind::Azure => &["--from-literal=AZURE_ACCOUNT_KEY='...'"],
+        ProviderKind::Gcs => &["--from-file=GOOGLE_SERVICE_ACCOUNT_JSON=./service-account.json"],
+    };
+    let passphrase = "--from-literal=RESTIC_PASSPHRASE='...'          # optional";
+    let mut command = format!("kubectl -n {ns} create secret generic {name}");
+    for line in keys.iter().chain([&passphrase]) {
+        command.push_str(" \\\n  ");
+        command.push_str(line);
+    }
+    command
 }
 
 /// Which Azure secret the admin gives.
@@ -198,6 +249,9 @@ pub struct ConfigDraft {
     pub keep_weekly: String,
     /// Monthly count.
     pub keep_monthly: String,
+    /// The credentials and the passphrase come from a Secret Lifeboat only reads (the
+    /// kubernetes runtime): the body never carries them.
+    pub secret_managed: bool,
 }
 
 impl std::fmt::Debug for ConfigDraft {
@@ -239,6 +293,7 @@ impl ConfigDraft {
             cron: "0 2 * * *".to_owned(),
             timezone: default_tz.to_owned(),
             secret_name: "lifeboat-storage".to_owned(),
+            secret_managed: view.managed_secret.is_some(),
             ..Self::default()
         };
         let Some(c) = &view.config else {
@@ -320,6 +375,7 @@ impl ConfigDraft {
             check(field::SECRET_NAME, validate::secret_name(&self.secret_name));
         }
         match self.provider {
+            _ if self.secret_managed => {}
             ProviderKind::S3 => {
                 let (id, key) = (self.access_key_id.trim(), self.secret_access_key.trim());
                 if id.is_empty() != key.is_empty() {
@@ -343,6 +399,7 @@ impl ConfigDraft {
             _ => {}
         }
         match self.passphrase_mode {
+            _ if self.secret_managed => {}
             PassphraseMode::Keep | PassphraseMode::Clear => {}
             PassphraseMode::Set | PassphraseMode::Change => {
                 if self.passphrase.is_empty() {
@@ -383,7 +440,9 @@ impl ConfigDraft {
         e
     }
 
-    /// The request body. Credentials go only when typed; the passphrase only when changed.
+    /// The request body. Credentials go only when typed; the passphrase only when changed;
+    /// neither when a managed Secret holds them (the backend refuses them: `409
+    /// secret_read_only`).
     pub fn to_put(&self) -> PutConfig {
         let t = |s: &str| s.trim().to_owned();
         let provider = match self.provider {
@@ -407,6 +466,7 @@ impl ConfigDraft {
             },
         };
         let credentials = match self.provider {
+            _ if self.secret_managed => None,
             ProviderKind::Local => None,
             ProviderKind::S3 => (!self.access_key_id.trim().is_empty()
                 && !self.secret_access_key.trim().is_empty())
@@ -432,6 +492,7 @@ impl ConfigDraft {
             }),
         };
         let passphrase = match self.passphrase_mode {
+            _ if self.secret_managed => None,
             PassphraseMode::Keep => None,
             PassphraseMode::Set => Some(PassphraseChange::Set {
                 passphrase: self.passphrase.clone(),
@@ -601,5 +662,120 @@ mod tests {
         assert_eq!(put.credentials, None);
         assert_eq!(put.passphrase, Some(PassphraseChange::Clear));
         assert!(!format!("{d:?}").contains("s3cret"), "Debug is redacted");
+    }
+
+    fn managed(keys: &[&str]) -> ConfigView {
+        ConfigView {
+            managed_secret: Some(lifeboat_shared::config::ManagedSecret {
+                name: "lifeboat-storage".into(),
+                keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+                problem: None,
+            }),
+            ..view(None)
+        }
+    }
+
+    #[test]
+    fn with_a_managed_secret_the_body_carries_no_credentials_and_no_passphrase() {
+        let mut d = ConfigDraft::from_view(&managed(&[]), "UTC");
+        assert!(d.secret_managed);
+        // Whatever the draft holds (nothing the panel lets one type), none of it is sent.
+        d.provider = ProviderKind::S3;
+        d.region = "us-east-1".into();
+        d.bucket = "dash-backups".into();
+        d.access_key_id = "AKIAEXAMPLE".into();
+        d.secret_access_key = "s3cret".into();
+        d.passphrase_mode = PassphraseMode::Change;
+        d.passphrase = "new".into();
+        assert!(d.errors().is_empty(), "{:?}", d.errors());
+        let put = d.to_put();
+        assert_eq!((&put.credentials, &put.passphrase), (&None, &None));
+        assert_eq!(put.config.secret_name, "lifeboat-storage");
+        // The body as sent (natively: serde_json is there only for these tests).
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let body = serde_json::to_value(&put).unwrap();
+            for key in ["credentials", "passphrase"] {
+                assert!(body.get(key).is_none(), "{key} in {body}");
+            }
+            assert!(!body.to_string().contains("s3cret"), "{body}");
+        }
+        d.passphrase_mode = PassphraseMode::Clear;
+        assert_eq!(d.to_put().passphrase, None, "not even a clear");
+        // Without one (the local runtime), the same draft sends both.
+        d.secret_managed = false;
+        d.passphrase_repeat = "new".into();
+        d.old_passphrase = "old".into();
+        d.passphrase_mode = PassphraseMode::Change;
+        let put = d.to_put();
+        assert!(put.credentials.is_some() && put.passphrase.is_some());
+    }
+
+    #[test]
+    fn the_keys_a_provider_needs_that_the_secret_lacks_are_named() {
+        let keys = |k: &[&str]| k.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        let missing = missing_secret_keys;
+        assert!(
+            missing(ProviderKind::Local, &[]).is_empty(),
+            "a folder needs none"
+        );
+        assert_eq!(
+            missing(
+                ProviderKind::S3,
+                &keys(&["AWS_ACCESS_KEY_ID", PASSPHRASE_KEY])
+            ),
+            ["AWS_SECRET_ACCESS_KEY"]
+        );
+        assert_eq!(
+            missing(ProviderKind::S3, &[]),
+            ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        );
+        assert_eq!(
+            missing(ProviderKind::Azure, &keys(&["AWS_ACCESS_KEY_ID"])),
+            ["AZURE_ACCOUNT_KEY or AZURE_SAS_TOKEN"]
+        );
+        for either in ["AZURE_ACCOUNT_KEY", "AZURE_SAS_TOKEN"] {
+            assert!(missing(ProviderKind::Azure, &keys(&[either])).is_empty());
+        }
+        assert_eq!(
+            missing(ProviderKind::Gcs, &[]),
+            ["GOOGLE_SERVICE_ACCOUNT_JSON"]
+        );
+        assert!(missing(ProviderKind::Gcs, &keys(&["GOOGLE_SERVICE_ACCOUNT_JSON"])).is_empty());
+    }
+
+    #[test]
+    fn the_kubectl_command_is_the_readmes_with_placeholders_only() {
+        let readme = include_str!("../../README.md");
+        for (provider, name) in [
+            (ProviderKind::S3, "lifeboat-s3"),
+            (ProviderKind::Azure, "lifeboat-azure"),
+            (ProviderKind::Gcs, "lifeboat-gcs"),
+        ] {
+            let command = create_secret_command(provider, None, name);
+            assert!(readme.contains(&command), "not in the README:\n{command}");
+        }
+        assert_eq!(
+            create_secret_command(ProviderKind::Local, Some("dash"), "lifeboat-storage"),
+            "kubectl -n dash create secret generic lifeboat-storage \\\n  \
+             --from-literal=RESTIC_PASSPHRASE='...'          # optional"
+        );
+        assert!(create_secret_command(ProviderKind::S3, Some(""), "x").contains("-n <namespace> "));
+        // Every value is a placeholder.
+        for provider in ProviderKind::ALL {
+            let command = create_secret_command(provider, Some("dash"), "s");
+            for line in command.lines().skip(1) {
+                let value = line.split('=').nth(2).unwrap_or_default();
+                let value = value
+                    .trim_end_matches(" \\")
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default();
+                assert!(
+                    ["'...'", "'AKIA...'", "./service-account.json"].contains(&value),
+                    "{value:?} in {command}"
+                );
+            }
+        }
     }
 }

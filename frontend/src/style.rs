@@ -145,6 +145,8 @@ box-shadow:0 12px 40px rgba(0, 0, 0, .3)}
 .lb .lb-step .lb-ellipsis{display:block}
 .lb .lb-i{display:inline-block;width:1.4em;margin-right:6px;border-radius:50%;background:#1a56b8;color:#fff;text-align:center;font-weight:700}
 .lb .lb-log{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;max-height:360px;overflow:auto;background:#f0f3f7;padding:8px;margin-top:8px}
+.lb .lb-cmd{white-space:pre}
+.lb .lb-cmd code{padding:0}
 @media (max-width: 767px){
 .lb .lb-body{flex-direction:column}
 .lb .lb-sidenav{width:auto;padding:0 8px;border:0;border-bottom:1px solid #dde3ea}

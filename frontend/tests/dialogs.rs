@@ -1,6 +1,6 @@
 //! The dialogs and progress views in headless Chromium, rendered from props (no server):
 //! the typed phrase, Escape and focus, the description counter and limit, the namespace
-//! check, the progress figures and the checklist.
+//! check, the progress figures, the checklist, and the configuration form's managed Secret.
 
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
@@ -761,5 +761,172 @@ async fn checklist_lists_each_item() {
         .unwrap()
         .unwrap();
     assert_eq!(label.text_content().unwrap(), "Log in again");
+    handle.destroy();
+}
+
+use lifeboat_shared::config::{ConfigView, ManagedSecret, PutConfig};
+use lifeboat_ui::components::config_form::{ConfigForm, ConfigFormProps};
+
+/// The form for an S3 bucket whose credentials live in the Secret `lifeboat-storage`, found
+/// with `keys`, or not read because of `problem`; what Save sends goes to the recorder.
+fn render_managed(
+    keys: &[&str],
+    problem: Option<&str>,
+) -> (Element, yew::AppHandle<ConfigForm>, Seen<PutConfig>) {
+    let view = ConfigView {
+        config: Some(lifeboat_shared::config::StorageConfig {
+            provider: lifeboat_shared::config::Provider::S3 {
+                region: "us-east-1".into(),
+                bucket: "dash-backups".into(),
+                prefix: String::new(),
+                endpoint: String::new(),
+            },
+            secret_name: "lifeboat-storage".into(),
+            schedule: None,
+            retention: Default::default(),
+        }),
+        is_default: false,
+        passphrase_set: false,
+        credentials_set: false,
+        updated_at: None,
+        locked_by: None,
+        schedule_preview: None,
+        managed_secret: Some(ManagedSecret {
+            name: "lifeboat-storage".into(),
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            problem: problem.map(str::to_owned),
+        }),
+    };
+    let div = fresh_div();
+    let (saved, on_save) = recorder::<PutConfig>();
+    let (_, on_verify) = recorder::<PutConfig>();
+    let (_, on_cancel) = recorder::<()>();
+    let handle = yew::Renderer::<ConfigForm>::with_root_and_props(
+        div.clone(),
+        ConfigFormProps {
+            view,
+            default_timezone: "UTC".into(),
+            save: Default::default(),
+            verify_call: Default::default(),
+            verify: None,
+            locked_reason: None,
+            namespace: Some("dash".into()),
+            on_save,
+            on_verify,
+            on_cancel,
+        },
+    )
+    .render();
+    (div, handle, saved)
+}
+
+/// Chooses `value` in a `<select>` as a user would: set it, then fire `change`.
+async fn choose(root: &Element, testid: &str, value: &str) {
+    let el = find(root, testid);
+    el.unchecked_ref::<web_sys::HtmlSelectElement>()
+        .set_value(value);
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict("change", &init).unwrap();
+    el.dispatch_event(&event).unwrap();
+    settle().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_managed_secret_replaces_the_credential_and_passphrase_fields() {
+    let (div, handle, saved) = render_managed(&["AWS_ACCESS_KEY_ID", "AWS_REGION"], None);
+    settle().await;
+    let form = find(&div, "config-form");
+    // No field to type a credential or a passphrase into.
+    let secrets = form
+        .query_selector_all("input[type=password], textarea, [name=lb-pass-mode]")
+        .unwrap();
+    assert_eq!(secrets.length(), 0, "{}", form.inner_html());
+    assert!(!exists(&div, "config-access_key_id") && !exists(&div, "passphrase-set"));
+
+    let panel = find(&div, "managed-secret");
+    assert_eq!(panel.tag_name(), "FIELDSET");
+    assert!(text(&div, "managed-secret").starts_with("Credentials and passphrase"));
+    assert_eq!(text(&div, "managed-secret-name"), "lifeboat-storage");
+    let found = div
+        .query_selector_all("[data-testid=managed-secret-keys] li")
+        .unwrap();
+    assert_eq!(found.length(), 2);
+    assert_eq!(
+        found.item(0).unwrap().text_content().unwrap(),
+        "✓ AWS_ACCESS_KEY_ID"
+    );
+    let missing = text(&div, "managed-secret-missing");
+    assert!(missing.contains("AWS_SECRET_ACCESS_KEY"), "{missing}");
+    assert!(!missing.contains("AWS_ACCESS_KEY_ID"), "{missing}");
+    assert!(
+        text(&div, "managed-secret-passphrase")
+            .contains("No passphrase: backups are not encrypted")
+    );
+    assert!(!exists(&div, "managed-secret-problem"));
+    let command = find(&div, "managed-secret-command");
+    assert_eq!(command.tag_name(), "PRE");
+    assert_eq!(
+        command.get_attribute("tabindex").as_deref(),
+        Some("0"),
+        "reachable by keyboard"
+    );
+    let command = text(&div, "managed-secret-command");
+    assert_eq!(
+        command,
+        "kubectl -n dash create secret generic lifeboat-storage \\\n  \
+         --from-literal=AWS_ACCESS_KEY_ID='AKIA...' \\\n  \
+         --from-literal=AWS_SECRET_ACCESS_KEY='...' \\\n  \
+         --from-literal=RESTIC_PASSPHRASE='...'          # optional"
+    );
+
+    // Another provider: its keys, its command.
+    choose(&div, "config-provider", "azure").await;
+    let missing = text(&div, "managed-secret-missing");
+    assert!(
+        missing.contains("AZURE_ACCOUNT_KEY or AZURE_SAS_TOKEN"),
+        "{missing}"
+    );
+    assert!(
+        text(&div, "managed-secret-command").contains("--from-literal=AZURE_ACCOUNT_KEY='...'")
+    );
+    choose(&div, "config-provider", "local").await;
+    assert!(
+        !exists(&div, "managed-secret-missing"),
+        "a folder needs no key"
+    );
+    assert!(!exists(&div, "config-secret_name"));
+
+    // Saving sends neither credentials nor a passphrase.
+    choose(&div, "config-provider", "s3").await;
+    click(&div, "save-config").await;
+    let saved = saved.borrow();
+    assert_eq!(saved.len(), 1, "{}", div.inner_html());
+    assert_eq!(
+        (&saved[0].credentials, &saved[0].passphrase),
+        (&None, &None)
+    );
+    assert_eq!(saved[0].config.secret_name, "lifeboat-storage");
+    drop(saved);
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_managed_secret_that_cannot_be_read_says_why() {
+    let problem = "the Secret \"lifeboat-storage\" does not exist in the namespace \"dash\"; \
+                   create it with `kubectl -n dash create secret generic lifeboat-storage ...`";
+    let (div, handle, _) = render_managed(&[], Some(problem));
+    settle().await;
+    let shown = find(&div, "managed-secret-problem");
+    assert_eq!(shown.get_attribute("role").as_deref(), Some("alert"));
+    assert!(text(&div, "managed-secret-problem").contains(problem));
+    assert!(
+        !exists(&div, "managed-secret-keys"),
+        "unread: no keys to list"
+    );
+    assert!(
+        text(&div, "managed-secret-command")
+            .starts_with("kubectl -n dash create secret generic lifeboat-storage")
+    );
     handle.destroy();
 }

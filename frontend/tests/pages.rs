@@ -1,7 +1,8 @@
 //! The pages in headless Chromium, without a server: the main page while loading, signed
 //! out, with no bucket, and with a backup running; the operation page given live operations,
-//! and its Retry restore failing. Where a page calls the API, `window.fetch` is replaced by
-//! a table of canned answers (see [`serve`]), so each state is exactly the one under test.
+//! and its Retry restore failing; the managed Secret's command naming the instance's
+//! namespace. Where a page calls the API, `window.fetch` is replaced by a table of canned
+//! answers (see [`serve`]), so each state is exactly the one under test.
 
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
@@ -653,5 +654,33 @@ async fn a_retried_restore_says_for_about_how_long_the_platform_is_down() {
         downtime.contains("(about 40s, judging by the last restore)"),
         "{downtime}"
     );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn the_managed_secrets_command_names_the_instances_namespace() {
+    serve_main_page(
+        r#"{"config":{"provider":{"provider":"gcs","bucket":"dash-backups","prefix":""},
+        "secret_name":"lifeboat-storage","retention":{"keep_last":0,"keep_daily":0,
+        "keep_weekly":0,"keep_monthly":0}},"passphrase_set":true,"credentials_set":true,
+        "managed_secret":{"name":"lifeboat-storage",
+        "keys":["GOOGLE_SERVICE_ACCOUNT_JSON","RESTIC_PASSPHRASE"]}}"#,
+        &[],
+    );
+    let (div, handle) = render(Some(standalone_api()), vec![], false);
+    wait_for(&div, "[data-testid=edit-config]").await;
+    click(&div, "edit-config");
+    let command = wait_text(
+        &div,
+        "[data-testid=managed-secret-command]",
+        "kubectl -n dash ",
+    )
+    .await;
+    assert!(
+        command.contains("--from-file=GOOGLE_SERVICE_ACCOUNT_JSON=./service-account.json"),
+        "{command}"
+    );
+    assert!(find(&div, "managed-secret-missing").is_none());
+    assert!(text(&div, "managed-secret-passphrase").contains("passphrase set in the Secret"));
     handle.destroy();
 }

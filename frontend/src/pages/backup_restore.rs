@@ -124,7 +124,7 @@ pub fn backup_restore_page() -> Html {
                 { form }
             } else {
                 <StorageSection config={config.clone()} locked_reason={locked}
-                    on_reload={reload(&config_reload)} />
+                    namespace={instance_namespace.clone()} on_reload={reload(&config_reload)} />
                 if let Some(op) = live.current() {
                     { current_card(op, link_note) }
                 }

@@ -17,6 +17,9 @@ pub struct StorageSectionProps {
     /// Why saving is not possible now.
     #[prop_or_default]
     pub locked_reason: Option<AttrValue>,
+    /// The instance's namespace, when known.
+    #[prop_or_default]
+    pub namespace: Option<AttrValue>,
     /// Load the configuration again.
     pub on_reload: Callback<()>,
 }
@@ -99,6 +102,7 @@ pub fn storage_section(props: &StorageSectionProps) -> Html {
                 save={save.state()} verify_call={run_verify.state()}
                 verify={(*verify).clone()}
                 locked_reason={props.locked_reason.clone()}
+                namespace={props.namespace.clone()}
                 on_save={save.callback()}
                 on_verify={run_verify.callback().reform(Some)}
                 on_cancel={edit(false)} />

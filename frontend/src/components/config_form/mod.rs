@@ -1,6 +1,7 @@
 //! Edit Configuration: provider and its fields, the credentials Secret, write-only
-//! credentials, the passphrase, the schedule and retention, with inline validation, Verify,
-//! and Save (disabled, with the reason, while a backup or restore runs).
+//! credentials, the passphrase (or, when a Secret managed with kubectl holds those two, what
+//! it holds), the schedule and retention, with inline validation, Verify, and Save
+//! (disabled, with the reason, while a backup or restore runs).
 
 use lifeboat_shared::config::{ConfigView, PutConfig, SchedulePreview, VerifyReport};
 use yew::prelude::*;
@@ -15,6 +16,7 @@ mod bucket;
 mod inputs;
 mod passphrase;
 mod schedule;
+mod secret;
 
 use inputs::{Form, id};
 
@@ -38,6 +40,9 @@ pub struct ConfigFormProps {
     /// Why saving is not possible now (a backup or restore runs).
     #[prop_or_default]
     pub locked_reason: Option<AttrValue>,
+    /// The instance's namespace, when known (the managed Secret's `kubectl` command names it).
+    #[prop_or_default]
+    pub namespace: Option<AttrValue>,
     /// Save, with the request body.
     pub on_save: Callback<PutConfig>,
     /// Verify this draft, with the candidate.
@@ -120,10 +125,14 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
         <form class="lb-form" {onsubmit} novalidate=true data-testid="config-form" aria-labelledby="lb-cfg-title">
             <h3 id="lb-cfg-title" class="lb-sr">{ "Edit Configuration" }</h3>
             { bucket::bucket(&form, d) }
-            if d.provider.is_cloud() {
-                { bucket::credentials(&form, d, v) }
+            if let Some(s) = &v.managed_secret {
+                { secret::managed_secret(&form, d, s, props.namespace.as_deref()) }
+            } else {
+                if d.provider.is_cloud() {
+                    { bucket::credentials(&form, d, v) }
+                }
+                { passphrase::passphrase(&form, d, v.passphrase_set) }
             }
-            { passphrase::passphrase(&form, d, v.passphrase_set) }
             { schedule::schedule(&form, d, preview.as_ref()) }
             { schedule::retention(&form, d) }
             { footer(props, *submitted, ((*sent).as_ref() == Some(d), !d.provider.is_cloud()), &errors, onverify) }
