@@ -177,6 +177,28 @@ type ImageSpec struct {
 	User string `json:"user"`
 	// Env is added to every container of the image.
 	Env map[string]string `json:"env"`
+	// StopSignal is what stopping a container sends its main process (Docker's STOPSIGNAL:
+	// the official postgres image's is SIGINT, a fast shutdown); empty: SIGTERM.
+	StopSignal string `json:"stopSignal"`
+}
+
+// stopSignal is the signal `StopSignal` names (SIGTERM when empty or unknown).
+func (s *ImageSpec) stopSignal() syscall.Signal {
+	if s == nil {
+		return syscall.SIGTERM
+	}
+	switch s.StopSignal {
+	case "SIGINT":
+		return syscall.SIGINT
+	case "SIGQUIT":
+		return syscall.SIGQUIT
+	case "SIGHUP":
+		return syscall.SIGHUP
+	case "SIGUSR1":
+		return syscall.SIGUSR1
+	default:
+		return syscall.SIGTERM
+	}
 }
 
 func loadImages(path string) (map[string]ImageSpec, error) {

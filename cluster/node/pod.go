@@ -251,6 +251,8 @@ func (r *podRun) runOnce(ctx context.Context, c *containerRun) (int32, error) {
 	c.mu.Unlock()
 	r.p.publish(r)
 	err = cmd.Wait()
+	// A container's processes end with its main one (its PID namespace goes with PID 1).
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	code := int32(0)
 	reason := "Completed"
 	if err != nil {
@@ -839,14 +841,17 @@ func (r *podRun) check(ctx context.Context, c *containerRun, pr *corev1.Probe, t
 	return true
 }
 
-// stop sends SIGTERM to every container's process group and SIGKILL after `grace`.
+// stop sends each container's main process its image's stop signal (SIGTERM unless the
+// image says otherwise), as a container runtime does, and SIGKILL to every container's
+// process group after `grace` (what a container leaves behind once its main process has
+// exited is killed as soon as it exits, in `run`).
 func (r *podRun) stop(grace time.Duration) {
 	r.mu.Lock()
 	r.stopping = true
 	r.mu.Unlock()
 	all := append(append([]*containerRun{}, r.inits...), r.conts...)
 	for _, c := range all {
-		c.signal(syscall.SIGTERM)
+		c.signalMain(r.imageSpec(c.spec.Image).stopSignal())
 	}
 	deadline := time.After(grace)
 	for _, c := range all {
@@ -883,6 +888,16 @@ func (r *podRun) stop(grace time.Duration) {
 	r.mu.Unlock()
 }
 
+// signalMain signals the container's main process only.
+func (c *containerRun) signalMain(sig syscall.Signal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd != nil && c.cmd.Process != nil {
+		_ = syscall.Kill(c.cmd.Process.Pid, sig)
+	}
+}
+
+// signal signals the container's whole process group.
 func (c *containerRun) signal(sig syscall.Signal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

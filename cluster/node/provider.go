@@ -118,8 +118,10 @@ func (p *Provider) UpdatePod(_ context.Context, pod *corev1.Pod) error {
 	return nil
 }
 
-// DeletePod stops the pod's containers (SIGTERM, then SIGKILL after the grace period) and
-// reports them terminated.
+// DeletePod stops the pod's containers (their stop signal, then SIGKILL after the grace
+// period), reports them terminated and, as the kubelet does once a deleted pod's containers
+// have stopped, removes the pod from the API server at once (virtual-kubelet alone would
+// wait out the whole grace period, however fast the containers stopped).
 func (p *Provider) DeletePod(_ context.Context, pod *corev1.Pod) error {
 	p.mu.Lock()
 	run, ok := p.pods[key(pod.Namespace, pod.Name)]
@@ -142,6 +144,18 @@ func (p *Provider) DeletePod(_ context.Context, pod *corev1.Pod) error {
 		delete(p.ips, run.ip)
 		p.mu.Unlock()
 		run.cleanup()
+		if p.cfg.Client == nil {
+			return
+		}
+		// Only the pod that was deleted: a StatefulSet's replacement has the same name.
+		zero := int64(0)
+		uid := pod.UID
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = p.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: &zero,
+			Preconditions:      &metav1.Preconditions{UID: &uid},
+		})
 	}()
 	return nil
 }

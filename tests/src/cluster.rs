@@ -761,8 +761,9 @@ fn images_map() -> anyhow::Result<String> {
     let pg_bin = "/usr/lib/postgresql/15/bin";
     let lifeboat = crate::server::lifeboat_bin();
     Ok(serde_json::json!({
-        // The platform's Postgres image carries pgBackRest (its archiver pushes WAL with it).
-        "postgres:15": {"path": [pg_bin, "/usr/bin"], "user": "postgres", "entrypoint": [format!("{pg_bin}/postgres")]},
+        // The platform's Postgres image carries pgBackRest (its archiver pushes WAL with it);
+        // like the official image, it stops with SIGINT (a fast shutdown), not SIGTERM.
+        "postgres:15": {"path": [pg_bin, "/usr/bin"], "user": "postgres", "entrypoint": [format!("{pg_bin}/postgres")], "stopSignal": "SIGINT"},
         "debian:12": {"path": ["/usr/bin", "/bin"], "entrypoint": ["/bin/sh"]},
         "lifeboat": {"path": ["/usr/bin", "/bin", pg_bin], "user": "postgres", "entrypoint": [lifeboat.display().to_string()],
                      "env": {"LIFEBOAT_STATIC_DIR": crate::server::static_dir().display().to_string()}},

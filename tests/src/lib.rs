@@ -8,6 +8,7 @@ pub mod config_form;
 pub mod host;
 pub mod instance;
 pub mod page;
+pub mod remote;
 pub mod restore;
 pub mod server;
 pub mod servers;

@@ -15,46 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lifeboat_e2e::cluster::Cluster;
+use lifeboat_e2e::remote::Remote as Api;
 use lifeboat_e2e::servers::Moto;
 use serde_json::{Value, json};
-
-struct Api {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.url))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn wait(&self, id: &str, secs: u64) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            let (_, op) = self
-                .call(reqwest::Method::GET, &format!("/operations/{id}"), None)
-                .await;
-            if !matches!(op["status"].as_str(), Some("pending" | "running")) {
-                return op;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "still running: {op}"
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
-}
 
 /// The folder of a claim's volume on the node.
 fn claim_dir(cluster: &Cluster, ns: &str, claim: &str) -> PathBuf {
@@ -96,11 +59,7 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
         .unwrap()
         .unwrap();
     let ip = cluster.pod_ip("dash", "app=lifeboat").unwrap();
-    let api = Api {
-        http: reqwest::Client::new(),
-        url: format!("http://{ip}:8080"),
-        token: ns.lifeboat_token.clone(),
-    };
+    let api = Api::new(format!("http://{ip}:8080"), ns.lifeboat_token.clone());
 
     // The README's command (with the name Lifeboat's Role lets it read).
     let passphrase = "k8s-backup-passphrase";
@@ -120,7 +79,10 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
             &format!("--from-literal=RESTIC_PASSPHRASE={passphrase}"),
         ])
         .unwrap();
-    let (status, view) = api.call(reqwest::Method::GET, "/config", None).await;
+    let (status, view) = api
+        .call(reqwest::Method::GET, "/config", None)
+        .await
+        .unwrap();
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["managed_secret"]["name"], "lifeboat-storage", "{view}");
     assert_eq!(
@@ -148,7 +110,8 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
             Some(json!({"config": {"provider": s3, "secret_name": "lifeboat-storage"},
                         "credentials": {"provider": "s3", "access_key_id": "AKIA", "secret_access_key": "x"}})),
         )
-        .await;
+        .await
+        .unwrap();
     assert!((400..500).contains(&status), "{status} {refused}");
     assert!(
         refused["message"].as_str().unwrap().contains("kubectl"),
@@ -160,7 +123,8 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
             "/config",
             Some(json!({"config": {"provider": s3, "secret_name": "lifeboat-storage"}})),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(status, 200, "{saved}");
     assert_eq!(saved["verify"]["ok"], true, "{saved}");
     // Saved in the ConfigMap (so it can be managed declaratively), not on Lifeboat's volume.
@@ -190,7 +154,10 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     // The instance is up once pgBackRest's stanza exists (the sidecar answered over TLS).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let (status, info) = api.call(reqwest::Method::GET, "/instance", None).await;
+        let (status, info) = api
+            .call(reqwest::Method::GET, "/instance", None)
+            .await
+            .unwrap();
         if status == 200 {
             assert_eq!(info["runtime"], "kubernetes", "{info}");
             assert_eq!(info["namespace"], "dash", "{info}");
@@ -228,7 +195,10 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     );
 
     // It is in the catalog, from this namespace.
-    let (_, backups) = api.call(reqwest::Method::GET, "/backups", None).await;
+    let (_, backups) = api
+        .call(reqwest::Method::GET, "/backups", None)
+        .await
+        .unwrap();
     let listed = backups["backups"].as_array().unwrap();
     assert_eq!(listed.len(), 1, "{backups}");
     assert_eq!(listed[0]["source"]["namespace"], "dash", "{backups}");
@@ -328,9 +298,10 @@ async fn backup_succeeds(cluster: &Cluster, api: &Api, description: &str) -> Val
             "/backups",
             Some(json!({ "description": description })),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(status, 202, "{op}");
-    let op = api.wait(op["id"].as_str().unwrap(), 240).await;
+    let op = api.wait(op["id"].as_str().unwrap(), 240).await.unwrap();
     assert!(
         matches!(
             op["status"].as_str(),
@@ -350,14 +321,16 @@ async fn backup_in_flight(api: &Api, description: &str) -> String {
             "/backups",
             Some(json!({ "description": description })),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(status, 202, "{op}");
     let id = op["id"].as_str().unwrap().to_owned();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let (_, op) = api
             .call(reqwest::Method::GET, &format!("/operations/{id}"), None)
-            .await;
+            .await
+            .unwrap();
         let running = op["steps"].as_array().is_some_and(|s| {
             s.iter()
                 .any(|s| s["id"] == "postgres" && s["status"] == "running")
@@ -428,7 +401,7 @@ async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) -
         ])
         .unwrap();
     let api = lifeboat_back(cluster, &token).await;
-    let op = api.wait(&id, 30).await;
+    let op = api.wait(&id, 30).await.unwrap();
     assert_eq!(op["status"], "interrupted", "{op}");
 
     let ip = cluster.pod_ip("dash", "app=lifeboat").unwrap();
@@ -439,10 +412,13 @@ async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) -
         .unwrap();
     assert!(killed.success(), "no Lifeboat process to kill");
     let api = lifeboat_back(cluster, &token).await;
-    let op = api.wait(&id, 30).await;
+    let op = api.wait(&id, 30).await.unwrap();
     assert_eq!(op["status"], "interrupted", "{op}");
 
-    let (_, view) = api.call(reqwest::Method::GET, "/config", None).await;
+    let (_, view) = api
+        .call(reqwest::Method::GET, "/config", None)
+        .await
+        .unwrap();
     assert_eq!(
         view["config"]["provider"]["provider"], "s3",
         "a new pod reads the ConfigMap: {view}"
@@ -530,7 +506,10 @@ async fn restores_in_place(cluster: &Cluster, api: &Api) {
     let saved_objects = files_below(&staging);
     let before = checksums(cluster);
     assert!(before.contains_key("postgres.ballast"), "{before:?}");
-    let (_, backups) = api.call(reqwest::Method::GET, "/backups", None).await;
+    let (_, backups) = api
+        .call(reqwest::Method::GET, "/backups", None)
+        .await
+        .unwrap();
     let latest = backups["backups"]
         .as_array()
         .unwrap()
@@ -574,14 +553,16 @@ async fn restores_in_place(cluster: &Cluster, api: &Api) {
     let path = format!("/backups/{latest}/restore");
     let (status, op) = api
         .call(reqwest::Method::POST, &path, Some(restore.clone()))
-        .await;
+        .await
+        .unwrap();
     assert_eq!(status, 202, "{op}");
     let first = op["id"].as_str().unwrap().to_owned();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
     loop {
         let (_, op) = api
             .call(reqwest::Method::GET, &format!("/operations/{first}"), None)
-            .await;
+            .await
+            .unwrap();
         let in_job = op["steps"].as_array().is_some_and(|s| {
             s.iter()
                 .any(|s| s["id"] == "postgres" && s["status"] == "running")
@@ -607,9 +588,12 @@ async fn restores_in_place(cluster: &Cluster, api: &Api) {
         ])
         .unwrap();
     let api = &lifeboat_back(cluster, &api.token).await;
-    let op = api.wait(&first, 30).await;
+    let op = api.wait(&first, 30).await.unwrap();
     assert_eq!(op["status"], "interrupted", "{op:#}");
-    let (_, info) = api.call(reqwest::Method::GET, "/instance", None).await;
+    let (_, info) = api
+        .call(reqwest::Method::GET, "/instance", None)
+        .await
+        .unwrap();
     assert_eq!(info["restore_incomplete"], first.as_str(), "{info}");
     let stopped = cluster
         .kubectl_ok(&[
@@ -629,9 +613,12 @@ async fn restores_in_place(cluster: &Cluster, api: &Api) {
         "{stopped}"
     );
 
-    let (status, op) = api.call(reqwest::Method::POST, &path, Some(restore)).await;
+    let (status, op) = api
+        .call(reqwest::Method::POST, &path, Some(restore))
+        .await
+        .unwrap();
     assert_eq!(status, 202, "{op}");
-    let op = api.wait(op["id"].as_str().unwrap(), 600).await;
+    let op = api.wait(op["id"].as_str().unwrap(), 600).await.unwrap();
     assert!(
         matches!(
             op["status"].as_str(),

@@ -251,7 +251,7 @@ impl RestoreJob {
                 }
                 last = waiting_reason(pod).unwrap_or_else(|| format!("pod is {phase}"));
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         Err(JobError::Stuck(format!(
             "the restore Job's pod did not start within {} s ({last})",
@@ -320,7 +320,7 @@ impl RestoreJob {
                     DELETE_LIMIT.as_secs()
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }

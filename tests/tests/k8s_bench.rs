@@ -1,0 +1,229 @@
+//! The kubernetes runtime against the local one, on the same data: a benchmark that prints
+//! figures (it asserts that the operations succeed, never how fast). Run:
+//!
+//! ```bash
+//! make bench          # scale 20 here (about 300 MB), beside the local benchmarks
+//! LIFEBOAT_K8S_BENCH_SCALE=2 cargo test -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
+//! ```
+//!
+//! Both systems get the same seed and `pgbench -i -s $LIFEBOAT_K8S_BENCH_SCALE` in their
+//! system Postgres, then a `CHECKPOINT`; each is backed up with Backup Now into moto (its
+//! own prefix) and restored in place. The kubernetes side runs Lifeboat in its pod, the
+//! backup over pgBackRest's TLS protocol and the restore in a Job; the local side runs the
+//! same binary on this host. It prints both wall times, each run's steps, and the ratio
+//! kubernetes / local for the backup and for the restore (goal: at most 1.25).
+
+#![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lifeboat_e2e::cluster::Cluster;
+use lifeboat_e2e::instance::Instance;
+use lifeboat_e2e::remote::{Remote, succeeded};
+use lifeboat_e2e::servers::Moto;
+use serde_json::{Value, json};
+
+const PGBENCH: &str = "/usr/lib/postgresql/15/bin/pgbench";
+
+/// `name  12.3 s  (preflight 0.1, lock 0.2, …)`
+fn report(name: &str, op: &Value, took: Duration) {
+    let parse = |s: &Value| {
+        s.as_str().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        })
+    };
+    let steps: Vec<String> = op["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let d = parse(&s["finished_at"])? - parse(&s["started_at"])?;
+            Some(format!("{} {:.1}", s["id"].as_str()?, d.as_seconds_f64()))
+        })
+        .collect();
+    println!(
+        "  {name:<22} {:>6.1} s  ({})",
+        took.as_secs_f64(),
+        steps.join(", ")
+    );
+}
+
+/// Backs up, then restores in place into `namespace`; returns both wall times.
+async fn backup_and_restore(api: &Remote, namespace: &str, label: &str) -> (Duration, Duration) {
+    let (op, backup) = api
+        .run("/backups", json!({"description": "benchmark"}), 1200)
+        .await
+        .unwrap();
+    assert!(succeeded(&op), "{op:#}");
+    report(&format!("{label} backup"), &op, backup);
+    let id = op["outcome"]["backup_id"].as_str().unwrap().to_owned();
+    let (op, restore) = api
+        .run(
+            &format!("/backups/{id}/restore"),
+            json!({"confirmation": "restore backup", "target_namespace": namespace}),
+            1800,
+        )
+        .await
+        .unwrap();
+    assert!(succeeded(&op), "{op:#}");
+    report(&format!("{label} restore in place"), &op, restore);
+    (backup, restore)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: a control plane, two system Postgres of a few hundred MB and minutes of CPU; prints figures"]
+async fn kubernetes_against_local() {
+    let scale = std::env::var("LIFEBOAT_K8S_BENCH_SCALE").unwrap_or_else(|_| "20".into());
+    let moto = Moto::start(&["bench"]).await.unwrap();
+    let s3 = |prefix: &str| {
+        json!({"provider": "s3", "region": "us-east-1", "bucket": "bench",
+               "prefix": prefix, "endpoint": moto.endpoint})
+    };
+
+    // Kubernetes: Lifeboat in its pod of the Dash Enterprise-shaped namespace.
+    let cluster = Arc::new(
+        tokio::task::spawn_blocking(Cluster::start)
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let c = cluster.clone();
+    let ns = tokio::task::spawn_blocking(move || c.dash_namespace("dash"))
+        .await
+        .unwrap()
+        .unwrap();
+    cluster
+        .kubectl_ok(&[
+            "-n",
+            "dash",
+            "create",
+            "secret",
+            "generic",
+            "lifeboat-storage",
+            &format!("--from-literal=AWS_ACCESS_KEY_ID={}", moto.access_key_id),
+            &format!(
+                "--from-literal=AWS_SECRET_ACCESS_KEY={}",
+                moto.secret_access_key
+            ),
+        ])
+        .unwrap();
+    let ip = cluster.pod_ip("dash", "app=lifeboat").unwrap();
+    let k8s = Remote::new(format!("http://{ip}:8080"), ns.lifeboat_token.clone());
+    let (status, saved) = k8s
+        .call(
+            reqwest::Method::PUT,
+            "/config",
+            Some(json!({"config": {"provider": s3("k8s"), "secret_name": "lifeboat-storage"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{saved}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    while k8s
+        .call(reqwest::Method::GET, "/instance", None)
+        .await
+        .unwrap()
+        .0
+        != 200
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            cluster.diagnose("dash")
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let exec = |args: &[&str]| {
+        let mut all = vec![
+            "-n",
+            "dash",
+            "exec",
+            "system-postgres-0",
+            "-c",
+            "postgres",
+            "--",
+        ];
+        all.extend_from_slice(args);
+        cluster.kubectl_ok(&all).unwrap();
+    };
+    exec(&[
+        PGBENCH,
+        "-h",
+        "/var/run/postgresql",
+        "-U",
+        "postgres",
+        "-i",
+        "-q",
+        "-s",
+        &scale,
+        "postgres",
+    ]);
+    exec(&[
+        "psql",
+        "-h",
+        "/var/run/postgresql",
+        "-U",
+        "postgres",
+        "-c",
+        "CHECKPOINT",
+    ]);
+
+    // Local: the same binary on this host, its demo instance given the same load.
+    let dir = tempfile::tempdir().unwrap();
+    lifeboat_e2e::page::open_up(dir.path()).unwrap();
+    let server = lifeboat_e2e::server::Lifeboat::start(&dir.path().join("data"), &[])
+        .await
+        .unwrap();
+    let saved = lifeboat_e2e::page::put_config(
+        &server,
+        &json!({
+            "config": {"provider": s3("local"), "secret_name": "lifeboat-s3"},
+            "credentials": {"provider": "s3", "access_key_id": moto.access_key_id,
+                            "secret_access_key": moto.secret_access_key},
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(saved["verify"]["ok"], true, "{saved}");
+    lifeboat_e2e::page::wait_instance(&server).await.unwrap();
+    let demo = Instance::own(&server).await.unwrap();
+    let pgbench = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--clear-groups",
+            "--",
+            PGBENCH,
+            "-h",
+        ])
+        .arg(&demo.socket_dir)
+        .args([
+            "-p",
+            &demo.port.to_string(),
+            "-U",
+            "postgres",
+            "-i",
+            "-q",
+            "-s",
+            &scale,
+            "postgres",
+        ])
+        .status()
+        .unwrap();
+    assert!(pgbench.success());
+    demo.psql("postgres", "CHECKPOINT").await.unwrap();
+    let local = Remote::of(&server);
+
+    println!("pgbench scale {scale} in both system Postgres; Backup Now, then restore in place:");
+    let (kb, kr) = backup_and_restore(&k8s, "dash", "kubernetes").await;
+    let (lb, lr) = backup_and_restore(&local, &demo.namespace, "local").await;
+    println!(
+        "kubernetes / local: backup {:.2}, restore {:.2} (goal ≤ 1.25)",
+        kb.as_secs_f64() / lb.as_secs_f64(),
+        kr.as_secs_f64() / lr.as_secs_f64()
+    );
+    drop(server);
+    drop(moto);
+    drop(cluster);
+}
