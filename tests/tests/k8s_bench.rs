@@ -13,7 +13,7 @@
 //! same binary on this host. It prints both wall times, each run's steps, and the ratio
 //! kubernetes / local for the backup and for the restore (goal: at most 1.25).
 
-#![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // A benchmark prints; a panic is a failure.
 
 use std::sync::Arc;
 use std::time::Duration;
