@@ -250,7 +250,8 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     );
 
     let api = interrupted_backups_leave_a_clean_state(&cluster, &api).await;
-    restores_in_place(&cluster, &api).await;
+    let (api, backup, rows) = restores_in_place(&cluster, &api).await;
+    restores_into_a_new_namespace(&cluster, &api, &backup, &rows).await;
     never_refused_and_never_exec(&cluster);
     a_local_lifeboat_restores_it(&moto, passphrase).await;
     drop(moto);
@@ -428,11 +429,11 @@ async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) -
 }
 
 /// `psql -At` in the system Postgres' pod (the test may exec; Lifeboat never does).
-fn psql(cluster: &Cluster, db: &str, sql: &str) -> String {
+fn psql_in(cluster: &Cluster, ns: &str, db: &str, sql: &str) -> String {
     cluster
         .kubectl_ok(&[
             "-n",
-            "dash",
+            ns,
             "exec",
             "system-postgres-0",
             "-c",
@@ -455,19 +456,31 @@ fn psql(cluster: &Cluster, db: &str, sql: &str) -> String {
         .unwrap()
 }
 
+/// [`psql_in`] the namespace `dash`.
+fn psql(cluster: &Cluster, db: &str, sql: &str) -> String {
+    psql_in(cluster, "dash", db, sql)
+}
+
+/// [`checksums_in`] the namespace `dash`.
+fn checksums(cluster: &Cluster) -> BTreeMap<String, String> {
+    checksums_in(cluster, "dash")
+}
+
 /// Every table of the system Postgres' databases, as `db.table → rows:checksum` (an
 /// order-free sum of each row's md5).
-fn checksums(cluster: &Cluster) -> BTreeMap<String, String> {
+fn checksums_in(cluster: &Cluster, ns: &str) -> BTreeMap<String, String> {
     let mut sums = BTreeMap::new();
     for db in ["postgres", "keycloak", "appmanager"] {
-        let tables = psql(
+        let tables = psql_in(
             cluster,
+            ns,
             db,
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
         );
         for t in tables.lines().map(str::trim).filter(|t| !t.is_empty()) {
-            let sum = psql(
+            let sum = psql_in(
                 cluster,
+                ns,
                 db,
                 &format!(
                     "SELECT count(*) || ':' || coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint::numeric), 0) FROM \"{t}\" t"
@@ -500,7 +513,10 @@ fn files_below(dir: &Path) -> BTreeMap<String, String> {
 /// Restore in place: after the last backup, rows change and configuration objects change
 /// or go; the restore brings every table (row for row) and every saved object (as the
 /// export writes it) back, scales App Manager back to its count, and leaves no Job behind.
-async fn restores_in_place(cluster: &Cluster, api: &Api) {
+async fn restores_in_place(
+    cluster: &Cluster,
+    api: &Api,
+) -> (Api, String, BTreeMap<String, String>) {
     let staging =
         claim_dir(cluster, "dash", "lifeboat-staging").join("instances/dash/staging/config");
     let saved_objects = files_below(&staging);
@@ -678,6 +694,101 @@ async fn restores_in_place(cluster: &Cluster, api: &Api) {
     for (file, yaml) in &saved_objects {
         assert_eq!(&now[file], yaml, "{file} differs after the restore");
     }
+    (api.clone(), latest, before)
+}
+
+/// Restore into a new namespace: Lifeboat creates it, restores the Postgres claim before the
+/// StatefulSet exists, applies the configuration moved there (Service host names rewritten,
+/// the rest reported), and both namespaces then serve side by side.
+async fn restores_into_a_new_namespace(
+    cluster: &Cluster,
+    api: &Api,
+    backup: &str,
+    rows: &BTreeMap<String, String>,
+) {
+    let (status, op) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("/backups/{backup}/restore"),
+            Some(json!({"confirmation": "restore backup", "target_namespace": "dash-copy"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 202, "{op}");
+    let op = api.wait(op["id"].as_str().unwrap(), 600).await.unwrap();
+    assert!(
+        matches!(
+            op["status"].as_str(),
+            Some("succeeded" | "succeeded_with_warnings")
+        ),
+        "{op:#}\n{}",
+        cluster.diagnose("dash-copy")
+    );
+    let configuration = op["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "configuration")
+        .and_then(|s| s["detail"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    for reported in [
+        "namespace dash → dash-copy",
+        "ConfigMap/dash-platform",
+        "StatefulSet/system-postgres",
+        "Deployment/app-manager",
+        "left alone",
+        "Ingress/dash spec.rules[0].host: dash.dash.example",
+    ] {
+        assert!(
+            configuration.contains(reported),
+            "{reported} not in: {configuration}"
+        );
+    }
+
+    // Its rows are the backup's, while the old namespace serves on.
+    assert_eq!(&checksums_in(cluster, "dash-copy"), rows);
+    assert_eq!(psql(cluster, "postgres", "SELECT 1").trim(), "1");
+    let get = |kind: &str, name: &str| -> Value {
+        let out = cluster
+            .kubectl_ok(&["-n", "dash-copy", "get", kind, name, "-o", "json"])
+            .unwrap();
+        serde_json::from_str(&out).unwrap()
+    };
+    let platform = get("configmap", "dash-platform");
+    let yaml = platform["data"]["platform.yaml"].as_str().unwrap();
+    assert!(
+        yaml.contains("database_host: system-postgres.dash-copy.svc"),
+        "{yaml}"
+    );
+    let sts = get("statefulset", "system-postgres").to_string();
+    assert!(
+        sts.contains("lifeboat.dash.svc"),
+        "WAL goes to the Lifeboat that restored it"
+    );
+    assert!(
+        sts.contains("/instances/dash-copy/staging/pgbackrest"),
+        "{sts}"
+    );
+    let app_manager = get("deployment", "app-manager");
+    assert_eq!(app_manager["spec"]["replicas"], 2);
+    assert!(
+        app_manager
+            .to_string()
+            .contains("system-postgres.dash-copy.svc")
+    );
+    assert_eq!(get("dashapp", "forecasting")["spec"]["workspace"], true);
+    let (_, list) = api
+        .call(reqwest::Method::GET, "/instances", None)
+        .await
+        .unwrap();
+    let namespaces: Vec<&str> = list["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["namespace"].as_str())
+        .collect();
+    assert_eq!(namespaces, ["dash", "dash-copy"], "{list}");
 }
 
 /// The bucket format is one: a Lifeboat on the local runtime, pointed at the same bucket,

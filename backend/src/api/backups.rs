@@ -125,17 +125,6 @@ async fn restore(
             outcome,
         );
     };
-    if let Some(why) = state
-        .runtime()
-        .restore_unavailable(body.target_namespace.trim())
-    {
-        audit("refused: restore_unavailable");
-        return Err(AppError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "restore_unavailable",
-            why,
-        ));
-    }
     let target = resolve(state.runtime().instances(), &body)
         .map_err(|e| match e {
             RequestError::Confirmation => AppError::new(

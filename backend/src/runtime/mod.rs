@@ -144,12 +144,6 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
 
     /// Where the storage configuration is saved here.
     fn config_store(&self) -> Arc<dyn ConfigStore>;
-
-    /// Why a restore into `namespace` cannot run on this runtime, when it cannot (asked
-    /// before a restore is accepted, so that none starts and stops half-way).
-    fn restore_unavailable(&self, _namespace: &str) -> Option<String> {
-        None
-    }
 }
 
 /// The instances a runtime manages, by namespace.
@@ -187,6 +181,17 @@ pub trait InstanceRegistry: Send + Sync + std::fmt::Debug {
 
     /// Stops every instance's Postgres (at shutdown).
     async fn stop_all(&self);
+}
+
+/// What [`Instance::restore_data`] restores.
+#[derive(Debug, Clone, Copy)]
+pub struct DataRestore<'a> {
+    /// The pgBackRest backup label (the latest without one).
+    pub label: Option<&'a str>,
+    /// The backup's configuration, as fetched (`config/`).
+    pub config: &'a Place,
+    /// The namespace the backup was taken in.
+    pub source_namespace: &'a str,
 }
 
 /// What a restore's configuration step did.
@@ -255,12 +260,13 @@ pub trait Instance: Send + Sync + std::fmt::Debug {
     /// Removes everything in its data directory (Postgres must be stopped).
     async fn empty_data(&self) -> Result<(), InstanceError>;
 
-    /// Restores the backup `label` (the latest without one) from the installed repository
-    /// over the data directory with `pgbackrest restore`, calling `on_line` for each line it
-    /// prints: locally as a process here; on Kubernetes in a restore Job beside the data.
+    /// Restores the backup `what.label` (the latest without one) from the installed
+    /// repository over the data directory with `pgbackrest restore`, calling `on_line` for
+    /// each line it prints: locally as a process here; on Kubernetes in a restore Job beside
+    /// the data (built from the saved StatefulSet when the namespace has none yet).
     async fn restore_data(
         &self,
-        label: Option<&str>,
+        what: DataRestore<'_>,
         cancel: CancellationToken,
         on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
     ) -> Result<ToolOutput, InstanceError>;

@@ -238,7 +238,15 @@ async fn restore_postgres(
         }
     };
     let out = instance
-        .restore_data(plan.label.as_deref(), ctx.cancel.clone(), &mut on_line)
+        .restore_data(
+            crate::runtime::DataRestore {
+                label: plan.label.as_deref(),
+                config: &plan.staging.place().join("config"),
+                source_namespace: &plan.manifest.source.namespace,
+            },
+            ctx.cancel.clone(),
+            &mut on_line,
+        )
         .await
         .map_err(|e| match e {
             crate::runtime::InstanceError::Runtime(e) => StepError::from(e),

@@ -14,6 +14,7 @@ use kube::core::GroupVersionKind;
 use kube::discovery::ApiResource;
 use kube::{Client, ResourceExt};
 
+use super::rewrite::{Move, rewrite};
 use super::workloads::is_lifeboats_own;
 
 /// The field manager a restore applies as.
@@ -57,10 +58,43 @@ pub struct ApplyReport {
     pub bytes: u64,
     /// Objects left alone, each with why (`Deployment/lifeboat: Lifeboat's own`).
     pub skipped: Vec<String>,
+    /// Objects moved to another namespace, each with what changed.
+    pub rewritten: Vec<String>,
+    /// Values that name the old namespace but were left alone, by object.
+    pub left: Vec<String>,
+}
+
+/// Which of the saved objects to apply, and where.
+#[derive(Debug, Clone, Copy)]
+pub struct Selection<'a> {
+    /// Only kinds of at most this rank (the Job's prerequisites before the workloads).
+    pub max_rank: Option<u32>,
+    /// Only the object of this kind and name.
+    pub only: Option<(&'a str, &'a str)>,
+    /// Move them from the namespace they were saved in.
+    pub moving: Option<Move<'a>>,
+    /// Apply workloads at 0 replicas, their saved count remembered in
+    /// [`super::workloads::REPLICAS_BEFORE`] (for the restore's start step to scale up).
+    pub stopped: bool,
+}
+
+impl Selection<'_> {
+    /// Everything, in place.
+    pub const ALL: Selection<'static> = Selection {
+        max_rank: None,
+        only: None,
+        moving: None,
+        stopped: false,
+    };
 }
 
 /// The object files below `dir`, in apply order (by the rank their folder starts with).
 pub fn object_files(dir: &Path) -> Result<Vec<PathBuf>, ApplyError> {
+    object_files_up_to(dir, None)
+}
+
+/// [`object_files`] of kinds of at most `max_rank`.
+pub fn object_files_up_to(dir: &Path, max_rank: Option<u32>) -> Result<Vec<PathBuf>, ApplyError> {
     let read = |p: &Path| {
         std::fs::read_dir(p).map_err(|source| ApplyError::Read {
             path: p.to_path_buf(),
@@ -72,6 +106,7 @@ pub fn object_files(dir: &Path) -> Result<Vec<PathBuf>, ApplyError> {
         .map(|e| e.path())
         .filter(|p| p.is_dir())
         .map(|p| (rank(&p), p))
+        .filter(|(r, _)| max_rank.is_none_or(|m| *r <= m))
         .collect();
     kinds.sort();
     let mut files = Vec::new();
@@ -114,19 +149,50 @@ pub fn read_object(path: &Path) -> Result<(DynamicObject, u64), ApplyError> {
     Ok((obj, text.len() as u64))
 }
 
-/// Applies every object below `dir` to `namespace`.
+/// Reads one saved object, moved to `namespace` (rewritten when `moving`).
+pub fn prepared(
+    path: &Path,
+    namespace: &str,
+    moving: Option<Move<'_>>,
+) -> Result<(DynamicObject, u64, Option<super::rewrite::Rewritten>), ApplyError> {
+    let (obj, bytes) = read_object(path)?;
+    let Some(m) = moving else {
+        let mut obj = obj;
+        obj.metadata.namespace = Some(namespace.to_owned());
+        return Ok((obj, bytes, None));
+    };
+    let parse = |reason: String| ApplyError::Parse {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut value = serde_json::to_value(&obj).map_err(|e| parse(e.to_string()))?;
+    let report = rewrite(&mut value, m);
+    let obj: DynamicObject = serde_json::from_value(value).map_err(|e| parse(e.to_string()))?;
+    Ok((obj, bytes, Some(report)))
+}
+
+/// Applies the selected objects below `dir` to `namespace`.
 pub async fn apply_dir(
     client: &Client,
     namespace: &str,
     dir: &Path,
+    selection: Selection<'_>,
 ) -> Result<ApplyReport, ApplyError> {
     let mut report = ApplyReport::default();
     let mut kinds: HashMap<(String, String), Option<ApiResource>> = HashMap::new();
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    for path in object_files(dir)? {
-        let (mut obj, bytes) = read_object(&path)?;
+    for path in object_files_up_to(dir, selection.max_rank)? {
+        let (mut obj, bytes, moved) = prepared(&path, namespace, selection.moving)?;
+        if selection.stopped {
+            stop(&mut obj);
+        }
         let types = obj.types.clone().unwrap_or_default();
         let name = obj.name_any();
+        if let Some((kind, only)) = selection.only
+            && (types.kind != kind || name != only)
+        {
+            continue;
+        }
         let object = format!("{}/{name}", types.kind);
         if is_lifeboats_own(&name) {
             report.skipped.push(format!("{object}: Lifeboat's own"));
@@ -144,18 +210,66 @@ pub async fn apply_dir(
             ));
             continue;
         };
-        obj.metadata.namespace = Some(namespace.to_owned());
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, ar);
-        api.patch(&name, &params, &Patch::Apply(&obj))
-            .await
-            .map_err(|source| ApplyError::Apply {
-                object: object.clone(),
-                source,
-            })?;
+        match api.patch(&name, &params, &Patch::Apply(&obj)).await {
+            Ok(_) => {}
+            // RBAC lets Lifeboat write a Role or binding only with every permission in it:
+            // one it may not is reported, with the file to apply as an admin, and the rest
+            // of the configuration still comes back.
+            Err(kube::Error::Api(s))
+                if s.code == 403 && ar.group == "rbac.authorization.k8s.io" =>
+            {
+                report.skipped.push(format!(
+                    "{object}: not allowed to Lifeboat ({}); apply config/{} as an admin",
+                    s.message,
+                    relative(dir, &path)
+                ));
+                continue;
+            }
+            Err(source) => {
+                return Err(ApplyError::Apply {
+                    object: object.clone(),
+                    source,
+                });
+            }
+        }
+        if let Some(r) = moved {
+            if r.is_changed() {
+                report.rewritten.push(object.clone());
+            }
+            report
+                .left
+                .extend(r.left.into_iter().map(|l| format!("{object} {l}")));
+        }
         report.applied += 1;
         report.bytes += bytes;
     }
     Ok(report)
+}
+
+/// `path` below `dir`, as the backup names it.
+fn relative(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir).unwrap_or(path).display().to_string()
+}
+
+/// Sets a workload's replicas to 0, remembering its saved count (1 when unset).
+fn stop(obj: &mut DynamicObject) {
+    let Some(spec) = obj
+        .data
+        .get_mut("spec")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    let saved = spec
+        .get("replicas")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(1);
+    spec.insert("replicas".into(), 0.into());
+    obj.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(super::workloads::REPLICAS_BEFORE.into(), saved.to_string());
 }
 
 /// The served resource of `apiVersion` + `kind`, if the API server serves it.

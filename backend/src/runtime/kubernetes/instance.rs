@@ -11,14 +11,16 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use lifeboat_shared::backup::InstanceInfo;
 use tokio_util::sync::CancellationToken;
 
+use super::apply::Selection;
 use super::restore_job::{JobError, RestoreJob};
+use super::rewrite::Move;
 use super::workloads::Workloads;
 use crate::command::{Place, Stream, ToolOutput, Volume};
 use crate::pgbackrest::{RemotePgSettings, RepoPaths};
 use crate::runtime::local::Runner;
 use crate::runtime::local::paths::LocalStaging;
 use crate::runtime::sql::Psql;
-use crate::runtime::{Applied, Instance, InstanceError, RuntimeError, Staging};
+use crate::runtime::{Applied, DataRestore, Instance, InstanceError, RuntimeError, Staging};
 
 /// How long the restored Postgres may take to report a ready pod.
 const READY_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
@@ -43,6 +45,8 @@ pub struct KubeSettings {
     pub tls_dir: PathBuf,
     /// The ConfigMap whose `platform.yaml` names the platform's version.
     pub platform_configmap: String,
+    /// Lifeboat's own ServiceAccount (bound in the namespaces it manages besides its own).
+    pub service_account: String,
 }
 
 impl Default for KubeSettings {
@@ -56,6 +60,7 @@ impl Default for KubeSettings {
             pg_socket_path: "/var/run/postgresql".into(),
             tls_dir: "/etc/lifeboat/pgbackrest-tls".into(),
             platform_configmap: "dash-platform".into(),
+            service_account: "lifeboat".into(),
         }
     }
 }
@@ -70,6 +75,9 @@ pub struct KubeInstance {
     settings: KubeSettings,
     /// Lifeboat's folder for this namespace (on its volume): settings, id, restore marker.
     conf_dir: PathBuf,
+    /// The namespace of the Lifeboat managing this one (its own, or the one that restored
+    /// it).
+    manager: String,
 }
 
 impl std::fmt::Debug for KubeInstance {
@@ -88,10 +96,12 @@ fn io(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error)
 }
 
 impl KubeInstance {
-    /// The system of `namespace`: reads (or makes) its id and writes pgBackRest's settings.
+    /// The system of `namespace`, managed by the Lifeboat of `manager`: reads (or makes) its
+    /// id and writes pgBackRest's settings.
     pub async fn open(
         client: kube::Client,
         namespace: &str,
+        manager: &str,
         runner: Arc<Runner>,
         settings: KubeSettings,
     ) -> Result<Self, InstanceError> {
@@ -144,6 +154,7 @@ impl KubeInstance {
             runner,
             settings,
             conf_dir,
+            manager: manager.to_owned(),
         })
     }
 
@@ -173,10 +184,6 @@ impl KubeInstance {
         )
     }
 
-    fn not_here(what: &str) -> InstanceError {
-        InstanceError::NotHere(what.to_owned())
-    }
-
     fn workloads(&self) -> Workloads {
         Workloads::new(
             self.client.clone(),
@@ -196,6 +203,55 @@ impl KubeInstance {
 
     fn marker(&self) -> PathBuf {
         self.conf_dir.join("restore-in-progress")
+    }
+
+    /// How saved objects move here from `source` (`None` in place).
+    fn moving<'a>(&'a self, source: &'a str) -> Option<Move<'a>> {
+        (source != self.namespace).then_some(Move {
+            from: source,
+            to: &self.namespace,
+            manager: &self.manager,
+        })
+    }
+
+    /// For a namespace without the system Postgres yet: applies what the restore Job's pod
+    /// needs before it (ServiceAccounts, RBAC, Secrets, ConfigMaps, claims — the Postgres
+    /// claim among them — and Services) and returns the saved StatefulSet, moved here.
+    async fn prepare_new(
+        &self,
+        config: &std::path::Path,
+        source: &str,
+    ) -> Result<StatefulSet, InstanceError> {
+        let moving = self.moving(source);
+        let before_workloads = Selection {
+            max_rank: Some(5),
+            only: None,
+            moving,
+            stopped: false,
+        };
+        super::apply::apply_dir(&self.client, &self.namespace, config, before_workloads)
+            .await
+            .map_err(cluster)?;
+        let name = &self.settings.statefulset;
+        let saved = super::apply::object_files(config)
+            .map_err(cluster)?
+            .into_iter()
+            .find(|p| {
+                p.parent()
+                    .and_then(|d| d.file_name())
+                    .is_some_and(|d| d.to_string_lossy().ends_with(".StatefulSet"))
+                    && p.file_stem().is_some_and(|f| f == name.as_str())
+            })
+            .ok_or_else(|| {
+                InstanceError::Cluster(format!(
+                    "the backup holds no StatefulSet {name} to restore the system Postgres from"
+                ))
+            })?;
+        let (obj, _, _) =
+            super::apply::prepared(&saved, &self.namespace, moving).map_err(cluster)?;
+        serde_json::to_value(obj)
+            .and_then(serde_json::from_value)
+            .map_err(|e| InstanceError::Cluster(format!("the saved StatefulSet {name}: {e}")))
     }
 
     fn staging_repo(&self) -> PathBuf {
@@ -341,15 +397,25 @@ impl Instance for KubeInstance {
         from: &Place,
         source_namespace: &str,
     ) -> Result<Applied, InstanceError> {
-        if source_namespace != self.namespace {
-            return Err(Self::not_here("applying another namespace's configuration"));
-        }
         let dir = self.runner.paths().of(from);
-        let report = super::apply::apply_dir(&self.client, &self.namespace, &dir)
+        let selection = Selection {
+            moving: self.moving(source_namespace),
+            ..Selection::ALL
+        };
+        let report = super::apply::apply_dir(&self.client, &self.namespace, &dir, selection)
             .await
             .map_err(cluster)?;
         let back = self.workloads().scale_back_users().await.map_err(cluster)?;
         let mut notes = Vec::new();
+        if !report.rewritten.is_empty() {
+            notes.push(format!("moved: {}", report.rewritten.join(", ")));
+        }
+        if !report.left.is_empty() {
+            notes.push(format!(
+                "naming {source_namespace} but left alone (not a Service host name): {}",
+                report.left.join("; ")
+            ));
+        }
         if !report.skipped.is_empty() {
             notes.push(format!("left alone: {}", report.skipped.join(", ")));
         }
@@ -363,7 +429,7 @@ impl Instance for KubeInstance {
         Ok(Applied {
             files: report.applied,
             bytes: report.bytes,
-            rewritten: 0,
+            rewritten: report.rewritten.len() as u64,
             notes,
         })
     }
@@ -384,9 +450,12 @@ impl Instance for KubeInstance {
         Ok(())
     }
 
+    /// In a Job beside the data. Into a namespace without the system Postgres yet, the
+    /// Job's prerequisites and the Postgres claim are applied from the backup first, and
+    /// the saved StatefulSet after it, at 0 replicas (the start step scales it up).
     async fn restore_data(
         &self,
-        label: Option<&str>,
+        what: DataRestore<'_>,
         cancel: CancellationToken,
         on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
     ) -> Result<ToolOutput, InstanceError> {
@@ -394,18 +463,42 @@ impl Instance for KubeInstance {
             format!("--stanza={}", crate::pgbackrest::STANZA),
             format!("--pg1-path={}", self.settings.pg_path),
         ];
-        args.extend(crate::pgbackrest::restore_args(label));
-        RestoreJob::new(
+        args.extend(crate::pgbackrest::restore_args(what.label));
+        let job = RestoreJob::new(
             self.client.clone(),
             &self.namespace,
             &self.settings.statefulset,
-        )
-        .run(args, &cancel, on_line)
-        .await
-        .map_err(|e| match e {
-            JobError::Cancelled => InstanceError::Runtime(RuntimeError::Cancelled("pgbackrest")),
-            e => cluster(e),
-        })
+        );
+        let live = job.live().await.map_err(cluster)?;
+        let config = self.runner.paths().of(what.config);
+        let (sts, is_new) = match live {
+            Some(sts) => (sts, false),
+            None => (
+                self.prepare_new(&config, what.source_namespace).await?,
+                true,
+            ),
+        };
+        let out = job
+            .run(&sts, args, &cancel, on_line)
+            .await
+            .map_err(|e| match e {
+                JobError::Cancelled => {
+                    InstanceError::Runtime(RuntimeError::Cancelled("pgbackrest"))
+                }
+                e => cluster(e),
+            })?;
+        if is_new && out.success() {
+            let only = Selection {
+                max_rank: None,
+                only: Some(("StatefulSet", &self.settings.statefulset)),
+                moving: self.moving(what.source_namespace),
+                stopped: true,
+            };
+            super::apply::apply_dir(&self.client, &self.namespace, &config, only)
+                .await
+                .map_err(cluster)?;
+        }
+        Ok(out)
     }
 
     /// Scales the system Postgres back up and waits for its pod to be ready (it replays

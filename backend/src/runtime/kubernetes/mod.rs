@@ -25,6 +25,7 @@ pub mod instance;
 pub mod objects;
 pub mod registry;
 pub mod restore_job;
+pub mod rewrite;
 pub mod workloads;
 
 use std::path::PathBuf;
@@ -184,15 +185,5 @@ impl Runtime for KubeRuntime {
 
     fn config_store(&self) -> Arc<dyn ConfigStore> {
         self.config.clone()
-    }
-
-    fn restore_unavailable(&self, namespace: &str) -> Option<String> {
-        (namespace != self.namespace()).then(|| {
-            format!(
-                "restores into a namespace other than {} are not available on the kubernetes \
-                 runtime in this version",
-                self.namespace()
-            )
-        })
     }
 }

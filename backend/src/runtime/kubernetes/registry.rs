@@ -1,12 +1,26 @@
-//! The one instance a Lifeboat on the kubernetes runtime manages: the system of its own
-//! namespace. (Instances in other namespaces come with restores into a new namespace.)
+//! The instances a Lifeboat on the kubernetes runtime manages: the system of its own
+//! namespace, and those of the namespaces its restores created.
+//!
+//! A restore into a new namespace creates the Namespace and, in it, a RoleBinding of the
+//! ClusterRole [`MANAGED_ROLE`] to Lifeboat's ServiceAccount: that is all Lifeboat may do
+//! there. Lifeboat remembers the namespaces it manages by their folders on its volume
+//! (`instances/<namespace>/pgbr/instance-id`) and loads them again at start.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, PostParams};
 
 use super::instance::{KubeInstance, KubeSettings};
 use crate::runtime::local::Runner;
 use crate::runtime::{Instance, InstanceError, InstanceRegistry};
+
+/// The ClusterRole bound to Lifeboat in each namespace it manages besides its own.
+pub const MANAGED_ROLE: &str = "lifeboat-managed";
 
 /// How long [`KubeRegistry::start`] waits for the system Postgres to accept pgBackRest.
 const START_LIMIT: Duration = Duration::from_secs(600);
@@ -18,6 +32,8 @@ pub struct KubeRegistry {
     runner: Arc<Runner>,
     settings: KubeSettings,
     own: OnceLock<Arc<dyn Instance>>,
+    others: Mutex<BTreeMap<String, Arc<dyn Instance>>>,
+    removed: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for KubeRegistry {
@@ -43,12 +59,121 @@ impl KubeRegistry {
             runner,
             settings,
             own: OnceLock::new(),
+            others: Mutex::new(BTreeMap::new()),
+            removed: Mutex::new(std::collections::BTreeSet::new()),
         }
     }
 
     /// The namespace managed.
     pub fn namespace(&self) -> &str {
         &self.namespace
+    }
+
+    fn conf_dir(&self, namespace: &str) -> std::path::PathBuf {
+        self.runner
+            .paths()
+            .volume(&crate::command::Volume::PgbackrestConfig(
+                namespace.to_owned(),
+            ))
+    }
+
+    /// Namespaces whose remains [`InstanceRegistry::remove`] removed, to be filled again.
+    fn removed(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+        self.removed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn others(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<dyn Instance>>> {
+        self.others
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn open(&self, namespace: &str) -> Result<KubeInstance, InstanceError> {
+        KubeInstance::open(
+            self.client.clone(),
+            namespace,
+            &self.namespace,
+            self.runner.clone(),
+            self.settings.clone(),
+        )
+        .await
+    }
+
+    /// The other namespaces this Lifeboat manages (their folders on its volume, without an
+    /// unfinished restore's marker).
+    fn managed_namespaces(&self) -> Vec<String> {
+        let dir = self.runner.paths().data_dir().join("instances");
+        let mut found: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().join("pgbr/instance-id").is_file())
+            // A namespace whose restore did not finish is remains, not an instance: the
+            // next restore into it (with `replace_existing`) fills it again.
+            .filter(|e| !e.path().join("pgbr/restore-in-progress").is_file())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n != &self.namespace && crate::secrets::is_dns1123_label(n))
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// Creates `namespace` and lets Lifeboat's ServiceAccount work in it. A namespace that
+    /// exists is refused, unless an earlier restore of this Lifeboat created it and did not
+    /// finish (its remains were removed): that one is filled again.
+    async fn create_namespace(&self, namespace: &str, again: bool) -> Result<(), InstanceError> {
+        let refused = |what: &str, e: kube::Error| match &e {
+            kube::Error::Api(s) if s.code == 409 => InstanceError::Exists(namespace.to_owned()),
+            _ => InstanceError::Cluster(format!("cannot {what} {namespace}: {e}")),
+        };
+        let exists = |e: &kube::Error| again && matches!(e, kube::Error::Api(s) if s.code == 409);
+        let labels = [(
+            "app.kubernetes.io/managed-by".to_owned(),
+            "lifeboat".to_owned(),
+        )];
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(namespace.to_owned()),
+                labels: Some(labels.clone().into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        match Api::<Namespace>::all(self.client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+        {
+            Err(e) if !exists(&e) => return Err(refused("create namespace", e)),
+            _ => {}
+        }
+        let binding = RoleBinding {
+            metadata: ObjectMeta {
+                name: Some("lifeboat".into()),
+                namespace: Some(namespace.to_owned()),
+                labels: Some(labels.into()),
+                ..Default::default()
+            },
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "ClusterRole".into(),
+                name: MANAGED_ROLE.into(),
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: self.settings.service_account.clone(),
+                namespace: Some(self.namespace.clone()),
+                api_group: None,
+            }]),
+        };
+        match Api::<RoleBinding>::namespaced(self.client.clone(), namespace)
+            .create(&PostParams::default(), &binding)
+            .await
+        {
+            Err(e) if !exists(&e) => Err(refused("let Lifeboat manage namespace", e)),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -59,29 +184,63 @@ impl InstanceRegistry for KubeRegistry {
     }
 
     fn get(&self, namespace: &str) -> Option<Arc<dyn Instance>> {
-        self.own().filter(|i| i.namespace() == namespace)
+        self.own()
+            .filter(|i| i.namespace() == namespace)
+            .or_else(|| self.others().get(namespace).cloned())
     }
 
     fn list(&self) -> Vec<Arc<dyn Instance>> {
-        self.own().into_iter().collect()
+        let mut all: Vec<Arc<dyn Instance>> = self.own().into_iter().collect();
+        all.extend(self.others().values().cloned());
+        all
     }
 
-    fn has_remains(&self, _namespace: &str) -> bool {
-        false
+    /// A namespace a restore created and did not fill: its folder is on Lifeboat's volume,
+    /// its instance not loaded.
+    fn has_remains(&self, namespace: &str) -> bool {
+        self.get(namespace).is_none() && self.conf_dir(namespace).join("instance-id").is_file()
     }
 
+    /// Creates the namespace (refusing one that exists: Lifeboat replaces only what it
+    /// manages) and its instance, empty until the restore fills it.
     async fn create_empty(&self, namespace: &str) -> Result<Arc<dyn Instance>, InstanceError> {
-        Err(InstanceError::NotHere(format!(
-            "creating an instance in namespace {namespace}"
-        )))
+        if namespace == self.namespace || self.get(namespace).is_some() {
+            return Err(InstanceError::Exists(namespace.to_owned()));
+        }
+        let again = self.removed().remove(namespace);
+        self.create_namespace(namespace, again).await?;
+        Ok(Arc::new(self.open(namespace).await?))
     }
 
-    fn adopt(&self, _instance: Arc<dyn Instance>) {}
+    fn adopt(&self, instance: Arc<dyn Instance>) {
+        self.others()
+            .insert(instance.namespace().to_owned(), instance);
+    }
 
+    /// Removes Lifeboat's folder of a namespace a restore did not fill (the namespace stays:
+    /// the next restore fills it again).
     async fn remove(&self, namespace: &str) -> Result<(), InstanceError> {
-        Err(InstanceError::NotHere(format!(
-            "removing the instance in namespace {namespace}"
-        )))
+        if self.get(namespace).is_some() {
+            return Err(InstanceError::Exists(namespace.to_owned()));
+        }
+        let dir = self
+            .runner
+            .paths()
+            .data_dir()
+            .join("instances")
+            .join(namespace);
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(InstanceError::Io {
+                    what: "cannot remove",
+                    path: dir,
+                    source: e,
+                });
+            }
+            _ => {}
+        }
+        self.removed().insert(namespace.to_owned());
+        Ok(())
     }
 
     fn restoring_in(&self, namespace: &str) -> Option<String> {
@@ -92,13 +251,15 @@ impl InstanceRegistry for KubeRegistry {
     /// `pgbackrest server` sidecar answer (retrying for up to ten minutes), unless a restore
     /// that did not finish left it stopped.
     async fn start(&self) -> Result<(), InstanceError> {
-        let instance = KubeInstance::open(
-            self.client.clone(),
-            &self.namespace,
-            self.runner.clone(),
-            self.settings.clone(),
-        )
-        .await?;
+        for namespace in self.managed_namespaces() {
+            match self.open(&namespace).await {
+                Ok(i) => self.adopt(Arc::new(i)),
+                Err(e) => {
+                    tracing::error!(%namespace, error = %e, "cannot load a namespace this Lifeboat manages");
+                }
+            }
+        }
+        let instance = self.open(&self.namespace).await?;
         if let Some(op) = instance.restoring() {
             // A restore stopped the system Postgres on purpose and did not finish: its data
             // is incomplete until a restore succeeds, so do not wait for it to answer.

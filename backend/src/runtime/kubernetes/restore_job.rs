@@ -93,17 +93,19 @@ impl RestoreJob {
         format!("{}-restore", self.statefulset)
     }
 
-    /// Runs `pgbackrest <args>` in the Job to its end, calling `on_line` for each line of its
-    /// log; an earlier attempt's Job is removed first.
+    /// Runs `pgbackrest <args>` in the Job built from `sts` (the live StatefulSet, or the
+    /// saved one when the namespace has none yet) to its end, calling `on_line` for each line
+    /// of its log; an earlier attempt's Job is removed first.
     pub async fn run(
         &self,
+        sts: &StatefulSet,
         args: Vec<String>,
         cancel: &CancellationToken,
         on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
     ) -> Result<ToolOutput, JobError> {
         let jobs: Api<Job> = Api::namespaced(self.client.clone(), &self.namespace);
         self.remove().await?;
-        let (job, container) = self.build(args).await?;
+        let (job, container) = self.build(sts, args)?;
         jobs.create(&PostParams::default(), &job)
             .await
             .map_err(api(format!("create Job {}", self.name())))?;
@@ -118,14 +120,17 @@ impl RestoreJob {
         Ok(out)
     }
 
-    /// The Job, built from the StatefulSet's pod template; and the container's name.
-    async fn build(&self, args: Vec<String>) -> Result<(Job, String), JobError> {
+    /// The live StatefulSet, if the namespace has it.
+    pub async fn live(&self) -> Result<Option<StatefulSet>, JobError> {
         let sts: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
-        let sts = sts
-            .get(&self.statefulset)
+        sts.get_opt(&self.statefulset)
             .await
-            .map_err(api(format!("read StatefulSet {}", self.statefulset)))?;
-        let spec = sts.spec.unwrap_or_default();
+            .map_err(api(format!("read StatefulSet {}", self.statefulset)))
+    }
+
+    /// The Job, built from the StatefulSet's pod template; and the container's name.
+    fn build(&self, sts: &StatefulSet, args: Vec<String>) -> Result<(Job, String), JobError> {
+        let spec = sts.spec.clone().unwrap_or_default();
         let mut pod = spec
             .template
             .spec

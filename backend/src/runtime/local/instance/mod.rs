@@ -398,11 +398,11 @@ impl Instance for LocalInstance {
 
     async fn restore_data(
         &self,
-        label: Option<&str>,
+        what: crate::runtime::DataRestore<'_>,
         cancel: tokio_util::sync::CancellationToken,
         on_line: &mut (dyn for<'l> FnMut(crate::command::Stream, &'l str) + Send),
     ) -> Result<ToolOutput, InstanceError> {
-        let cmd = crate::pgbackrest::restore_to_backup(&self.pgbackrest_config(), label);
+        let cmd = crate::pgbackrest::restore_to_backup(&self.pgbackrest_config(), what.label);
         Ok(self.runner.run(cmd, cancel, on_line).await?)
     }
 
