@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -171,8 +174,48 @@ impl KubeRegistry {
             .create(&PostParams::default(), &binding)
             .await
         {
-            Err(e) if !exists(&e) => Err(refused("let Lifeboat manage namespace", e)),
-            _ => Ok(()),
+            Err(e) if !exists(&e) => return Err(refused("let Lifeboat manage namespace", e)),
+            _ => {}
+        }
+        self.wait_allowed(namespace).await
+    }
+
+    /// Waits (up to 30 s) until the API server's authorizer has seen the new RoleBinding, so
+    /// that nothing Lifeboat does next in `namespace` is refused.
+    async fn wait_allowed(&self, namespace: &str) -> Result<(), InstanceError> {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(namespace.to_owned()),
+                    verb: Some("create".into()),
+                    group: Some("batch".into()),
+                    resource: Some("jobs".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
+        let started = tokio::time::Instant::now();
+        loop {
+            let answer = api
+                .create(&PostParams::default(), &review)
+                .await
+                .map_err(|e| {
+                    InstanceError::Cluster(format!(
+                        "cannot ask the API server what Lifeboat may do in {namespace}: {e}"
+                    ))
+                })?;
+            if answer.status.is_some_and(|s| s.allowed) {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(InstanceError::Cluster(format!(
+                    "Lifeboat's RoleBinding in namespace {namespace} did not take effect within 30 s (is the ClusterRole {MANAGED_ROLE} installed?)"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }
