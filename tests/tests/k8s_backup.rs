@@ -292,8 +292,14 @@ fn never_refused_and_never_exec(cluster: &Cluster) {
     );
 }
 
-/// One rule's grants: (API group, resource or `resource/subresource`, verb, names).
-fn grants(role: &Value) -> Vec<(String, String, String, Vec<String>)> {
+/// One grant: (API group, resource or `resource/subresource`, verb, names).
+type Grant = (String, String, String, Vec<String>);
+
+/// Which namespaces a role's grants apply to.
+type Scope = fn(&str) -> bool;
+
+/// A role's grants, one per group, resource and verb.
+fn grants(role: &Value) -> Vec<Grant> {
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
             .into_iter()
@@ -322,7 +328,7 @@ fn grants(role: &Value) -> Vec<(String, String, String, Vec<String>)> {
 /// Whether an audited request by Lifeboat used a grant. A server-side apply that creates is
 /// a `patch` answered `201` (it needs `create`); `escalate` is used by writing a Role,
 /// `bind` by writing a binding (RBAC checks both on those writes).
-fn used(entry: &Value, grant: &(String, String, String, Vec<String>)) -> bool {
+fn used(entry: &Value, grant: &Grant) -> bool {
     let (group, resource, verb, names) = grant;
     let o = &entry["objectRef"];
     let code = entry["responseStatus"]["code"].as_u64().unwrap_or(0);
@@ -373,7 +379,7 @@ fn every_grant_used(cluster: &Cluster) {
     let get = |args: &[&str]| -> Value {
         serde_json::from_str(&cluster.kubectl_ok(args).unwrap()).unwrap()
     };
-    let roles: [(&str, Value, fn(&str) -> bool); 3] = [
+    let roles: [(&str, Value, Scope); 3] = [
         (
             "Role lifeboat",
             get(&["-n", "dash", "get", "role", "lifeboat", "-o", "json"]),
