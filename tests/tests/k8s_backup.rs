@@ -252,9 +252,11 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     let api = interrupted_backups_leave_a_clean_state(&cluster, &api).await;
     let (api, backup, rows) = restores_in_place(&cluster, &api).await;
     restores_into_a_new_namespace(&cluster, &api, &backup, &rows).await;
+    let (local, _dir) = a_local_lifeboat_restores_it(&moto, passphrase).await;
+    the_kubernetes_runtime_restores_a_local_backup(&cluster, &api, &local).await;
     never_refused_and_never_exec(&cluster);
     every_grant_used(&cluster);
-    a_local_lifeboat_restores_it(&moto, passphrase).await;
+    drop(local);
     drop(moto);
     drop(cluster);
 }
@@ -936,7 +938,10 @@ async fn restores_into_a_new_namespace(
 
 /// The bucket format is one: a Lifeboat on the local runtime, pointed at the same bucket,
 /// lists the kubernetes backups and restores one into a new namespace of its own.
-async fn a_local_lifeboat_restores_it(moto: &Moto, passphrase: &str) {
+async fn a_local_lifeboat_restores_it(
+    moto: &Moto,
+    passphrase: &str,
+) -> (lifeboat_e2e::server::Lifeboat, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     lifeboat_e2e::page::open_up(dir.path()).unwrap();
     let server = lifeboat_e2e::server::Lifeboat::start(&dir.path().join("data"), &[])
@@ -992,4 +997,72 @@ async fn a_local_lifeboat_restores_it(moto: &Moto, passphrase: &str) {
         std::fs::read_to_string(config.join("7-platform.dash.example.DashApp/forecasting.yaml"))
             .unwrap();
     assert!(app.contains("namespace: from-k8s"), "{app}");
+    (server, dir)
+}
+
+/// And the other way: a backup of the local demo instance, restored in place under the
+/// kubernetes runtime, brings the demo's rows into the namespace's system Postgres and its
+/// configuration objects into the namespace, moved from `demo`.
+async fn the_kubernetes_runtime_restores_a_local_backup(
+    cluster: &Cluster,
+    api: &Api,
+    local: &lifeboat_e2e::server::Lifeboat,
+) {
+    let demo = lifeboat_e2e::instance::Instance::own(local).await.unwrap();
+    let users = demo
+        .psql("keycloak", "SELECT count(*) FROM user_entity")
+        .await
+        .unwrap();
+    let (op, _) = Api::of(local)
+        .run("/backups", json!({"description": "the local demo"}), 300)
+        .await
+        .unwrap();
+    assert!(lifeboat_e2e::remote::succeeded(&op), "{op:#}");
+    let id = op["outcome"]["backup_id"].as_str().unwrap();
+    let (op, _) = api
+        .run(
+            &format!("/backups/{id}/restore"),
+            json!({"confirmation": "restore backup", "target_namespace": "dash"}),
+            600,
+        )
+        .await
+        .unwrap();
+    assert!(
+        lifeboat_e2e::remote::succeeded(&op),
+        "{op:#}\n{}",
+        cluster.diagnose("dash")
+    );
+    assert_eq!(
+        psql(cluster, "keycloak", "SELECT count(*) FROM user_entity").trim(),
+        users,
+        "the demo's users"
+    );
+    let keycloak = cluster
+        .kubectl_ok(&[
+            "-n",
+            "dash",
+            "get",
+            "configmap",
+            "keycloak",
+            "-o",
+            "jsonpath={.data.realm}",
+        ])
+        .unwrap();
+    assert_eq!(
+        keycloak.trim(),
+        "dash",
+        "the demo's ConfigMap, moved to dash"
+    );
+    let configuration = op["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "configuration")
+        .and_then(|s| s["detail"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        configuration.contains("naming demo but left alone"),
+        "{configuration}"
+    );
 }

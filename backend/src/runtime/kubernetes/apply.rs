@@ -68,7 +68,7 @@ pub struct ApplyReport {
 #[derive(Debug, Clone, Copy)]
 pub struct Selection<'a> {
     /// Only kinds of at most this rank (the Job's prerequisites before the workloads).
-    pub max_rank: Option<u32>,
+    pub max_rank: Option<u8>,
     /// Only the object of this kind and name.
     pub only: Option<(&'a str, &'a str)>,
     /// Move them from the namespace they were saved in.
@@ -88,47 +88,49 @@ impl Selection<'_> {
     };
 }
 
-/// The object files below `dir`, in apply order (by the rank their folder starts with).
-pub fn object_files(dir: &Path) -> Result<Vec<PathBuf>, ApplyError> {
-    object_files_up_to(dir, None)
+/// One saved object file.
+#[derive(Debug, Clone)]
+pub struct SavedFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its kind's apply rank ([`super::objects::apply_rank`]).
+    pub rank: u8,
+    /// Its kind.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
 }
 
-/// [`object_files`] of kinds of at most `max_rank`.
-pub fn object_files_up_to(dir: &Path, max_rank: Option<u32>) -> Result<Vec<PathBuf>, ApplyError> {
-    let read = |p: &Path| {
-        std::fs::read_dir(p).map_err(|source| ApplyError::Read {
-            path: p.to_path_buf(),
-            source,
-        })
-    };
-    let mut kinds: Vec<(u32, PathBuf)> = read(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .map(|p| (rank(&p), p))
-        .filter(|(r, _)| max_rank.is_none_or(|m| *r <= m))
-        .collect();
-    kinds.sort();
+/// Every object file (`*.yaml`) below `dir`, in apply order: by its kind's rank, then by
+/// path. Any layout will do: the kubernetes export's `<rank>-<group>.<Kind>/<name>.yaml`
+/// as well as a local instance's configuration folder (a local backup restored here).
+pub fn object_files(dir: &Path) -> Result<Vec<SavedFile>, ApplyError> {
     let mut files = Vec::new();
-    for (_, kind) in kinds {
-        let mut these: Vec<PathBuf> = read(&kind)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-            .collect();
-        these.sort();
-        files.extend(these);
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| ApplyError::Read {
+            path: d.clone(),
+            source,
+        })?;
+        for e in entries.filter_map(Result::ok) {
+            let path = e.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|x| x == "yaml") {
+                let (obj, _) = read_object(&path)?;
+                let types = obj.types.clone().unwrap_or_default();
+                let group = types.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+                files.push(SavedFile {
+                    rank: super::objects::apply_rank(group, &types.kind),
+                    kind: types.kind,
+                    name: obj.name_any(),
+                    path,
+                });
+            }
+        }
     }
+    files.sort_by(|a, b| (a.rank, &a.path).cmp(&(b.rank, &b.path)));
     Ok(files)
-}
-
-/// The rank a kind's folder name starts with (`3-core.Secret` → 3; unranked last).
-fn rank(dir: &Path) -> u32 {
-    dir.file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.split_once('-'))
-        .and_then(|(r, _)| r.parse().ok())
-        .unwrap_or(u32::MAX)
 }
 
 /// Reads one object file.
@@ -181,18 +183,21 @@ pub async fn apply_dir(
     let mut report = ApplyReport::default();
     let mut kinds: HashMap<(String, String), Option<ApiResource>> = HashMap::new();
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    for path in object_files_up_to(dir, selection.max_rank)? {
-        let (mut obj, bytes, moved) = prepared(&path, namespace, selection.moving)?;
+    let files = object_files(dir)?;
+    let chosen = files.iter().filter(|f| {
+        selection.max_rank.is_none_or(|m| f.rank <= m)
+            && selection
+                .only
+                .is_none_or(|(kind, name)| f.kind == kind && f.name == name)
+    });
+    for SavedFile { path, .. } in chosen {
+        let path = path.as_path();
+        let (mut obj, bytes, moved) = prepared(path, namespace, selection.moving)?;
         if selection.stopped {
             stop(&mut obj);
         }
         let types = obj.types.clone().unwrap_or_default();
         let name = obj.name_any();
-        if let Some((kind, only)) = selection.only
-            && (types.kind != kind || name != only)
-        {
-            continue;
-        }
         let object = format!("{}/{name}", types.kind);
         if is_lifeboats_own(&name) {
             report.skipped.push(format!("{object}: Lifeboat's own"));
@@ -222,7 +227,7 @@ pub async fn apply_dir(
                 report.skipped.push(format!(
                     "{object}: not allowed to Lifeboat ({}); apply config/{} as an admin",
                     s.message,
-                    relative(dir, &path)
+                    relative(dir, path)
                 ));
                 continue;
             }
@@ -290,38 +295,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn files_come_in_rank_order_then_by_name() {
+    fn files_come_in_their_kinds_order_whatever_the_layout() {
         let dir = tempfile::tempdir().expect("tempdir");
-        for (kind, name) in [
-            ("7-apps.Deployment", "web"),
-            ("3-core.Secret", "b"),
-            ("3-core.Secret", "a"),
-            ("10-platform.dash.example.DashApp", "x"),
+        let object = |api: &str, kind: &str, name: &str| {
+            format!("apiVersion: {api}\nkind: {kind}\nmetadata: {{name: {name}}}\n")
+        };
+        for (file, api, kind, name) in [
+            ("7-apps.Deployment/web.yaml", "apps/v1", "Deployment", "web"),
+            ("3-core.Secret/b.yaml", "v1", "Secret", "b"),
+            ("3-core.Secret/a.yaml", "v1", "Secret", "a"),
+            ("apps/x.yaml", "platform.dash.example/v1", "DashApp", "x"),
+            ("ingress.yaml", "networking.k8s.io/v1", "Ingress", "dash"),
+            ("platform.yaml", "v1", "ConfigMap", "dash-platform"),
         ] {
-            let d = dir.path().join(kind);
-            std::fs::create_dir_all(&d).expect("mkdir");
-            std::fs::write(d.join(format!("{name}.yaml")), "").expect("write");
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+            std::fs::write(&path, object(api, kind, name)).expect("write");
         }
         std::fs::write(dir.path().join("index.json"), "{}").expect("write");
-        let names: Vec<String> = object_files(dir.path())
+        let order: Vec<String> = object_files(dir.path())
             .expect("files")
-            .iter()
-            .map(|p| {
-                let kind = p.parent().and_then(|d| d.file_name()).unwrap_or_default();
-                format!(
-                    "{}/{}",
-                    kind.to_string_lossy(),
-                    p.file_name().unwrap_or_default().to_string_lossy()
-                )
-            })
+            .into_iter()
+            .map(|f| format!("{} {}/{}", f.rank, f.kind, f.name))
             .collect();
         assert_eq!(
-            names,
+            order,
             [
-                "3-core.Secret/a.yaml",
-                "3-core.Secret/b.yaml",
-                "7-apps.Deployment/web.yaml",
-                "10-platform.dash.example.DashApp/x.yaml"
+                "3 Secret/a",
+                "3 Secret/b",
+                "3 ConfigMap/dash-platform",
+                "6 Deployment/web",
+                "7 DashApp/x",
+                "7 Ingress/dash",
             ]
         );
     }

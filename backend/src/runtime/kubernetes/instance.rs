@@ -236,17 +236,14 @@ impl KubeInstance {
         let saved = super::apply::object_files(config)
             .map_err(cluster)?
             .into_iter()
-            .find(|p| {
-                p.parent()
-                    .and_then(|d| d.file_name())
-                    .is_some_and(|d| d.to_string_lossy().ends_with(".StatefulSet"))
-                    && p.file_stem().is_some_and(|f| f == name.as_str())
-            })
+            .find(|f| f.kind == "StatefulSet" && f.name == *name)
             .ok_or_else(|| {
                 InstanceError::Cluster(format!(
-                    "the backup holds no StatefulSet {name} to restore the system Postgres from"
+                    "the backup holds no StatefulSet {name} to restore the system Postgres from \
+                     (a local instance's backup restores only into a namespace that has one)"
                 ))
-            })?;
+            })?
+            .path;
         let (obj, _, _) =
             super::apply::prepared(&saved, &self.namespace, moving).map_err(cluster)?;
         serde_json::to_value(obj)
