@@ -411,8 +411,9 @@ pub fn namespace_manifests() -> anyhow::Result<Vec<(String, String)>> {
 impl Cluster {
     /// Lays out a namespace shaped like Dash Enterprise's (`cluster/namespace/*.yaml`): the
     /// platform's configuration objects and custom resources, the system Postgres with its
-    /// `pgbackrest server` sidecar (TLS certificates made here), and Lifeboat; returns once
-    /// the Postgres pod and Lifeboat are ready.
+    /// `pgbackrest server` sidecar (TLS certificates made here), and Lifeboat, installed
+    /// with `deploy/install.sh` as a user would; returns once the Postgres pod and Lifeboat
+    /// are ready.
     pub fn dash_namespace(&self, name: &str) -> anyhow::Result<DashNamespace> {
         self.kubectl_ok(&["create", "namespace", name])?;
         let tls = self.path(&format!("tls-{name}"));
@@ -510,6 +511,7 @@ impl Cluster {
         )
         .map_err(|e| e.context(self.diagnose(name)))?;
         self.seed_postgres(name)?;
+        self.install_lifeboat(name, &[])?;
         self.wait_for(
             "Lifeboat to be ready",
             Duration::from_secs(180),
@@ -531,6 +533,43 @@ impl Cluster {
             name: name.to_owned(),
             lifeboat_token: token,
         })
+    }
+
+    /// Runs `deploy/install.sh <namespace> <args>` as an admin would (what it prints is
+    /// returned; a failure carries it).
+    pub fn install_lifeboat(&self, namespace: &str, args: &[&str]) -> anyhow::Result<String> {
+        self.install_lifeboat_with(namespace, args, &[])
+    }
+
+    /// [`Cluster::install_lifeboat`] with more environment (`LIFEBOAT_URL`, …).
+    pub fn install_lifeboat_with(
+        &self,
+        namespace: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<String> {
+        let out = Command::new(crate::workspace_root().join("deploy/install.sh"))
+            .arg(namespace)
+            .args(args)
+            .env("KUBECTL", bin_dir().join("kubectl"))
+            .env("KUBECONFIG", &self.kubeconfig)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .context("running deploy/install.sh")?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() {
+            bail!(
+                "deploy/install.sh {namespace} {}: {}\n{text}",
+                args.join(" "),
+                out.status
+            );
+        }
+        Ok(text)
     }
 
     /// Fills the system Postgres of `namespace` the way Dash Enterprise's is filled: a

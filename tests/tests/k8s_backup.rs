@@ -254,6 +254,23 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     restores_into_a_new_namespace(&cluster, &api, &backup, &rows).await;
     let (local, _dir) = a_local_lifeboat_restores_it(&moto, passphrase).await;
     the_kubernetes_runtime_restores_a_local_backup(&cluster, &api, &local).await;
+    // The script a user with a real cluster runs: install (again: nothing changes), then one
+    // backup and one restore in place through the API.
+    let c = cluster.clone();
+    let (url, token) = (api.url.clone(), api.token.clone());
+    let tried = tokio::task::spawn_blocking(move || {
+        c.install_lifeboat_with(
+            "dash",
+            &["--try"],
+            &[("LIFEBOAT_URL", &url), ("LIFEBOAT_TOKEN", &token)],
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(tried.contains("backed up: bk-"), "{tried}");
+    assert!(tried.contains("restored; what to do next:"), "{tried}");
+    assert!(tried.contains("- Log in again:"), "{tried}");
     never_refused_and_never_exec(&cluster);
     every_grant_used(&cluster);
     drop(local);
