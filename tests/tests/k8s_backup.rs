@@ -667,6 +667,64 @@ fn files_below(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
+/// Starts a restore and returns its id once its restore Job runs.
+async fn restore_in_job(api: &Api, path: &str, body: &Value) -> String {
+    let (status, op) = api
+        .call(reqwest::Method::POST, path, Some(body.clone()))
+        .await
+        .unwrap();
+    assert_eq!(status, 202, "{op}");
+    let id = op["id"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        let (_, op) = api
+            .call(reqwest::Method::GET, &format!("/operations/{id}"), None)
+            .await
+            .unwrap();
+        let in_job = op["steps"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|s| s["id"] == "postgres" && s["status"] == "running")
+        });
+        if in_job {
+            return id;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never reached the Job: {op:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// After a restore `id` lost its Lifeboat: it is interrupted, the namespace is reported
+/// incomplete, and App Manager waits at 0 with the count it goes back to.
+async fn left_incomplete(cluster: &Cluster, api: &Api, id: &str) {
+    let op = api.wait(id, 30).await.unwrap();
+    assert_eq!(op["status"], "interrupted", "{op:#}");
+    let (_, info) = api
+        .call(reqwest::Method::GET, "/instance", None)
+        .await
+        .unwrap();
+    assert_eq!(info["restore_incomplete"], id, "{info}");
+    let stopped = cluster
+        .kubectl_ok(&[
+            "-n",
+            "dash",
+            "get",
+            "deployment",
+            "app-manager",
+            "-o",
+            "json",
+        ])
+        .unwrap();
+    let stopped: Value = serde_json::from_str(&stopped).unwrap();
+    assert_eq!(stopped["spec"]["replicas"], 0, "{stopped}");
+    assert_eq!(
+        stopped["metadata"]["annotations"]["lifeboat.plotly.com/replicas-before-restore"], "2",
+        "{stopped}"
+    );
+}
+
 /// Restore in place: after the last backup, rows change and configuration objects change
 /// or go; the restore brings every table (row for row) and every saved object (as the
 /// export writes it) back, scales App Manager back to its count, and leaves no Job behind.
@@ -724,36 +782,14 @@ async fn restores_in_place(
     }
     assert_ne!(checksums(cluster), before);
 
-    // The first attempt loses its Lifeboat pod while the restore Job runs: the operation
-    // ends interrupted, the namespace says it is incomplete, Postgres and App Manager stay
-    // stopped (the count they go back to kept on App Manager), and the next attempt finishes.
+    // The first attempt loses its Lifeboat pod while the restore Job runs, the second its
+    // Lifeboat process (killed hard): each ends interrupted, the namespace says it is
+    // incomplete, Postgres and App Manager stay stopped (the count App Manager goes back to
+    // kept on it, not overwritten by the second attempt's scale-down), and the third
+    // attempt finishes.
     let restore = json!({"confirmation": "restore backup", "target_namespace": "dash"});
     let path = format!("/backups/{latest}/restore");
-    let (status, op) = api
-        .call(reqwest::Method::POST, &path, Some(restore.clone()))
-        .await
-        .unwrap();
-    assert_eq!(status, 202, "{op}");
-    let first = op["id"].as_str().unwrap().to_owned();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
-    loop {
-        let (_, op) = api
-            .call(reqwest::Method::GET, &format!("/operations/{first}"), None)
-            .await
-            .unwrap();
-        let in_job = op["steps"].as_array().is_some_and(|s| {
-            s.iter()
-                .any(|s| s["id"] == "postgres" && s["status"] == "running")
-        });
-        if in_job {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never reached the Job: {op:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let first = restore_in_job(api, &path, &restore).await;
     cluster
         .kubectl_ok(&[
             "-n",
@@ -766,30 +802,16 @@ async fn restores_in_place(
         ])
         .unwrap();
     let api = &lifeboat_back(cluster, &api.token).await;
-    let op = api.wait(&first, 30).await.unwrap();
-    assert_eq!(op["status"], "interrupted", "{op:#}");
-    let (_, info) = api
-        .call(reqwest::Method::GET, "/instance", None)
-        .await
+    left_incomplete(cluster, api, &first).await;
+    let ip = cluster.pod_ip("dash", "app=lifeboat").unwrap();
+    let second = restore_in_job(api, &path, &restore).await;
+    let killed = std::process::Command::new("pkill")
+        .args(["-KILL", "-f", &format!("serve --listen {ip}:8080")])
+        .status()
         .unwrap();
-    assert_eq!(info["restore_incomplete"], first.as_str(), "{info}");
-    let stopped = cluster
-        .kubectl_ok(&[
-            "-n",
-            "dash",
-            "get",
-            "deployment",
-            "app-manager",
-            "-o",
-            "json",
-        ])
-        .unwrap();
-    let stopped: Value = serde_json::from_str(&stopped).unwrap();
-    assert_eq!(stopped["spec"]["replicas"], 0, "{stopped}");
-    assert_eq!(
-        stopped["metadata"]["annotations"]["lifeboat.plotly.com/replicas-before-restore"], "2",
-        "{stopped}"
-    );
+    assert!(killed.success(), "no Lifeboat process to kill");
+    let api = &lifeboat_back(cluster, &api.token).await;
+    left_incomplete(cluster, api, &second).await;
 
     let (status, op) = api
         .call(reqwest::Method::POST, &path, Some(restore))
