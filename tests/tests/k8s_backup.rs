@@ -271,6 +271,7 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     assert!(tried.contains("backed up: bk-"), "{tried}");
     assert!(tried.contains("restored; what to do next:"), "{tried}");
     assert!(tried.contains("- Log in again:"), "{tried}");
+    through_the_page(&api).await;
     never_refused_and_never_exec(&cluster);
     every_grant_used(&cluster);
     drop(local);
@@ -665,6 +666,89 @@ fn files_below(dir: &Path) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+/// Once through the page in headless Chromium, served by Lifeboat in its pod: signed in
+/// with the admin token, the configuration form shows the managed Secret (its name, the keys
+/// found, the `kubectl` to run) and no credential field, and Backup Now runs to the end.
+async fn through_the_page(api: &Api) {
+    use fantoccini::Locator;
+    use lifeboat_e2e::browser::Browser;
+    use lifeboat_e2e::page::{click, fill};
+    let browser = Browser::start().await.unwrap();
+    let c = &browser.client;
+    c.goto(&format!("{}/", api.url)).await.unwrap();
+    fill(&browser, "[data-testid=signin-token]", &api.token)
+        .await
+        .unwrap();
+    click(&browser, "[data-testid=signin-submit]")
+        .await
+        .unwrap();
+    lifeboat_e2e::config_form::open(&browser, "").await.unwrap();
+    let panel = browser
+        .wait_for_text("[data-testid=managed-secret]", "lifeboat-storage")
+        .await
+        .unwrap();
+    for key in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "RESTIC_PASSPHRASE",
+    ] {
+        assert!(panel.contains(key), "{key} not in {panel}");
+    }
+    let command = browser
+        .text_of("[data-testid=managed-secret-command]")
+        .await
+        .unwrap();
+    assert!(
+        command.contains("kubectl -n dash create secret generic lifeboat-storage"),
+        "{command}"
+    );
+    let secret_inputs = c
+        .find_all(Locator::Css(
+            "[data-testid=config-form] input[type=password]",
+        ))
+        .await
+        .unwrap();
+    assert!(secret_inputs.is_empty(), "credential fields shown");
+    lifeboat_e2e::axe::check(&browser, "the managed Secret panel")
+        .await
+        .unwrap();
+
+    c.goto(&format!("{}/", api.url)).await.unwrap();
+    click(&browser, "[data-testid=backup-now]").await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=backup-description]"))
+        .await
+        .unwrap()
+        .send_keys("from the page, in the pod")
+        .await
+        .unwrap();
+    click(&browser, "[data-testid=backup-start]").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        let status = match c
+            .find(Locator::Css("[data-testid=operation-progress]"))
+            .await
+        {
+            Ok(el) => el.attr("data-status").await.unwrap().unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if status.eq_ignore_ascii_case("succeeded") {
+            break;
+        }
+        assert!(
+            !status.eq_ignore_ascii_case("failed") && tokio::time::Instant::now() < deadline,
+            "the page's backup ended {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    browser
+        .wait_for_text("[data-testid=backup-restore]", "from the page, in the pod")
+        .await
+        .unwrap();
+    browser.close().await.unwrap();
 }
 
 /// Starts a restore and returns its id once its restore Job runs.
