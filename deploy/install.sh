@@ -12,15 +12,16 @@
 # The Secret lifeboat-admin (the admin bearer token) is created when it is missing.
 #
 # Environment: KUBECTL (default kubectl; its KUBECONFIG as usual); for --try, LIFEBOAT_URL
-# (default: a `kubectl port-forward` of the Service on 127.0.0.1:18080) and LIFEBOAT_TOKEN
-# (default: read from the Secret lifeboat-admin). Needs curl and jq for --try.
+# (default: a `kubectl port-forward` of the Service on 127.0.0.1:$LIFEBOAT_PORT, 18080) and
+# LIFEBOAT_TOKEN (default: read from the Secret lifeboat-admin). --try needs curl and jq.
+
 set -euo pipefail
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 say() { echo "[lifeboat] $*"; }
 
 usage() {
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -51,7 +52,10 @@ k get secret lifeboat-pgbackrest-client >/dev/null 2>&1 ||
   die "no Secret lifeboat-pgbackrest-client in $NAMESPACE: create it with ca.crt, tls.crt and tls.key (a client certificate, CN lifeboat, signed by the CA of the system Postgres' pgbackrest server): kubectl -n $NAMESPACE create secret generic lifeboat-pgbackrest-client --from-file=ca.crt=... --from-file=tls.crt=... --from-file=tls.key=..."
 if ! k get secret lifeboat-admin >/dev/null 2>&1; then
   command -v openssl >/dev/null || die "openssl is needed to make the admin token"
-  k create secret generic lifeboat-admin --from-literal=token="$(openssl rand -hex 24)" >/dev/null
+  token=$(openssl rand -hex 24) && [ ${#token} -eq 48 ] || die "openssl made no admin token"
+  # From standard input, so that the token never shows in a process list.
+  printf '%s' "$token" | k create secret generic lifeboat-admin --from-file=token=/dev/stdin >/dev/null
+  unset token
   say "created the Secret lifeboat-admin; read the admin token with: $KUBECTL -n $NAMESPACE get secret lifeboat-admin -o jsonpath='{.data.token}' | base64 -d"
 fi
 
@@ -70,13 +74,22 @@ say "Lifeboat runs in $NAMESPACE. Its page: $KUBECTL -n $NAMESPACE port-forward 
 for tool in curl jq; do command -v $tool >/dev/null || die "--try needs $tool"; done
 URL=${LIFEBOAT_URL:-}
 if [ -z "$URL" ]; then
-  k port-forward svc/lifeboat 18080:8080 >/dev/null 2>&1 &
+  port=${LIFEBOAT_PORT:-18080}
+  forward_log=$(mktemp)
+  "$KUBECTL" -n "$NAMESPACE" port-forward svc/lifeboat "$port:8080" >"$forward_log" 2>&1 &
   forward=$!
-  trap 'kill $forward 2>/dev/null || true' EXIT
-  URL=http://127.0.0.1:18080
+  trap 'kill "$forward" 2>/dev/null || true; rm -f "$forward_log"' EXIT
+  sleep 2
+  kill -0 "$forward" 2>/dev/null || die "kubectl port-forward failed: $(cat "$forward_log")"
+  URL=http://127.0.0.1:$port
 fi
 TOKEN=${LIFEBOAT_TOKEN:-$(k get secret lifeboat-admin -o jsonpath='{.data.token}' | base64 -d)}
-api() { curl -sS --max-time 30 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
+[ -n "$TOKEN" ] || die "no admin token (the Secret lifeboat-admin, or LIFEBOAT_TOKEN)"
+# The token goes to curl on its standard input (a header file), never on its command line.
+api() {
+  printf 'Authorization: Bearer %s\n' "$TOKEN" |
+    curl -sS --max-time 30 -H @- -H 'Content-Type: application/json' "$@"
+}
 
 deadline=$((SECONDS + 300))
 until [ "$(api -o /dev/null -w '%{http_code}' "$URL/api/v1/instance" 2>/dev/null)" = 200 ]; do
@@ -92,8 +105,9 @@ run() {
   [ -n "$id" ] || die "POST $1 was refused: $answer"
   local until=$((SECONDS + 1800))
   while :; do
-    answer=$(api "$URL/api/v1/operations/$id")
-    status=$(jq -r .status <<<"$answer")
+    # One failed poll (a Lifeboat restarting, a dropped connection) is asked again.
+    answer=$(api "$URL/api/v1/operations/$id" 2>/dev/null) || answer='{"status":"running"}'
+    status=$(jq -r '.status // "running"' <<<"$answer" 2>/dev/null) || status=running
     case $status in
       pending|running) ;;
       succeeded|succeeded_with_warnings) printf '%s\n' "$answer"; return 0 ;;
@@ -105,10 +119,11 @@ run() {
 }
 
 say "backup now"
-backup=$(run /api/v1/backups '{"description":"deploy/install.sh --try"}')
+backup=$(run /api/v1/backups "$(jq -n '{description: "deploy/install.sh --try"}')")
 id=$(jq -r .outcome.backup_id <<<"$backup")
 say "backed up: $id"
 say "restore $id in place into $NAMESPACE"
-restore=$(run "/api/v1/backups/$id/restore" "{\"confirmation\":\"restore backup\",\"target_namespace\":\"$NAMESPACE\"}")
+restore=$(run "/api/v1/backups/$id/restore" \
+  "$(jq -n --arg ns "$NAMESPACE" '{confirmation: "restore backup", target_namespace: $ns}')")
 say "restored; what to do next:"
 jq -r '.outcome.checklist[] | "  - \(.action): \(.subject)"' <<<"$restore"

@@ -23,6 +23,8 @@ impl Remote {
     /// The Lifeboat at `url`, signed in with `token`.
     pub fn new(url: impl Into<String>, token: impl Into<String>) -> Self {
         Self {
+            // Building a client with a timeout only fails without a TLS backend; then the
+            // default client (no timeout) is better than none.
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -64,14 +66,17 @@ impl Remote {
     pub async fn wait(&self, id: &str, secs: u64) -> anyhow::Result<Value> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
-            let (_, op) = self
+            // A failed answer (a restarting Lifeboat, a 5xx) is asked again, not an end.
+            let answer = self
                 .call(reqwest::Method::GET, &format!("/operations/{id}"), None)
-                .await?;
-            if !matches!(op["status"].as_str(), Some("pending" | "running")) {
-                return Ok(op);
+                .await;
+            if let Ok((200, op)) = &answer
+                && !matches!(op["status"].as_str(), Some("pending" | "running"))
+            {
+                return Ok(op.clone());
             }
             if tokio::time::Instant::now() > deadline {
-                bail!("operation {id} still runs after {secs} s: {op}");
+                bail!("operation {id} did not end within {secs} s: {answer:?}");
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

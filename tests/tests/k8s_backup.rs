@@ -272,6 +272,7 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     assert!(tried.contains("restored; what to do next:"), "{tried}");
     assert!(tried.contains("- Log in again:"), "{tried}");
     through_the_page(&api).await;
+    rbac_stays_in_its_namespaces(&cluster);
     never_refused_and_never_exec(&cluster);
     every_grant_used(&cluster);
     drop(local);
@@ -668,6 +669,31 @@ fn files_below(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
+/// Lifeboat may create RoleBindings anywhere as far as RBAC goes (it must, in namespaces
+/// that do not exist yet); the admission policy beside its ClusterRoles keeps it to its own
+/// namespace and those it created. Asked as Lifeboat's ServiceAccount (impersonated by the
+/// admin, so it stays out of Lifeboat's own audit trail above).
+fn rbac_stays_in_its_namespaces(cluster: &Cluster) {
+    let out = cluster
+        .kubectl(&[
+            "--as=system:serviceaccount:dash:lifeboat",
+            "-n",
+            "default",
+            "create",
+            "rolebinding",
+            "lifeboat",
+            "--clusterrole=lifeboat-managed",
+            "--serviceaccount=dash:lifeboat",
+        ])
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "Lifeboat bound itself in default");
+    assert!(
+        err.contains("only in its own namespace and in the namespaces it created"),
+        "{err}"
+    );
+}
+
 /// Once through the page in headless Chromium, served by Lifeboat in its pod: signed in
 /// with the admin token, the configuration form shows the managed Secret (its name, the keys
 /// found, the `kubectl` to run) and no credential field, and Backup Now runs to the end.
@@ -752,7 +778,7 @@ async fn through_the_page(api: &Api) {
 }
 
 /// Starts a restore and returns its id once its restore Job runs.
-async fn restore_in_job(api: &Api, path: &str, body: &Value) -> String {
+async fn restore_in_job(cluster: &Cluster, api: &Api, path: &str, body: &Value) -> String {
     let (status, op) = api
         .call(reqwest::Method::POST, path, Some(body.clone()))
         .await
@@ -765,11 +791,25 @@ async fn restore_in_job(api: &Api, path: &str, body: &Value) -> String {
             .call(reqwest::Method::GET, &format!("/operations/{id}"), None)
             .await
             .unwrap();
-        let in_job = op["steps"].as_array().is_some_and(|s| {
+        let in_step = op["steps"].as_array().is_some_and(|s| {
             s.iter()
                 .any(|s| s["id"] == "postgres" && s["status"] == "running")
         });
-        if in_job {
+        // The step moves the fetched repository first: wait for the Job's pod itself.
+        let job_runs = in_step
+            && cluster
+                .kubectl_ok(&[
+                    "-n",
+                    "dash",
+                    "get",
+                    "pods",
+                    "-l",
+                    "lifeboat.plotly.com/restore-of=system-postgres",
+                    "-o",
+                    "jsonpath={.items[*].status.phase}",
+                ])
+                .is_ok_and(|p| p.contains("Running"));
+        if job_runs {
             return id;
         }
         assert!(
@@ -873,7 +913,7 @@ async fn restores_in_place(
     // attempt finishes.
     let restore = json!({"confirmation": "restore backup", "target_namespace": "dash"});
     let path = format!("/backups/{latest}/restore");
-    let first = restore_in_job(api, &path, &restore).await;
+    let first = restore_in_job(cluster, api, &path, &restore).await;
     cluster
         .kubectl_ok(&[
             "-n",
@@ -888,7 +928,7 @@ async fn restores_in_place(
     let api = &lifeboat_back(cluster, &api.token).await;
     left_incomplete(cluster, api, &first).await;
     let ip = cluster.pod_ip("dash", "app=lifeboat").unwrap();
-    let second = restore_in_job(api, &path, &restore).await;
+    let second = restore_in_job(cluster, api, &path, &restore).await;
     let killed = std::process::Command::new("pkill")
         .args(["-KILL", "-f", &format!("serve --listen {ip}:8080")])
         .status()

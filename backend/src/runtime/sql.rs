@@ -57,6 +57,11 @@ impl Psql {
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         let mut cmd = ToolCommand::new(Tool::Psql, args);
         cmd.as_postgres_user = self.as_postgres_user;
+        // A Postgres that does not answer fails the check instead of hanging it (a
+        // restore's verify, its start's recovery poll).
+        cmd.env.push(("PGCONNECT_TIMEOUT".into(), "10".into()));
+        cmd.env
+            .push(("PGOPTIONS".into(), "-c statement_timeout=120s".into()));
         cmd
     }
 

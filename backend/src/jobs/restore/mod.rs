@@ -191,7 +191,7 @@ async fn stop(
     if instance.is_running().await {
         return Err(failed(
             "postgres_still_running",
-            "the system Postgres did not stop within 30 seconds",
+            "the system Postgres did not stop",
             Some("stop what holds it (long transactions, open sessions) and run the restore again"),
         ));
     }

@@ -39,6 +39,14 @@ pub enum ApplyError {
         /// Why.
         reason: String,
     },
+    /// Whether a kind is served could not be asked.
+    #[error("cannot ask the API server whether it serves {kind}: {source}")]
+    Discovery {
+        /// `apiVersion Kind`.
+        kind: String,
+        /// Why.
+        source: kube::Error,
+    },
     /// The API server refused an object.
     #[error("cannot apply {object}: {source}")]
     Apply {
@@ -205,7 +213,7 @@ pub async fn apply_dir(
         }
         let key = (types.api_version.clone(), types.kind.clone());
         if !kinds.contains_key(&key) {
-            let found = resolve(client, &types.api_version, &types.kind).await;
+            let found = resolve(client, &types.api_version, &types.kind).await?;
             kinds.insert(key.clone(), found);
         }
         let Some(Some(ar)) = kinds.get(&key) else {
@@ -277,16 +285,28 @@ fn stop(obj: &mut DynamicObject) {
         .insert(super::workloads::REPLICAS_BEFORE.into(), saved.to_string());
 }
 
-/// The served resource of `apiVersion` + `kind`, if the API server serves it.
-async fn resolve(client: &Client, api_version: &str, kind: &str) -> Option<ApiResource> {
+/// The served resource of `apiVersion` + `kind`: `None` when the API server does not serve
+/// it; an error when it could not be asked.
+async fn resolve(
+    client: &Client,
+    api_version: &str,
+    kind: &str,
+) -> Result<Option<ApiResource>, ApplyError> {
+    use kube::error::DiscoveryError;
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let gvk = GroupVersionKind::gvk(group, version, kind);
     match kube::discovery::pinned_kind(client, &gvk).await {
-        Ok((ar, _)) => Some(ar),
-        Err(e) => {
-            tracing::warn!(error = %e, api_version, kind, "kind not served");
-            None
-        }
+        Ok((ar, _)) => Ok(Some(ar)),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+        Err(kube::Error::Discovery(
+            DiscoveryError::MissingKind(_)
+            | DiscoveryError::MissingResource(_)
+            | DiscoveryError::MissingApiGroup(_),
+        )) => Ok(None),
+        Err(source) => Err(ApplyError::Discovery {
+            kind: format!("{api_version} {kind}"),
+            source,
+        }),
     }
 }
 

@@ -97,13 +97,15 @@ fn io(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error)
 
 impl KubeInstance {
     /// The system of `namespace`, managed by the Lifeboat of `manager`: reads (or makes) its
-    /// id and writes pgBackRest's settings.
+    /// id, writes pgBackRest's settings and, with `read_version`, reads the platform's
+    /// version (a namespace being created has none yet, and Lifeboat no access there yet).
     pub async fn open(
         client: kube::Client,
         namespace: &str,
         manager: &str,
         runner: Arc<Runner>,
         settings: KubeSettings,
+        read_version: bool,
     ) -> Result<Self, InstanceError> {
         let paths = runner.paths();
         let conf_dir = paths.volume(&Volume::PgbackrestConfig(namespace.to_owned()));
@@ -145,7 +147,11 @@ impl KubeInstance {
         let conf_file = conf_dir.join("pgbackrest.conf");
         crate::atomic::write_file(&conf_file, conf.as_bytes(), 0o644)
             .map_err(io("cannot write", &conf_file))?;
-        let version = platform_version(&client, namespace, &settings.platform_configmap).await;
+        let version = if read_version {
+            platform_version(&client, namespace, &settings.platform_configmap).await
+        } else {
+            "unknown".to_owned()
+        };
         Ok(Self {
             client,
             namespace: namespace.to_owned(),

@@ -93,13 +93,18 @@ impl KubeRegistry {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn open(&self, namespace: &str) -> Result<KubeInstance, InstanceError> {
+    async fn open(
+        &self,
+        namespace: &str,
+        read_version: bool,
+    ) -> Result<KubeInstance, InstanceError> {
         KubeInstance::open(
             self.client.clone(),
             namespace,
             &self.namespace,
             self.runner.clone(),
             self.settings.clone(),
+            read_version,
         )
         .await
     }
@@ -123,9 +128,9 @@ impl KubeRegistry {
         found
     }
 
-    /// Creates `namespace` and lets Lifeboat's ServiceAccount work in it. A namespace that
-    /// exists is refused, unless an earlier restore of this Lifeboat created it and did not
-    /// finish (its remains were removed): that one is filled again.
+    /// Creates `namespace`. A namespace that exists is refused, unless an earlier restore of
+    /// this Lifeboat created it and did not finish (its remains were removed): that one is
+    /// filled again.
     async fn create_namespace(&self, namespace: &str, again: bool) -> Result<(), InstanceError> {
         let refused = |what: &str, e: kube::Error| match &e {
             kube::Error::Api(s) if s.code == 409 => InstanceError::Exists(namespace.to_owned()),
@@ -148,9 +153,21 @@ impl KubeRegistry {
             .create(&PostParams::default(), &ns)
             .await
         {
-            Err(e) if !exists(&e) => return Err(refused("create namespace", e)),
-            _ => {}
+            Err(e) if !exists(&e) => Err(refused("create namespace", e)),
+            _ => Ok(()),
         }
+    }
+
+    /// Binds [`MANAGED_ROLE`] to Lifeboat in `namespace` and waits until it takes effect.
+    async fn bind_here(&self, namespace: &str, again: bool) -> Result<(), InstanceError> {
+        let refused = |what: &str, e: kube::Error| {
+            InstanceError::Cluster(format!("cannot {what} {namespace}: {e}"))
+        };
+        let exists = |e: &kube::Error| again && matches!(e, kube::Error::Api(s) if s.code == 409);
+        let labels = [(
+            "app.kubernetes.io/managed-by".to_owned(),
+            "lifeboat".to_owned(),
+        )];
         let binding = RoleBinding {
             metadata: ObjectMeta {
                 name: Some("lifeboat".into()),
@@ -250,9 +267,14 @@ impl InstanceRegistry for KubeRegistry {
         if namespace == self.namespace || self.get(namespace).is_some() {
             return Err(InstanceError::Exists(namespace.to_owned()));
         }
-        let again = self.removed().remove(namespace);
+        let again = self.removed().contains(namespace);
         self.create_namespace(namespace, again).await?;
-        Ok(Arc::new(self.open(namespace).await?))
+        // Lifeboat's folder first: if binding itself there fails, the namespace is remains
+        // (a later restore with `replace_existing` fills it), not a name that stays taken.
+        let instance = self.open(namespace, false).await?;
+        self.bind_here(namespace, again).await?;
+        self.removed().remove(namespace);
+        Ok(Arc::new(instance))
     }
 
     fn adopt(&self, instance: Arc<dyn Instance>) {
@@ -295,14 +317,15 @@ impl InstanceRegistry for KubeRegistry {
     /// that did not finish left it stopped.
     async fn start(&self) -> Result<(), InstanceError> {
         for namespace in self.managed_namespaces() {
-            match self.open(&namespace).await {
+            // Lifeboat backs up only its own namespace: the others' version is never recorded.
+            match self.open(&namespace, false).await {
                 Ok(i) => self.adopt(Arc::new(i)),
                 Err(e) => {
                     tracing::error!(%namespace, error = %e, "cannot load a namespace this Lifeboat manages");
                 }
             }
         }
-        let instance = self.open(&self.namespace).await?;
+        let instance = self.open(&self.namespace, true).await?;
         if let Some(op) = instance.restoring() {
             // A restore stopped the system Postgres on purpose and did not finish: its data
             // is incomplete until a restore succeeds, so do not wait for it to answer.

@@ -32,6 +32,8 @@ const START_LIMIT: Duration = Duration::from_secs(120);
 const DELETE_LIMIT: Duration = Duration::from_secs(90);
 /// How long the pod may take to report its exit once its log has ended.
 const EXIT_LIMIT: Duration = Duration::from_secs(60);
+/// How many times a broken log stream is followed again while the pod runs.
+const MAX_LOG_REOPENS: u32 = 30;
 
 /// The label on the Job's pod (never the StatefulSet's own, which its Service selects).
 const RESTORE_OF: &str = "lifeboat.plotly.com/restore-of";
@@ -115,6 +117,9 @@ impl RestoreJob {
         };
         // Whatever happened, the claim must be free again before Postgres starts on it.
         let removed = self.remove().await;
+        if let (Err(_), Err(e)) = (&result, &removed) {
+            tracing::error!(error = %e, "the restore Job could not be removed");
+        }
         let out = result?;
         removed?;
         Ok(out)
@@ -208,24 +213,40 @@ impl RestoreJob {
     ) -> Result<ToolOutput, JobError> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let pod = self.wait_started(&pods).await?;
-        let params = LogParams {
-            container: Some(container.to_owned()),
-            follow: true,
-            ..Default::default()
-        };
         let mut tail = VecDeque::with_capacity(TAIL_LINES);
-        let stream = pods
-            .log_stream(&pod, &params)
-            .await
-            .map_err(api(format!("follow the log of pod {pod}")))?;
-        let mut lines = stream.lines();
-        while let Some(line) = lines.next().await {
-            let Ok(line) = line else { break };
-            on_line(Stream::Stdout, &line);
-            if tail.len() == TAIL_LINES {
-                tail.pop_front();
+        // A log stream can break while pgBackRest still runs (the API server restarts, a
+        // connection drops): follow it again, from its new lines, while the pod runs.
+        for attempt in 0..=MAX_LOG_REOPENS {
+            let params = LogParams {
+                container: Some(container.to_owned()),
+                follow: true,
+                tail_lines: (attempt > 0).then_some(0),
+                ..Default::default()
+            };
+            let stream = pods
+                .log_stream(&pod, &params)
+                .await
+                .map_err(api(format!("follow the log of pod {pod}")))?;
+            let mut lines = stream.lines();
+            while let Some(line) = lines.next().await {
+                let Ok(line) = line else { break };
+                on_line(Stream::Stdout, &line);
+                if tail.len() == TAIL_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
             }
-            tail.push_back(line);
+            // The log ends with the container; its status follows within moments.
+            let settle = tokio::time::Instant::now();
+            let mut running = self.still_running(&pods, &pod).await?;
+            while running && settle.elapsed() < Duration::from_secs(3) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                running = self.still_running(&pods, &pod).await?;
+            }
+            if !running {
+                break;
+            }
+            tracing::warn!(%pod, attempt, "the restore Job's log stream ended while it runs; following it again");
         }
         let exit_code = self.wait_exit(&pods, &pod).await?;
         Ok(ToolOutput {
@@ -262,6 +283,21 @@ impl RestoreJob {
             "the restore Job's pod did not start within {} s ({last})",
             START_LIMIT.as_secs()
         )))
+    }
+
+    /// Whether the pod still runs.
+    async fn still_running(&self, pods: &Api<Pod>, pod: &str) -> Result<bool, JobError> {
+        let selector = format!("{RESTORE_OF}={}", self.statefulset);
+        let list = pods
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(api("list the restore Job's pods"))?;
+        Ok(list
+            .items
+            .iter()
+            .find(|p| p.name_any() == pod)
+            .and_then(|p| p.status.as_ref())
+            .is_some_and(|s| s.phase.as_deref() == Some("Running")))
     }
 
     /// The container's exit code once the pod has ended (read by listing, the one verb on

@@ -4,9 +4,12 @@
 //!
 //! Two of Lifeboat's own references are special: its Service `lifeboat.<old>.svc` becomes the
 //! managing Lifeboat's (`lifeboat.<manager>.svc`: the restored namespace archives its WAL to
-//! the Lifeboat that restored it), and its staging path `/instances/<old>/` the new
+//! the Lifeboat that restored it), and its staging path `…/lifeboat/instances/<old>/` the new
 //! namespace's. Any other value that names the old namespace as a word (an external host
 //! name such as `dash.<old>.example`) is left alone and reported, for the admin to judge.
+//!
+//! A Secret's values are decoded, moved and encoded again; reports name where (the path),
+//! never a Secret's value, and of other values only a short excerpt.
 
 use serde_json::Value;
 
@@ -57,12 +60,28 @@ pub fn rewrite(obj: &mut Value, m: Move<'_>) -> Rewritten {
         {
             if s.get("namespace").and_then(Value::as_str) == Some(m.from) {
                 s["namespace"] = Value::String(m.to.to_owned());
-                out.changed
-                    .push(format!("subjects: namespace {} → {}", m.from, m.to));
+                out.changed.push("subjects".into());
             }
         }
     }
-    for field in ["spec", "data", "stringData", "rules"] {
+    if kind == "Secret" {
+        if let Some(data) = obj.get_mut("data").and_then(Value::as_object_mut) {
+            for (key, v) in data.iter_mut() {
+                secret_value(v, &format!("data.{key}"), m, &mut out);
+            }
+        }
+        if let Some(data) = obj.get_mut("stringData").and_then(Value::as_object_mut) {
+            for (key, v) in data.iter_mut() {
+                if let Value::String(text) = v {
+                    let new = rewrite_text(text, m);
+                    report(text, &new, &format!("stringData.{key}"), m, &mut out, false);
+                    *text = new;
+                }
+            }
+        }
+        return out;
+    }
+    for field in ["spec", "data", "rules", "webhooks"] {
         if let Some(v) = obj.get_mut(field) {
             walk(v, field, m, &mut out);
         }
@@ -70,19 +89,30 @@ pub fn rewrite(obj: &mut Value, m: Move<'_>) -> Rewritten {
     out
 }
 
+/// A Secret's base64 value, moved when it is text; never shown in a report.
+fn secret_value(v: &mut Value, path: &str, m: Move<'_>, out: &mut Rewritten) {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let Some(text) = v
+        .as_str()
+        .and_then(|b| engine.decode(b).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+    else {
+        return;
+    };
+    let new = rewrite_text(&text, m);
+    report(&text, &new, path, m, out, false);
+    if new != text {
+        *v = Value::String(engine.encode(new.as_bytes()));
+    }
+}
+
 fn walk(v: &mut Value, path: &str, m: Move<'_>, out: &mut Rewritten) {
     match v {
         Value::String(s) => {
             let new = rewrite_text(s, m);
-            if new != *s {
-                out.changed.push(format!("{path}: {s} → {new}"));
-                *s = new;
-            }
-            // The managing Lifeboat's Service is where the value should point.
-            let own = format!("lifeboat.{}.svc", m.manager);
-            if names_word(&s.replace(&own, ""), m.from) {
-                out.left.push(format!("{path}: {s}"));
-            }
+            report(s, &new, path, m, out, true);
+            *s = new;
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
@@ -98,48 +128,98 @@ fn walk(v: &mut Value, path: &str, m: Move<'_>, out: &mut Rewritten) {
     }
 }
 
-/// `text` with the old namespace's Service host names and Lifeboat's staging path moved.
-pub fn rewrite_text(text: &str, m: Move<'_>) -> String {
-    let own = format!("lifeboat.{}.svc", m.from);
-    let mut out = text.replace(&own, &format!("lifeboat.\u{0}{}.svc", m.manager));
-    out = out.replace(
-        &format!("/instances/{}/", m.from),
-        &format!("/instances/\u{0}{}/", m.to),
-    );
-    let needle = format!(".{}.svc", m.from);
-    let mut result = String::with_capacity(out.len());
-    let mut rest = out.as_str();
-    while let Some(at) = rest.find(&needle) {
-        let (before, after) = rest.split_at(at);
-        let after_needle = &after[needle.len()..];
-        // A Service host name: a DNS label before, and the name ends or goes on as a domain.
-        let label_before = before
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-');
-        let ends = after_needle
-            .chars()
-            .next()
-            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-'));
-        result.push_str(before);
-        if label_before && ends {
-            result.push_str(&format!(".{}.svc", m.to));
-        } else {
-            result.push_str(&needle);
-        }
-        rest = after_needle;
+/// Records that `path` changed, and that its new value still names the old namespace (with
+/// an excerpt around it when `show` allows).
+fn report(old: &str, new: &str, path: &str, m: Move<'_>, out: &mut Rewritten, show: bool) {
+    if new != old {
+        out.changed.push(path.to_owned());
     }
-    result.push_str(rest);
-    // The markers keep what was already moved from being matched again.
-    result.replace('\u{0}', "")
+    // The managing Lifeboat's Service is where such a value should point.
+    let own = format!("lifeboat.{}.svc", m.manager);
+    let rest = new.replace(&own, "");
+    if let Some(at) = find_word(&rest, m.from) {
+        if show {
+            out.left
+                .push(format!("{path}: {}", excerpt(&rest, at, m.from.len())));
+        } else {
+            out.left
+                .push(format!("{path} (a Secret's value, not shown)"));
+        }
+    }
 }
 
-/// Whether `text` has `word` between non-DNS-label characters.
-fn names_word(text: &str, word: &str) -> bool {
-    let is_label = |c: char| c.is_ascii_alphanumeric() || c == '-';
+/// Up to 24 characters either side of `text[at..at + len]`, on one line.
+fn excerpt(text: &str, at: usize, len: usize) -> String {
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .nth(23)
+        .map_or(0, |(i, _)| i);
+    let end = text[at + len..]
+        .char_indices()
+        .nth(24)
+        .map_or(text.len(), |(i, _)| at + len + i);
+    let mut s = text[start..end].replace('\n', " ");
+    if start > 0 {
+        s.insert(0, '…');
+    }
+    if end < text.len() {
+        s.push('…');
+    }
+    s
+}
+
+fn is_label(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-'
+}
+
+/// `text` with the old namespace's Service host names and Lifeboat's staging path moved.
+pub fn rewrite_text(text: &str, m: Move<'_>) -> String {
+    let needle = format!(".{}.svc", m.from);
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
     let mut from = 0;
-    while let Some(at) = text[from..].find(word) {
-        let start = from + at;
+    while let Some(found) = text[from..].find(&needle) {
+        let at = from + found;
+        let end = at + needle.len();
+        from = end;
+        // A Service host name: a DNS label before, and the name ends or goes on as a domain.
+        let label_start = text[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_label(*c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let ends = text[end..].chars().next().is_none_or(|c| !is_label(c));
+        if label_start == at || !ends {
+            continue;
+        }
+        let label = &text[label_start..at];
+        let boundary = text[..label_start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c != '.');
+        let target = if label == "lifeboat" && boundary {
+            m.manager
+        } else {
+            m.to
+        };
+        out.push_str(&text[done..at]);
+        out.push_str(&format!(".{target}.svc"));
+        done = end;
+    }
+    out.push_str(&text[done..]);
+    out.replace(
+        &format!("/lifeboat/instances/{}/", m.from),
+        &format!("/lifeboat/instances/{}/", m.to),
+    )
+}
+
+/// Where `text` has `word` between non-DNS-label characters.
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(found) = text[from..].find(word) {
+        let start = from + found;
         let end = start + word.len();
         let before_ok = text[..start]
             .chars()
@@ -147,11 +227,11 @@ fn names_word(text: &str, word: &str) -> bool {
             .is_none_or(|c| !is_label(c));
         let after_ok = text[end..].chars().next().is_none_or(|c| !is_label(c));
         if before_ok && after_ok {
-            return true;
+            return Some(start);
         }
         from = end;
     }
-    false
+    None
 }
 
 #[cfg(test)]
@@ -191,13 +271,42 @@ mod tests {
     }
 
     #[test]
-    fn a_namespace_moved_to_a_longer_name_containing_the_old_one_is_moved_once() {
-        let m = Move {
-            from: "dash",
-            to: "dash.dash",
-            manager: "dash",
+    fn only_lifeboats_own_service_goes_to_the_manager() {
+        let other = Move {
+            manager: "ops",
+            ..M
         };
-        assert_eq!(rewrite_text("a.dash.svc", m), "a.dash.dash.svc");
+        assert_eq!(
+            rewrite_text("my-lifeboat.dash.svc lifeboat.dash.svc", other),
+            "my-lifeboat.dash-copy.svc lifeboat.ops.svc"
+        );
+        // A NUL already in a value stays.
+        assert_eq!(rewrite_text("a\u{0}b", M), "a\u{0}b");
+        // Only Lifeboat's own staging path moves.
+        assert_eq!(
+            rewrite_text("/data/instances/dash/x", M),
+            "/data/instances/dash/x"
+        );
+    }
+
+    #[test]
+    fn a_secrets_values_move_and_are_never_reported() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let mut secret = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "dash"},
+            "data": {"url": b64("postgresql://system-postgres.dash.svc/db"),
+                     "host": b64("dash.dash.example"), "bin": "AP8A"}
+        });
+        let r = rewrite(&mut secret, M);
+        assert_eq!(
+            secret["data"]["url"],
+            b64("postgresql://system-postgres.dash-copy.svc/db")
+        );
+        assert_eq!(secret["data"]["bin"], "AP8A", "not text: left as it is");
+        assert_eq!(r.changed, ["data.url"]);
+        assert_eq!(r.left, ["data.host (a Secret's value, not shown)"]);
     }
 
     #[test]
@@ -226,7 +335,10 @@ mod tests {
             "database_host: system-postgres.dash-copy.svc\nhost: dash.dash.example\n"
         );
         assert!(r.is_changed());
-        assert_eq!(r.left.len(), 1, "{r:?}");
-        assert!(r.left[0].starts_with("data.platform.yaml"), "{r:?}");
+        assert_eq!(
+            r.left,
+            ["data.platform.yaml: …res.dash-copy.svc host: dash.dash.example "],
+            "an excerpt, on one line"
+        );
     }
 }

@@ -110,11 +110,40 @@ impl Workloads {
         ))?;
         scale_down(&api, "StatefulSet", &sts).await?;
         let selector = selector(&sts);
+        if selector.is_empty() {
+            return Err(WorkloadError::Timeout(format!(
+                "StatefulSet {} selects its pods with expressions only: Lifeboat cannot tell \
+                 when they are gone",
+                self.postgres
+            )));
+        }
         self.wait_pods_gone(
             &selector,
             &format!("the pods of StatefulSet {}", self.postgres),
         )
-        .await
+        .await?;
+        // The controller's status catches up with the pods (the restore checks it next).
+        let started = tokio::time::Instant::now();
+        loop {
+            let sts = api.get(&self.postgres).await.map_err(api_error(
+                "read",
+                "StatefulSet",
+                &self.postgres,
+            ))?;
+            let status = sts.status.unwrap_or_default();
+            let ready = status.ready_replicas.unwrap_or(0);
+            if status.replicas == 0 && ready == 0 {
+                return Ok(());
+            }
+            if started.elapsed() > STOP_LIMIT {
+                return Err(WorkloadError::Timeout(format!(
+                    "StatefulSet {} still counted {ready} ready pods {} s after they were gone",
+                    self.postgres,
+                    STOP_LIMIT.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Scales the system Postgres back to its remembered count (1 when none is).
