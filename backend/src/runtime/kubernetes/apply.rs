@@ -96,17 +96,29 @@ impl Selection<'_> {
     };
 }
 
-/// One saved object file.
+/// One saved object file, read once.
 #[derive(Debug, Clone)]
 pub struct SavedFile {
     /// Where it is.
     pub path: PathBuf,
     /// Its kind's apply rank ([`super::objects::apply_rank`]).
     pub rank: u8,
+    /// The object, as saved.
+    pub obj: DynamicObject,
+    /// Its file's size.
+    pub bytes: u64,
+}
+
+impl SavedFile {
     /// Its kind.
-    pub kind: String,
+    pub fn kind(&self) -> &str {
+        self.obj.types.as_ref().map_or("", |t| t.kind.as_str())
+    }
+
     /// Its name.
-    pub name: String,
+    pub fn name(&self) -> &str {
+        self.obj.metadata.name.as_deref().unwrap_or_default()
+    }
 }
 
 /// Every object file (`*.yaml`) below `dir`, in apply order: by its kind's rank, then by
@@ -125,13 +137,13 @@ pub fn object_files(dir: &Path) -> Result<Vec<SavedFile>, ApplyError> {
             if path.is_dir() {
                 todo.push(path);
             } else if path.extension().is_some_and(|x| x == "yaml") {
-                let (obj, _) = read_object(&path)?;
+                let (obj, bytes) = read_object(&path)?;
                 let types = obj.types.clone().unwrap_or_default();
                 let group = types.api_version.rsplit_once('/').map_or("", |(g, _)| g);
                 files.push(SavedFile {
                     rank: super::objects::apply_rank(group, &types.kind),
-                    kind: types.kind,
-                    name: obj.name_any(),
+                    obj,
+                    bytes,
                     path,
                 });
             }
@@ -159,26 +171,25 @@ pub fn read_object(path: &Path) -> Result<(DynamicObject, u64), ApplyError> {
     Ok((obj, text.len() as u64))
 }
 
-/// Reads one saved object, moved to `namespace` (rewritten when `moving`).
+/// A saved object, moved to `namespace` (rewritten when `moving`).
 pub fn prepared(
-    path: &Path,
+    file: &SavedFile,
     namespace: &str,
     moving: Option<Move<'_>>,
-) -> Result<(DynamicObject, u64, Option<super::rewrite::Rewritten>), ApplyError> {
-    let (obj, bytes) = read_object(path)?;
+) -> Result<(DynamicObject, Option<super::rewrite::Rewritten>), ApplyError> {
+    let mut obj = file.obj.clone();
     let Some(m) = moving else {
-        let mut obj = obj;
         obj.metadata.namespace = Some(namespace.to_owned());
-        return Ok((obj, bytes, None));
+        return Ok((obj, None));
     };
     let parse = |reason: String| ApplyError::Parse {
-        path: path.to_path_buf(),
+        path: file.path.clone(),
         reason,
     };
     let mut value = serde_json::to_value(&obj).map_err(|e| parse(e.to_string()))?;
     let report = rewrite(&mut value, m);
     let obj: DynamicObject = serde_json::from_value(value).map_err(|e| parse(e.to_string()))?;
-    Ok((obj, bytes, Some(report)))
+    Ok((obj, Some(report)))
 }
 
 /// Applies the selected objects below `dir` to `namespace`.
@@ -196,11 +207,10 @@ pub async fn apply_dir(
         selection.max_rank.is_none_or(|m| f.rank <= m)
             && selection
                 .only
-                .is_none_or(|(kind, name)| f.kind == kind && f.name == name)
+                .is_none_or(|(kind, name)| f.kind() == kind && f.name() == name)
     });
-    for SavedFile { path, .. } in chosen {
-        let path = path.as_path();
-        let (mut obj, bytes, moved) = prepared(path, namespace, selection.moving)?;
+    for file in chosen {
+        let (mut obj, moved) = prepared(file, namespace, selection.moving)?;
         if selection.stopped {
             stop(&mut obj);
         }
@@ -235,7 +245,7 @@ pub async fn apply_dir(
                 report.skipped.push(format!(
                     "{object}: not allowed to Lifeboat ({}); apply config/{} as an admin",
                     s.message,
-                    relative(dir, path)
+                    relative(dir, &file.path)
                 ));
                 continue;
             }
@@ -255,7 +265,7 @@ pub async fn apply_dir(
                 .extend(r.left.into_iter().map(|l| format!("{object} {l}")));
         }
         report.applied += 1;
-        report.bytes += bytes;
+        report.bytes += file.bytes;
     }
     Ok(report)
 }
@@ -336,7 +346,7 @@ mod tests {
         let order: Vec<String> = object_files(dir.path())
             .expect("files")
             .into_iter()
-            .map(|f| format!("{} {}/{}", f.rank, f.kind, f.name))
+            .map(|f| format!("{} {}/{}", f.rank, f.kind(), f.name()))
             .collect();
         assert_eq!(
             order,

@@ -242,16 +242,14 @@ impl KubeInstance {
         let saved = super::apply::object_files(config)
             .map_err(cluster)?
             .into_iter()
-            .find(|f| f.kind == "StatefulSet" && f.name == *name)
+            .find(|f| f.kind() == "StatefulSet" && f.name() == name)
             .ok_or_else(|| {
                 InstanceError::Cluster(format!(
                     "the backup holds no StatefulSet {name} to restore the system Postgres from \
                      (a local instance's backup restores only into a namespace that has one)"
                 ))
-            })?
-            .path;
-        let (obj, _, _) =
-            super::apply::prepared(&saved, &self.namespace, moving).map_err(cluster)?;
+            })?;
+        let (obj, _) = super::apply::prepared(&saved, &self.namespace, moving).map_err(cluster)?;
         serde_json::to_value(obj)
             .and_then(serde_json::from_value)
             .map_err(|e| InstanceError::Cluster(format!("the saved StatefulSet {name}: {e}")))

@@ -25,6 +25,20 @@ use crate::runtime::{Instance, InstanceError, InstanceRegistry};
 /// The ClusterRole bound to Lifeboat in each namespace it manages besides its own.
 pub const MANAGED_ROLE: &str = "lifeboat-managed";
 
+/// The label on what Lifeboat creates for a namespace it manages (the admission policy in
+/// `deploy/lifeboat.yaml` reads it on the namespace).
+fn managed_by_lifeboat() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "app.kubernetes.io/managed-by".to_owned(),
+        "lifeboat".to_owned(),
+    )])
+}
+
+/// Whether the API server answered that the object exists already.
+fn is_conflict(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 409)
+}
+
 /// How long [`KubeRegistry::start`] waits for the system Postgres to accept pgBackRest.
 const START_LIMIT: Duration = Duration::from_secs(600);
 
@@ -133,18 +147,14 @@ impl KubeRegistry {
     /// filled again.
     async fn create_namespace(&self, namespace: &str, again: bool) -> Result<(), InstanceError> {
         let refused = |what: &str, e: kube::Error| match &e {
-            kube::Error::Api(s) if s.code == 409 => InstanceError::Exists(namespace.to_owned()),
+            e if is_conflict(e) => InstanceError::Exists(namespace.to_owned()),
             _ => InstanceError::Cluster(format!("cannot {what} {namespace}: {e}")),
         };
-        let exists = |e: &kube::Error| again && matches!(e, kube::Error::Api(s) if s.code == 409);
-        let labels = [(
-            "app.kubernetes.io/managed-by".to_owned(),
-            "lifeboat".to_owned(),
-        )];
+        let exists = |e: &kube::Error| again && is_conflict(e);
         let ns = Namespace {
             metadata: ObjectMeta {
                 name: Some(namespace.to_owned()),
-                labels: Some(labels.clone().into()),
+                labels: Some(managed_by_lifeboat()),
                 ..Default::default()
             },
             ..Default::default()
@@ -163,16 +173,12 @@ impl KubeRegistry {
         let refused = |what: &str, e: kube::Error| {
             InstanceError::Cluster(format!("cannot {what} {namespace}: {e}"))
         };
-        let exists = |e: &kube::Error| again && matches!(e, kube::Error::Api(s) if s.code == 409);
-        let labels = [(
-            "app.kubernetes.io/managed-by".to_owned(),
-            "lifeboat".to_owned(),
-        )];
+        let exists = |e: &kube::Error| again && is_conflict(e);
         let binding = RoleBinding {
             metadata: ObjectMeta {
                 name: Some("lifeboat".into()),
                 namespace: Some(namespace.to_owned()),
-                labels: Some(labels.into()),
+                labels: Some(managed_by_lifeboat()),
                 ..Default::default()
             },
             role_ref: RoleRef {

@@ -259,14 +259,9 @@ impl RestoreJob {
     /// The Job's pod, once it runs (or has already ended).
     async fn wait_started(&self, pods: &Api<Pod>) -> Result<String, JobError> {
         let started = tokio::time::Instant::now();
-        let selector = format!("{RESTORE_OF}={}", self.statefulset);
         let mut last = "no pod yet".to_owned();
         while started.elapsed() < START_LIMIT {
-            let list = pods
-                .list(&ListParams::default().labels(&selector))
-                .await
-                .map_err(api("list the restore Job's pods"))?;
-            if let Some(pod) = list.items.first() {
+            if let Some(pod) = self.job_pods(pods).await?.first() {
                 let phase = pod
                     .status
                     .as_ref()
@@ -285,18 +280,32 @@ impl RestoreJob {
         )))
     }
 
-    /// Whether the pod still runs.
-    async fn still_running(&self, pods: &Api<Pod>, pod: &str) -> Result<bool, JobError> {
+    /// The Job's pods (found by [`RESTORE_OF`], by listing: the one verb on pods Lifeboat's
+    /// Role grants).
+    async fn job_pods(&self, pods: &Api<Pod>) -> Result<Vec<Pod>, JobError> {
         let selector = format!("{RESTORE_OF}={}", self.statefulset);
-        let list = pods
+        Ok(pods
             .list(&ListParams::default().labels(&selector))
             .await
-            .map_err(api("list the restore Job's pods"))?;
-        Ok(list
-            .items
-            .iter()
-            .find(|p| p.name_any() == pod)
-            .and_then(|p| p.status.as_ref())
+            .map_err(api("list the restore Job's pods"))?
+            .items)
+    }
+
+    /// The Job's pod named `name`, if it is there.
+    async fn job_pod(&self, pods: &Api<Pod>, name: &str) -> Result<Option<Pod>, JobError> {
+        Ok(self
+            .job_pods(pods)
+            .await?
+            .into_iter()
+            .find(|p| p.name_any() == name))
+    }
+
+    /// Whether the pod still runs.
+    async fn still_running(&self, pods: &Api<Pod>, pod: &str) -> Result<bool, JobError> {
+        Ok(self
+            .job_pod(pods, pod)
+            .await?
+            .and_then(|p| p.status)
             .is_some_and(|s| s.phase.as_deref() == Some("Running")))
     }
 
@@ -304,21 +313,15 @@ impl RestoreJob {
     /// pods Lifeboat's Role grants).
     async fn wait_exit(&self, pods: &Api<Pod>, pod: &str) -> Result<i32, JobError> {
         let started = tokio::time::Instant::now();
-        let selector = format!("{RESTORE_OF}={}", self.statefulset);
         while started.elapsed() < EXIT_LIMIT {
-            let list = pods
-                .list(&ListParams::default().labels(&selector))
-                .await
-                .map_err(api("list the restore Job's pods"))?;
-            let terminated = list
-                .items
-                .iter()
-                .find(|p| p.name_any() == pod)
-                .and_then(|p| p.status.as_ref())
-                .and_then(|s| s.container_statuses.as_ref())
-                .and_then(|c| c.first())
-                .and_then(|c| c.state.as_ref())
-                .and_then(|s| s.terminated.as_ref())
+            let terminated = self
+                .job_pod(pods, pod)
+                .await?
+                .and_then(|p| p.status)
+                .and_then(|s| s.container_statuses)
+                .and_then(|c| c.into_iter().next())
+                .and_then(|c| c.state)
+                .and_then(|s| s.terminated)
                 .map(|t| t.exit_code);
             if let Some(code) = terminated {
                 return Ok(code);
@@ -341,18 +344,13 @@ impl RestoreJob {
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => return Err(api(format!("delete Job {name}"))(e)),
         }
-        let selector = format!("{RESTORE_OF}={}", self.statefulset);
         let started = tokio::time::Instant::now();
         loop {
             let job = jobs
                 .get_opt(&name)
                 .await
                 .map_err(api(format!("read Job {name}")))?;
-            let left = pods
-                .list(&ListParams::default().labels(&selector))
-                .await
-                .map_err(api("list the restore Job's pods"))?;
-            if job.is_none() && left.items.is_empty() {
+            if job.is_none() && self.job_pods(&pods).await?.is_empty() {
                 return Ok(());
             }
             if started.elapsed() > DELETE_LIMIT {

@@ -211,6 +211,26 @@ impl Workloads {
         !is_lifeboats_own(name) && name != self.postgres
     }
 
+    /// The workloads of kind `K` a restore stops: all but Lifeboat's own and the system
+    /// Postgres.
+    async fn users<K>(&self, kind: &'static str) -> Result<(Api<K>, Vec<K>), WorkloadError>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), &self.namespace);
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map_err(api_error("list", kind, "*"))?;
+        let users = list
+            .items
+            .into_iter()
+            .filter(|o| self.is_user(&o.name_any()))
+            .collect();
+        Ok((api, users))
+    }
+
     async fn scale_down_all<K>(&self, kind: &'static str) -> Result<Vec<Scaled>, WorkloadError>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
@@ -220,13 +240,9 @@ impl Workloads {
             + Debug,
         K::DynamicType: Default,
     {
-        let api: Api<K> = Api::namespaced(self.client.clone(), &self.namespace);
-        let list = api
-            .list(&ListParams::default())
-            .await
-            .map_err(api_error("list", kind, "*"))?;
+        let (api, users) = self.users::<K>(kind).await?;
         let mut scaled = Vec::new();
-        for obj in list.items.iter().filter(|o| self.is_user(&o.name_any())) {
+        for obj in &users {
             if let Some(s) = scale_down(&api, kind, obj).await? {
                 scaled.push(s);
             }
@@ -236,20 +252,12 @@ impl Workloads {
 
     async fn scale_back_all<K>(&self, kind: &'static str) -> Result<Vec<Scaled>, WorkloadError>
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + serde::Serialize
-            + Debug,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
         K::DynamicType: Default,
     {
-        let api: Api<K> = Api::namespaced(self.client.clone(), &self.namespace);
-        let list = api
-            .list(&ListParams::default())
-            .await
-            .map_err(api_error("list", kind, "*"))?;
+        let (api, users) = self.users::<K>(kind).await?;
         let mut scaled = Vec::new();
-        for obj in list.items.iter().filter(|o| self.is_user(&o.name_any())) {
+        for obj in &users {
             let Some(replicas) = remembered(obj) else {
                 continue;
             };
