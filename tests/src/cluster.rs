@@ -535,6 +535,33 @@ impl Cluster {
         })
     }
 
+    /// `psql -At` as `postgres` in the system Postgres' pod of `namespace`, on database
+    /// `db`, stopping at the first error; returns its output.
+    pub fn psql(&self, namespace: &str, db: &str, sql: &str) -> anyhow::Result<String> {
+        self.kubectl_ok(&[
+            "-n",
+            namespace,
+            "exec",
+            "system-postgres-0",
+            "-c",
+            "postgres",
+            "--",
+            "psql",
+            "-X",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "/var/run/postgresql",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ])
+    }
+
     /// Runs `deploy/install.sh <namespace> <args>` as an admin would (what it prints is
     /// returned; a failure carries it).
     pub fn install_lifeboat(&self, namespace: &str, args: &[&str]) -> anyhow::Result<String> {

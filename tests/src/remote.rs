@@ -108,3 +108,15 @@ pub fn succeeded(op: &Value) -> bool {
         Some("succeeded" | "succeeded_with_warnings")
     )
 }
+
+/// The detail of step `id` of an operation (empty when it has none).
+pub fn step_detail(op: &Value, id: &str) -> String {
+    op["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["id"] == id)
+        .and_then(|s| s["detail"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}

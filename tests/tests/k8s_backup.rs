@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lifeboat_e2e::cluster::Cluster;
-use lifeboat_e2e::remote::Remote as Api;
+use lifeboat_e2e::remote::{Remote as Api, step_detail, succeeded};
 use lifeboat_e2e::servers::Moto;
 use serde_json::{Value, json};
 
@@ -172,25 +172,10 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     }
 
     let op = backup_succeeds(&cluster, &api, "before the upgrade").await;
-    let step = |id: &str| {
-        op["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == id)
-            .cloned()
-            .unwrap()
-    };
     // A full pgBackRest backup (label `YYYYMMDD-HHMMSSF`), and the configuration objects.
+    assert!(step_detail(&op, "postgres").contains("F ("), "{op}");
     assert!(
-        step("postgres")["detail"].as_str().unwrap().contains("F ("),
-        "{op}"
-    );
-    assert!(
-        step("configuration")["detail"]
-            .as_str()
-            .unwrap()
-            .contains(" files ("),
+        step_detail(&op, "configuration").contains(" files ("),
         "{op}"
     );
 
@@ -452,40 +437,56 @@ fn every_grant_used(cluster: &Cluster) {
 
 /// Runs Backup Now to the end; it must succeed. Returns the operation.
 async fn backup_succeeds(cluster: &Cluster, api: &Api, description: &str) -> Value {
-    let (status, op) = api
-        .call(
-            reqwest::Method::POST,
-            "/backups",
-            Some(json!({ "description": description })),
+    let (op, _) = api
+        .run("/backups", json!({ "description": description }), 240)
+        .await
+        .unwrap();
+    assert!(succeeded(&op), "{op}\n{}", cluster.diagnose("dash"));
+    op
+}
+
+/// Restores `backup` into `namespace` to the end; it must succeed. Returns the operation.
+async fn restore_succeeds(cluster: &Cluster, api: &Api, backup: &str, namespace: &str) -> Value {
+    let (op, _) = api
+        .run(
+            &format!("/backups/{backup}/restore"),
+            json!({"confirmation": "restore backup", "target_namespace": namespace}),
+            600,
         )
         .await
         .unwrap();
-    assert_eq!(status, 202, "{op}");
-    let op = api.wait(op["id"].as_str().unwrap(), 240).await.unwrap();
-    assert!(
-        matches!(
-            op["status"].as_str(),
-            Some("succeeded" | "succeeded_with_warnings")
-        ),
-        "{op}\n{}",
-        cluster.diagnose("dash")
-    );
+    assert!(succeeded(&op), "{op:#}\n{}", cluster.diagnose(namespace));
     op
 }
 
 /// Starts a backup and waits until its Postgres step runs.
 async fn backup_in_flight(api: &Api, description: &str) -> String {
+    start_until(
+        api,
+        "/backups",
+        &json!({ "description": description }),
+        60,
+        || true,
+    )
+    .await
+}
+
+/// Starts an operation with `POST path` and returns its id once its `postgres` step runs and
+/// `also` holds (at most `secs`).
+async fn start_until(
+    api: &Api,
+    path: &str,
+    body: &Value,
+    secs: u64,
+    mut also: impl FnMut() -> bool,
+) -> String {
     let (status, op) = api
-        .call(
-            reqwest::Method::POST,
-            "/backups",
-            Some(json!({ "description": description })),
-        )
+        .call(reqwest::Method::POST, path, Some(body.clone()))
         .await
         .unwrap();
     assert_eq!(status, 202, "{op}");
     let id = op["id"].as_str().unwrap().to_owned();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         let (_, op) = api
             .call(reqwest::Method::GET, &format!("/operations/{id}"), None)
@@ -495,10 +496,13 @@ async fn backup_in_flight(api: &Api, description: &str) -> String {
             s.iter()
                 .any(|s| s["id"] == "postgres" && s["status"] == "running")
         });
-        if running {
+        if running && also() {
             return id;
         }
-        assert!(tokio::time::Instant::now() < deadline, "never ran: {op}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never got there: {op:#}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -539,13 +543,11 @@ async fn lifeboat_back(cluster: &Cluster, token: &str) -> Api {
 /// interrupted, the bucket lock is free (the next backup succeeds).
 async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) -> Api {
     // Enough data that a backup takes a while.
-    cluster
-        .kubectl_ok(&[
-            "-n", "dash", "exec", "system-postgres-0", "-c", "postgres", "--", "psql", "-q",
-            "-h", "/var/run/postgresql", "-U", "postgres", "-c",
-            "CREATE TABLE ballast AS SELECT g, repeat(md5(g::text), 16) AS pad FROM generate_series(1, 400000) g",
-        ])
-        .unwrap();
+    psql(
+        cluster,
+        "postgres",
+        "CREATE TABLE ballast AS SELECT g, repeat(md5(g::text), 16) AS pad FROM generate_series(1, 400000) g",
+    );
     let token = api.token.clone();
 
     let id = backup_in_flight(api, "deleted mid-backup").await;
@@ -587,32 +589,9 @@ async fn interrupted_backups_leave_a_clean_state(cluster: &Cluster, api: &Api) -
     api
 }
 
-/// `psql -At` in the system Postgres' pod (the test may exec; Lifeboat never does).
+/// [`Cluster::psql`], which must succeed (the test may exec; Lifeboat never does).
 fn psql_in(cluster: &Cluster, ns: &str, db: &str, sql: &str) -> String {
-    cluster
-        .kubectl_ok(&[
-            "-n",
-            ns,
-            "exec",
-            "system-postgres-0",
-            "-c",
-            "postgres",
-            "--",
-            "psql",
-            "-X",
-            "-At",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "/var/run/postgresql",
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-c",
-            sql,
-        ])
-        .unwrap()
+    cluster.psql(ns, db, sql).unwrap()
 }
 
 /// [`psql_in`] the namespace `dash`.
@@ -777,47 +756,24 @@ async fn through_the_page(api: &Api) {
     browser.close().await.unwrap();
 }
 
-/// Starts a restore and returns its id once its restore Job runs.
+/// Starts a restore and returns its id once its restore Job's pod runs (the step moves the
+/// fetched repository first).
 async fn restore_in_job(cluster: &Cluster, api: &Api, path: &str, body: &Value) -> String {
-    let (status, op) = api
-        .call(reqwest::Method::POST, path, Some(body.clone()))
-        .await
-        .unwrap();
-    assert_eq!(status, 202, "{op}");
-    let id = op["id"].as_str().unwrap().to_owned();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
-    loop {
-        let (_, op) = api
-            .call(reqwest::Method::GET, &format!("/operations/{id}"), None)
-            .await
-            .unwrap();
-        let in_step = op["steps"].as_array().is_some_and(|s| {
-            s.iter()
-                .any(|s| s["id"] == "postgres" && s["status"] == "running")
-        });
-        // The step moves the fetched repository first: wait for the Job's pod itself.
-        let job_runs = in_step
-            && cluster
-                .kubectl_ok(&[
-                    "-n",
-                    "dash",
-                    "get",
-                    "pods",
-                    "-l",
-                    "lifeboat.plotly.com/restore-of=system-postgres",
-                    "-o",
-                    "jsonpath={.items[*].status.phase}",
-                ])
-                .is_ok_and(|p| p.contains("Running"));
-        if job_runs {
-            return id;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never reached the Job: {op:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    start_until(api, path, body, 240, || {
+        cluster
+            .kubectl_ok(&[
+                "-n",
+                "dash",
+                "get",
+                "pods",
+                "-l",
+                "lifeboat.plotly.com/restore-of=system-postgres",
+                "-o",
+                "jsonpath={.items[*].status.phase}",
+            ])
+            .is_ok_and(|p| p.contains("Running"))
+    })
+    .await
 }
 
 /// After a restore `id` lost its Lifeboat: it is interrupted, the namespace is reported
@@ -937,30 +893,8 @@ async fn restores_in_place(
     let api = &lifeboat_back(cluster, &api.token).await;
     left_incomplete(cluster, api, &second).await;
 
-    let (status, op) = api
-        .call(reqwest::Method::POST, &path, Some(restore))
-        .await
-        .unwrap();
-    assert_eq!(status, 202, "{op}");
-    let op = api.wait(op["id"].as_str().unwrap(), 600).await.unwrap();
-    assert!(
-        matches!(
-            op["status"].as_str(),
-            Some("succeeded" | "succeeded_with_warnings")
-        ),
-        "{op:#}\n{}",
-        cluster.diagnose("dash")
-    );
-    let detail = |id: &str| {
-        op["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == id)
-            .and_then(|s| s["detail"].as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let op = restore_succeeds(cluster, api, &latest, "dash").await;
+    let detail = |id: &str| step_detail(&op, id);
     assert!(
         detail("configuration").contains("scaled back Deployment/app-manager to 2"),
         "{op:#}"
@@ -1014,32 +948,8 @@ async fn restores_into_a_new_namespace(
     backup: &str,
     rows: &BTreeMap<String, String>,
 ) {
-    let (status, op) = api
-        .call(
-            reqwest::Method::POST,
-            &format!("/backups/{backup}/restore"),
-            Some(json!({"confirmation": "restore backup", "target_namespace": "dash-copy"})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 202, "{op}");
-    let op = api.wait(op["id"].as_str().unwrap(), 600).await.unwrap();
-    assert!(
-        matches!(
-            op["status"].as_str(),
-            Some("succeeded" | "succeeded_with_warnings")
-        ),
-        "{op:#}\n{}",
-        cluster.diagnose("dash-copy")
-    );
-    let configuration = op["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "configuration")
-        .and_then(|s| s["detail"].as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let op = restore_succeeds(cluster, api, backup, "dash-copy").await;
+    let configuration = step_detail(&op, "configuration");
     for reported in [
         "namespace dash → dash-copy",
         "ConfigMap/dash-platform",
@@ -1148,13 +1058,7 @@ async fn a_local_lifeboat_restores_it(
     let op = lifeboat_e2e::page::wait_operation(&server, op["id"].as_str().unwrap(), 300)
         .await
         .unwrap();
-    assert!(
-        matches!(
-            op["status"].as_str(),
-            Some("succeeded" | "succeeded_with_warnings")
-        ),
-        "{op:#}"
-    );
+    assert!(succeeded(&op), "{op:#}");
     let config = dir.path().join("data/instances/from-k8s/config");
     let app =
         std::fs::read_to_string(config.join("7-platform.dash.example.DashApp/forecasting.yaml"))
@@ -1180,7 +1084,7 @@ async fn the_kubernetes_runtime_restores_a_local_backup(
         .run("/backups", json!({"description": "the local demo"}), 300)
         .await
         .unwrap();
-    assert!(lifeboat_e2e::remote::succeeded(&op), "{op:#}");
+    assert!(succeeded(&op), "{op:#}");
     let id = op["outcome"]["backup_id"].as_str().unwrap();
     let (op, _) = api
         .run(
@@ -1190,11 +1094,7 @@ async fn the_kubernetes_runtime_restores_a_local_backup(
         )
         .await
         .unwrap();
-    assert!(
-        lifeboat_e2e::remote::succeeded(&op),
-        "{op:#}\n{}",
-        cluster.diagnose("dash")
-    );
+    assert!(succeeded(&op), "{op:#}\n{}", cluster.diagnose("dash"));
     assert_eq!(
         psql(cluster, "keycloak", "SELECT count(*) FROM user_entity").trim(),
         users,
@@ -1216,14 +1116,7 @@ async fn the_kubernetes_runtime_restores_a_local_backup(
         "dash",
         "the demo's ConfigMap, moved to dash"
     );
-    let configuration = op["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "configuration")
-        .and_then(|s| s["detail"].as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let configuration = step_detail(&op, "configuration");
     assert!(
         configuration.contains("naming demo but left alone"),
         "{configuration}"

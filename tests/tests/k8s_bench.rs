@@ -134,8 +134,8 @@ async fn kubernetes_against_local() {
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let exec = |args: &[&str]| {
-        let mut all = vec![
+    cluster
+        .kubectl_ok(&[
             "-n",
             "dash",
             "exec",
@@ -143,31 +143,19 @@ async fn kubernetes_against_local() {
             "-c",
             "postgres",
             "--",
-        ];
-        all.extend_from_slice(args);
-        cluster.kubectl_ok(&all).unwrap();
-    };
-    exec(&[
-        PGBENCH,
-        "-h",
-        "/var/run/postgresql",
-        "-U",
-        "postgres",
-        "-i",
-        "-q",
-        "-s",
-        &scale,
-        "postgres",
-    ]);
-    exec(&[
-        "psql",
-        "-h",
-        "/var/run/postgresql",
-        "-U",
-        "postgres",
-        "-c",
-        "CHECKPOINT",
-    ]);
+            PGBENCH,
+            "-h",
+            "/var/run/postgresql",
+            "-U",
+            "postgres",
+            "-i",
+            "-q",
+            "-s",
+            &scale,
+            "postgres",
+        ])
+        .unwrap();
+    cluster.psql("dash", "postgres", "CHECKPOINT").unwrap();
 
     // Local: the same binary on this host, its demo instance given the same load.
     let dir = tempfile::tempdir().unwrap();
