@@ -73,7 +73,7 @@ bench-smoke: install ui ## run every benchmark on a tiny data set (they must wor
 	LIFEBOAT_BENCH_SCALE=2 cargo test --locked -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
 	cargo build --locked -p lifeboat
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
-	LIFEBOAT_K8S_BENCH_SCALE=2 cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
+	LIFEBOAT_K8S_BENCH_SCALE=2 LIFEBOAT_K8S_BENCH_ROUNDS=1 cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
 
 K8S_BENCH_SCALE ?= 20
 bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build

@@ -32,6 +32,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -64,7 +65,10 @@ func main() {
 	if err != nil {
 		log.Fatalf("reading the kubeconfig: %v", err)
 	}
-	client, err := nodeutil.ClientsetFromEnv(*kubeconfig)
+	// The kubelet's own client limits (kubeAPIQPS 50, kubeAPIBurst 100): client-go's default
+	// of 5 requests a second spaced each pod start's few requests 200 ms apart.
+	restConfig.QPS, restConfig.Burst = 50, 100
+	client, err := kubernetes.NewForConfig(restConfig)
 	if err != nil {
 		log.Fatalf("connecting to the API server: %v", err)
 	}

@@ -293,7 +293,7 @@ async fn start(ctx: &JobCtx, instance: &dyn Instance) -> Result<((), Option<Stri
         match instance.is_primary().await {
             Ok(true) => break,
             Ok(false) | Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
             Ok(false) => {
                 return Err(failed(

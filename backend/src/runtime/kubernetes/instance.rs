@@ -198,13 +198,27 @@ impl KubeInstance {
         )
     }
 
-    /// `psql` to the system Postgres' Service, from Lifeboat's container.
-    fn psql(&self) -> Psql {
+    /// `psql` to the system Postgres from Lifeboat's container: to its pod's IP while the pod
+    /// runs (a restore uses Postgres before the readiness probe passes), else to its Service.
+    async fn psql(&self) -> Psql {
+        let host = match self.workloads().postgres_pod_ip().await {
+            Ok(Some(ip)) => ip,
+            _ => format!("{}.{}.svc", self.settings.service, self.namespace),
+        };
         Psql {
-            host: format!("{}.{}.svc", self.settings.service, self.namespace),
+            host,
             port: self.settings.postgres_port,
             as_postgres_user: false,
         }
+    }
+
+    /// The system Postgres' restore Job.
+    fn restore_job(&self) -> RestoreJob {
+        RestoreJob::new(
+            self.client.clone(),
+            &self.namespace,
+            &self.settings.statefulset,
+        )
     }
 
     fn marker(&self) -> PathBuf {
@@ -465,11 +479,7 @@ impl Instance for KubeInstance {
             format!("--pg1-path={}", self.settings.pg_path),
         ];
         args.extend(crate::pgbackrest::restore_args(what.label));
-        let job = RestoreJob::new(
-            self.client.clone(),
-            &self.namespace,
-            &self.settings.statefulset,
-        );
+        let job = self.restore_job();
         let live = job.live().await.map_err(cluster)?;
         let config = self.runner.paths().of(what.config);
         let (sts, is_new) = match live {
@@ -502,27 +512,33 @@ impl Instance for KubeInstance {
         Ok(out)
     }
 
-    /// Scales the system Postgres back up and waits for its pod to be ready (it replays
-    /// WAL to the backup's consistent point first).
+    /// Scales the system Postgres back up and waits for its pod to run, and for the restore
+    /// Job (deleted when it ended) to be gone; the restore then polls Postgres itself (it
+    /// replays WAL to the backup's consistent point first).
     async fn start_restored(&self) -> Result<(), InstanceError> {
         let workloads = self.workloads();
         workloads.start_postgres().await.map_err(cluster)?;
-        workloads
-            .wait_postgres_ready(READY_LIMIT)
-            .await
+        let job = self.restore_job();
+        let (running, removed) = tokio::join!(
+            workloads.wait_postgres_running(READY_LIMIT),
+            job.wait_removed()
+        );
+        removed.map_err(cluster)?;
+        running
+            .map(drop)
             .map_err(|e| InstanceError::Start(e.to_string()))
     }
 
     async fn is_primary(&self) -> Result<bool, InstanceError> {
-        self.psql().is_primary(&self.runner).await
+        self.psql().await.is_primary(&self.runner).await
     }
 
     async fn counts(&self) -> Result<BTreeMap<String, u64>, InstanceError> {
-        self.psql().counts(&self.runner).await
+        self.psql().await.counts(&self.runner).await
     }
 
     async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError> {
-        self.psql().apps_and_workspaces(&self.runner).await
+        self.psql().await.apps_and_workspaces(&self.runner).await
     }
 
     /// The marker is a file on Lifeboat's volume: it outlives Lifeboat's pod.

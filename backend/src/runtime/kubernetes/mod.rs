@@ -28,6 +28,10 @@ pub mod restore_job;
 pub mod rewrite;
 pub mod workloads;
 
+/// How often a wait on the API server looks again (pods starting and ending, a Job going,
+/// scaling): short waits on a few objects, where each look is one small list or get.
+const POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

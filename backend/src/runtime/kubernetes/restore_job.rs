@@ -115,8 +115,13 @@ impl RestoreJob {
             r = self.follow(&container, on_line) => r,
             () = cancel.cancelled() => Err(JobError::Cancelled),
         };
-        // Whatever happened, the claim must be free again before Postgres starts on it.
-        let removed = self.remove().await;
+        // A Job that ended well is deleted here and waited for while Postgres starts (see
+        // `wait_removed`): its container has exited, so it writes to the claim no more.
+        // Otherwise the claim must be free again before a next attempt: wait for it now.
+        let removed = match &result {
+            Ok(out) if out.success() => self.delete().await,
+            _ => self.remove().await,
+        };
         if let (Err(_), Err(e)) = (&result, &removed) {
             tracing::error!(error = %e, "the restore Job could not be removed");
         }
@@ -240,7 +245,7 @@ impl RestoreJob {
             let settle = tokio::time::Instant::now();
             let mut running = self.still_running(&pods, &pod).await?;
             while running && settle.elapsed() < Duration::from_secs(3) {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(super::POLL).await;
                 running = self.still_running(&pods, &pod).await?;
             }
             if !running {
@@ -272,7 +277,7 @@ impl RestoreJob {
                 }
                 last = waiting_reason(pod).unwrap_or_else(|| format!("pod is {phase}"));
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(super::POLL).await;
         }
         Err(JobError::Stuck(format!(
             "the restore Job's pod did not start within {} s ({last})",
@@ -326,7 +331,7 @@ impl RestoreJob {
             if let Some(code) = terminated {
                 return Ok(code);
             }
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(super::POLL).await;
         }
         Err(JobError::Stuck(format!(
             "pod {pod}'s log ended but it did not report an exit within {} s",
@@ -336,14 +341,26 @@ impl RestoreJob {
 
     /// Deletes the Job (and its pod) if it is there, and waits until both are gone.
     async fn remove(&self) -> Result<(), JobError> {
+        self.delete().await?;
+        self.wait_removed().await
+    }
+
+    /// Asks for the Job (and, through the garbage collector, its pod) to be deleted.
+    async fn delete(&self) -> Result<(), JobError> {
+        let jobs: Api<Job> = Api::namespaced(self.client.clone(), &self.namespace);
+        let name = self.name();
+        match jobs.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(api(format!("delete Job {name}"))(e)),
+        }
+    }
+
+    /// Waits until the Job and its pods are gone (after [`Self::run`], which deleted it).
+    pub async fn wait_removed(&self) -> Result<(), JobError> {
         let jobs: Api<Job> = Api::namespaced(self.client.clone(), &self.namespace);
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let name = self.name();
-        match jobs.delete(&name, &DeleteParams::background()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(api(format!("delete Job {name}"))(e)),
-        }
         let started = tokio::time::Instant::now();
         loop {
             let job = jobs
@@ -359,7 +376,7 @@ impl RestoreJob {
                     DELETE_LIMIT.as_secs()
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(super::POLL).await;
         }
     }
 }

@@ -142,7 +142,7 @@ impl Workloads {
                     STOP_LIMIT.as_secs()
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(super::POLL).await;
         }
     }
 
@@ -158,28 +158,44 @@ impl Workloads {
         scale_to(&api, "StatefulSet", &self.postgres, replicas).await
     }
 
-    /// Waits until the system Postgres' StatefulSet has a ready pod.
-    pub async fn wait_postgres_ready(&self, limit: Duration) -> Result<(), WorkloadError> {
-        let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
+    /// The pod IP of the system Postgres' pod (`<statefulset>-0`) while it runs and is not
+    /// being deleted. Lifeboat connects there, not to the Service: a Service routes only to
+    /// ready pods, and readiness lags the server by up to a probe period (10 s by default),
+    /// while a restore can use Postgres as soon as it accepts connections.
+    pub async fn postgres_pod_ip(&self) -> Result<Option<String>, WorkloadError> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
+        let name = format!("{}-0", self.postgres);
+        // A list by name: the Role grants `list` on pods (for the restore Job's), not `get`.
+        let found = pods
+            .list(&ListParams::default().fields(&format!("metadata.name={name}")))
+            .await
+            .map_err(api_error("list", "Pod", &name))?;
+        Ok(found.items.into_iter().next().and_then(|p| {
+            let deleting = p.metadata.deletion_timestamp.is_some();
+            let status = p.status?;
+            let running = status.phase.as_deref() == Some("Running");
+            status
+                .pod_ip
+                .filter(|ip| running && !deleting && !ip.is_empty())
+        }))
+    }
+
+    /// Waits until the system Postgres' pod runs and has an IP (see `postgres_pod_ip`).
+    pub async fn wait_postgres_running(&self, limit: Duration) -> Result<String, WorkloadError> {
         let started = tokio::time::Instant::now();
         loop {
-            let sts = api.get(&self.postgres).await.map_err(api_error(
-                "read",
-                "StatefulSet",
-                &self.postgres,
-            ))?;
-            let ready = sts.status.and_then(|s| s.ready_replicas).unwrap_or(0);
-            if ready > 0 {
-                return Ok(());
+            if let Some(ip) = self.postgres_pod_ip().await? {
+                return Ok(ip);
             }
             if started.elapsed() > limit {
                 return Err(WorkloadError::Timeout(format!(
-                    "StatefulSet {} had no ready pod after {} s",
+                    "pod {}-0 of StatefulSet {} was not running after {} s",
+                    self.postgres,
                     self.postgres,
                     limit.as_secs()
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(super::POLL).await;
         }
     }
 
@@ -203,7 +219,7 @@ impl Workloads {
                     names.join(", ")
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(super::POLL).await;
         }
     }
 
