@@ -7,6 +7,8 @@
 #   scripts/install.sh run      only what `lifeboat serve` and the UI build need
 #   scripts/install.sh cluster  the Kubernetes control plane and node for the k8s tests
 #                               (built from pinned sources with Go; part of `all`)
+#   scripts/install.sh keycloak Keycloak's server distribution from Maven Central, optimized
+#                               once (`kc.sh build`); part of `all` and `run`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,6 +23,11 @@ MOTO_VERSION=5.2.5
 FAKE_GCS_VERSION=0.1.1
 K8S_VERSION=v1.36.3     # cluster/upstream/kubernetes/go.mod pins the same release
 ETCD_VERSION=v3.6.8     # what that release is tested with (cluster/upstream/etcd/go.mod)
+KEYCLOAK_VERSION=26.7.3 # org.keycloak:keycloak-quarkus-dist
+# Build-time options of `kc.sh build` (the runtime ones are set by Lifeboat at each start):
+# Postgres, health endpoints, the `/auth` path Dash Enterprise serves Keycloak under, and a
+# local cache (the default `ispn` cache would look for cluster peers over the network).
+KEYCLOAK_BUILD_OPTS="--db=postgres --health-enabled=true --http-relative-path=/auth --cache=local"
 
 log() { printf '\033[1m[install]\033[0m %s\n' "$*" >&2; }
 SUDO=""
@@ -31,6 +38,10 @@ APT_PKGS=(restic pgbackrest postgresql-15 postgresql-client-15 make gzip openssl
 command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
 python3 -c 'import venv, ensurepip' 2>/dev/null || APT_PKGS+=(python3-venv)
 if [ "$WHAT" = all ]; then APT_PKGS+=(chromium chromium-driver); fi
+case "$WHAT" in all | keycloak)
+  command -v mvn >/dev/null 2>&1 || APT_PKGS+=(maven)
+  command -v java >/dev/null 2>&1 || APT_PKGS+=(openjdk-17-jdk-headless) ;;
+esac
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -109,5 +120,38 @@ build_cluster() {
   touch "$dir/.built-$hash"
 }
 if [ "$WHAT" = all ] || [ "$WHAT" = cluster ]; then build_cluster; fi
+
+# --- Maven Central: Keycloak, unpacked and optimized once ---------------------------
+# Keycloak 26 runs on OpenJDK 17, 21 or 25 and recommends the newest: the Temurin 25 JDK
+# when the machine has it, else the default java (17 here). `jdk` beside `bin/` names the
+# one chosen; Lifeboat runs Keycloak with it.
+keycloak_java_home() {
+  local t=/usr/lib/jvm/temurin-25-jdk-amd64
+  if [ -x "$t/bin/java" ]; then echo "$t"; return; fi
+  command -v java >/dev/null 2>&1 || { log "no JDK: Keycloak needs OpenJDK 17, 21 or 25"; exit 1; }
+  dirname "$(dirname "$(readlink -f "$(command -v java)")")"
+}
+install_keycloak() {
+  local dir stamp java_home tmp
+  dir="${LIFEBOAT_CACHE:-$HOME/.cache/lifeboat}/keycloak-$KEYCLOAK_VERSION"
+  java_home=$(keycloak_java_home)
+  stamp="$dir/.built-$(printf '%s %s' "$KEYCLOAK_BUILD_OPTS" "$java_home" | sha256sum | cut -c1-12)"
+  if [ -f "$stamp" ]; then return; fi
+  log "Keycloak $KEYCLOAK_VERSION: mvn dependency:copy, unpack, kc.sh build (about 1 minute)"
+  tmp=$(mktemp -d)
+  mvn -q -B dependency:copy \
+    "-Dartifact=org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:tar.gz" \
+    "-DoutputDirectory=$tmp" >&2
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  tar -xzf "$tmp/keycloak-quarkus-dist-$KEYCLOAK_VERSION.tar.gz" -C "$dir" --strip-components=1
+  rm -rf "$tmp"
+  ln -sfn "$java_home" "$dir/jdk"
+  # shellcheck disable=SC2086 # the options are words
+  JAVA_HOME=$java_home "$dir/bin/kc.sh" build $KEYCLOAK_BUILD_OPTS >"$dir/build.log" 2>&1 \
+    || { tail -20 "$dir/build.log" >&2; log "kc.sh build failed (log: $dir/build.log)"; exit 1; }
+  touch "$stamp"
+}
+case "$WHAT" in all | keycloak) install_keycloak ;; esac
 
 log "tools ready"

@@ -17,6 +17,7 @@ pub mod config_store;
 pub mod error;
 pub mod gate;
 pub mod jobs;
+pub mod keycloak;
 pub mod operations;
 pub mod pgbackrest;
 pub mod restic;

@@ -19,6 +19,7 @@
 //! | `config/` | the configuration (YAML) | lifeboat |
 
 pub mod config_folder;
+pub mod keycloak;
 mod postgres;
 pub mod seed;
 
