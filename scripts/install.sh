@@ -38,7 +38,7 @@ APT_PKGS=(restic pgbackrest postgresql-15 postgresql-client-15 make gzip openssl
 command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
 python3 -c 'import venv, ensurepip' 2>/dev/null || APT_PKGS+=(python3-venv)
 if [ "$WHAT" = all ]; then APT_PKGS+=(chromium chromium-driver); fi
-case "$WHAT" in all | keycloak)
+case "$WHAT" in all | run | keycloak)
   command -v mvn >/dev/null 2>&1 || APT_PKGS+=(maven)
   command -v java >/dev/null 2>&1 || APT_PKGS+=(openjdk-17-jdk-headless) ;;
 esac
@@ -152,6 +152,6 @@ install_keycloak() {
     || { tail -20 "$dir/build.log" >&2; log "kc.sh build failed (log: $dir/build.log)"; exit 1; }
   touch "$stamp"
 }
-case "$WHAT" in all | keycloak) install_keycloak ;; esac
+case "$WHAT" in all | run | keycloak) install_keycloak ;; esac
 
 log "tools ready"

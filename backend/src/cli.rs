@@ -65,6 +65,21 @@ pub struct ServeArgs {
     /// The realm role a user needs.
     #[arg(long, env = "LIFEBOAT_OIDC_ROLE", default_value = "admin")]
     pub oidc_role: String,
+    /// The local runtime: run a real Keycloak beside the demo's Postgres (realms laid out as
+    /// Dash Enterprise's, its users in `<data_dir>/demo-users.json`) and trust its realm
+    /// `dash` for sign-in unless `--oidc-issuer` names another. `--demo-keycloak=false`
+    /// runs the demo without it (a Keycloak-like schema of Lifeboat's own stands in).
+    #[arg(
+        long,
+        env = "LIFEBOAT_DEMO_KEYCLOAK",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub demo_keycloak: bool,
+    /// Where Keycloak is installed (default `~/.cache/lifeboat/keycloak-<version>`, where
+    /// `scripts/install.sh keycloak` puts it).
+    #[arg(long, env = "LIFEBOAT_KEYCLOAK_HOME")]
+    pub keycloak_home: Option<PathBuf>,
     /// Where Dash Enterprise runs: `local` (a demo instance Lifeboat creates itself) or
     /// `kubernetes` (the namespace Lifeboat's pod runs in).
     #[arg(long, value_enum, default_value_t = RuntimeKind::Local, env = "LIFEBOAT_RUNTIME")]
@@ -111,13 +126,14 @@ fn auth_context(
     args: &ServeArgs,
     data_dir: &std::path::Path,
     allowed_origins: Vec<axum::http::HeaderValue>,
+    demo_issuer: Option<String>,
 ) -> anyhow::Result<crate::auth::AuthContext> {
     let env_token = std::env::var("LIFEBOAT_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.is_empty())
         .map(crate::secret::Secret::new);
     let auth = crate::auth::Auth::load_or_create(data_dir, env_token)?;
-    let oidc = match &args.oidc_issuer {
+    let oidc = match args.oidc_issuer.as_ref().or(demo_issuer.as_ref()) {
         Some(issuer) => {
             let mut cfg = crate::auth::oidc::OidcConfig::keycloak(issuer, &args.oidc_audience);
             if let Some(url) = &args.oidc_jwks_url {
@@ -179,14 +195,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .iter()
         .map(|o| crate::state::parse_origin(o))
         .collect::<Result<Vec<_>, _>>()?;
-    let auth = std::sync::Arc::new(auth_context(&args, &data_dir, allowed_origins.clone())?);
+    // Bound first: the demo's Keycloak is told Lifeboat's origin for its `lifeboat` client.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let keycloak = match args.runtime {
+        RuntimeKind::Local => demo_keycloak(&args, &data_dir, addr),
+        RuntimeKind::Kubernetes => None,
+    };
+    let demo_issuer = keycloak.as_ref().map(|(_, issuer)| issuer.clone());
+    let auth = std::sync::Arc::new(auth_context(
+        &args,
+        &data_dir,
+        allowed_origins.clone(),
+        demo_issuer,
+    )?);
     let settings = Settings {
         data_dir,
         static_dir: args.static_dir.clone(),
         allowed_origins,
     };
     let state = match args.runtime {
-        RuntimeKind::Local => local_state(settings, toolbox),
+        RuntimeKind::Local => local_state(settings, toolbox, keycloak.map(|(setup, _)| setup)),
         RuntimeKind::Kubernetes => {
             let options = KubeOptions {
                 kubeconfig: args.kubeconfig.clone(),
@@ -221,10 +252,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     crate::jobs::schedule::spawn(state.jobs());
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr()?;
     tracing::info!(data_dir = %state.settings().data_dir.display(), "Lifeboat listening on http://{addr}/");
     // Like Jupyter: a one-time link (single use, 15 minutes) is the only credential ever
     // logged; the admin token itself stays in its 0600 file.
@@ -252,9 +279,62 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The state of a Lifeboat on the local runtime (what `serve` builds; tests too).
-pub fn local_state(settings: Settings, toolbox: Toolbox) -> AppState {
-    let runtime: std::sync::Arc<dyn Runtime> =
-        std::sync::Arc::new(LocalRuntime::new(&settings.data_dir, toolbox));
+/// The state of a Lifeboat on the local runtime (what `serve` builds; tests too), its
+/// instances running Keycloak when `keycloak` says where it is.
+pub fn local_state(
+    settings: Settings,
+    toolbox: Toolbox,
+    keycloak: Option<crate::runtime::local::instance::keycloak::KeycloakSetup>,
+) -> AppState {
+    let runtime: std::sync::Arc<dyn Runtime> = std::sync::Arc::new(LocalRuntime::with_keycloak(
+        &settings.data_dir,
+        toolbox,
+        keycloak,
+    ));
     AppState::new(settings, runtime)
+}
+
+/// The demo's Keycloak when `--demo-keycloak` (the default) and it is installed: its setup
+/// and the issuer of its realm `dash`. Without an install the demo runs without it, said
+/// once in the log with what to run.
+fn demo_keycloak(
+    args: &ServeArgs,
+    data_dir: &std::path::Path,
+    addr: SocketAddr,
+) -> Option<(
+    crate::runtime::local::instance::keycloak::KeycloakSetup,
+    String,
+)> {
+    use crate::runtime::local::instance::{DEMO_NAMESPACE, Layout, keycloak};
+    if !args.demo_keycloak {
+        return None;
+    }
+    let install =
+        match crate::keycloak::install::KeycloakInstall::find(args.keycloak_home.as_deref()) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::warn!(error = %e, "the demo runs without Keycloak");
+                return None;
+            }
+        };
+    let host = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    let lifeboat_origin = format!("http://{}", SocketAddr::new(host, addr.port()));
+    let root = Layout::new(data_dir, DEMO_NAMESPACE).root;
+    match keycloak::url_for(&root) {
+        Ok(url) => Some((
+            keycloak::KeycloakSetup {
+                install,
+                lifeboat_origin,
+            },
+            format!("{url}/realms/{}", crate::keycloak::realm::REALM),
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "the demo runs without Keycloak");
+            None
+        }
+    }
 }

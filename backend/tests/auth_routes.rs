@@ -22,7 +22,7 @@ fn fixture() -> (tempfile::TempDir, AppState, Arc<AuthContext>) {
         static_dir: dir.path().join("dist"),
         allowed_origins: vec![],
     };
-    let state = lifeboat::cli::local_state(settings, Toolbox::discover());
+    let state = lifeboat::cli::local_state(settings, Toolbox::discover(), None);
     let ctx = Arc::new(AuthContext {
         auth: Auth::with_token(Secret::new(TOKEN)),
         allowed_origins: vec![],

@@ -22,6 +22,7 @@ fn state(dir: &std::path::Path) -> AppState {
             allowed_origins: vec![],
         },
         Toolbox::discover(),
+        None,
     )
 }
 

@@ -188,6 +188,7 @@ fn no_route_panics_or_fails_internally_on_malformed_input() {
             allowed_origins: vec![],
         },
         Toolbox::discover(),
+        None,
     );
     assert!(state.set_auth(Arc::new(AuthContext {
         auth: Auth::with_token(Secret::new(TOKEN)),

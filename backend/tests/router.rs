@@ -34,7 +34,11 @@ fn fixture() -> Fixture {
         static_dir,
         allowed_origins: vec!["http://host.example:9000".parse().unwrap()],
     };
-    let router = app(lifeboat::cli::local_state(settings, Toolbox::discover()));
+    let router = app(lifeboat::cli::local_state(
+        settings,
+        Toolbox::discover(),
+        None,
+    ));
     Fixture {
         _dirs: dirs,
         router,

@@ -36,7 +36,7 @@ async fn every_sign_in_attempt_is_recorded_without_its_secret() {
         allowed_origins: vec![],
     };
     std::fs::create_dir_all(&settings.data_dir).unwrap();
-    let state = lifeboat::cli::local_state(settings, Toolbox::discover());
+    let state = lifeboat::cli::local_state(settings, Toolbox::discover(), None);
     assert!(state.set_auth(Arc::new(AuthContext {
         auth: Auth::with_token(Secret::new(TOKEN)),
         allowed_origins: vec![],

@@ -26,7 +26,7 @@ async fn client_routes_get_the_page_and_nothing_else_does() {
         static_dir: dist,
         allowed_origins: vec![],
     };
-    let state = lifeboat::cli::local_state(settings, Toolbox::discover());
+    let state = lifeboat::cli::local_state(settings, Toolbox::discover(), None);
     for (path, status, page) in [
         ("/", StatusCode::OK, true),
         ("/operations/op-20261201T101010Z-1a2b", StatusCode::OK, true),

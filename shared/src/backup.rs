@@ -130,6 +130,10 @@ pub struct InstanceInfo {
     /// its data incomplete until a restore succeeds. Names the operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_incomplete: Option<String>,
+    /// The instance's Keycloak (`http://127.0.0.1:<port>/auth` for the local demo), when
+    /// Lifeboat runs one beside its Postgres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keycloak_url: Option<String>,
 }
 
 /// The body of `GET /api/v1/instances`: this Lifeboat's own instance first, then the ones

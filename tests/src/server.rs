@@ -49,8 +49,11 @@ fn test_token(data_dir: &Path) -> String {
 
 impl Lifeboat {
     /// Starts `lifeboat serve` with its own data dir and extra arguments, and waits until
-    /// it listens.
+    /// it listens. The demo runs without Keycloak (`--demo-keycloak=false`) unless the
+    /// arguments say `--demo-keycloak=true`: a real Keycloak costs a JVM and 20 s of CPU at
+    /// its first start, which only the tests about it should pay.
     pub async fn start(data_dir: &Path, extra_args: &[&str]) -> anyhow::Result<Self> {
+        let keycloak_said = extra_args.iter().any(|a| a.starts_with("--demo-keycloak"));
         let bin = lifeboat_bin();
         let token = test_token(data_dir);
         if !bin.is_file() {
@@ -67,6 +70,7 @@ impl Lifeboat {
             .arg("--static-dir")
             .arg(static_dir())
             .args(extra_args)
+            .args((!keycloak_said).then_some("--demo-keycloak=false"))
             .env("RUST_LOG", "info")
             .env("LIFEBOAT_ADMIN_TOKEN", &token)
             .stdin(Stdio::null())

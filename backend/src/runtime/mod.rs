@@ -106,6 +106,9 @@ pub enum InstanceError {
     /// The cluster refused or failed what a restore asked of it.
     #[error("{0}")]
     Cluster(String),
+    /// The instance's Keycloak did not start, or its realms could not be laid out.
+    #[error("Keycloak: {0}")]
+    Keycloak(String),
 }
 
 /// Runs tools and owns the instances and places they work on. Implementations kill what

@@ -104,7 +104,7 @@ pub async fn env_with(toolbox: Toolbox) -> Env {
         static_dir: dir.path().join("dist"),
         allowed_origins: vec![],
     };
-    let state = lifeboat::cli::local_state(settings, toolbox);
+    let state = lifeboat::cli::local_state(settings, toolbox, None);
     lifeboat::jobs::supervisor::recover(state.jobs()).await;
     state.runtime().instances().start().await.unwrap();
     let router = app(state.clone());

@@ -29,7 +29,7 @@ impl Fixture {
             allowed_origins: vec![],
         };
         std::fs::create_dir_all(&settings.data_dir).unwrap();
-        let state = lifeboat::cli::local_state(settings, Toolbox::discover());
+        let state = lifeboat::cli::local_state(settings, Toolbox::discover(), None);
         let router = app(state.clone());
         Self {
             dir,

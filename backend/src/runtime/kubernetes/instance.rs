@@ -337,6 +337,8 @@ impl Instance for KubeInstance {
             postgres_socket_dir: None,
             config_dir: None,
             restore_incomplete: self.restoring(),
+            // The namespace's Keycloak is its own Deployment: not Lifeboat's to report yet.
+            keycloak_url: None,
         }
     }
 

@@ -42,7 +42,20 @@ pub struct LocalRuntime {
 impl LocalRuntime {
     /// The runtime of the data dir `data_dir`, with the tools found at start.
     pub fn new(data_dir: &Path, toolbox: Toolbox) -> Self {
-        let runner = Arc::new(Runner::new(toolbox, Paths::new(data_dir)));
+        Self::with_keycloak(data_dir, toolbox, None)
+    }
+
+    /// The same, its instances running Keycloak beside Postgres when `keycloak` is given.
+    pub fn with_keycloak(
+        data_dir: &Path,
+        toolbox: Toolbox,
+        keycloak: Option<instance::keycloak::KeycloakSetup>,
+    ) -> Self {
+        let mut runner = Runner::new(toolbox, Paths::new(data_dir));
+        if let Some(setup) = keycloak {
+            runner = runner.with_keycloak(setup);
+        }
+        let runner = Arc::new(runner);
         Self {
             registry: LocalRegistry::new(runner.clone()),
             secrets: Arc::new(LocalSecrets::new(data_dir.join("secrets"))),

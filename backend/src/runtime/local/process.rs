@@ -28,6 +28,8 @@ pub struct Runner {
     paths: Paths,
     /// `Some((uid, gid))` of the `postgres` user when Lifeboat runs as root.
     postgres_user: Option<(u32, u32)>,
+    /// Keycloak, when the instances run one beside their Postgres.
+    keycloak: Option<super::instance::keycloak::KeycloakSetup>,
 }
 
 /// A `setpriv` command that runs `program` with a parent-death signal (it dies with
@@ -52,7 +54,20 @@ impl Runner {
             toolbox,
             paths,
             postgres_user: postgres_ids_if_root(),
+            keycloak: None,
         }
+    }
+
+    /// The same runner, whose instances run Keycloak beside their Postgres.
+    #[must_use]
+    pub fn with_keycloak(mut self, setup: super::instance::keycloak::KeycloakSetup) -> Self {
+        self.keycloak = Some(setup);
+        self
+    }
+
+    /// Keycloak's setup, when the instances run it.
+    pub fn keycloak(&self) -> Option<&super::instance::keycloak::KeycloakSetup> {
+        self.keycloak.as_ref()
     }
 
     /// The `(uid, gid)` PostgreSQL tools run as, when that differs from Lifeboat's own.

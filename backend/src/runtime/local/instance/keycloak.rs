@@ -8,10 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::process::Child;
 
+use crate::keycloak::admin::Admin;
 use crate::keycloak::install::KeycloakInstall;
+use crate::keycloak::realm::DemoUsers;
 use crate::keycloak::server::{ServerSpec, command};
+use crate::secret::Secret;
 
 /// How long a stop waits after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(20);
@@ -47,6 +51,9 @@ pub enum KeycloakRunError {
         /// The log's last lines.
         tail: String,
     },
+    /// The admin API refused what the demo realms need.
+    #[error("cannot lay out the demo realms: {0}")]
+    Realm(String),
     /// Not ready in time.
     #[error("Keycloak was not ready after {} s (waited for {url}); the end of {log}:\n{tail}", limit.as_secs())]
     NotReady {
@@ -201,3 +208,228 @@ fn tail(log: &Path) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
+
+/// What the local runtime needs to run Keycloak beside its instances.
+#[derive(Debug, Clone)]
+pub struct KeycloakSetup {
+    /// The installed server.
+    pub install: KeycloakInstall,
+    /// Lifeboat's own origin (`http://127.0.0.1:8080`): the `lifeboat` client's redirect.
+    pub lifeboat_origin: String,
+}
+
+/// The master realm's admin Lifeboat creates on Keycloak's first start.
+pub const ADMIN_USER: &str = "lifeboat-admin";
+
+/// `keycloak/ports.json`: chosen once, like Postgres' port.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+struct Ports {
+    http: u16,
+    management: u16,
+}
+
+/// `keycloak/secrets.json` (0600): the master admin's and the database role's passwords.
+#[derive(Serialize, Deserialize)]
+struct Secrets {
+    admin_password: String,
+    db_password: String,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeycloakRunError {
+    let path = path.to_path_buf();
+    move |source| KeycloakRunError::Io { path, source }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port())
+}
+
+fn random_secret() -> std::io::Result<Secret> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(Secret::new(
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+    ))
+}
+
+/// The ports of the Keycloak of the instance whose folder is `root` (`keycloak/ports.json`,
+/// chosen on first use and again when one was taken while the server is down).
+fn ports(root: &Path) -> Result<Ports, KeycloakRunError> {
+    let dir = root.join("keycloak");
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let path = dir.join("ports.json");
+    let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+    if let Some(p) = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Ports>(&b).ok())
+        .filter(|p| free(p.http) && free(p.management))
+    {
+        return Ok(p);
+    }
+    let p = Ports {
+        http: free_port().map_err(io_err(&path))?,
+        management: free_port().map_err(io_err(&path))?,
+    };
+    let bytes = serde_json::to_vec(&p).map_err(|e| io_err(&path)(std::io::Error::other(e)))?;
+    crate::atomic::write_file(&path, &bytes, 0o644).map_err(io_err(&path))?;
+    Ok(p)
+}
+
+/// The URL of the Keycloak the instance in `root` runs (its ports chosen now if need be):
+/// `serve` trusts its demo realm before the instance is up.
+pub fn url_for(root: &Path) -> Result<String, KeycloakRunError> {
+    let p = ports(root)?;
+    Ok(format!(
+        "http://127.0.0.1:{}{}",
+        p.http,
+        crate::keycloak::RELATIVE_PATH
+    ))
+}
+
+/// One instance's Keycloak: its ports, secrets, process and demo realms.
+#[derive(Debug)]
+pub struct InstanceKeycloak {
+    setup: KeycloakSetup,
+    dir: PathBuf,
+    pg_port: u16,
+    process: tokio::sync::Mutex<Option<KeycloakProcess>>,
+}
+
+impl InstanceKeycloak {
+    /// The Keycloak of the instance in `root` whose Postgres listens on `pg_port`.
+    pub fn new(setup: KeycloakSetup, root: &Path, pg_port: u16) -> Self {
+        Self {
+            setup,
+            dir: root.join("keycloak"),
+            pg_port,
+            process: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The SQL that makes Keycloak's role and (empty) database; its password is set too.
+    pub fn database_sql(&self) -> Result<String, KeycloakRunError> {
+        let secrets = self.secrets()?;
+        Ok(format!(
+            "CREATE ROLE keycloak LOGIN PASSWORD '{}';\nCREATE DATABASE keycloak OWNER keycloak;\n",
+            secrets.db_password.replace('\'', "''")
+        ))
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> Option<String> {
+        std::fs::read(self.dir.join("ports.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Ports>(&b).ok())
+            .map(|p| {
+                format!(
+                    "http://127.0.0.1:{}{}",
+                    p.http,
+                    crate::keycloak::RELATIVE_PATH
+                )
+            })
+    }
+
+    /// The passwords, made on first use.
+    fn secrets(&self) -> Result<Secrets, KeycloakRunError> {
+        let path = self.dir.join("secrets.json");
+        if let Ok(bytes) = std::fs::read(&path)
+            && let Ok(s) = serde_json::from_slice::<Secrets>(&bytes)
+        {
+            return Ok(s);
+        }
+        std::fs::create_dir_all(&self.dir).map_err(io_err(&self.dir))?;
+        let s = Secrets {
+            admin_password: random_secret().map_err(io_err(&path))?.expose().to_owned(),
+            db_password: random_secret().map_err(io_err(&path))?.expose().to_owned(),
+        };
+        let bytes = serde_json::to_vec(&s).map_err(|e| io_err(&path)(std::io::Error::other(e)))?;
+        crate::atomic::write_file(&path, &bytes, 0o600).map_err(io_err(&path))?;
+        Ok(s)
+    }
+
+    /// Starts the server (if it is not running) and waits until it is ready.
+    pub async fn start(&self) -> Result<(), KeycloakRunError> {
+        let mut slot = self.process.lock().await;
+        if slot.is_some() {
+            return Ok(());
+        }
+        let ports = ports(self.dir.parent().unwrap_or(&self.dir))?;
+        let secrets = self.secrets()?;
+        let spec = ServerSpec {
+            http_port: ports.http,
+            management_port: ports.management,
+            database: crate::keycloak::server::Database {
+                host: "127.0.0.1".into(),
+                port: self.pg_port,
+                name: "keycloak".into(),
+                username: "keycloak".into(),
+                password: Secret::new(secrets.db_password),
+            },
+            state_dir: self.dir.clone(),
+            bootstrap_admin: Some((ADMIN_USER.into(), Secret::new(secrets.admin_password))),
+        };
+        let log = self.dir.join("keycloak.log");
+        let mut process = KeycloakProcess::start(&self.setup.install, spec, &log)?;
+        if let Err(e) = process.wait_ready(READY_LIMIT).await {
+            process.stop().await;
+            return Err(e);
+        }
+        *slot = Some(process);
+        Ok(())
+    }
+
+    /// Stops the server if it runs.
+    pub async fn stop(&self) {
+        if let Some(mut p) = self.process.lock().await.take() {
+            p.stop().await;
+        }
+    }
+
+    /// A signed-in admin of the master realm.
+    pub async fn admin(&self) -> Result<Admin, KeycloakRunError> {
+        let url = self.url().unwrap_or_default();
+        let secrets = self.secrets()?;
+        Admin::login(&url, ADMIN_USER, &Secret::new(secrets.admin_password))
+            .await
+            .map_err(|e| KeycloakRunError::Realm(e.to_string()))
+    }
+
+    /// Creates the demo realms when realm `dash` is missing, writing who can sign in to
+    /// `users_file` (0600); `None` when the realm was already there.
+    pub async fn ensure_demo_realms(
+        &self,
+        users_file: &Path,
+    ) -> Result<Option<DemoUsers>, KeycloakRunError> {
+        let admin = self.admin().await?;
+        let realm = |e: crate::keycloak::admin::AdminError| KeycloakRunError::Realm(e.to_string());
+        if admin
+            .realm_exists(crate::keycloak::realm::REALM)
+            .await
+            .map_err(realm)?
+        {
+            return Ok(None);
+        }
+        let url = self.url().unwrap_or_default();
+        let mut failed = None;
+        let realms = crate::keycloak::realm::demo(&url, &self.setup.lifeboat_origin, &mut || {
+            random_secret().unwrap_or_else(|e| {
+                failed = Some(e);
+                Secret::new(String::new())
+            })
+        });
+        if let Some(e) = failed {
+            return Err(io_err(users_file)(e));
+        }
+        admin.create_realm(&realms.corporate).await.map_err(realm)?;
+        admin.create_realm(&realms.dash).await.map_err(realm)?;
+        let bytes = serde_json::to_vec_pretty(&realms.users)
+            .map_err(|e| io_err(users_file)(std::io::Error::other(e)))?;
+        crate::atomic::write_file(users_file, &bytes, 0o600).map_err(io_err(users_file))?;
+        Ok(Some(realms.users))
+    }
+}
+
+/// How long a start may take (the first one creates Keycloak's schema).
+const READY_LIMIT: Duration = Duration::from_secs(300);

@@ -1,8 +1,9 @@
 //! The local demo instance: what `lifeboat serve` protects when there is no cluster.
 //!
-//! A PostgreSQL 15 cluster standing in for Dash Enterprise's system Postgres (a Keycloak-like
-//! and an App Manager-like database, see `seed`) and a folder of YAML files standing in for
-//! the namespace's configuration. Lifeboat creates it on first start and re-uses it after;
+//! A PostgreSQL 15 cluster standing in for Dash Enterprise's system Postgres (Keycloak's
+//! database and an App Manager-like one, see `seed`), a real Keycloak on it when the runtime
+//! runs one (`keycloak`; else a Keycloak-like schema of our own stands in), and a folder of
+//! YAML files standing in for the namespace's configuration. Lifeboat creates it on first start and re-uses it after;
 //! the postmaster is Lifeboat's child (it dies with Lifeboat, and is stopped on shutdown).
 //!
 //! Layout, under `<data_dir>/instances/<namespace>/`:
@@ -17,6 +18,7 @@
 //! | `staging/pgbackrest/` | pgBackRest's staging repository (`repo1-path`) | postgres |
 //! | `staging/config/` | the configuration as exported for the last backup | lifeboat |
 //! | `config/` | the configuration (YAML) | lifeboat |
+//! | `keycloak/` | when Keycloak runs beside Postgres: `ports.json` (chosen once), `secrets.json` (0600: the master admin's and the `keycloak` role's passwords), `keycloak.log`, its transaction log and temporary files | lifeboat |
 
 pub mod config_folder;
 pub mod keycloak;
@@ -135,6 +137,8 @@ impl Layout {
 /// A local instance: its identity, files and Postgres server.
 #[derive(Debug)]
 pub struct LocalInstance {
+    /// Keycloak beside Postgres, when the runtime runs it.
+    keycloak: Option<keycloak::InstanceKeycloak>,
     file: InstanceFile,
     layout: Layout,
     postmaster: Postmaster,
@@ -208,7 +212,11 @@ impl LocalInstance {
             ids,
         )?;
         let postmaster = Postmaster::new(layout.clone(), file.port, runner.toolbox(), ids);
+        let keycloak = runner
+            .keycloak()
+            .map(|setup| keycloak::InstanceKeycloak::new(setup.clone(), &layout.root, file.port));
         Ok(Self {
+            keycloak,
             file,
             layout,
             postmaster,
@@ -243,8 +251,14 @@ impl LocalInstance {
         .await?;
         let namespace = self.file.namespace.clone();
         if !self.file.seeded {
+            let sql = match &self.keycloak {
+                Some(kc) => {
+                    seed::sql_with_keycloak(&namespace, &kc.database_sql().map_err(keycloak_error)?)
+                }
+                None => seed::sql(&namespace),
+            };
             self.postmaster
-                .psql_file(&self.runner, &seed::sql(&namespace), "seed")
+                .psql_file(&self.runner, &sql, "seed")
                 .await?;
             seed::write_config_folder(&self.layout.config_dir(), &namespace).map_err(io(
                 "cannot write the configuration folder",
@@ -253,6 +267,7 @@ impl LocalInstance {
             self.file.seeded = true;
             save(&self.layout, &self.file)?;
         }
+        self.start_keycloak().await;
         tracing::info!(
             namespace,
             port = self.file.port,
@@ -262,6 +277,26 @@ impl LocalInstance {
             self.file.port
         );
         Ok(())
+    }
+
+    /// Starts Keycloak, if this instance runs one, and lays out the demo realms in the demo
+    /// instance's on its first start. A Keycloak that does not come up is logged and left:
+    /// Postgres, backups and restores do not depend on it.
+    async fn start_keycloak(&self) {
+        let Some(kc) = &self.keycloak else { return };
+        if let Err(e) = kc.start().await {
+            tracing::error!(namespace = %self.file.namespace, error = %e, "Keycloak did not start");
+            return;
+        }
+        if self.file.namespace != DEMO_NAMESPACE {
+            return;
+        }
+        let users_file = self.runner.paths().data_dir().join("demo-users.json");
+        match kc.ensure_demo_realms(&users_file).await {
+            Ok(Some(users)) => print_demo_users(&users, &users_file),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "the demo realms could not be laid out"),
+        }
     }
 
     fn archive_command(&self) -> String {
@@ -298,6 +333,10 @@ impl Instance for LocalInstance {
             postgres_socket_dir: Some(self.layout.socket_dir().display().to_string()),
             config_dir: Some(self.layout.config_dir().display().to_string()),
             restore_incomplete: self.restoring(),
+            keycloak_url: self
+                .keycloak
+                .as_ref()
+                .and_then(keycloak::InstanceKeycloak::url),
         }
     }
 
@@ -338,6 +377,9 @@ impl Instance for LocalInstance {
     }
 
     async fn stop(&self) -> Result<(), InstanceError> {
+        if let Some(kc) = &self.keycloak {
+            kc.stop().await;
+        }
         self.postmaster.stop().await;
         Ok(())
     }
@@ -407,9 +449,24 @@ impl Instance for LocalInstance {
         Ok(self.runner.run(cmd, cancel, on_line).await?)
     }
 
+    /// Starts Postgres and, once it has replayed WAL and promoted, Keycloak on the restored
+    /// realms.
     async fn start_restored(&self) -> Result<(), InstanceError> {
         self.postmaster.write_settings(&self.archive_command())?;
-        self.postmaster.start().await
+        self.postmaster.start().await?;
+        let Some(kc) = &self.keycloak else {
+            return Ok(());
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !matches!(self.is_primary().await, Ok(true)) {
+            if std::time::Instant::now() > deadline {
+                return Err(InstanceError::Start(
+                    "Postgres was still replaying WAL after 120 s; Keycloak was not started".into(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        kc.start().await.map_err(keycloak_error)
     }
 
     async fn is_primary(&self) -> Result<bool, InstanceError> {
@@ -488,6 +545,36 @@ pub(crate) async fn run_ok(
             tail: crate::pgbackrest::output_tail(&out),
         })
     }
+}
+
+fn keycloak_error(e: keycloak::KeycloakRunError) -> InstanceError {
+    InstanceError::Keycloak(e.to_string())
+}
+
+/// Says once, on the terminal (not in the log), where the demo's Keycloak is and who can
+/// sign in; the file lists every user.
+#[allow(clippy::print_stdout)] // The one time the demo's users are shown, as the issue asks.
+fn print_demo_users(users: &crate::keycloak::realm::DemoUsers, file: &Path) {
+    let line = |role: &str| {
+        users
+            .users
+            .iter()
+            .find(|u| u.roles.iter().any(|r| r == role) && (role != "viewer" || u.roles.len() == 1))
+            .map(|u| format!("{} / {}", u.username, u.password))
+            .unwrap_or_default()
+    };
+    println!(
+        "\nThe demo's Keycloak: {url} (realm {realm}, password-grant client {client})\n  \
+         admin:  {admin}\n  viewer: {viewer}\n  {n} users in all, with their passwords, in {file} \
+         (0600); this is the only time they are printed.\n",
+        url = users.keycloak_url,
+        realm = users.realm,
+        client = users.client_id,
+        admin = line("admin"),
+        viewer = line("viewer"),
+        n = users.users.len(),
+        file = file.display(),
+    );
 }
 
 fn load_or_create(layout: &Layout, namespace: &str) -> Result<InstanceFile, InstanceError> {

@@ -14,6 +14,24 @@ pub const APPS: u32 = 25;
 /// with `{namespace}`, `{USERS}` and `{APPS}` to fill in.
 pub const SQL_TEMPLATE: &str = include_str!("seed.sql");
 
+/// The seed script for `namespace` without the Keycloak-like database, for an instance
+/// whose real Keycloak creates its own schema: `keycloak_database` (its role and empty
+/// database) stands in its place.
+pub fn sql_with_keycloak(namespace: &str, keycloak_database: &str) -> String {
+    let full = sql(namespace);
+    let (Some(kc), Some(app)) = (
+        full.find("\\connect keycloak"),
+        full.find("\\connect appmanager"),
+    ) else {
+        return full;
+    };
+    format!(
+        "{}{keycloak_database}{}",
+        full[..kc].replace("CREATE DATABASE keycloak;\n", ""),
+        &full[app..]
+    )
+}
+
 /// The seed script for `namespace`.
 pub fn sql(namespace: &str) -> String {
     SQL_TEMPLATE
@@ -83,6 +101,12 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(d.path().join("platform.yaml")).unwrap(),
             "edited"
+        );
+        let real = sql_with_keycloak("team-a", "CREATE DATABASE keycloak OWNER keycloak;\n");
+        assert!(!real.contains("CREATE TABLE realm"), "{real}");
+        assert!(real.contains("CREATE DATABASE keycloak OWNER keycloak;"));
+        assert!(
+            real.contains("\\connect appmanager") && real.contains("CREATE DATABASE appmanager;")
         );
         assert!(
             std::fs::read_to_string(d.path().join("ingress.yaml"))

@@ -1,0 +1,260 @@
+//! The demo with a real Keycloak, as `make run` starts it: Lifeboat lays out the realms on
+//! the demo's first start, writes `demo-users.json` (0600) and reports the URL in
+//! `GET /api/v1/instance`; it trusts the demo realm, so an `admin` user's token from the
+//! password grant gets in and a `viewer`'s is refused. A backup, a user deleted and another's
+//! password changed, a restore in place (Keycloak is stopped and started again on the
+//! restored realm): the deleted user signs in again with the password they had, the changed
+//! one with the old password. A restarted Lifeboat keeps the realms as they are.
+//!
+//! Needs `target/debug/lifeboat`, PostgreSQL, pgBackRest, restic and Keycloak (`make test`
+//! installs all of them), and root (psql runs as the `postgres` user).
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use lifeboat_e2e::page::open_up;
+use lifeboat_e2e::remote::{Remote, succeeded};
+use lifeboat_e2e::server::Lifeboat;
+use serde_json::{Value, json};
+
+/// The demo's first start with Keycloak: its schema, then the realms' 202 users.
+const FIRST_START_SECS: u64 = 300;
+
+/// `GET /api/v1/instance` once the demo instance (and its Keycloak) is up.
+async fn instance(api: &Remote) -> anyhow::Result<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(FIRST_START_SECS);
+    loop {
+        if let Ok((200, body)) = api.call(reqwest::Method::GET, "/instance", None).await {
+            return Ok(body);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the demo instance did not start within {FIRST_START_SECS} s"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A password grant through the realm's password-grant client: the access token, or the
+/// HTTP status and body of the refusal.
+async fn grant(users: &Value, username: &str, password: &str) -> Result<String, String> {
+    let url = format!(
+        "{}/realms/{}/protocol/openid-connect/token",
+        users["keycloak_url"].as_str().unwrap_or_default(),
+        users["realm"].as_str().unwrap_or_default()
+    );
+    let r = reqwest::Client::new()
+        .post(url)
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", users["client_id"].as_str().unwrap_or_default()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    match body["access_token"].as_str() {
+        Some(t) if status == 200 => Ok(t.to_owned()),
+        _ => Err(format!("{status} {body}")),
+    }
+}
+
+fn password_of(users: &Value, username: &str) -> String {
+    users["users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["username"] == username)
+        .and_then(|u| u["password"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `GET /api/v1/backups` with a token from Keycloak: the status and body.
+async fn with_token(server: &Lifeboat, token: &str) -> anyhow::Result<(u16, Value)> {
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/backups", server.url))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    Ok((r.status().as_u16(), r.json().await.unwrap_or(Value::Null)))
+}
+
+/// The master realm's admin Lifeboat made (its password in the instance's 0600 file).
+async fn admin_token(data: &std::path::Path, keycloak_url: &str) -> anyhow::Result<String> {
+    let secrets: Value = serde_json::from_slice(&std::fs::read(
+        data.join("instances/demo/keycloak/secrets.json"),
+    )?)?;
+    let r: Value = reqwest::Client::new()
+        .post(format!(
+            "{keycloak_url}/realms/master/protocol/openid-connect/token"
+        ))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "admin-cli"),
+            ("username", "lifeboat-admin"),
+            (
+                "password",
+                secrets["admin_password"].as_str().unwrap_or_default(),
+            ),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    r["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no admin token")
+}
+
+/// The id of user `name` in realm `dash`.
+async fn user_id(keycloak_url: &str, admin: &str, name: &str) -> anyhow::Result<String> {
+    let found: Value = reqwest::Client::new()
+        .get(format!(
+            "{keycloak_url}/admin/realms/dash/users?username={name}&exact=true"
+        ))
+        .bearer_auth(admin)
+        .send()
+        .await?
+        .json()
+        .await?;
+    found[0]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no user {name}: {found}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_a_real_keycloak_whose_realm_signs_in_and_comes_back() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    open_up(dir.path())?;
+    let data = dir.path().join("data");
+    let server = Lifeboat::start(&data, &["--demo-keycloak=true"]).await?;
+    let api = Remote::of(&server);
+    let info = instance(&api).await?;
+    let keycloak_url = info["keycloak_url"]
+        .as_str()
+        .context("the instance reports its Keycloak")?
+        .to_owned();
+
+    let file = data.join("demo-users.json");
+    let mode = std::fs::metadata(&file)?.permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "demo-users.json is the owner's only");
+    let users: Value = serde_json::from_slice(&std::fs::read(&file)?)?;
+    assert_eq!(users["keycloak_url"], keycloak_url.as_str());
+    assert_eq!(users["realm"], "dash");
+    assert!(users["users"].as_array().is_some_and(|u| u.len() > 200));
+
+    // An admin's token gets in; a viewer's is refused, saying why.
+    let admin_pw = password_of(&users, "dash-admin");
+    let token = grant(&users, "dash-admin", &admin_pw)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let (status, body) = with_token(&server, &token).await?;
+    assert_eq!(status, 200, "{body}");
+    let viewer = grant(&users, "dash-viewer", &password_of(&users, "dash-viewer"))
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let (status, body) = with_token(&server, &viewer).await?;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.to_string().contains("admin"),
+        "the refusal names the role: {body}"
+    );
+
+    // Back up; then delete a user and change another's password.
+    let (op, _) = api
+        .run("/backups", json!({"description": "with keycloak"}), 300)
+        .await?;
+    assert!(succeeded(&op), "{op:#}");
+    let backup = op["outcome"]["backup_id"]
+        .as_str()
+        .context("backup id")?
+        .to_owned();
+    let kc_admin = admin_token(&data, &keycloak_url).await?;
+    let http = reqwest::Client::new();
+    let gone = user_id(&keycloak_url, &kc_admin, "user042").await?;
+    let r = http
+        .delete(format!("{keycloak_url}/admin/realms/dash/users/{gone}"))
+        .bearer_auth(&kc_admin)
+        .send()
+        .await?;
+    assert!(r.status().is_success(), "delete user042: {}", r.status());
+    let changed = user_id(&keycloak_url, &kc_admin, "user043").await?;
+    let r = http
+        .put(format!(
+            "{keycloak_url}/admin/realms/dash/users/{changed}/reset-password"
+        ))
+        .bearer_auth(&kc_admin)
+        .json(&json!({"type": "password", "value": "changed-after-the-backup", "temporary": false}))
+        .send()
+        .await?;
+    assert!(
+        r.status().is_success(),
+        "reset user043's password: {}",
+        r.status()
+    );
+    let old_042 = password_of(&users, "user042");
+    let old_043 = password_of(&users, "user043");
+    assert!(
+        grant(&users, "user042", &old_042).await.is_err(),
+        "user042 is gone"
+    );
+    assert!(
+        grant(&users, "user043", &old_043).await.is_err(),
+        "user043's password changed"
+    );
+
+    // Restore in place: Keycloak stops with Postgres and starts on the restored realm.
+    let (op, _) = api
+        .run(
+            &format!("/backups/{backup}/restore"),
+            json!({"confirmation": "restore backup", "target_namespace": "demo"}),
+            600,
+        )
+        .await?;
+    assert!(succeeded(&op), "{op:#}");
+    grant(&users, "user042", &old_042)
+        .await
+        .map_err(|e| anyhow::anyhow!("the deleted user signs in again: {e}"))?;
+    grant(&users, "user043", &old_043)
+        .await
+        .map_err(|e| anyhow::anyhow!("the changed password is the old one again: {e}"))?;
+    assert!(
+        grant(&users, "user043", "changed-after-the-backup")
+            .await
+            .is_err()
+    );
+    let token = grant(&users, "dash-admin", &admin_pw)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    assert_eq!(
+        with_token(&server, &token).await?.0,
+        200,
+        "Lifeboat accepts the restored realm's token"
+    );
+
+    // A restarted Lifeboat keeps the realm as it is: same users, same passwords.
+    server.stop().await?;
+    let before = std::fs::read(&file)?;
+    let server = Lifeboat::start(&data, &["--demo-keycloak=true"]).await?;
+    let api = Remote::of(&server);
+    let again = instance(&api).await?;
+    assert_eq!(again["keycloak_url"], keycloak_url.as_str());
+    assert_eq!(
+        std::fs::read(&file)?,
+        before,
+        "the realms are not laid out twice"
+    );
+    let token = grant(&users, "dash-admin", &admin_pw)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    assert_eq!(with_token(&server, &token).await?.0, 200);
+    server.stop().await?;
+    Ok(())
+}
