@@ -48,6 +48,14 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest(lifeboat_shared::API_PREFIX, api)
         .route("/login", axum::routing::get(crate::auth::login_page))
+        .route(
+            crate::auth::sso::START_PATH,
+            axum::routing::get(crate::auth::sso::start),
+        )
+        .route(
+            crate::auth::sso::CALLBACK_PATH,
+            axum::routing::get(crate::auth::sso::callback),
+        )
         // Any other `/api` path is an API 404, not the web page.
         .route("/api", axum::routing::any(crate::api::unknown_route))
         .route(

@@ -65,6 +65,11 @@ pub struct ServeArgs {
     /// The realm role a user needs.
     #[arg(long, env = "LIFEBOAT_OIDC_ROLE", default_value = "admin")]
     pub oidc_role: String,
+    /// The issuer's public client the standalone page's "Sign in with Keycloak" uses
+    /// (authorization code flow with PKCE; its redirect URIs must allow
+    /// `<Lifeboat's origin>/auth/keycloak/callback`).
+    #[arg(long, env = "LIFEBOAT_OIDC_CLIENT_ID", default_value = "lifeboat")]
+    pub oidc_client_id: String,
     /// The local runtime: run a real Keycloak beside the demo's Postgres (realms laid out as
     /// Dash Enterprise's, its users in `<data_dir>/demo-users.json`) and trust its realm
     /// `dash` for sign-in unless `--oidc-issuer` names another. `--demo-keycloak=false`
@@ -133,7 +138,8 @@ fn auth_context(
         .filter(|t| !t.is_empty())
         .map(crate::secret::Secret::new);
     let auth = crate::auth::Auth::load_or_create(data_dir, env_token)?;
-    let oidc = match args.oidc_issuer.as_ref().or(demo_issuer.as_ref()) {
+    let issuer = args.oidc_issuer.as_ref().or(demo_issuer.as_ref());
+    let oidc = match issuer {
         Some(issuer) => {
             let mut cfg = crate::auth::oidc::OidcConfig::keycloak(issuer, &args.oidc_audience);
             if let Some(url) = &args.oidc_jwks_url {
@@ -144,10 +150,12 @@ fn auth_context(
         }
         None => None,
     };
+    let sso = issuer.map(|i| crate::auth::sso::Sso::new(i, &args.oidc_client_id));
     Ok(crate::auth::AuthContext {
         auth,
         allowed_origins,
         oidc,
+        sso,
     })
 }
 

@@ -27,6 +27,7 @@ fn fixture() -> (tempfile::TempDir, AppState, Arc<AuthContext>) {
         auth: Auth::with_token(Secret::new(TOKEN)),
         allowed_origins: vec![],
         oidc: None,
+        sso: None,
     });
     assert!(state.set_auth(ctx.clone()));
     (dir, state, ctx)

@@ -194,6 +194,7 @@ fn no_route_panics_or_fails_internally_on_malformed_input() {
         auth: Auth::with_token(Secret::new(TOKEN)),
         allowed_origins: vec![],
         oidc: None,
+        sso: None,
     })));
     rt.block_on(state.runtime().instances().start()).unwrap();
     let router = app(state.clone());

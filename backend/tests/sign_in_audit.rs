@@ -41,6 +41,7 @@ async fn every_sign_in_attempt_is_recorded_without_its_secret() {
         auth: Auth::with_token(Secret::new(TOKEN)),
         allowed_origins: vec![],
         oidc: None,
+        sso: None,
     })));
 
     assert_eq!(

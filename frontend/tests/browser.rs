@@ -99,6 +99,7 @@ async fn health_line_states() {
     let up = Health {
         status: HealthStatus::Ok,
         version: "1.2.3".into(),
+        keycloak_sign_in: None,
     };
     assert_eq!(
         render_health(HealthView::Up(up)).await,
@@ -107,6 +108,7 @@ async fn health_line_states() {
     let degraded = Health {
         status: HealthStatus::Degraded,
         version: "1.2.3".into(),
+        keycloak_sign_in: None,
     };
     assert!(
         render_health(HealthView::Up(degraded))

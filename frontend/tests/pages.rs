@@ -216,6 +216,30 @@ async fn without_a_server_the_main_page_is_loading() {
 }
 
 #[wasm_bindgen_test]
+async fn signed_out_standalone_offers_keycloak_when_lifeboat_trusts_a_realm() {
+    let signed_out =
+        r#"{"code":"unauthenticated","message":"Sign in to use Lifeboat.","hint":null}"#;
+    serve(&[
+        ("/config", 401, signed_out),
+        ("/backups", 401, signed_out),
+        ("/audit", 401, signed_out),
+        ("/instance", 401, signed_out),
+        (
+            "/health",
+            200,
+            r#"{"status":"ok","version":"0.1.0","keycloak_sign_in":"/auth/keycloak"}"#,
+        ),
+    ]);
+    let (div, handle) = render(Some(standalone_api()), vec![], false);
+    let link = wait_for(&div, "[data-testid=signin-keycloak]").await;
+    assert_eq!(link.text_content().unwrap_or_default(), "Sign in with Keycloak");
+    let href = link.get_attribute("href").unwrap_or_default();
+    assert!(href.starts_with("/auth/keycloak?return=%2F"), "{href}");
+    assert!(find(&div, "signin-token").is_some(), "the admin token still works");
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
 async fn signed_out_standalone_shows_the_sign_in_form_and_a_refused_token() {
     let signed_out =
         r#"{"code":"unauthenticated","message":"Sign in to use Lifeboat.","hint":null}"#;
@@ -234,6 +258,10 @@ async fn signed_out_standalone_shows_the_sign_in_form_and_a_refused_token() {
     let (div, handle) = render(Some(standalone_api()), vec![], false);
     wait_for(&div, "[data-testid=signin]").await;
     assert!(text(&div, "signin").contains("Sign in to use Lifeboat."));
+    assert!(
+        find(&div, "signin-keycloak").is_none(),
+        "no Keycloak sign-in when the health names none"
+    );
     assert!(
         find(&div, "backup-now").is_none(),
         "no cards while signed out"

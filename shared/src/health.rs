@@ -22,6 +22,10 @@ pub struct Health {
     pub status: HealthStatus,
     /// The Lifeboat version serving this API.
     pub version: String,
+    /// Where the standalone page's "Sign in with Keycloak" starts (`/auth/keycloak`), when
+    /// Lifeboat trusts a Keycloak realm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keycloak_sign_in: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! The demo with a real Keycloak, as `make run` starts it: Lifeboat lays out the realms on
 //! the demo's first start, writes `demo-users.json` (0600) and reports the URL in
 //! `GET /api/v1/instance`; it trusts the demo realm, so an `admin` user's token from the
-//! password grant gets in and a `viewer`'s is refused. A backup, a user deleted and another's
+//! password grant gets in and a `viewer`'s is refused, and the page's "Sign in with
+//! Keycloak" (the code flow with PKCE, in headless Chromium) signs an admin in and shows a
+//! viewer why not. A backup, a user deleted and another's
 //! password changed, a restore in place (Keycloak is stopped and started again on the
 //! restored realm): the deleted user signs in again with the password they had, the changed
 //! one with the old password. A restarted Lifeboat keeps the realms as they are.
@@ -13,7 +15,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use lifeboat_e2e::page::open_up;
+use fantoccini::Locator;
+use lifeboat_e2e::browser::Browser;
+use lifeboat_e2e::page::{element, open_up};
 use lifeboat_e2e::remote::{Remote, succeeded};
 use lifeboat_e2e::server::Lifeboat;
 use serde_json::{Value, json};
@@ -129,6 +133,64 @@ async fn user_id(keycloak_url: &str, admin: &str, name: &str) -> anyhow::Result<
         .with_context(|| format!("no user {name}: {found}"))
 }
 
+/// Signs `username` in through the page in a fresh headless Chromium: an admin ends on the
+/// Backup and Restore page, anyone else on the refusal naming the role.
+async fn page_sign_in(server: &Lifeboat, users: &Value, username: &str) -> anyhow::Result<()> {
+    let browser = Browser::start().await?;
+    browser.client.goto(&server.url).await?;
+    element(&browser, "[data-testid=signin-keycloak]")
+        .await?
+        .click()
+        .await?;
+    // Keycloak's login page (its own theme), on Keycloak's origin.
+    let form = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Id("username"))
+        .await
+        .context("Keycloak's login form")?;
+    form.send_keys(username).await?;
+    browser
+        .client
+        .find(Locator::Id("password"))
+        .await?
+        .send_keys(&password_of(users, username))
+        .await?;
+    browser
+        .client
+        .find(Locator::Id("kc-login"))
+        .await?
+        .click()
+        .await?;
+    if username == "dash-admin" {
+        // Signed in: the page's cards instead of the sign-in form.
+        element(&browser, "[data-testid=backup-restore] .lb-card").await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while browser
+            .client
+            .find(Locator::Css("[data-testid=signin]"))
+            .await
+            .is_ok()
+        {
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "still signed out");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let url = browser.client.current_url().await?;
+        anyhow::ensure!(
+            url.as_str().starts_with(&server.url),
+            "back on Lifeboat: {url}"
+        );
+    } else {
+        let text = browser.wait_for_text("main", "realm role").await?;
+        anyhow::ensure!(
+            text.contains(username) && text.contains("admin"),
+            "the refusal names the user and the role: {text}"
+        );
+    }
+    browser.close().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_runs_a_real_keycloak_whose_realm_signs_in_and_comes_back() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -166,6 +228,11 @@ async fn the_demo_runs_a_real_keycloak_whose_realm_signs_in_and_comes_back() -> 
         body.to_string().contains("admin"),
         "the refusal names the role: {body}"
     );
+
+    // The standalone page: "Sign in with Keycloak", Keycloak's own form, and back signed in;
+    // a viewer is refused with a page that says why.
+    page_sign_in(&server, &users, "dash-admin").await?;
+    page_sign_in(&server, &users, "dash-viewer").await?;
 
     // Back up; then delete a user and change another's password.
     let (op, _) = api

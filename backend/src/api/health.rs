@@ -18,8 +18,13 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
     } else {
         HealthStatus::Degraded
     };
+    let keycloak_sign_in = state
+        .auth()
+        .filter(|a| a.sso.is_some())
+        .map(|_| crate::auth::sso::START_PATH.to_owned());
     Json(Health {
         status,
         version: env!("CARGO_PKG_VERSION").to_owned(),
+        keycloak_sign_in,
     })
 }

@@ -39,6 +39,8 @@ pub struct AuthContext {
     pub allowed_origins: Vec<HeaderValue>,
     /// App Manager's identity provider, when configured: bearer JWTs are checked against it.
     pub oidc: Option<super::oidc::OidcVerifier>,
+    /// "Sign in with Keycloak" through that provider, when configured.
+    pub sso: Option<super::sso::Sso>,
 }
 
 const SIGN_IN_HINT: &str = "Open the one-time login link printed in Lifeboat's log, or send \
@@ -108,7 +110,7 @@ pub fn authenticate(
         )
         .with_hint(SIGN_IN_HINT));
     };
-    let Some(csrf) = ctx.auth.session_csrf(session) else {
+    let Some((csrf, user)) = ctx.auth.session(session) else {
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
             "session_expired",
@@ -139,7 +141,7 @@ pub fn authenticate(
         }
     }
     Ok(Principal {
-        user: "admin".into(),
+        user,
         method: AuthMethod::Session,
     })
 }
@@ -212,6 +214,7 @@ mod tests {
             auth: Auth::with_token(Secret::new(TOKEN)),
             allowed_origins: vec![HeaderValue::from_static("https://appmanager.example")],
             oidc: None,
+            sso: None,
         }
     }
 

@@ -9,6 +9,7 @@
 mod middleware;
 pub mod oidc;
 mod routes;
+pub mod sso;
 mod store;
 
 pub use middleware::{AuthContext, AuthMethod, Principal, require_auth};

@@ -188,6 +188,28 @@ impl OidcVerifier {
 
     /// Verifies a token and the role; returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, OidcError> {
+        let claims = self.verify_identity(token).await?;
+        if !self.has_role(&claims) {
+            return Err(OidcError::MissingRole(self.config.required_role.clone()));
+        }
+        Ok(claims)
+    }
+
+    /// The realm role a caller needs.
+    pub fn required_role(&self) -> &str {
+        &self.config.required_role
+    }
+
+    /// Whether verified `claims` carry the required realm role.
+    pub fn has_role(&self, claims: &Claims) -> bool {
+        claims
+            .realm_access
+            .as_ref()
+            .is_some_and(|r| r.roles.iter().any(|x| x == &self.config.required_role))
+    }
+
+    /// Verifies a token (signature, issuer, audience, expiry) whatever its roles.
+    pub async fn verify_identity(&self, token: &str) -> Result<Claims, OidcError> {
         let header = decode_header(token).map_err(|_| OidcError::Malformed)?;
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
             return Err(OidcError::Malformed);
@@ -211,14 +233,6 @@ impl OidcVerifier {
                 _ => OidcError::Invalid,
             }
         })?;
-        let claims = data.claims;
-        let has_role = claims
-            .realm_access
-            .as_ref()
-            .is_some_and(|r| r.roles.iter().any(|x| x == &self.config.required_role));
-        if !has_role {
-            return Err(OidcError::MissingRole(self.config.required_role.clone()));
-        }
-        Ok(claims)
+        Ok(data.claims)
     }
 }

@@ -86,7 +86,7 @@ pub struct LoginQuery {
 
 /// Whether the client reached Lifeboat over TLS: Lifeboat itself speaks plain HTTP on
 /// loopback, so TLS means a terminating proxy that says so in `X-Forwarded-Proto`.
-fn over_tls(headers: &HeaderMap) -> bool {
+pub(super) fn over_tls(headers: &HeaderMap) -> bool {
     headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -94,7 +94,7 @@ fn over_tls(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
 }
 
-fn set_cookies(resp: &mut Response, s: &NewSession, secure: bool) {
+pub(super) fn set_cookies(resp: &mut Response, s: &NewSession, secure: bool) {
     let flags = if secure {
         "Path=/; SameSite=Strict; Secure"
     } else {

@@ -36,6 +36,9 @@ pub enum AuthError {
     Random(String),
 }
 
+/// The user of a session made with the admin token or the one-time link.
+pub const ADMIN_USER: &str = "admin";
+
 /// A session just created: the cookie values to set.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -48,6 +51,7 @@ pub struct NewSession {
 #[derive(Debug)]
 struct Session {
     csrf: Secret,
+    user: String,
     last_used: Instant,
 }
 
@@ -133,19 +137,28 @@ impl Auth {
     pub fn redeem_login_code(&self, code: &str) -> Option<NewSession> {
         let issued = self.login_code.lock().ok()?.take()?;
         let valid = ct_eq(code, issued.0.expose()) && issued.1.elapsed() < LOGIN_CODE_TTL;
-        if valid { self.new_session().ok() } else { None }
-    }
-
-    /// Trades the admin token for a session.
-    pub fn login_with_token(&self, token: &str) -> Option<NewSession> {
-        if self.check_token(token) {
-            self.new_session().ok()
+        if valid {
+            self.new_session(ADMIN_USER).ok()
         } else {
             None
         }
     }
 
-    fn new_session(&self) -> Result<NewSession, AuthError> {
+    /// Trades the admin token for a session.
+    pub fn login_with_token(&self, token: &str) -> Option<NewSession> {
+        if self.check_token(token) {
+            self.new_session(ADMIN_USER).ok()
+        } else {
+            None
+        }
+    }
+
+    /// A session for `user`, whom the identity provider vouched for (Keycloak sign-in).
+    pub fn login_as(&self, user: &str) -> Option<NewSession> {
+        self.new_session(user).ok()
+    }
+
+    fn new_session(&self, user: &str) -> Result<NewSession, AuthError> {
         let s = NewSession {
             id: Secret::new(random_hex(32)?),
             csrf: Secret::new(random_hex(24)?),
@@ -156,6 +169,7 @@ impl Auth {
                 s.id.expose().to_owned(),
                 Session {
                     csrf: s.csrf.clone(),
+                    user: user.to_owned(),
                     last_used: Instant::now(),
                 },
             );
@@ -163,8 +177,8 @@ impl Auth {
         Ok(s)
     }
 
-    /// The session's CSRF token if `id` is a live session (and marks it used).
-    pub fn session_csrf(&self, id: &str) -> Option<Secret> {
+    /// The session's CSRF token and user if `id` is a live session (and marks it used).
+    pub fn session(&self, id: &str) -> Option<(Secret, String)> {
         let mut sessions = self.sessions.lock().ok()?;
         let s = sessions.get_mut(id)?;
         if s.last_used.elapsed() >= SESSION_IDLE_TTL {
@@ -172,7 +186,7 @@ impl Auth {
             return None;
         }
         s.last_used = Instant::now();
-        Some(s.csrf.clone())
+        Some((s.csrf.clone(), s.user.clone()))
     }
 
     /// Ends a session.
@@ -230,8 +244,11 @@ mod tests {
         let code = a.issue_login_code().unwrap();
         let s = a.redeem_login_code(code.expose()).unwrap();
         assert!(a.redeem_login_code(code.expose()).is_none());
-        assert_eq!(a.session_csrf(s.id.expose()).unwrap(), s.csrf);
+        assert_eq!(
+            a.session(s.id.expose()).unwrap(),
+            (s.csrf.clone(), ADMIN_USER.to_owned())
+        );
         a.logout(s.id.expose());
-        assert!(a.session_csrf(s.id.expose()).is_none());
+        assert!(a.session(s.id.expose()).is_none());
     }
 }

@@ -1,4 +1,6 @@
-//! The standalone page's sign-in form: the admin token traded for a session cookie.
+//! The standalone page's sign-in form: "Sign in with Keycloak" when Lifeboat trusts a realm
+//! (it runs the authorization code flow itself), and the admin token traded for a session
+//! cookie.
 //!
 //! A plain function of the page's state rather than a component: a component of its own
 //! costs the bundle about a kilobyte of lifecycle code.
@@ -10,13 +12,14 @@ use crate::components::banner::error_banner;
 use crate::components::field::Field;
 
 /// The sign-in card: `reason` is the server's `401` (its message heads the card), `token`
-/// the input's value, `error` a refused sign-in.
+/// the input's value, `error` a refused sign-in, `keycloak` where a Keycloak sign-in starts.
 pub fn sign_in(
     reason: &ApiFailure,
     token: &UseStateHandle<String>,
     busy: bool,
     error: Option<&ApiFailure>,
     onsubmit: Callback<SubmitEvent>,
+    keycloak: Option<String>,
 ) -> Html {
     let on_input = {
         let token = token.clone();
@@ -25,6 +28,11 @@ pub fn sign_in(
     html! {
         <section class="lb-card" aria-labelledby="lb-signin-h" data-testid="signin">
             <h2 id="lb-signin-h">{ reason.message() }</h2>
+            if let Some(href) = keycloak {
+                <p><a class="lb-btn lb-btn-primary" {href} data-testid="signin-keycloak">
+                    { "Sign in with Keycloak" }</a></p>
+                <p>{ "Or, as Lifeboat's administrator:" }</p>
+            }
             <form class="lb-dialog-form" {onsubmit}>
                 <Field id="lb-signin-token" label="Admin token" kind="password" required=true
                     value={(**token).clone()} {on_input} autocomplete="current-password"

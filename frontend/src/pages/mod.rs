@@ -10,7 +10,7 @@ use lifeboat_shared::operation::Operation;
 use yew::prelude::*;
 
 use crate::api::Api;
-use crate::hooks::{Action, Operations, use_action};
+use crate::hooks::{Action, Operations, use_action, use_fetch};
 use crate::router::{Navigator, Route, use_navigator};
 use crate::state::OperationsAction;
 
@@ -80,7 +80,13 @@ pub(crate) fn use_sign_in(failure: Option<&crate::api::ApiFailure>) -> Option<Ht
         Ok(())
     });
     let token = use_state(String::new);
+    // Lifeboat says in its health whether it trusts a Keycloak realm to sign in with.
+    let health = use_fetch((), |api| async move { api.health().await });
     let reason = failure.filter(|e| e.signed_out() && api.is_some_and(|a| a.standalone))?;
+    let keycloak = health
+        .ok()
+        .and_then(|h| h.keycloak_sign_in.clone())
+        .map(|start| format!("{start}?return={}", here()));
     let onsubmit = {
         let (action, token) = (action.clone(), token.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -94,7 +100,23 @@ pub(crate) fn use_sign_in(failure: Option<&crate::api::ApiFailure>) -> Option<Ht
         action.busy(),
         action.error().as_ref(),
         onsubmit,
+        keycloak,
     ))
+}
+
+/// The page's own path, URL-encoded (where a Keycloak sign-in comes back to).
+fn here() -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window()
+            .and_then(|w| w.location().pathname().ok())
+            .map(|p| String::from(js_sys::encode_uri_component(&p)))
+            .unwrap_or_else(|| "%2F".into())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        "%2F".into()
+    }
 }
 
 /// Now, in seconds since the epoch (the browser's clock; `None` off the browser).
