@@ -2,7 +2,7 @@
 //! on a real system Postgres: the demo realms are laid out through its admin REST API, and
 //! Lifeboat's OIDC verifier meets the tokens it issues — an admin gets in, a viewer is
 //! refused for the role, a disabled user or a wrong password gets no token, a token of
-//! another realm is refused. Then the server is stopped and started again on the same database.
+//! another realm or an expired one is refused, and a rotated realm key is fetched again. Then the server is stopped and started again on the same database.
 //!
 //! Prints how long Keycloak's first start (which creates its schema) and a later one take.
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // Tests: a panic is the failure report.
@@ -201,6 +201,63 @@ async fn the_demo_realms_on_a_real_keycloak_sign_users_in_to_lifeboat() {
         "{other}"
     );
 
+    // An expired token is refused: the realm's tokens made to live one second, and a
+    // verifier without leeway.
+    let realm_path = format!("/{REALM}");
+    admin
+        .send(
+            reqwest::Method::PUT,
+            &realm_path,
+            Some(&json!({"accessTokenLifespan": 1})),
+        )
+        .await
+        .unwrap();
+    let short = token("dash-admin").await.unwrap().access_token;
+    let mut strict = OidcConfig::keycloak(&issuer, "lifeboat");
+    strict.leeway = Duration::ZERO;
+    let strict = OidcVerifier::new(strict).unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let expired = strict.verify(&short).await.unwrap_err();
+    assert!(matches!(expired, OidcError::Expired), "{expired}");
+    admin
+        .send(
+            reqwest::Method::PUT,
+            &realm_path,
+            Some(&json!({"accessTokenLifespan": 300})),
+        )
+        .await
+        .unwrap();
+
+    // The realm's key rotated: a new RSA key of higher priority signs the next tokens, and
+    // Lifeboat fetches the issuer's keys again for the key id it does not know.
+    let before = token("dash-admin").await.unwrap().access_token;
+    let realm_id = admin.get(&realm_path).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    admin
+        .send(
+            reqwest::Method::POST,
+            &format!("/{REALM}/components"),
+            Some(&json!({
+                "name": "rotated",
+                "providerId": "rsa-generated",
+                "providerType": "org.keycloak.keys.KeyProvider",
+                "parentId": realm_id,
+                "config": {"priority": ["500"], "keySize": ["2048"], "active": ["true"], "enabled": ["true"]}
+            })),
+        )
+        .await
+        .unwrap();
+    let after = token("dash-admin").await.unwrap().access_token;
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    assert_ne!(kid(&before), kid(&after), "the new key signs");
+    let mut rotating = OidcConfig::keycloak(&issuer, "lifeboat");
+    rotating.min_refetch = Duration::ZERO;
+    let rotating = OidcVerifier::new(rotating).unwrap();
+    rotating.verify(&before).await.unwrap();
+    rotating.verify(&after).await.unwrap();
+
     // Stopped and started again on the same database: the realm and its users are there.
     kc.stop().await;
     let started = Instant::now();
@@ -215,7 +272,9 @@ async fn the_demo_realms_on_a_real_keycloak_sign_users_in_to_lifeboat() {
     .unwrap();
     again.wait_ready(Duration::from_secs(300)).await.unwrap();
     let later_start = started.elapsed();
-    verifier
+    // (`rotating`: the first verifier fetched the keys less than its 30 s apart ago, for the
+    // other realm's token, and would refuse the rotated key's tokens until that has passed.)
+    rotating
         .verify(&token("dash-admin").await.unwrap().access_token)
         .await
         .unwrap();
