@@ -3,7 +3,9 @@
 //! `GET /api/v1/instance`; it trusts the demo realm, so an `admin` user's token from the
 //! password grant gets in and a `viewer`'s is refused, and the page's "Sign in with
 //! Keycloak" (the code flow with PKCE, in headless Chromium) signs an admin in and shows a
-//! viewer why not. A backup, a user deleted and another's
+//! viewer why not. After a backup the realm's login theme changes, its identity provider and
+//! a group are deleted; after the restore the admin API shows all three back. A restore into
+//! a new namespace runs a second Keycloak beside the first, serving the same realm. A backup, a user deleted and another's
 //! password changed, a restore in place (Keycloak is stopped and started again on the
 //! restored realm): the deleted user signs in again with the password they had, the changed
 //! one with the old password. A restarted Lifeboat keeps the realms as they are.
@@ -114,6 +116,57 @@ async fn admin_token(data: &std::path::Path, keycloak_url: &str) -> anyhow::Resu
         .as_str()
         .map(str::to_owned)
         .context("no admin token")
+}
+
+/// `method <keycloak_url>/admin/realms/dash<path>` as the master admin: status and JSON.
+async fn realm_call(
+    keycloak_url: &str,
+    admin: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<(u16, Value)> {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{keycloak_url}/admin/realms/dash{path}"))
+        .bearer_auth(admin);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await?;
+    Ok((r.status().as_u16(), r.json().await.unwrap_or(Value::Null)))
+}
+
+/// What the restore must bring back, read through the admin API: the login theme, the
+/// identity provider's alias and the group names.
+async fn realm_state(
+    keycloak_url: &str,
+    admin: &str,
+) -> anyhow::Result<(Value, Value, Vec<String>)> {
+    let get = reqwest::Method::GET;
+    let (_, realm) = realm_call(keycloak_url, admin, get.clone(), "", None).await?;
+    let (_, idps) = realm_call(
+        keycloak_url,
+        admin,
+        get.clone(),
+        "/identity-provider/instances",
+        None,
+    )
+    .await?;
+    let (_, groups) = realm_call(keycloak_url, admin, get, "/groups", None).await?;
+    let mut names: Vec<String> = groups
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    let aliases: Vec<Value> = idps
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| i["alias"].clone())
+        .collect();
+    Ok((realm["loginTheme"].clone(), Value::from(aliases), names))
 }
 
 /// The id of user `name` in realm `dash`.
@@ -244,6 +297,55 @@ async fn the_demo_runs_a_real_keycloak_whose_realm_signs_in_and_comes_back() -> 
         .context("backup id")?
         .to_owned();
     let kc_admin = admin_token(&data, &keycloak_url).await?;
+    let at_backup = realm_state(&keycloak_url, &kc_admin).await?;
+    assert_eq!(at_backup.1, json!(["corporate-sso"]), "{at_backup:?}");
+    assert!(
+        at_backup.2.contains(&"operations".to_owned()),
+        "{at_backup:?}"
+    );
+    // A realm setting, the identity provider and a group change after the backup.
+    let put = reqwest::Method::PUT;
+    let del = reqwest::Method::DELETE;
+    let (status, _) = realm_call(
+        &keycloak_url,
+        &kc_admin,
+        put,
+        "",
+        Some(json!({"loginTheme": "base"})),
+    )
+    .await?;
+    assert_eq!(status, 204);
+    let (status, _) = realm_call(
+        &keycloak_url,
+        &kc_admin,
+        del.clone(),
+        "/identity-provider/instances/corporate-sso",
+        None,
+    )
+    .await?;
+    assert_eq!(status, 204);
+    let (_, groups) = realm_call(
+        &keycloak_url,
+        &kc_admin,
+        reqwest::Method::GET,
+        "/groups?search=operations&exact=true",
+        None,
+    )
+    .await?;
+    let group = groups[0]["id"]
+        .as_str()
+        .context("group operations")?
+        .to_owned();
+    let (status, _) = realm_call(
+        &keycloak_url,
+        &kc_admin,
+        del,
+        &format!("/groups/{group}"),
+        None,
+    )
+    .await?;
+    assert_eq!(status, 204);
+    assert_ne!(realm_state(&keycloak_url, &kc_admin).await?, at_backup);
     let http = reqwest::Client::new();
     let gone = user_id(&keycloak_url, &kc_admin, "user042").await?;
     let r = http
@@ -305,6 +407,40 @@ async fn the_demo_runs_a_real_keycloak_whose_realm_signs_in_and_comes_back() -> 
         200,
         "Lifeboat accepts the restored realm's token"
     );
+    let kc_admin = admin_token(&data, &keycloak_url).await?;
+    assert_eq!(
+        realm_state(&keycloak_url, &kc_admin).await?,
+        at_backup,
+        "the login theme, the identity provider and the group are back"
+    );
+
+    // Into a new namespace: its own Keycloak, side by side, serves the same realm.
+    let (op, _) = api
+        .run(
+            &format!("/backups/{backup}/restore"),
+            json!({"confirmation": "restore backup", "target_namespace": "demo-copy"}),
+            600,
+        )
+        .await?;
+    assert!(succeeded(&op), "{op:#}");
+    let (_, list) = api.call(reqwest::Method::GET, "/instances", None).await?;
+    let copy_url = list["instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["namespace"] == "demo-copy")
+        .and_then(|i| i["keycloak_url"].as_str())
+        .context("the new namespace reports its Keycloak")?
+        .to_owned();
+    assert_ne!(copy_url, keycloak_url);
+    let mut copy_users = users.clone();
+    copy_users["keycloak_url"] = Value::from(copy_url.clone());
+    grant(&copy_users, "user042", &old_042)
+        .await
+        .map_err(|e| anyhow::anyhow!("the new namespace's Keycloak signs user042 in: {e}"))?;
+    grant(&users, "dash-admin", &admin_pw)
+        .await
+        .map_err(|e| anyhow::anyhow!("the first one still serves: {e}"))?;
 
     // A restarted Lifeboat keeps the realm as it is: same users, same passwords.
     server.stop().await?;
