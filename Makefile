@@ -71,6 +71,7 @@ size: install-run ## print the release bundle's size (raw and gzipped); fail ove
 BENCH_SCALE ?= 60
 bench-smoke: install ui ## run every benchmark on a tiny data set (they must work; figures are not goals here)
 	LIFEBOAT_BENCH_SCALE=2 cargo test --locked -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
+	LIFEBOAT_KC_BENCH_USERS=200 cargo test --locked -p lifeboat --test keycloak_bench -- --ignored --nocapture
 	cargo build --locked -p lifeboat
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
 	LIFEBOAT_K8S_BENCH_SCALE=2 LIFEBOAT_K8S_BENCH_ROUNDS=1 cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
@@ -78,6 +79,7 @@ bench-smoke: install ui ## run every benchmark on a tiny data set (they must wor
 K8S_BENCH_SCALE ?= 20
 bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
 	LIFEBOAT_BENCH_SCALE=$(BENCH_SCALE) cargo test --locked --release -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
+	cargo test --locked --release -p lifeboat --test keycloak_bench -- --ignored --nocapture
 	cargo build --locked -p lifeboat
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
 	LIFEBOAT_K8S_BENCH_SCALE=$(K8S_BENCH_SCALE) cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture

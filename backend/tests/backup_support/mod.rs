@@ -97,6 +97,25 @@ async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, Value) 
 
 /// A fresh data dir, the demo instance up, tools from `toolbox`.
 pub async fn env_with(toolbox: Toolbox) -> Env {
+    env_full(toolbox, None).await
+}
+
+/// The same, the demo instance running the real Keycloak (`make install` installs it)
+/// with its realms laid out.
+pub async fn env_with_keycloak() -> Env {
+    let install = lifeboat::keycloak::install::KeycloakInstall::find(None)
+        .expect("make install installs Keycloak");
+    let setup = lifeboat::runtime::local::instance::keycloak::KeycloakSetup {
+        install,
+        lifeboat_origin: "http://127.0.0.1:9".into(),
+    };
+    env_full(Toolbox::discover(), Some(setup)).await
+}
+
+async fn env_full(
+    toolbox: Toolbox,
+    keycloak: Option<lifeboat::runtime::local::instance::keycloak::KeycloakSetup>,
+) -> Env {
     let dir = tempfile::tempdir().unwrap();
     open_up(dir.path());
     let settings = Settings {
@@ -104,7 +123,7 @@ pub async fn env_with(toolbox: Toolbox) -> Env {
         static_dir: dir.path().join("dist"),
         allowed_origins: vec![],
     };
-    let state = lifeboat::cli::local_state(settings, toolbox, None);
+    let state = lifeboat::cli::local_state(settings, toolbox, keycloak);
     lifeboat::jobs::supervisor::recover(state.jobs()).await;
     state.runtime().instances().start().await.unwrap();
     let router = app(state.clone());
