@@ -232,10 +232,16 @@ async fn signed_out_standalone_offers_keycloak_when_lifeboat_trusts_a_realm() {
     ]);
     let (div, handle) = render(Some(standalone_api()), vec![], false);
     let link = wait_for(&div, "[data-testid=signin-keycloak]").await;
-    assert_eq!(link.text_content().unwrap_or_default(), "Sign in with Keycloak");
+    assert_eq!(
+        link.text_content().unwrap_or_default(),
+        "Sign in with Keycloak"
+    );
     let href = link.get_attribute("href").unwrap_or_default();
     assert!(href.starts_with("/auth/keycloak?return=%2F"), "{href}");
-    assert!(find(&div, "signin-token").is_some(), "the admin token still works");
+    assert!(
+        find(&div, "signin-token").is_some(),
+        "the admin token still works"
+    );
     handle.destroy();
 }
 
