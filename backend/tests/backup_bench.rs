@@ -16,52 +16,17 @@
 
 mod backup_support;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use backup_support::{Env, as_postgres, du, env, layout, stop};
+use backup_support::{Env, as_postgres, du, env, layout, restic_in, step_times, stop};
 use lifeboat_shared::operation::OperationStatus;
-
-fn restic_in(repo: &Path, cwd: &Path, args: &[&str]) {
-    let out = Command::new("restic")
-        .args(args)
-        .current_dir(cwd)
-        .env("RESTIC_REPOSITORY", repo)
-        .env("RESTIC_PASSWORD", lifeboat::restic::NO_PASSPHRASE_KEY)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 async fn timed_backup(env: &Env, description: &str) -> Duration {
     let started = Instant::now();
     let op = env.backup(description).await;
     let took = started.elapsed();
     assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
-    let parse = |t: &Option<String>| {
-        time::OffsetDateTime::parse(
-            t.as_deref().unwrap(),
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap()
-    };
-    let steps: Vec<String> = op
-        .steps
-        .iter()
-        .map(|s| {
-            format!(
-                "{} {:.2}s",
-                s.id,
-                (parse(&s.finished_at) - parse(&s.started_at)).as_seconds_f64()
-            )
-        })
-        .collect();
-    println!("  steps: {}", steps.join(", "));
+    println!("  steps: {}", step_times(&op));
     took
 }
 

@@ -17,7 +17,9 @@ mod backup_support;
 
 use std::time::Instant;
 
-use backup_support::{as_postgres, du, env_with_keycloak, layout, query, stop};
+use backup_support::{
+    as_postgres, du, env_with_keycloak, layout, query, restic_in, step_times, stop,
+};
 use lifeboat_shared::operation::OperationStatus;
 
 /// `n` more users (numbered from `from`) and ten login events each.
@@ -125,21 +127,7 @@ async fn backup_on_keycloaks_real_schema() {
     // Raw tools, same settings, into a fresh repository, then Backup Now.
     let config = instance.pgbr_config().display().to_string();
     let repo = env.dir.path().join("raw-restic");
-    let restic_at = |repo: &std::path::Path, args: &[&str], cwd: &std::path::Path| {
-        let out = std::process::Command::new("restic")
-            .args(args)
-            .current_dir(cwd)
-            .env("RESTIC_REPOSITORY", repo)
-            .env("RESTIC_PASSWORD", lifeboat::restic::NO_PASSPHRASE_KEY)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let restic = |args: &[&str], cwd: &std::path::Path| restic_at(&repo, args, cwd);
+    let restic = |args: &[&str], cwd: &std::path::Path| restic_in(&repo, cwd, args);
     restic(&["init"], env.dir.path());
     let raw_backup = || {
         let started = Instant::now();
@@ -166,27 +154,12 @@ async fn backup_on_keycloaks_real_schema() {
             let op = env.backup(description).await;
             assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
             let took = started.elapsed();
-            let at = |t: &Option<String>| {
-                time::OffsetDateTime::parse(
-                    t.as_deref().unwrap_or_default(),
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .ok()
-            };
-            let steps: Vec<String> = op
-                .steps
-                .iter()
-                .filter_map(|s| {
-                    let d = at(&s.finished_at)? - at(&s.started_at)?;
-                    Some(format!("{} {:.2}", s.id, d.as_seconds_f64()))
-                })
-                .collect();
-            println!("  {description}: {}", steps.join(", "));
+            println!("  {description}: {}", step_times(&op));
             took
         }
     };
     // Backup Now into its own fresh (initialized) repository, as `backup_bench` does.
-    restic_at(&env.bucket().join("restic"), &["init"], env.dir.path());
+    restic_in(&env.bucket().join("restic"), env.dir.path(), &["init"]);
     let first = backup("keycloak bench").await;
     println!(
         "Backup Now {:.2} s vs raw pgbackrest+restic {:.2} s: ratio {:.3}",

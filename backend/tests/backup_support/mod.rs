@@ -135,6 +135,42 @@ pub async fn env() -> Env {
     env_with(Toolbox::discover()).await
 }
 
+/// restic against the repository `repo` (no passphrase) from `cwd`; it must succeed.
+pub fn restic_in(repo: &Path, cwd: &Path, args: &[&str]) {
+    let out = std::process::Command::new("restic")
+        .args(args)
+        .current_dir(cwd)
+        .env("RESTIC_REPOSITORY", repo)
+        .env("RESTIC_PASSWORD", lifeboat::restic::NO_PASSPHRASE_KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Each step of `op` with how long it took: `preflight 0.74s, lock 0.00s, …`.
+pub fn step_times(op: &Operation) -> String {
+    let at = |t: &Option<String>| {
+        time::OffsetDateTime::parse(
+            t.as_deref().unwrap_or_default(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+    };
+    let steps: Vec<String> = op
+        .steps
+        .iter()
+        .filter_map(|s| {
+            let d = at(&s.finished_at)? - at(&s.started_at)?;
+            Some(format!("{} {:.2}s", s.id, d.as_seconds_f64()))
+        })
+        .collect();
+    steps.join(", ")
+}
+
 /// Lets the postgres user walk into a temporary directory.
 pub fn open_up(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
