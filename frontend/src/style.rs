@@ -48,6 +48,8 @@ clip:rect(0 0 0 0);white-space:nowrap;border:0}
 .lb .lb-dialog-actions{justify-content:flex-end}
 .lb .lb-btn{font:inherit;font-weight:600;border-radius:6px;padding:7px 14px;cursor:pointer;
 border:1px solid transparent;line-height:1.3}
+.lb a.lb-btn{display:inline-block;text-decoration:none}
+.lb .lb-signin-alt{margin:4px 0 16px}
 .lb .lb-btn:disabled{cursor:not-allowed;opacity:1;background:#e4e7eb;color:#52606d;border-color:#cbd2d9}
 .lb .lb-btn-primary{background:#1a56b8;color:#fff}
 .lb .lb-btn-primary:hover:not(:disabled){background:#0b4194}

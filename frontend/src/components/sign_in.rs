@@ -29,7 +29,7 @@ pub fn sign_in(
         <section class="lb-card" aria-labelledby="lb-signin-h" data-testid="signin">
             <h2 id="lb-signin-h">{ reason.message() }</h2>
             if let Some(href) = keycloak {
-                <p><a class="lb-btn lb-btn-primary" {href} data-testid="signin-keycloak">
+                <p class="lb-signin-alt"><a class="lb-btn lb-btn-primary" {href} data-testid="signin-keycloak">
                     { "Sign in with Keycloak" }</a></p>
                 <p>{ "Or, as Lifeboat's administrator:" }</p>
             }
