@@ -85,10 +85,13 @@ impl InstanceRegistry for LocalRegistry {
         read_marker(&self.layout(namespace))
     }
 
+    /// Brings up the demo instance, then the ones earlier restores created. The demo
+    /// instance is published (`own`, which `/api/v1/instance`, Backup Now and every restore
+    /// wait for) only once all of them are up: no request touches an instance start-up is
+    /// still bringing up.
     async fn start(&self) -> Result<(), InstanceError> {
         let own: Arc<dyn Instance> =
             Arc::new(LocalInstance::ensure(self.runner.clone(), DEMO_NAMESPACE).await?);
-        let _ = self.own.set(own);
         // Instances earlier restores created in other namespaces run again too.
         for namespace in namespaces_in(self.runner.paths().data_dir()) {
             if namespace == DEMO_NAMESPACE {
@@ -101,6 +104,7 @@ impl InstanceRegistry for LocalRegistry {
                 }
             }
         }
+        let _ = self.own.set(own);
         Ok(())
     }
 
