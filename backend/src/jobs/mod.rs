@@ -179,9 +179,8 @@ impl Jobs {
         self.running().insert(id.clone(), running.clone());
         let jobs = self.clone();
         tokio::spawn(async move {
-            supervisor::run(&jobs, &id, running.cancel.clone(), job).await;
+            supervisor::run(&jobs, &id, running.cancel.clone(), job, guard).await;
             jobs.running().remove(&id);
-            drop(guard);
         });
         Ok(op)
     }

@@ -40,13 +40,24 @@ pub fn pending(
 }
 
 /// Runs operation `id` to its end and records how it ended.
-pub async fn run(jobs: &Arc<Jobs>, id: &str, cancel: CancellationToken, job: Job) {
+pub async fn run(
+    jobs: &Arc<Jobs>,
+    id: &str,
+    cancel: CancellationToken,
+    job: Job,
+    guard: crate::gate::GateGuard,
+) {
     record(jobs, id, |op| op.status = OperationStatus::Running);
     let ctx = JobCtx::new(jobs.clone(), id.to_owned(), cancel);
     let result = job(&ctx).await;
     ctx.flush_progress();
     let shutting_down = jobs.shutdown_token().is_cancelled();
     let aftermath = ctx.aftermath();
+    // The job's work is done: the gate opens before its end is published, so whoever sees
+    // the end may start the next operation at once (the other order answered `409` to a
+    // request sent right after it). It stays among the running jobs until its end is
+    // recorded: a shutdown waits for that.
+    drop(guard);
     record(jobs, id, |op| {
         op.finished_at = Some(clock::now());
         match result {
