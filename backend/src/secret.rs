@@ -13,6 +13,13 @@ impl Secret {
         Self(value.into())
     }
 
+    /// `bytes` random bytes from the OS, in hex (a token, a password Lifeboat makes).
+    pub fn random_hex(bytes: usize) -> std::io::Result<Self> {
+        let mut buf = vec![0u8; bytes];
+        getrandom::getrandom(&mut buf).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Self(buf.iter().map(|b| format!("{b:02x}")).collect()))
+    }
+
     /// The value itself: pass it only to a child's environment, a 0600 file or a client
     /// library, never to a log, response or argument list.
     pub fn expose(&self) -> &str {

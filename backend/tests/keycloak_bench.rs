@@ -32,37 +32,29 @@ fn grow_sql(from: u64, n: u64) -> String {
              'bench' || i || '@example.com', true, true, 'Bench', 'User ' || i, r.id,
              'bench' || lpad(i::text, 6, '0'), 1764000000000 + i, 0
          FROM r, generate_series({from}, {to}) AS i;
+         CREATE TEMP TABLE u AS SELECT * FROM user_entity
+           WHERE username BETWEEN 'bench' || lpad('{from}', 6, '0')
+                              AND 'bench' || lpad('{to}', 6, '0');
          WITH c AS (SELECT secret_data, credential_data FROM credential
-                    WHERE type = 'password' LIMIT 1),
-              u AS (SELECT * FROM user_entity
-                    WHERE username BETWEEN 'bench' || lpad('{from}', 6, '0')
-                                       AND 'bench' || lpad('{to}', 6, '0'))
+                    WHERE type = 'password' LIMIT 1)
          INSERT INTO credential (id, type, user_id, created_date, secret_data,
              credential_data, priority, version)
          SELECT gen_random_uuid()::text, 'password', u.id, u.created_timestamp,
              c.secret_data, c.credential_data, 10, 0 FROM u, c;
-         WITH u AS (SELECT * FROM user_entity
-                    WHERE username BETWEEN 'bench' || lpad('{from}', 6, '0')
-                                       AND 'bench' || lpad('{to}', 6, '0'))
          INSERT INTO user_role_mapping (role_id, user_id)
          SELECT ro.id, u.id FROM u JOIN keycloak_role ro
            ON ro.realm_id = u.realm_id AND ro.name IN ('viewer', 'licensed_user');
-         WITH u AS (SELECT * FROM user_entity
-                    WHERE username BETWEEN 'bench' || lpad('{from}', 6, '0')
-                                       AND 'bench' || lpad('{to}', 6, '0'))
          INSERT INTO user_group_membership (group_id, user_id, membership_type)
          SELECT g.id, u.id, 'UNMANAGED' FROM u JOIN keycloak_group g
            ON g.realm_id = u.realm_id AND g.name = 'developers';
-         WITH u AS (SELECT * FROM user_entity
-                    WHERE username BETWEEN 'bench' || lpad('{from}', 6, '0')
-                                       AND 'bench' || lpad('{to}', 6, '0'))
          INSERT INTO event_entity (id, client_id, details_json, ip_address, realm_id,
              session_id, event_time, type, user_id)
          SELECT gen_random_uuid()::text, 'dash-app-manager',
              '{{\"auth_method\":\"openid-connect\",\"username\":\"' || u.username || '\"}}',
              '10.0.' || (k * 7 % 250) || '.' || (k % 200), u.realm_id,
              gen_random_uuid()::text, u.created_timestamp + k * 3600000, 'LOGIN', u.id
-         FROM u, generate_series(1, 10) AS k;",
+         FROM u, generate_series(1, 10) AS k;
+         DROP TABLE u;",
         to = from + n - 1
     )
 }

@@ -9,7 +9,7 @@ mod backup_support;
 
 use std::time::Duration;
 
-use backup_support::http::{get, post, wait_instance, wait_until};
+use backup_support::http::{ended, get, post, wait_instance, wait_until};
 use backup_support::open_up;
 use lifeboat_e2e::server::Lifeboat;
 use serde_json::json;
@@ -27,10 +27,7 @@ async fn the_instance_answers_only_once_every_instance_is_up() {
     let (status, op) = post(&http, &format!("{base}/api/v1/backups"), &json!({})).await;
     assert_eq!(status, 202, "{op}");
     let url = format!("{base}/api/v1/operations/{}", op["id"].as_str().unwrap());
-    let done = wait_until(&http, &url, Duration::from_secs(180), |op| {
-        !matches!(op["status"].as_str(), Some("pending" | "running"))
-    })
-    .await;
+    let done = wait_until(&http, &url, Duration::from_secs(180), ended).await;
     assert_eq!(done["status"], "succeeded", "{done:#}");
     let backup = done["outcome"]["backup_id"].as_str().unwrap().to_owned();
     let (status, op) = post(
@@ -41,10 +38,7 @@ async fn the_instance_answers_only_once_every_instance_is_up() {
     .await;
     assert_eq!(status, 202, "{op}");
     let url = format!("{base}/api/v1/operations/{}", op["id"].as_str().unwrap());
-    let done = wait_until(&http, &url, Duration::from_secs(240), |op| {
-        !matches!(op["status"].as_str(), Some("pending" | "running"))
-    })
-    .await;
+    let done = wait_until(&http, &url, Duration::from_secs(240), ended).await;
     assert!(
         done["status"].as_str().unwrap().starts_with("succeeded"),
         "{done:#}"

@@ -43,19 +43,22 @@ async fn instance(api: &Remote) -> anyhow::Result<Value> {
     }
 }
 
-/// A password grant through the realm's password-grant client: the access token, or the
-/// HTTP status and body of the refusal.
-async fn grant(users: &Value, username: &str, password: &str) -> Result<String, String> {
-    let url = format!(
-        "{}/realms/{}/protocol/openid-connect/token",
-        users["keycloak_url"].as_str().unwrap_or_default(),
-        users["realm"].as_str().unwrap_or_default()
-    );
+/// A password grant at `keycloak_url`'s realm `realm` for `client_id`: the access token,
+/// or the HTTP status and body of the refusal.
+async fn password_grant(
+    keycloak_url: &str,
+    realm: &str,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<String, String> {
     let r = reqwest::Client::new()
-        .post(url)
+        .post(format!(
+            "{keycloak_url}/realms/{realm}/protocol/openid-connect/token"
+        ))
         .form(&[
             ("grant_type", "password"),
-            ("client_id", users["client_id"].as_str().unwrap_or_default()),
+            ("client_id", client_id),
             ("username", username),
             ("password", password),
         ])
@@ -68,6 +71,18 @@ async fn grant(users: &Value, username: &str, password: &str) -> Result<String, 
         Some(t) if status == 200 => Ok(t.to_owned()),
         _ => Err(format!("{status} {body}")),
     }
+}
+
+/// A password grant through the demo realm's password-grant client (`demo-users.json`).
+async fn grant(users: &Value, username: &str, password: &str) -> Result<String, String> {
+    password_grant(
+        users["keycloak_url"].as_str().unwrap_or_default(),
+        users["realm"].as_str().unwrap_or_default(),
+        users["client_id"].as_str().unwrap_or_default(),
+        username,
+        password,
+    )
+    .await
 }
 
 fn password_of(users: &Value, username: &str) -> String {
@@ -96,27 +111,15 @@ async fn admin_token(data: &std::path::Path, keycloak_url: &str) -> anyhow::Resu
     let secrets: Value = serde_json::from_slice(&std::fs::read(
         data.join("instances/demo/keycloak/secrets.json"),
     )?)?;
-    let r: Value = reqwest::Client::new()
-        .post(format!(
-            "{keycloak_url}/realms/master/protocol/openid-connect/token"
-        ))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "admin-cli"),
-            ("username", "lifeboat-admin"),
-            (
-                "password",
-                secrets["admin_password"].as_str().unwrap_or_default(),
-            ),
-        ])
-        .send()
-        .await?
-        .json()
-        .await?;
-    r["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no admin token")
+    password_grant(
+        keycloak_url,
+        "master",
+        "admin-cli",
+        "lifeboat-admin",
+        secrets["admin_password"].as_str().unwrap_or_default(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("no admin token: {e}"))
 }
 
 /// `method <keycloak_url>/admin/realms/dash<path>` as the master admin: status and JSON.
@@ -187,6 +190,32 @@ async fn user_id(keycloak_url: &str, admin: &str, name: &str) -> anyhow::Result<
         .with_context(|| format!("no user {name}: {found}"))
 }
 
+/// Fills and sends a Keycloak login form (any realm's) once it is shown.
+async fn keycloak_login(browser: &Browser, username: &str, password: &str) -> anyhow::Result<()> {
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Id("username"))
+        .await
+        .context("Keycloak's login form")?
+        .send_keys(username)
+        .await?;
+    browser
+        .client
+        .find(Locator::Id("password"))
+        .await?
+        .send_keys(password)
+        .await?;
+    browser
+        .client
+        .find(Locator::Id("kc-login"))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
 /// Signs `username` in through the page in a fresh headless Chromium: an admin ends on the
 /// Backup and Restore page, anyone else on the refusal naming the role.
 async fn page_sign_in(server: &Lifeboat, users: &Value, username: &str) -> anyhow::Result<()> {
@@ -197,26 +226,7 @@ async fn page_sign_in(server: &Lifeboat, users: &Value, username: &str) -> anyho
         .click()
         .await?;
     // Keycloak's login page (its own theme), on Keycloak's origin.
-    let form = browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Id("username"))
-        .await
-        .context("Keycloak's login form")?;
-    form.send_keys(username).await?;
-    browser
-        .client
-        .find(Locator::Id("password"))
-        .await?
-        .send_keys(&password_of(users, username))
-        .await?;
-    browser
-        .client
-        .find(Locator::Id("kc-login"))
-        .await?
-        .click()
-        .await?;
+    keycloak_login(&browser, username, &password_of(users, username)).await?;
     if username == "dash-admin" {
         // Signed in: the page's cards instead of the sign-in form.
         element(&browser, "[data-testid=backup-restore] .lb-card").await?;
@@ -266,26 +276,12 @@ async fn page_sso(server: &Lifeboat, users: &Value) -> anyhow::Result<()> {
         .context("the identity provider's button on the dash realm's login page")?
         .click()
         .await?;
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Id("username"))
-        .await?
-        .send_keys(alice["username"].as_str().unwrap_or_default())
-        .await?;
-    browser
-        .client
-        .find(Locator::Id("password"))
-        .await?
-        .send_keys(alice["password"].as_str().unwrap_or_default())
-        .await?;
-    browser
-        .client
-        .find(Locator::Id("kc-login"))
-        .await?
-        .click()
-        .await?;
+    keycloak_login(
+        &browser,
+        alice["username"].as_str().unwrap_or_default(),
+        alice["password"].as_str().unwrap_or_default(),
+    )
+    .await?;
     // The broker's first login may ask to review the profile: accept it as it is.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {

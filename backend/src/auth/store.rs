@@ -64,9 +64,9 @@ pub struct Auth {
 }
 
 fn random_hex(bytes: usize) -> Result<String, AuthError> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::getrandom(&mut buf).map_err(|e| AuthError::Random(e.to_string()))?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+    Secret::random_hex(bytes)
+        .map(|s| s.expose().to_owned())
+        .map_err(|e| AuthError::Random(e.to_string()))
 }
 
 fn ct_eq(a: &str, b: &str) -> bool {

@@ -45,10 +45,16 @@ pub struct ServerSpec {
     pub bootstrap_admin: Option<(String, Secret)>,
 }
 
+/// The URL of a server listening on `http_port`, which is also its `hostname`:
+/// `http://127.0.0.1:<port>/auth`.
+pub fn base_url(http_port: u16) -> String {
+    format!("http://127.0.0.1:{http_port}{RELATIVE_PATH}")
+}
+
 impl ServerSpec {
-    /// The server's URL, which is also its `hostname`: `http://127.0.0.1:<port>/auth`.
+    /// The server's URL ([`base_url`]).
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}{RELATIVE_PATH}", self.http_port)
+        base_url(self.http_port)
     }
 
     /// The readiness endpoint on the management interface.

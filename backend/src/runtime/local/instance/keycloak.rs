@@ -51,6 +51,9 @@ pub enum KeycloakRunError {
         /// The log's last lines.
         tail: String,
     },
+    /// No HTTP client to ask the health endpoint with.
+    #[error("cannot ask Keycloak's health endpoint: {0}")]
+    HealthClient(String),
     /// The admin API refused what the demo realms need.
     #[error("cannot lay out the demo realms: {0}")]
     Realm(String),
@@ -135,10 +138,7 @@ impl KeycloakProcess {
             .timeout(Duration::from_secs(5))
             .no_proxy()
             .build()
-            .map_err(|e| KeycloakRunError::Spawn {
-                program: PathBuf::from("reqwest"),
-                source: std::io::Error::other(e),
-            })?;
+            .map_err(|e| KeycloakRunError::HealthClient(e.to_string()))?;
         let started = tokio::time::Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -228,6 +228,19 @@ struct Ports {
     management: u16,
 }
 
+impl Ports {
+    /// The ports remembered in `keycloak_dir`, if any.
+    fn read(keycloak_dir: &Path) -> Option<Self> {
+        let bytes = std::fs::read(keycloak_dir.join("ports.json")).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The server's URL on them.
+    fn url(&self) -> String {
+        crate::keycloak::server::base_url(self.http)
+    }
+}
+
 /// `keycloak/secrets.json` (0600): the master admin's and the database role's passwords.
 #[derive(Serialize, Deserialize)]
 struct Secrets {
@@ -240,20 +253,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeycloakRunError {
     move |source| KeycloakRunError::Io { path, source }
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port())
-}
-
-fn random_secret() -> std::io::Result<Secret> {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok(Secret::new(
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-    ))
-}
-
 /// The ports of the Keycloak of the instance whose folder is `root` (`keycloak/ports.json`,
 /// chosen on first use and again when one was taken while the server is down).
 fn ports(root: &Path) -> Result<Ports, KeycloakRunError> {
@@ -261,16 +260,12 @@ fn ports(root: &Path) -> Result<Ports, KeycloakRunError> {
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let path = dir.join("ports.json");
     let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
-    if let Some(p) = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Ports>(&b).ok())
-        .filter(|p| free(p.http) && free(p.management))
-    {
+    if let Some(p) = Ports::read(&dir).filter(|p| free(p.http) && free(p.management)) {
         return Ok(p);
     }
     let p = Ports {
-        http: free_port().map_err(io_err(&path))?,
-        management: free_port().map_err(io_err(&path))?,
+        http: super::free_port().map_err(io_err(&path))?,
+        management: super::free_port().map_err(io_err(&path))?,
     };
     let bytes = serde_json::to_vec(&p).map_err(|e| io_err(&path)(std::io::Error::other(e)))?;
     crate::atomic::write_file(&path, &bytes, 0o644).map_err(io_err(&path))?;
@@ -280,12 +275,7 @@ fn ports(root: &Path) -> Result<Ports, KeycloakRunError> {
 /// The URL of the Keycloak the instance in `root` runs (its ports chosen now if need be):
 /// `serve` trusts its demo realm before the instance is up.
 pub fn url_for(root: &Path) -> Result<String, KeycloakRunError> {
-    let p = ports(root)?;
-    Ok(format!(
-        "http://127.0.0.1:{}{}",
-        p.http,
-        crate::keycloak::RELATIVE_PATH
-    ))
+    Ok(ports(root)?.url())
 }
 
 /// One instance's Keycloak: its ports, secrets, process and demo realms.
@@ -319,16 +309,7 @@ impl InstanceKeycloak {
 
     /// Its URL.
     pub fn url(&self) -> Option<String> {
-        std::fs::read(self.dir.join("ports.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Ports>(&b).ok())
-            .map(|p| {
-                format!(
-                    "http://127.0.0.1:{}{}",
-                    p.http,
-                    crate::keycloak::RELATIVE_PATH
-                )
-            })
+        Ports::read(&self.dir).map(|p| p.url())
     }
 
     /// The passwords, made on first use.
@@ -341,8 +322,14 @@ impl InstanceKeycloak {
         }
         std::fs::create_dir_all(&self.dir).map_err(io_err(&self.dir))?;
         let s = Secrets {
-            admin_password: random_secret().map_err(io_err(&path))?.expose().to_owned(),
-            db_password: random_secret().map_err(io_err(&path))?.expose().to_owned(),
+            admin_password: Secret::random_hex(16)
+                .map_err(io_err(&path))?
+                .expose()
+                .to_owned(),
+            db_password: Secret::random_hex(16)
+                .map_err(io_err(&path))?
+                .expose()
+                .to_owned(),
         };
         let bytes = serde_json::to_vec(&s).map_err(|e| io_err(&path)(std::io::Error::other(e)))?;
         crate::atomic::write_file(&path, &bytes, 0o600).map_err(io_err(&path))?;
@@ -414,7 +401,7 @@ impl InstanceKeycloak {
         let url = self.url().unwrap_or_default();
         let mut failed = None;
         let realms = crate::keycloak::realm::demo(&url, &self.setup.lifeboat_origin, &mut || {
-            random_secret().unwrap_or_else(|e| {
+            Secret::random_hex(16).unwrap_or_else(|e| {
                 failed = Some(e);
                 Secret::new(String::new())
             })
