@@ -21,6 +21,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node/api"
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -717,11 +718,21 @@ func (r *podRun) token(ctx context.Context, src *corev1.ServiceAccountTokenProje
 	if sa == "" {
 		sa = "default"
 	}
-	out, err := r.p.cfg.Client.CoreV1().ServiceAccounts(r.pod.Namespace).CreateToken(ctx, sa, req, metav1.CreateOptions{})
-	if err != nil {
-		return "", fmt.Errorf("token for service account %s: %w", sa, err)
+	// The Node authorizer learns that the pod is bound here from its own watch, which may
+	// lag the binding the node acted on: a refusal then is asked again, as the kubelet
+	// retries a volume it could not set up, for up to 30 s.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := r.p.cfg.Client.CoreV1().ServiceAccounts(r.pod.Namespace).CreateToken(ctx, sa, req, metav1.CreateOptions{})
+		if err == nil {
+			return out.Status.Token, nil
+		}
+		if !apierrors.IsForbidden(err) || time.Now().After(deadline) {
+			return "", fmt.Errorf("token for service account %s: %w", sa, err)
+		}
+		log.Printf("pod %s/%s: token for service account %s refused, asking again: %v", r.pod.Namespace, r.pod.Name, sa, err)
+		time.Sleep(250 * time.Millisecond)
 	}
-	return out.Status.Token, nil
 }
 
 func (r *podRun) writeKubeconfig(token string) error {
