@@ -2,7 +2,10 @@
 # Installs Lifeboat into a Dash Enterprise namespace, from deploy/lifeboat.yaml; with --try,
 # then runs one backup and one restore in place through Lifeboat's API.
 #
-#   deploy/install.sh <namespace> [--image <image>] [--try]
+#   deploy/install.sh <namespace> [--image <image>] [--oidc-issuer <url>] [--try]
+#
+# --oidc-issuer: the Keycloak realm whose `admin` users may sign in (bearer tokens and the
+# page's "Sign in with Keycloak"), e.g. http://keycloak.<namespace>.svc:8080/auth/realms/dash.
 #
 # Before it, in that namespace (see README, "Running it"):
 #   - the Secret lifeboat-pgbackrest-client: ca.crt, tls.crt, tls.key, a client certificate
@@ -21,7 +24,7 @@ die() { echo "install.sh: $*" >&2; exit 1; }
 say() { echo "[lifeboat] $*"; }
 
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -30,10 +33,12 @@ case $1 in -h|--help) usage 0 ;; esac
 NAMESPACE=$1
 shift
 IMAGE=""
+ISSUER=""
 TRY=0
 while [ $# -gt 0 ]; do
   case $1 in
     --image) [ $# -ge 2 ] || die "--image needs a value"; IMAGE=$2; shift ;;
+    --oidc-issuer) [ $# -ge 2 ] || die "--oidc-issuer needs a value"; ISSUER=$2; shift ;;
     --try) TRY=1 ;;
     -h|--help) usage 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
@@ -41,6 +46,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 [[ $NAMESPACE =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]] || die "not a namespace name: $NAMESPACE"
+[ -z "$ISSUER" ] || [[ $ISSUER =~ ^https?://[-A-Za-z0-9.:_/]+$ ]] ||
+  die "--oidc-issuer is not an http(s) URL: $ISSUER"
 
 KUBECTL=${KUBECTL:-kubectl}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -62,6 +69,10 @@ fi
 manifest=$(sed "s/NAMESPACE/$NAMESPACE/g" "$here/lifeboat.yaml")
 if [ -n "$IMAGE" ]; then
   manifest=$(printf '%s\n' "$manifest" | sed "s|^\(  *\)image: lifeboat:.*|\1image: $IMAGE|")
+fi
+if [ -n "$ISSUER" ]; then
+  manifest=$(printf '%s\n' "$manifest" |
+    sed "s|^\(  *\)# LIFEBOAT_OIDC_ISSUER.*|\1- {name: LIFEBOAT_OIDC_ISSUER, value: \"$ISSUER\"}|")
 fi
 printf '%s\n' "$manifest" | "$KUBECTL" apply -f - >/dev/null
 say "applied deploy/lifeboat.yaml to $NAMESPACE; waiting for Lifeboat to be ready"

@@ -27,17 +27,32 @@ impl Browser {
     /// Starts chromedriver (never with `--allowed-ips`, which would bind every interface)
     /// and a headless session.
     pub async fn start() -> anyhow::Result<Self> {
-        Self::launch(false).await
+        Self::launch(false, &[]).await
+    }
+
+    /// Like [`Browser::start`], resolving each `(host, ip)` to that (loopback) IP, as
+    /// cluster DNS resolves a Service's name for a pod: the page can follow redirects to
+    /// in-cluster names such as `keycloak.<namespace>.svc`.
+    pub async fn start_resolving(hosts: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let rules: Vec<String> = hosts
+            .iter()
+            .map(|(h, ip)| format!("MAP {h} {ip}"))
+            .collect();
+        Self::launch(
+            false,
+            &[format!("--host-resolver-rules={}", rules.join(","))],
+        )
+        .await
     }
 
     /// Like [`Browser::start`], with the back/forward cache on: chromedriver turns it off
     /// by default (`--disable-back-forward-cache`), so pages left behind are discarded;
     /// a person's browser keeps them, frozen, with their connections.
     pub async fn start_with_bfcache() -> anyhow::Result<Self> {
-        Self::launch(true).await
+        Self::launch(true, &[]).await
     }
 
-    async fn launch(bfcache: bool) -> anyhow::Result<Self> {
+    async fn launch(bfcache: bool, extra_args: &[String]) -> anyhow::Result<Self> {
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let port = free_port()?;
         let driver = Command::new(&driver_bin)
@@ -52,14 +67,26 @@ impl Browser {
             .prefix("lifeboat-chromium-")
             .tempdir()?;
         let mut caps = serde_json::Map::new();
+        let mut args = vec![
+            format!("--user-data-dir={}", profile.path().display()),
+            "--headless=new".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--disable-quic".into(),
+            "--window-size=1280,900".into(),
+            // No CSS transitions: a screenshot shows the final state, not a bar mid-slide.
+            "--force-prefers-reduced-motion".into(),
+        ];
+        args.extend(extra_args.iter().cloned());
         caps.insert(
             "goog:chromeOptions".into(),
             serde_json::json!({
-                "args": [format!("--user-data-dir={}", profile.path().display()), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--no-first-run", "--disable-quic", "--window-size=1280,900",
-                         // No CSS transitions: a screenshot shows the final state, not a bar mid-slide.
-                         "--force-prefers-reduced-motion"],
+                "args": args,
                 "excludeSwitches": if bfcache { vec!["disable-back-forward-cache"] } else { vec![] }
             }),
         );

@@ -22,8 +22,6 @@ use crate::servers::free_port;
 /// The Kubernetes release the control plane is built from.
 pub const K8S_VERSION: &str = "v1.36.3";
 
-/// Users in the `dash` realm of a namespace's system Postgres (the demo instance has more).
-pub const SEED_USERS: u32 = 300;
 /// Apps in its App Manager database.
 pub const SEED_APPS: u32 = 12;
 
@@ -384,6 +382,20 @@ pub struct DashNamespace {
     pub name: String,
     /// Lifeboat's admin token (from the Secret `lifeboat-admin`).
     pub lifeboat_token: String,
+    /// The master realm's admin of its Keycloak (the Secret `keycloak-admin`): name and
+    /// password.
+    pub keycloak_admin: (String, String),
+    /// Realm `dash` and its users, as the harness laid them out (`keycloak_url` is the
+    /// in-cluster `http://keycloak.<namespace>.svc:8080/auth`).
+    pub realm: lifeboat::keycloak::realm::DemoUsers,
+}
+
+/// The master realm's admin the harness gives each namespace's Keycloak.
+pub const KEYCLOAK_ADMIN: &str = "platform-admin";
+
+/// The in-cluster URL of the Keycloak of `namespace` (its `--hostname`).
+pub fn keycloak_service_url(namespace: &str) -> String {
+    format!("http://keycloak.{namespace}.svc:8080/auth")
 }
 
 /// The manifests of the Dash Enterprise-shaped namespace, in the order they apply.
@@ -454,6 +466,27 @@ impl Cluster {
             &format!("--from-file=tls.crt={}", f("client.crt")),
             &format!("--from-file=tls.key={}", f("client.key")),
         ])?;
+        let keycloak_db = format!("{:016x}{:016x}", rand_u64(), rand_u64());
+        let keycloak_admin = format!("{:016x}{:016x}", rand_u64(), rand_u64());
+        self.kubectl_ok(&[
+            "-n",
+            name,
+            "create",
+            "secret",
+            "generic",
+            "keycloak-db",
+            &format!("--from-literal=password={keycloak_db}"),
+        ])?;
+        self.kubectl_ok(&[
+            "-n",
+            name,
+            "create",
+            "secret",
+            "generic",
+            "keycloak-admin",
+            &format!("--from-literal=username={KEYCLOAK_ADMIN}"),
+            &format!("--from-literal=password={keycloak_admin}"),
+        ])?;
         let token = format!("lb-{:016x}{:08x}", rand_u64(), std::process::id());
         self.kubectl_ok(&[
             "-n",
@@ -510,8 +543,9 @@ impl Cluster {
             },
         )
         .map_err(|e| e.context(self.diagnose(name)))?;
-        self.seed_postgres(name)?;
-        self.install_lifeboat(name, &[])?;
+        self.seed_postgres(name, &keycloak_db)?;
+        let issuer = format!("{}/realms/dash", keycloak_service_url(name));
+        self.install_lifeboat(name, &["--oidc-issuer", &issuer])?;
         self.wait_for(
             "Lifeboat to be ready",
             Duration::from_secs(180),
@@ -529,10 +563,70 @@ impl Cluster {
             },
         )
         .map_err(|e| e.context(self.diagnose(name)))?;
+        let keycloak_admin = (KEYCLOAK_ADMIN.to_owned(), keycloak_admin);
+        let origin = format!("http://{}:8080", self.pod_ip(name, "app=lifeboat")?);
+        let realm = self.lay_out_realms(name, &keycloak_admin, &origin)?;
         Ok(DashNamespace {
             name: name.to_owned(),
             lifeboat_token: token,
+            keycloak_admin,
+            realm,
         })
+    }
+
+    /// Waits until the Keycloak of `namespace` is ready (its first start creates the
+    /// schema) and returns where the harness reaches it: `http://<pod IP>:8080/auth`.
+    pub fn keycloak_url(&self, namespace: &str) -> anyhow::Result<String> {
+        self.wait_for(
+            &format!("the Keycloak of {namespace} to be ready"),
+            Duration::from_secs(300),
+            &mut || {
+                self.kubectl(&[
+                    "-n",
+                    namespace,
+                    "get",
+                    "pods",
+                    "-l",
+                    "app=keycloak",
+                    "-o",
+                    "jsonpath={.items[*].status.containerStatuses[*].ready}",
+                ])
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
+            },
+        )
+        .map_err(|e| e.context(self.diagnose(namespace)))?;
+        Ok(format!(
+            "http://{}:8080{}",
+            self.pod_ip(namespace, "app=keycloak")?,
+            lifeboat::keycloak::RELATIVE_PATH
+        ))
+    }
+
+    /// Lays out realms `corporate` and `dash` on the Keycloak of `namespace` as the demo's
+    /// are (`lifeboat::keycloak::realm::demo`), for a Lifeboat page served at `origin`,
+    /// through the admin API as `admin`.
+    fn lay_out_realms(
+        &self,
+        namespace: &str,
+        admin: &(String, String),
+        origin: &str,
+    ) -> anyhow::Result<lifeboat::keycloak::realm::DemoUsers> {
+        use lifeboat::keycloak::{admin::Admin, realm};
+        use lifeboat::secret::Secret;
+        let url = self.keycloak_url(namespace)?;
+        let realms = realm::demo(&keycloak_service_url(namespace), origin, &mut || {
+            Secret::new(format!("{:016x}", rand_u64()))
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let admin = Admin::login(&url, &admin.0, &Secret::new(admin.1.clone())).await?;
+            admin.create_realm(&realms.corporate).await?;
+            admin.create_realm(&realms.dash).await?;
+            anyhow::Ok(())
+        })?;
+        Ok(realms.users)
     }
 
     /// `psql -At` as `postgres` in the system Postgres' pod of `namespace`, on database
@@ -599,14 +693,23 @@ impl Cluster {
         Ok(text)
     }
 
-    /// Fills the system Postgres of `namespace` the way Dash Enterprise's is filled: a
-    /// Keycloak database (realms, users, groups, identity providers, …) and App Manager's
-    /// (apps, workspaces), from the demo instance's seed script with fewer rows.
-    fn seed_postgres(&self, namespace: &str) -> anyhow::Result<()> {
-        let sql = include_str!("../../backend/src/runtime/local/instance/seed.sql")
-            .replace("{namespace}", namespace)
-            .replace("{USERS}", &SEED_USERS.to_string())
-            .replace("{APPS}", &SEED_APPS.to_string());
+    /// Fills the system Postgres of `namespace` the way Dash Enterprise's is filled: an
+    /// empty database for Keycloak (its role `keycloak` has the password `keycloak_db`;
+    /// Keycloak creates its schema on its first start) and App Manager's (apps,
+    /// workspaces), from the demo instance's seed script with fewer rows.
+    fn seed_postgres(&self, namespace: &str, keycloak_db: &str) -> anyhow::Result<()> {
+        use lifeboat::runtime::local::instance::seed;
+        let sql = seed::with_keycloak(
+            &seed::SQL_TEMPLATE
+                .replace("{namespace}", namespace)
+                // Workspaces belong to the realm's users (`user001` …).
+                .replace("{USERS}", &lifeboat::keycloak::realm::USERS.to_string())
+                .replace("{APPS}", &SEED_APPS.to_string()),
+            &format!(
+                "CREATE ROLE keycloak LOGIN PASSWORD '{keycloak_db}';\n\
+                 CREATE DATABASE keycloak OWNER keycloak;\n"
+            ),
+        );
         let file = self.path(&format!("seed-{namespace}.sql"));
         std::fs::write(&file, sql)?;
         let out = Command::new(bin_dir().join("kubectl"))
@@ -656,6 +759,14 @@ impl Cluster {
             )
         };
         out.push_str(&text(&["-n", namespace, "get", "pods,pvc", "-o", "wide"]));
+        out.push_str(&text(&[
+            "-n",
+            namespace,
+            "get",
+            "pods",
+            "-o",
+            "custom-columns=POD:.metadata.name,PHASE:.status.phase,DELETING:.metadata.deletionTimestamp,REASON:.status.reason,MESSAGE:.status.message",
+        ]));
         let pods = text(&[
             "-n",
             namespace,
@@ -826,6 +937,8 @@ volumeBindingMode: Immediate
 fn images_map() -> anyhow::Result<String> {
     let pg_bin = "/usr/lib/postgresql/15/bin";
     let lifeboat = crate::server::lifeboat_bin();
+    let keycloak = lifeboat::keycloak::install::KeycloakInstall::find(None)
+        .context("Keycloak for the namespaces' Deployment (scripts/install.sh keycloak)")?;
     Ok(serde_json::json!({
         // The platform's Postgres image carries pgBackRest (its archiver pushes WAL with it);
         // like the official image, it stops with SIGINT (a fast shutdown), not SIGTERM.
@@ -834,6 +947,9 @@ fn images_map() -> anyhow::Result<String> {
         "lifeboat": {"path": ["/usr/bin", "/bin", pg_bin], "user": "postgres", "entrypoint": [lifeboat.display().to_string()],
                      "env": {"LIFEBOAT_STATIC_DIR": crate::server::static_dir().display().to_string()}},
         "pgbackrest": {"path": ["/usr/bin", pg_bin], "user": "postgres", "entrypoint": ["/usr/bin/pgbackrest"]},
+        // Keycloak's image runs `kc.sh`, which starts this; its data folder is the pod's
+        // own volume (not under /tmp: the node's folders, volumes' sources, are there).
+        "quay.io/keycloak/keycloak": {"entrypoint": lifeboat::keycloak::server::entrypoint(&keycloak, "/var/tmp/keycloak/transaction-logs", "/var/tmp/keycloak")},
     })
     .to_string())
 }

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod config_form;
 pub mod host;
 pub mod instance;
+pub mod keycloak;
 pub mod page;
 pub mod remote;
 pub mod restore;

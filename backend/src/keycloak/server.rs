@@ -106,20 +106,38 @@ const JVM_OPTIONS: &[&str] = &[
     "-Dquarkus-log-max-startup-records=10000",
 ];
 
-/// `java … QuarkusEntryPoint start --optimized …` for `spec`.
-pub fn command(install: &KeycloakInstall, spec: &ServerSpec) -> ServerCommand {
+/// The server's program and the arguments before Keycloak's own: `java`, `kc.sh`'s JVM
+/// options, the install's paths and Quarkus' entry point. The transaction log goes in
+/// `transaction_logs` and temporary files in `tmp` (an existing folder), never the shared
+/// install. The Kubernetes test namespace's Keycloak image runs this too: its containers'
+/// arguments start at `start`.
+pub fn entrypoint(install: &KeycloakInstall, transaction_logs: &str, tmp: &str) -> Vec<String> {
     let home = install.home.display();
-    let state = spec.state_dir.display();
-    let db = &spec.database;
-    let mut args: Vec<String> = JVM_OPTIONS.iter().map(|s| (*s).to_owned()).collect();
+    let mut args: Vec<String> = vec![install.java.display().to_string()];
+    args.extend(JVM_OPTIONS.iter().map(|s| (*s).to_owned()));
     args.extend([
         format!("-Dkc.home.dir={home}"),
         format!("-Djboss.server.config.dir={home}/conf"),
-        format!("-Dquarkus.transaction-manager.object-store.directory={state}/transaction-logs"),
-        format!("-Djava.io.tmpdir={state}/tmp"),
+        format!("-Dquarkus.transaction-manager.object-store.directory={transaction_logs}"),
+        format!("-Djava.io.tmpdir={tmp}"),
         "-cp".into(),
         format!("{home}/lib/quarkus-run.jar"),
         "io.quarkus.bootstrap.runner.QuarkusEntryPoint".into(),
+    ]);
+    args
+}
+
+/// `java … QuarkusEntryPoint start --optimized …` for `spec`.
+pub fn command(install: &KeycloakInstall, spec: &ServerSpec) -> ServerCommand {
+    let state = spec.state_dir.display();
+    let db = &spec.database;
+    let mut args = entrypoint(
+        install,
+        &format!("{state}/transaction-logs"),
+        &format!("{state}/tmp"),
+    );
+    args.remove(0);
+    args.extend([
         "start".into(),
         "--optimized".into(),
         "--cache=local".into(),

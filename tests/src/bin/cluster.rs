@@ -1,9 +1,12 @@
 //! `make cluster`: the test control plane and node, with a Dash Enterprise-shaped namespace
 //! in it, for a developer. Prints how to reach it, writes `.cluster/env` (shell-sourceable:
-//! `KUBECONFIG`, `NAMESPACE`, `LIFEBOAT_URL`, `LIFEBOAT_TOKEN`) once everything is ready,
-//! and stops everything (removing the file) on Ctrl-C, SIGINT or SIGTERM.
+//! `KUBECONFIG`, `NAMESPACE`, `LIFEBOAT_URL`, `LIFEBOAT_TOKEN`, `KEYCLOAK_URL`) and
+//! `.cluster/demo-users.json` (0600: realm `dash`'s users and passwords, as the demo's
+//! file) once everything is ready, and stops everything (removing both) on Ctrl-C, SIGINT
+//! or SIGTERM.
 
 use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 
 use anyhow::Context as _;
 use lifeboat_e2e::cluster::Cluster;
@@ -22,24 +25,41 @@ fn main() -> anyhow::Result<()> {
     let ns = cluster.dash_namespace(NAMESPACE)?;
     let ip = cluster.pod_ip(NAMESPACE, "app=lifeboat")?;
     let url = format!("http://{ip}:8080");
+    let keycloak = cluster.keycloak_url(NAMESPACE)?;
     // A stable kubeconfig path for kubectl outside this process' temporary folder.
     std::fs::create_dir_all(&env_dir)?;
     let kubeconfig = env_dir.join("kubeconfig");
     std::fs::copy(&cluster.kubeconfig, &kubeconfig)?;
+    let users = env_dir.join("demo-users.json");
+    let _ = std::fs::remove_file(&users);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&users)?
+        .write_all(&serde_json::to_vec_pretty(&ns.realm)?)?;
     let tmp = env_dir.join(".env.tmp");
     {
-        let mut f = std::fs::File::create(&tmp)?;
+        // The admin token is in it: the owner's only.
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         writeln!(f, "KUBECONFIG={}", kubeconfig.display())?;
         writeln!(f, "NAMESPACE={NAMESPACE}")?;
         writeln!(f, "LIFEBOAT_URL={url}")?;
         writeln!(f, "LIFEBOAT_TOKEN={}", ns.lifeboat_token)?;
+        writeln!(f, "KEYCLOAK_URL={keycloak}")?;
     }
     std::fs::rename(&tmp, &env_file).context("writing .cluster/env")?;
     eprintln!(
-        "ready.\n  kubeconfig: {}\n  kubectl:    {} --kubeconfig {} -n {NAMESPACE} get pods\n  Lifeboat:   {url}/ (admin token in .cluster/env)\n  env:        source {}\nCtrl-C stops everything.",
+        "ready.\n  kubeconfig: {}\n  kubectl:    {} --kubeconfig {} -n {NAMESPACE} get pods\n  Lifeboat:   {url}/ (admin token in .cluster/env)\n  Keycloak:   {keycloak}/ (realm dash; its users in {})\n  env:        source {}\nCtrl-C stops everything.",
         kubeconfig.display(),
         lifeboat_e2e::cluster::bin_dir().join("kubectl").display(),
         kubeconfig.display(),
+        users.display(),
         env_file.display()
     );
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -56,6 +76,7 @@ fn main() -> anyhow::Result<()> {
     eprintln!("stopping…");
     let _ = std::fs::remove_file(&env_file);
     let _ = std::fs::remove_file(&kubeconfig);
+    let _ = std::fs::remove_file(&users);
     drop(cluster);
     Ok(())
 }

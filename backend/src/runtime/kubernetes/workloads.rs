@@ -1,6 +1,7 @@
 //! What a restore in place stops and brings back: every Deployment and StatefulSet of the
 //! namespace that is not Lifeboat's own (they all use the system Postgres in Dash
-//! Enterprise), then the system Postgres' StatefulSet itself.
+//! Enterprise), whose pods must be gone before the system Postgres' StatefulSet itself is
+//! stopped.
 //!
 //! Each workload's replica count before the restore is remembered on the workload, in the
 //! annotation [`REPLICAS_BEFORE`], so it survives a Lifeboat pod that dies mid-restore; a
@@ -86,11 +87,25 @@ impl Workloads {
         }
     }
 
-    /// Scales every workload but Lifeboat's own and the system Postgres to 0.
+    /// Scales every workload but Lifeboat's own and the system Postgres to 0, then waits
+    /// until their pods are gone: a workload still shutting down (Keycloak saving its
+    /// sessions, say) must not write to the database the restore replaces.
     pub async fn scale_down_users(&self) -> Result<Vec<Scaled>, WorkloadError> {
         let mut scaled = self.scale_down_all::<Deployment>("Deployment").await?;
         scaled.extend(self.scale_down_all::<StatefulSet>("StatefulSet").await?);
-        Ok(scaled)
+        for (s, stopping) in &scaled {
+            match stopping {
+                Some((selector, limit)) => {
+                    self.wait_pods_gone(selector, &format!("the pods of {}", s.workload), *limit)
+                        .await?;
+                }
+                None => tracing::warn!(
+                    workload = %s.workload,
+                    "selects its pods with expressions only: not waiting for them to go"
+                ),
+            }
+        }
+        Ok(scaled.into_iter().map(|(s, _)| s).collect())
     }
 
     /// Scales them back to what [`Workloads::scale_down_users`] remembered.
@@ -120,6 +135,7 @@ impl Workloads {
         self.wait_pods_gone(
             &selector,
             &format!("the pods of StatefulSet {}", self.postgres),
+            STOP_LIMIT,
         )
         .await?;
         // The controller's status catches up with the pods (the restore checks it next).
@@ -199,8 +215,14 @@ impl Workloads {
         }
     }
 
-    /// Waits until no pod matches `selector` (`what` names them in the timeout's message).
-    pub async fn wait_pods_gone(&self, selector: &str, what: &str) -> Result<(), WorkloadError> {
+    /// Waits up to `limit` until no pod matches `selector` (`what` names them in the
+    /// timeout's message).
+    pub async fn wait_pods_gone(
+        &self,
+        selector: &str,
+        what: &str,
+        limit: Duration,
+    ) -> Result<(), WorkloadError> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let started = tokio::time::Instant::now();
         loop {
@@ -211,11 +233,11 @@ impl Workloads {
             if left.items.is_empty() {
                 return Ok(());
             }
-            if started.elapsed() > STOP_LIMIT {
+            if started.elapsed() > limit {
                 let names: Vec<String> = left.items.iter().map(ResourceExt::name_any).collect();
                 return Err(WorkloadError::Timeout(format!(
                     "{what} were still there after {} s: {}",
-                    STOP_LIMIT.as_secs(),
+                    limit.as_secs(),
                     names.join(", ")
                 )));
             }
@@ -247,7 +269,12 @@ impl Workloads {
         Ok((api, users))
     }
 
-    async fn scale_down_all<K>(&self, kind: &'static str) -> Result<Vec<Scaled>, WorkloadError>
+    /// Scales each workload of kind `K` down; with each, its pods' selector and how long
+    /// they may take to go (`None`: expressions only, Lifeboat cannot tell).
+    async fn scale_down_all<K>(
+        &self,
+        kind: &'static str,
+    ) -> Result<Vec<(Scaled, Option<(String, Duration)>)>, WorkloadError>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
             + Clone
@@ -260,7 +287,9 @@ impl Workloads {
         let mut scaled = Vec::new();
         for obj in &users {
             if let Some(s) = scale_down(&api, kind, obj).await? {
-                scaled.push(s);
+                let selector = selector(obj);
+                let stopping = (!selector.is_empty()).then(|| (selector, stop_limit(obj)));
+                scaled.push((s, stopping));
             }
         }
         Ok(scaled)
@@ -317,18 +346,35 @@ fn remembered<K: Resource>(obj: &K) -> Option<i64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// The label selector of a StatefulSet's pods (`app=system-postgres`).
-fn selector(sts: &StatefulSet) -> String {
-    sts.spec
-        .as_ref()
-        .and_then(|s| s.selector.match_labels.as_ref())
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",")
+/// The label selector of a workload's pods from its `matchLabels` (`app=system-postgres`),
+/// empty when it has none.
+fn selector<K: serde::Serialize>(obj: &K) -> String {
+    serde_json::to_value(obj)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/spec/selector/matchLabels")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
         })
         .unwrap_or_default()
+}
+
+/// How long a workload's pods may take to go: their grace period (30 s unless the
+/// template says) and a minute more.
+fn stop_limit<K: serde::Serialize>(obj: &K) -> Duration {
+    let grace = serde_json::to_value(obj)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/spec/template/spec/terminationGracePeriodSeconds")
+                .and_then(Value::as_u64)
+        })
+        .unwrap_or(30);
+    Duration::from_secs(grace + 60)
 }
 
 /// Scales `obj` to 0, remembering its count unless an earlier attempt already did; `None`
@@ -411,5 +457,25 @@ mod tests {
         }))
         .expect("a StatefulSet");
         assert_eq!(selector(&sts), "app=system-postgres");
+        assert_eq!(stop_limit(&sts), Duration::from_secs(90));
+    }
+
+    #[test]
+    fn a_deployments_pods_may_take_their_grace_period_to_go() {
+        let d: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "keycloak"},
+            "spec": {"selector": {"matchLabels": {"app": "keycloak", "tier": "auth"}},
+                     "template": {"spec": {"terminationGracePeriodSeconds": 10, "containers": []}}}
+        }))
+        .expect("a Deployment");
+        assert_eq!(selector(&d), "app=keycloak,tier=auth");
+        assert_eq!(stop_limit(&d), Duration::from_secs(70));
+        let expressions: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "x"},
+            "spec": {"selector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]},
+                     "template": {}}
+        }))
+        .expect("a Deployment");
+        assert_eq!(selector(&expressions), "");
     }
 }

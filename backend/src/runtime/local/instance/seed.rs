@@ -18,17 +18,22 @@ pub const SQL_TEMPLATE: &str = include_str!("seed.sql");
 /// whose real Keycloak creates its own schema: `keycloak_database` (its role and empty
 /// database) stands in its place.
 pub fn sql_with_keycloak(namespace: &str, keycloak_database: &str) -> String {
-    let full = sql(namespace);
+    with_keycloak(&sql(namespace), keycloak_database)
+}
+
+/// `script` (a filled-in [`SQL_TEMPLATE`]) with `keycloak_database` in place of the
+/// Keycloak-like database (the Kubernetes test harness fills in smaller sizes).
+pub fn with_keycloak(script: &str, keycloak_database: &str) -> String {
     let (Some(kc), Some(app)) = (
-        full.find("\\connect keycloak"),
-        full.find("\\connect appmanager"),
+        script.find("\\connect keycloak"),
+        script.find("\\connect appmanager"),
     ) else {
-        return full;
+        return script.to_owned();
     };
     format!(
         "{}{keycloak_database}{}",
-        full[..kc].replace("CREATE DATABASE keycloak;\n", ""),
-        &full[app..]
+        script[..kc].replace("CREATE DATABASE keycloak;\n", ""),
+        &script[app..]
     )
 }
 
