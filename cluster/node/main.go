@@ -108,6 +108,9 @@ func main() {
 			cfg.Handler = mux
 			cfg.NumWorkers = 4
 			cfg.InformerResyncPeriod = 30 * time.Second
+			// The node resolves env itself (pod.go, resolveEnv): virtual-kubelet would before
+			// the pod has an IP, and cannot resolve status.podIP at all.
+			cfg.SkipDownwardAPIResolution = true
 			// NodeRestriction lets a node set only the kubelet's own labels.
 			cfg.NodeSpec.Labels = map[string]string{
 				"kubernetes.io/hostname": *nodeName,

@@ -312,7 +312,10 @@ func (r *podRun) command(ctx context.Context, c *containerRun, override []string
 	if isolated {
 		rewrite = func(s string) string { return s }
 	}
-	env := r.environment(ctx, c, image)
+	env, err := r.environment(ctx, c, image)
+	if err != nil {
+		return nil, err
+	}
 	expand := func(s string) string { return rewrite(expandVars(s, env)) }
 	for i := range argv {
 		argv[i] = expand(argv[i])
@@ -389,11 +392,12 @@ func lookPath(name string, dirs []string) (string, error) {
 	return exec.LookPath(name)
 }
 
-// environment is the container's env (already resolved through the API by
-// virtual-kubelet: values from Secrets, ConfigMaps and the downward API, envFrom), plus
-// the pod IP, a kubeconfig for its service account, and Service hosts that point at a pod
-// instead of a cluster IP.
-func (r *podRun) environment(ctx context.Context, c *containerRun, image *ImageSpec) map[string]string {
+// environment is the container's env (values from Secrets, ConfigMaps and envFrom
+// resolved through the API by virtual-kubelet; the downward API's pod IP, which it could
+// not know yet, is this pod's address: a container sees its IP only if it declares it, as
+// on a real cluster), plus a kubeconfig for its service account, and Service hosts that
+// point at a pod instead of a cluster IP.
+func (r *podRun) environment(ctx context.Context, c *containerRun, image *ImageSpec) (map[string]string, error) {
 	env := map[string]string{"PATH": "/usr/local/bin:/usr/bin:/bin"}
 	if len(image.Path) > 0 {
 		env["PATH"] = strings.Join(image.Path, ":") + ":" + env["PATH"]
@@ -401,15 +405,14 @@ func (r *podRun) environment(ctx context.Context, c *containerRun, image *ImageS
 	for k, v := range image.Env {
 		env[k] = v
 	}
-	env["POD_IP"] = r.ip
 	env["HOSTNAME"] = r.pod.Name
 	if kc := filepath.Join(r.dir, "kubeconfig"); fileExists(kc) {
 		env["KUBECONFIG"] = kc
 		host, port := splitHost(r.p.cfg.APIServer)
 		env["KUBERNETES_SERVICE_HOST"], env["KUBERNETES_SERVICE_PORT"] = host, port
 	}
-	for _, e := range c.spec.Env {
-		env[e.Name] = expandVars(e.Value, env)
+	if err := r.resolveEnv(c.spec, env); err != nil {
+		return nil, err
 	}
 	hosts := r.p.serviceHosts(r.pod.Namespace)
 	for k, v := range env {
@@ -421,7 +424,107 @@ func (r *podRun) environment(ctx context.Context, c *containerRun, image *ImageS
 		}
 	}
 	_ = ctx
-	return env
+	return env, nil
+}
+
+// resolveEnv adds a container's envFrom and env to `env` as the kubelet does: envFrom
+// first, then env in its order, each literal value's $(VAR) references expanded against
+// what came before; values from Secrets, ConfigMaps and the downward API (the pod's own
+// IP among them, which virtual-kubelet could not know when it would resolve them). A
+// missing Secret, ConfigMap or key that is not optional fails the container.
+func (r *podRun) resolveEnv(c corev1.Container, env map[string]string) error {
+	for _, from := range c.EnvFrom {
+		var data map[string][]byte
+		var err error
+		optional := false
+		switch {
+		case from.ConfigMapRef != nil:
+			data, err = r.configMapData(from.ConfigMapRef.Name)
+			optional = from.ConfigMapRef.Optional != nil && *from.ConfigMapRef.Optional
+		case from.SecretRef != nil:
+			data, err = r.secretData(from.SecretRef.Name)
+			optional = from.SecretRef.Optional != nil && *from.SecretRef.Optional
+		}
+		if err != nil {
+			if optional {
+				continue
+			}
+			return fmt.Errorf("envFrom: %w", err)
+		}
+		for k, v := range data {
+			env[from.Prefix+k] = string(v)
+		}
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom == nil {
+			env[e.Name] = expandVars(e.Value, env)
+			continue
+		}
+		v, err := r.valueFrom(e.ValueFrom)
+		if err != nil {
+			return fmt.Errorf("env %s: %w", e.Name, err)
+		}
+		if v != nil {
+			env[e.Name] = *v
+		}
+	}
+	return nil
+}
+
+// valueFrom is one env value from a Secret's or ConfigMap's key or the downward API; nil
+// for an optional reference that is not there.
+func (r *podRun) valueFrom(src *corev1.EnvVarSource) (*string, error) {
+	key := func(data map[string][]byte, err error, what, k string, optional *bool) (*string, error) {
+		if err == nil {
+			if v, ok := data[k]; ok {
+				s := string(v)
+				return &s, nil
+			}
+			err = fmt.Errorf("%s has no key %q", what, k)
+		}
+		if optional != nil && *optional {
+			return nil, nil
+		}
+		return nil, err
+	}
+	switch {
+	case src.SecretKeyRef != nil:
+		data, err := r.secretData(src.SecretKeyRef.Name)
+		return key(data, err, "Secret "+src.SecretKeyRef.Name, src.SecretKeyRef.Key, src.SecretKeyRef.Optional)
+	case src.ConfigMapKeyRef != nil:
+		data, err := r.configMapData(src.ConfigMapKeyRef.Name)
+		return key(data, err, "ConfigMap "+src.ConfigMapKeyRef.Name, src.ConfigMapKeyRef.Key, src.ConfigMapKeyRef.Optional)
+	case src.FieldRef != nil:
+		v, err := r.field(src.FieldRef.FieldPath)
+		return &v, err
+	}
+	return nil, fmt.Errorf("only Secret, ConfigMap and field references are supported")
+}
+
+// field is a downward API field of the pod.
+func (r *podRun) field(path string) (string, error) {
+	switch path {
+	case "status.podIP", "status.podIPs":
+		return r.ip, nil
+	case "status.hostIP", "status.hostIPs":
+		return "127.0.0.1", nil
+	case "spec.nodeName":
+		return r.pod.Spec.NodeName, nil
+	case "spec.serviceAccountName":
+		return r.pod.Spec.ServiceAccountName, nil
+	case "metadata.name":
+		return r.pod.Name, nil
+	case "metadata.namespace":
+		return r.pod.Namespace, nil
+	case "metadata.uid":
+		return string(r.pod.UID), nil
+	}
+	for prefix, m := range map[string]map[string]string{"metadata.labels": r.labels(), "metadata.annotations": r.pod.Annotations} {
+		if k, ok := strings.CutPrefix(path, prefix+"['"); ok && strings.HasSuffix(k, "']") {
+			return m[strings.TrimSuffix(k, "']")], nil
+		}
+	}
+	return "", fmt.Errorf("field %s is not supported", path)
 }
 
 func splitHost(url string) (string, string) {

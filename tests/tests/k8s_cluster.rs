@@ -166,7 +166,7 @@ fn a_job_runs_to_completion_and_its_logs_come_through_the_api_server(cluster: &C
     ns(cluster, "jobs");
     cluster
         .apply_str(
-            "apiVersion: batch/v1\nkind: Job\nmetadata: {name: hello, namespace: jobs}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: hello\n        image: debian:12\n        command: [sh, -c, 'echo \"hello from $(POD_IP)\"; echo done']\n",
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {name: hello, namespace: jobs}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: hello\n        image: debian:12\n        command: [sh, -c, 'echo \"hello from $(POD_IP) $(UNDECLARED)\"; echo done']\n        env:\n        - name: POD_IP\n          valueFrom: {fieldRef: {fieldPath: status.podIP}}\n",
         )
         .unwrap();
     cluster
@@ -181,7 +181,10 @@ fn a_job_runs_to_completion_and_its_logs_come_through_the_api_server(cluster: &C
     let logs = cluster
         .kubectl_ok(&["-n", "jobs", "logs", "job/hello"])
         .unwrap();
+    // The downward API's pod IP, declared in env; an undeclared reference stays as written,
+    // as a real kubelet leaves it (sh then runs `UNDECLARED` as a command substitution).
     assert!(logs.contains("hello from 127.0."), "{logs}");
+    assert!(logs.contains("UNDECLARED: not found"), "{logs}");
     assert!(logs.trim_end().ends_with("done"), "{logs}");
 }
 
@@ -205,6 +208,8 @@ spec:
         image: postgres:15
         env:
         - {name: PGDATA, value: /var/lib/postgresql/data/pgdata}
+        - name: POD_IP
+          valueFrom: {fieldRef: {fieldPath: status.podIP}}
         command: [sh, -c]
         args:
         - |
