@@ -1,6 +1,6 @@
 //! The operations API without an instance (no tools run): the SSE stream sends a snapshot,
-//! then an upsert per change with growing revisions; a backup with no instance fails in
-//! pre-flight with a plain reason; operations survive a restart of the state.
+//! then an upsert per change with growing revisions; Backup Now with no instance is refused
+//! (`503 instance_starting`) and a scheduled backup fails in pre-flight with a plain reason; operations survive a restart of the state.
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
 use std::time::Duration;
@@ -78,6 +78,7 @@ async fn snapshot_then_upserts_and_preflight_explains_a_missing_instance() {
         })
     }));
 
+    // Backup Now with no instance is refused at once…
     let resp = router
         .clone()
         .oneshot(
@@ -88,7 +89,18 @@ async fn snapshot_then_upserts_and_preflight_explains_a_missing_instance() {
         )
         .await
         .unwrap();
-    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["code"], "instance_starting", "{body}");
+    // …while a scheduled one (the scheduler does not ask first) fails in pre-flight.
+    state
+        .jobs()
+        .start_backup(
+            "no instance".into(),
+            lifeboat_shared::operation::Trigger::Scheduled,
+        )
+        .unwrap();
 
     let events = reader.await.unwrap();
     assert_eq!(events[0].0, "snapshot");

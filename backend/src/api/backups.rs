@@ -75,6 +75,11 @@ async fn start(
     let description = check_description(&body.description).inspect_err(|e| {
         audit("Backup Now", &format!("refused: {}", e.body.code));
     })?;
+    // Refused at once while the instance starts, not accepted to fail in its pre-flight.
+    if state.instance().is_none() {
+        audit("Backup Now", "refused: instance_starting");
+        return Err(super::instance::instance_starting());
+    }
     let trigger = Trigger::Manual {
         by: caller.who.clone(),
     };
@@ -141,12 +146,7 @@ async fn restore(
                     "choose another namespace, or confirm that its instance is to be replaced",
                 )
             }
-            RequestError::NotReady => AppError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "instance_starting",
-                "the instance is starting (or failed to start; see the server log)",
-            )
-            .with_hint("try again in a few seconds"),
+            RequestError::NotReady => super::instance::instance_starting(),
         })
         .inspect_err(|e| audit(&format!("refused: {}", e.body.code)))?;
     let req = RestoreRequest {

@@ -23,12 +23,18 @@ async fn list(State(state): State<AppState>) -> Json<InstanceList> {
 }
 
 async fn info(State(state): State<AppState>) -> Result<Json<InstanceInfo>, AppError> {
-    state.instance().map(|i| Json(i.info())).ok_or_else(|| {
-        AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "instance_starting",
-            "the instance is starting (or failed to start; see the server log)",
-        )
-        .with_hint("try again in a few seconds")
-    })
+    state
+        .instance()
+        .map(|i| Json(i.info()))
+        .ok_or_else(instance_starting)
+}
+
+/// `503 instance_starting`: the instance is not up yet, so nothing may touch it.
+pub(super) fn instance_starting() -> AppError {
+    AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "instance_starting",
+        "the instance is starting (or failed to start; see the server log)",
+    )
+    .with_hint("try again in a few seconds")
 }

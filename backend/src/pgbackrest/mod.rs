@@ -241,9 +241,25 @@ pub fn output_tail(output: &ToolOutput) -> String {
     output.tail(|l| l.contains("DETAIL:"))
 }
 
+/// Whether a failed run's output says another pgBackRest holds the stanza's lock
+/// (`ERROR: [050]`, LockAcquireError): worth waiting for, unlike other failures.
+pub fn is_lock_held(tail: &str) -> bool {
+    tail.contains("ERROR: [050]")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_lock_is_told_from_other_failures() {
+        assert!(is_lock_held(
+            "ERROR: [050]: unable to acquire lock on file '/d/pgbr/lock/system-backup.lock': Resource temporarily unavailable"
+        ));
+        assert!(!is_lock_held(
+            "ERROR: [055]: unable to load info file '/d/staging/pgbackrest/backup/system/backup.info'"
+        ));
+    }
 
     fn settings() -> PgbrSettings {
         PgbrSettings {

@@ -38,6 +38,9 @@ use crate::command::{Place, ToolCommand, ToolOutput, Volume};
 use crate::pgbackrest::{PgbrSettings, RepoPaths};
 use crate::runtime::{Applied, Instance, InstanceError, Staging};
 
+/// How long start-up waits for another pgBackRest's lock on the stanza.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub use postgres::Postmaster;
 
 /// The namespace of the demo instance.
@@ -224,6 +227,37 @@ impl LocalInstance {
         })
     }
 
+    /// `pgbackrest stanza-create`, waiting out a lock another pgBackRest holds (the workers
+    /// of one killed with an earlier Lifeboat can hold it for seconds), with backoff, for
+    /// up to [`LOCK_WAIT`]; any other failure fails at once.
+    async fn stanza_create(&self) -> Result<(), InstanceError> {
+        let started = tokio::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(250);
+        loop {
+            match run_ok(
+                &self.runner,
+                crate::pgbackrest::stanza_create(&self.pgbackrest_config()),
+                "pgbackrest stanza-create",
+            )
+            .await
+            {
+                Ok(_) => return Ok(()),
+                Err(InstanceError::Tool { tail, .. })
+                    if crate::pgbackrest::is_lock_held(&tail) && started.elapsed() < LOCK_WAIT =>
+                {
+                    tracing::warn!(
+                        namespace = %self.file.namespace,
+                        retry_in_ms = pause.as_millis() as u64,
+                        "pgBackRest's lock on the stanza is held by another pgBackRest; waiting"
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(4));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Initialises (first start), configures and starts Postgres, creates the stanza and
     /// seeds the demo data once.
     async fn bring_up(&mut self) -> Result<(), InstanceError> {
@@ -243,12 +277,7 @@ impl LocalInstance {
                 Err(e) => return Err(e),
             }
         }
-        run_ok(
-            &self.runner,
-            crate::pgbackrest::stanza_create(&self.pgbackrest_config()),
-            "pgbackrest stanza-create",
-        )
-        .await?;
+        self.stanza_create().await?;
         let namespace = self.file.namespace.clone();
         if !self.file.seeded {
             let sql = match &self.keycloak {
