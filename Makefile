@@ -36,6 +36,12 @@ ui: install-run ## build the page into dist/ (offline trunk, wasm-opt from npm b
 serve: install-run ## start Lifeboat from the existing build
 	cargo run --locked -p lifeboat -- serve --listen $(LISTEN) --data-dir $(DATA_DIR) --static-dir $(ROOT)/dist
 
+# The binary the end-to-end tests run, built with the harness beside it: Cargo then
+# resolves the dependencies' features as `cargo test` does, so no dependency is built twice
+# (`cargo build -p lifeboat` alone resolves them without the test crates' and rebuilds
+# about sixty crates, three minutes on two cores).
+BIN_PACKAGES := -p lifeboat -p lifeboat-e2e
+
 test: install lint ui unit wasm-test e2e size bench-smoke ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
@@ -52,11 +58,11 @@ wasm-test: install ## component tests in headless Chromium (wasm-bindgen-test)
 	cargo test --locked -p lifeboat-frontend --target wasm32-unknown-unknown
 
 e2e: install ## end-to-end: the real binary, real tools, headless Chromium
-	cargo build --locked -p lifeboat
+	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e -- --test-threads=2
 
 cluster: install ## a control plane, the node and a Dash Enterprise-shaped namespace; writes .cluster/env; Ctrl-C stops it
-	cargo build --locked -p lifeboat
+	cargo build --locked $(BIN_PACKAGES)
 	cargo run --locked -p lifeboat-e2e --bin cluster
 
 k8s-test: install ## the real Kubernetes control plane and node (part of e2e): tests that it is real
@@ -72,7 +78,7 @@ BENCH_SCALE ?= 60
 bench-smoke: install ui ## run every benchmark on a tiny data set (they must work; figures are not goals here)
 	LIFEBOAT_BENCH_SCALE=2 cargo test --locked -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
 	LIFEBOAT_KC_BENCH_USERS=200 cargo test --locked -p lifeboat --test keycloak_bench -- --ignored --nocapture
-	cargo build --locked -p lifeboat
+	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
 	LIFEBOAT_K8S_BENCH_SCALE=2 LIFEBOAT_K8S_BENCH_ROUNDS=1 cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
 
@@ -80,6 +86,6 @@ K8S_BENCH_SCALE ?= 20
 bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
 	LIFEBOAT_BENCH_SCALE=$(BENCH_SCALE) cargo test --locked --release -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
 	cargo test --locked --release -p lifeboat --test keycloak_bench -- --ignored --nocapture
-	cargo build --locked -p lifeboat
+	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
 	LIFEBOAT_K8S_BENCH_SCALE=$(K8S_BENCH_SCALE) cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture

@@ -28,7 +28,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API and the web page.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Started by `serve` itself: kills its tools' process groups when it dies.
+    #[command(hide = true, name = "guard")]
+    Guard,
 }
 
 /// Flags of `lifeboat serve`.
@@ -172,7 +175,14 @@ pub fn default_data_dir() -> anyhow::Result<PathBuf> {
 /// Runs the chosen subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
+        Command::Guard => {
+            tokio::task::spawn_blocking(|| {
+                crate::runtime::local::guard::run(std::io::stdin().lock())
+            })
+            .await?;
+            Ok(())
+        }
     }
 }
 
@@ -183,6 +193,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    // Before any tool runs: what a tool forks must die with Lifeboat, even by SIGKILL.
+    match std::env::current_exe() {
+        Ok(exe) => {
+            if let Err(e) = crate::runtime::local::guard::start(&exe) {
+                tracing::warn!(error = %e, "a killed Lifeboat may leave its tools' workers running");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot find this program to start the process guard"),
+    }
 
     let toolbox = Toolbox::discover();
     for tool in &toolbox.tools {
@@ -250,13 +269,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Operations a killed Lifeboat left running are marked interrupted; their lock released.
     crate::jobs::supervisor::recover(state.jobs()).await;
     // The instance (the demo one, or the namespace's system) comes up in the background;
-    // the API answers meanwhile.
+    // the API answers meanwhile, and start-up is tried again until it works.
     {
-        let runtime = state.runtime().clone();
+        let (state, stop) = (state.clone(), state.jobs().shutdown_token().clone());
         tokio::spawn(async move {
-            if let Err(e) = runtime.instances().start().await {
-                tracing::error!(error = %e, "the instance did not start; backups will fail");
-            }
+            let runtime = state.runtime().clone();
+            state.startup().run(runtime, stop).await;
         });
     }
     crate::jobs::schedule::spawn(state.jobs());

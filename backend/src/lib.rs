@@ -25,6 +25,7 @@ pub mod runtime;
 pub mod secret;
 pub mod secrets;
 pub mod shutdown;
+pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;

@@ -13,6 +13,7 @@ use crate::gate::OperationGate;
 use crate::jobs::Jobs;
 use crate::operations::Operations;
 use crate::runtime::{Instance, Runtime};
+use crate::startup::Startup;
 
 /// Where things are; fixed for the life of the process.
 #[derive(Debug, Clone)]
@@ -60,6 +61,7 @@ struct Inner {
     jobs: Arc<Jobs>,
     audit: AuditLog,
     auth: OnceLock<Arc<AuthContext>>,
+    startup: Startup,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
                 jobs,
                 audit,
                 auth: OnceLock::new(),
+                startup: Startup::default(),
             }),
         }
     }
@@ -120,6 +123,11 @@ impl AppState {
     /// The audit trail.
     pub fn audit(&self) -> &AuditLog {
         &self.inner.audit
+    }
+
+    /// How bringing up the instances at start is going.
+    pub fn startup(&self) -> &Startup {
+        &self.inner.startup
     }
 
     /// The instance this Lifeboat protects, once it is up.

@@ -1,14 +1,15 @@
 //! `lifeboat` killed (SIGKILL) or stopped (SIGTERM) in the middle of a backup and started
 //! again: the operation is interrupted (never left running), its bucket lock released, and
-//! the next backup succeeds with `restic check` passing. Drives the real binary.
+//! the next backup succeeds with `restic check` passing; every process its tools started
+//! (pgBackRest's workers too) is gone within a second of a SIGKILL. Drives the real binary.
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
 mod backup_support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backup_support::http::{get, wait_instance, wait_until};
-use backup_support::{assert_restic_check, open_up, snapshot_ids};
+use backup_support::{assert_restic_check, open_up, processes_mentioning, snapshot_ids};
 use lifeboat_e2e::server::Lifeboat;
 use serde_json::{Value, json};
 
@@ -18,7 +19,40 @@ async fn killed_mid_backup_then_restarted() {
     open_up(dir.path());
     let data = dir.path().join("data");
     let bucket = data.join("bucket");
-    let server = Lifeboat::start(&data, &[]).await.unwrap();
+    // pgBackRest's workers can outlive a pgBackRest killed with Lifeboat (a parent-death
+    // signal reaches only the direct child). A wrapper makes that certain: during `backup`
+    // it leaves a process in pgBackRest's group that no signal to pgBackRest ends.
+    let wrapped = dir.path().join("bin");
+    std::fs::create_dir_all(&wrapped).unwrap();
+    let real = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v pgbackrest"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let script = wrapped.join("pgbackrest");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh
+case \" $* \" in *\" backup \"*) sh -c 'sleep 120' straggler \"$@\" </dev/null >/dev/null 2>&1 & ;; esac
+exec {} \"$@\"
+",
+            real.trim()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        wrapped.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let server = Lifeboat::start_with_env(&data, &[], &[("PATH", &path)])
+        .await
+        .unwrap();
     let http = server.api();
     let base = server.url.clone();
     wait_instance(&http, &base).await;
@@ -42,7 +76,33 @@ async fn killed_mid_backup_then_restarted() {
     })
     .await;
     assert!(bucket.join("locks/bucket.json").exists());
+    // pgBackRest runs, and so does the process it left in its group.
+    let started = Instant::now();
+    while !processes_mentioning(&data)
+        .iter()
+        .any(|p| p.contains("straggler"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the wrapped pgBackRest never ran: {:#?}",
+            processes_mentioning(&data)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     drop(server); // SIGKILL
+    // Every process its tools started dies with it, within a second.
+    let killed = Instant::now();
+    loop {
+        let left = processes_mentioning(&data);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(1),
+            "still running a second after Lifeboat was killed: {left:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stored: Value =
         serde_json::from_slice(&std::fs::read(data.join(format!("operations/{id}.json"))).unwrap())

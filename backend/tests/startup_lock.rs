@@ -1,7 +1,8 @@
 //! Start-up retries what it could not do: a pgBackRest lock still held when Lifeboat
 //! starts (the workers of a pgBackRest killed with Lifeboat can hold it for seconds) delays
 //! the demo instance instead of leaving it down until the next restart; meanwhile
-//! `GET /api/v1/instance` answers `503 instance_starting`, and so does a Backup Now.
+//! `GET /api/v1/instance` answers `503 instance_starting`, and so does a Backup Now. A
+//! start-up that fails is tried again with backoff and reported until it works.
 //! Drives the real binary.
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
@@ -108,5 +109,82 @@ async fn a_held_pgbackrest_lock_delays_start_up_instead_of_failing_it() {
         started.elapsed()
     );
     holder.wait().unwrap();
+    server.stop().await.unwrap();
+}
+
+/// A start-up that fails (here a setting PostgreSQL refuses, as a bad hand edit would be)
+/// is tried again with backoff, reported by `/api/v1/health` without the error (it needs no
+/// sign-in) and by `/api/v1/instance` with it, and the instance comes up once the cause is
+/// gone, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_start_up_is_tried_again_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    open_up(dir.path());
+    let data = dir.path().join("data");
+    let server = Lifeboat::start(&data, &[]).await.unwrap();
+    let http = server.api();
+    backup_support::http::wait_instance(&http, &server.url).await;
+    server.stop().await.unwrap();
+
+    let auto = data.join("instances/demo/pg/postgresql.auto.conf");
+    let good = std::fs::read_to_string(&auto).unwrap();
+    std::fs::write(&auto, format!("{good}\nnot_a_real_setting_xyz = on\n")).unwrap();
+    let server = Lifeboat::start(&data, &[]).await.unwrap();
+    let base = server.url.clone();
+    let started = Instant::now();
+    let health = loop {
+        let (status, health) = get(&http, &format!("{base}/api/v1/health")).await;
+        assert_eq!(status, 200, "{health}");
+        if health["instance_start"]["failed_attempts"].as_u64() >= Some(2) {
+            break health;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "start-up was not tried again: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        !health.to_string().contains("not_a_real_setting"),
+        "health needs no sign-in and must not carry the error: {health}"
+    );
+    let (status, body) = get(&http, &format!("{base}/api/v1/instance")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("instance_starting")),
+        "{body}"
+    );
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("attempt") && message.contains("postgres exited"),
+        "{message}"
+    );
+    let (status, body) = post(
+        &http,
+        &format!("{base}/api/v1/backups"),
+        &serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("instance_starting"))
+    );
+
+    // The cause goes away: the next attempt brings the instance up.
+    std::fs::write(&auto, &good).unwrap();
+    let fixed = Instant::now();
+    loop {
+        let (_, health) = get(&http, &format!("{base}/api/v1/health")).await;
+        if health.get("instance_start").is_none() {
+            break;
+        }
+        assert!(
+            fixed.elapsed() < Duration::from_secs(90),
+            "the instance did not come up after the fix: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, info) = get(&http, &format!("{base}/api/v1/instance")).await;
+    assert_eq!(status, 200, "{info}");
     server.stop().await.unwrap();
 }

@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
-use lifeboat_shared::{ApiError, Health, HealthStatus};
+use lifeboat_shared::{ApiError, Health, HealthStatus, InstanceStart};
 use lifeboat_ui::MountOptions;
 use lifeboat_ui::api::ApiFailure;
 use lifeboat_ui::components::health_badge::{HealthLine, HealthLineProps, HealthView};
@@ -100,6 +100,7 @@ async fn health_line_states() {
         status: HealthStatus::Ok,
         version: "1.2.3".into(),
         keycloak_sign_in: None,
+        instance_start: None,
     };
     assert_eq!(
         render_health(HealthView::Up(up)).await,
@@ -109,11 +110,31 @@ async fn health_line_states() {
         status: HealthStatus::Degraded,
         version: "1.2.3".into(),
         keycloak_sign_in: None,
+        instance_start: None,
     };
     assert!(
         render_health(HealthView::Up(degraded))
             .await
             .contains("a tool is missing")
+    );
+    let starting = |failed_attempts, retry_in_seconds| {
+        HealthView::Up(Health {
+            status: HealthStatus::Ok,
+            version: "1.2.3".into(),
+            keycloak_sign_in: None,
+            instance_start: Some(InstanceStart {
+                failed_attempts,
+                retry_in_seconds,
+            }),
+        })
+    };
+    assert_eq!(
+        render_health(starting(0, None)).await,
+        "The instance is starting (0 failed attempts so far) · Lifeboat 1.2.3"
+    );
+    assert_eq!(
+        render_health(starting(3, Some(8))).await,
+        "The instance is starting (3 failed attempts so far) · Lifeboat 1.2.3"
     );
     let down = HealthView::Down(ApiFailure::Server(
         ApiError::new("x", "Bucket gone").with_hint("Fix it"),

@@ -26,6 +26,22 @@ pub struct Health {
     /// Lifeboat trusts a Keycloak realm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keycloak_sign_in: Option<String>,
+    /// While the instances are still being brought up: how far that got. Absent once they
+    /// are up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_start: Option<InstanceStart>,
+}
+
+/// Start-up of the instances, while it is not done (tried again with backoff until it
+/// works). The error itself is not here (this endpoint needs no sign-in); a signed-in
+/// `GET /api/v1/instance` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceStart {
+    /// Attempts that failed so far (0 while the first one runs).
+    pub failed_attempts: u32,
+    /// Whole seconds until the next attempt, while waiting for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_in_seconds: Option<u64>,
 }
 
 #[cfg(test)]

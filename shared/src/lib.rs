@@ -13,7 +13,7 @@ pub mod operation;
 pub mod schedule;
 
 pub use error::ApiError;
-pub use health::{Health, HealthStatus};
+pub use health::{Health, HealthStatus, InstanceStart};
 
 /// The prefix of every API route.
 pub const API_PREFIX: &str = "/api/v1";

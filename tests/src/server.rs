@@ -53,6 +53,16 @@ impl Lifeboat {
     /// arguments say `--demo-keycloak=true`: a real Keycloak costs a JVM and 20 s of CPU at
     /// its first start, which only the tests about it should pay.
     pub async fn start(data_dir: &Path, extra_args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_with_env(data_dir, extra_args, &[]).await
+    }
+
+    /// [`Lifeboat::start`] with environment variables set for the server (and so for the
+    /// tools it runs), such as a `PATH` that puts a wrapped tool first.
+    pub async fn start_with_env(
+        data_dir: &Path,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let keycloak_said = extra_args.iter().any(|a| a.starts_with("--demo-keycloak"));
         let bin = lifeboat_bin();
         let token = test_token(data_dir);
@@ -73,6 +83,7 @@ impl Lifeboat {
             .args((!keycloak_said).then_some("--demo-keycloak=false"))
             .env("RUST_LOG", "info")
             .env("LIFEBOAT_ADMIN_TOKEN", &token)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -78,7 +78,7 @@ async fn start(
     // Refused at once while the instance starts, not accepted to fail in its pre-flight.
     if state.instance().is_none() {
         audit("Backup Now", "refused: instance_starting");
-        return Err(super::instance::instance_starting());
+        return Err(super::instance::instance_starting(&state));
     }
     let trigger = Trigger::Manual {
         by: caller.who.clone(),
@@ -146,7 +146,7 @@ async fn restore(
                     "choose another namespace, or confirm that its instance is to be replaced",
                 )
             }
-            RequestError::NotReady => super::instance::instance_starting(),
+            RequestError::NotReady => super::instance::instance_starting(&state),
         })
         .inspect_err(|e| audit(&format!("refused: {}", e.body.code)))?;
     let req = RestoreRequest {

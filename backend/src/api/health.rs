@@ -1,9 +1,9 @@
-//! `GET /api/v1/health`: unauthenticated liveness and tool readiness.
+//! `GET /api/v1/health`: unauthenticated liveness, tool readiness and how start-up goes.
 
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use lifeboat_shared::{Health, HealthStatus};
+use lifeboat_shared::{Health, HealthStatus, InstanceStart};
 
 use super::Json;
 use crate::state::AppState;
@@ -26,5 +26,9 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
         status,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         keycloak_sign_in,
+        instance_start: state.startup().report().map(|r| InstanceStart {
+            failed_attempts: r.failed_attempts,
+            retry_in_seconds: r.retry_in_seconds,
+        }),
     })
 }

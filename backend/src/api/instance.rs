@@ -26,15 +26,30 @@ async fn info(State(state): State<AppState>) -> Result<Json<InstanceInfo>, AppEr
     state
         .instance()
         .map(|i| Json(i.info()))
-        .ok_or_else(instance_starting)
+        .ok_or_else(|| instance_starting(&state))
 }
 
-/// `503 instance_starting`: the instance is not up yet, so nothing may touch it.
-pub(super) fn instance_starting() -> AppError {
+/// `503 instance_starting`: the instance is not up yet, so nothing may touch it. Says why
+/// when an attempt has failed (callers are authenticated: the error may name paths).
+pub(super) fn instance_starting(state: &AppState) -> AppError {
+    let report = state.startup().report();
+    let message = match report
+        .as_ref()
+        .and_then(|r| r.last_error.as_ref().map(|e| (r, e)))
+    {
+        Some((r, error)) => format!(
+            "the instance is starting: attempt {} failed ({error}); trying again{}",
+            r.failed_attempts,
+            r.retry_in_seconds
+                .map(|s| format!(" in {s} s"))
+                .unwrap_or_default()
+        ),
+        None => "the instance is starting".to_owned(),
+    };
     AppError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "instance_starting",
-        "the instance is starting (or failed to start; see the server log)",
+        message,
     )
     .with_hint("try again in a few seconds")
 }

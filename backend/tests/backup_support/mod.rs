@@ -293,3 +293,28 @@ pub fn query(info: &lifeboat_shared::backup::InstanceInfo, db: &str, sql: &str) 
     );
     String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
 }
+
+/// The live processes whose command line mentions `dir` (the tools and the Postgres of a
+/// Lifeboat whose data dir it is), as `pid: command line`.
+pub fn processes_mentioning(dir: &Path) -> Vec<String> {
+    let needle = dir.display().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // A zombie's command line is empty: it is gone, only not yet reaped.
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if cmdline.contains(&needle) {
+            found.push(format!("{pid}: {}", cmdline.trim()));
+        }
+    }
+    found
+}

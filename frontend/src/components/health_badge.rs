@@ -1,4 +1,5 @@
-//! Shows whether the Lifeboat server answers, and its version.
+//! Shows whether the Lifeboat server answers, its version, and whether its instance is
+//! still starting.
 
 use lifeboat_shared::{Health, HealthStatus};
 use yew::prelude::*;
@@ -44,6 +45,17 @@ pub fn health_line_component(props: &HealthLineProps) -> Html {
 pub fn health_line(view: &HealthView) -> Html {
     let (class, text) = match view {
         HealthView::Loading => ("lb-health", "Checking the Lifeboat server…".to_owned()),
+        HealthView::Up(Health {
+            instance_start: Some(s),
+            version,
+            ..
+        }) => (
+            "lb-health lb-health-warn",
+            format!(
+                "The instance is starting ({} failed attempts so far) · Lifeboat {version}",
+                s.failed_attempts
+            ),
+        ),
         HealthView::Up(h) if h.status == HealthStatus::Ok => (
             "lb-health lb-health-ok",
             format!("Server OK · Lifeboat {}", h.version),

@@ -3,6 +3,7 @@
 //! PostgreSQL clusters Lifeboat runs itself (the demo instance and those restores create).
 //!
 //! - `process.rs` — the process runner (the one place a process is started).
+//! - `guard.rs` — the helper that kills the tools' process groups when Lifeboat dies.
 //! - `toolbox.rs` — finds restic, pgBackRest and PostgreSQL on this host.
 //! - `paths.rs` — where each place is; staging folders.
 //! - `files.rs` — folder sizes, copies, free space.
@@ -10,6 +11,7 @@
 //! - `registry.rs` — the instances by namespace.
 
 pub mod files;
+pub mod guard;
 pub mod instance;
 pub mod paths;
 pub mod process;

@@ -3,7 +3,9 @@
 //! Each child gets its own process group, so cancelling kills the tool *and* anything it
 //! started (pgBackRest forks workers); `kill_on_drop` covers a dropped future. Every child
 //! runs under `setpriv --pdeathsig=KILL` ([`launcher`], the one place a process is built),
-//! and as the `postgres` OS user when it is a PostgreSQL tool and Lifeboat is root.
+//! and as the `postgres` OS user when it is a PostgreSQL tool and Lifeboat is root. A
+//! tool's group is also watched by the [`super::guard`], which kills what the tool forked
+//! when Lifeboat dies without running any code (SIGKILL).
 //!
 //! A command's places are mapped to folders by [`Paths`]; its secret files are written
 //! 0600 under `<data_dir>/secrets/run/` for the run and removed after it.
@@ -154,7 +156,10 @@ impl Runner {
         let child = command
             .spawn()
             .map_err(|source| RuntimeError::Spawn { tool: name, source })?;
+        // Released once `follow` has reaped the tool: the group id is no longer ours then.
+        let watched = super::guard::watch(child.id());
         let result = follow(name, child, cancel, on_line).await;
+        drop(watched);
         drop(secrets);
         result
     }

@@ -277,6 +277,17 @@ impl LocalInstance {
                 Err(e) => return Err(e),
             }
         }
+        // A failed start-up attempt leaves no Postgres running behind the registry's back
+        // (it would not be stopped with Lifeboat): the next attempt starts it again.
+        if let Err(e) = self.after_start().await {
+            self.postmaster.stop().await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// What bringing up does once Postgres accepts connections.
+    async fn after_start(&mut self) -> Result<(), InstanceError> {
         self.stanza_create().await?;
         let namespace = self.file.namespace.clone();
         if !self.file.seeded {
