@@ -16,7 +16,7 @@ WASM_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true
 DATA_DIR ?= $(ROOT)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: help install install-run run ui serve cluster test lint unit wasm-test e2e k8s-test size bench-smoke bench
+.PHONY: help install install-run run ui serve cluster test lint unit wasm-test e2e k8s-test size bench-smoke bench faults
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
@@ -50,11 +50,12 @@ lint: install-run ## rustfmt and clippy (host and wasm32) with -D warnings
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	cargo clippy --locked -p lifeboat-frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 
-unit: install ## unit and router tests (native), including the frontend's pure modules
+unit: install ## unit, router and integration tests of the server and the wire types (native)
 	cargo test --locked -p lifeboat-shared -p lifeboat
-	cargo test --locked -p lifeboat-frontend --lib
 
-wasm-test: install ## component tests in headless Chromium (wasm-bindgen-test)
+# The frontend's own module tests run here too, in the browser like the page (not natively:
+# that was a second build of yew and its dependencies for the host, two minutes of CI).
+wasm-test: install ## the frontend's module and component tests in headless Chromium (wasm-bindgen-test)
 	cargo test --locked -p lifeboat-frontend --target wasm32-unknown-unknown
 
 e2e: install ## end-to-end: the real binary, real tools, headless Chromium
@@ -81,6 +82,14 @@ bench-smoke: install ui ## run every benchmark on a tiny data set (they must wor
 	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
 	LIFEBOAT_K8S_BENCH_SCALE=2 LIFEBOAT_K8S_BENCH_ROUNDS=1 cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
+
+# Issue 15's fault matrix: every bucket fault (a server that stops answering included) on a
+# backup and on a restore, and the kill tests. CI runs each bucket fault once (faults_bucket
+# in e2e); this runs them all, with harsher settings.
+faults: install ## the whole fault matrix (bucket faults through the fault proxy, kills); minutes
+	cargo build --locked $(BIN_PACKAGES)
+	LIFEBOAT_FAULTS=all cargo test --locked -p lifeboat-e2e --test faults_bucket -- --nocapture
+	cargo test --locked -p lifeboat --test backup_killed --test restore_killed --test startup_lock
 
 K8S_BENCH_SCALE ?= 20
 bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build

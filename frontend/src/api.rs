@@ -358,7 +358,7 @@ fn csrf_token() -> Option<String> {
 mod tests {
     use super::*;
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn path_segments_are_encoded() {
         assert_eq!(
             segment("bk-20261125T110705Z-3f9a"),
@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(segment("a/b c"), "a%2Fb%20c");
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn failures_carry_message_and_hint() {
         let f = ApiFailure::Server(
             ApiError::new("operation_running", "A backup runs").with_hint("Wait"),

@@ -547,7 +547,7 @@ mod tests {
         }
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn a_fresh_draft_is_a_valid_local_folder() {
         let d = ConfigDraft::from_view(&view(None), "Europe/Berlin");
         assert_eq!(d.provider, ProviderKind::Local);
@@ -564,7 +564,7 @@ mod tests {
         assert_eq!(put.passphrase, None);
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn a_saved_config_round_trips() {
         let saved = StorageConfig {
             provider: Provider::S3 {
@@ -591,7 +591,7 @@ mod tests {
         assert_eq!(d.to_put().config, saved);
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn invalid_fields_are_named() {
         let mut d = ConfigDraft {
             provider: ProviderKind::S3,
@@ -627,7 +627,7 @@ mod tests {
         assert!(d.errors().contains_key(field::GCS_JSON));
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn credentials_and_passphrase_go_only_when_given() {
         let mut d = ConfigDraft {
             provider: ProviderKind::Azure,
@@ -675,7 +675,7 @@ mod tests {
         }
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn with_a_managed_secret_the_body_carries_no_credentials_and_no_passphrase() {
         let mut d = ConfigDraft::from_view(&managed(&[]), "UTC");
         assert!(d.secret_managed);
@@ -711,7 +711,7 @@ mod tests {
         assert!(put.credentials.is_some() && put.passphrase.is_some());
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn the_keys_a_provider_needs_that_the_secret_lacks_are_named() {
         let keys = |k: &[&str]| k.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
         let missing = missing_secret_keys;
@@ -744,7 +744,7 @@ mod tests {
         assert!(missing(ProviderKind::Gcs, &keys(&["GOOGLE_SERVICE_ACCOUNT_JSON"])).is_empty());
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn the_kubectl_command_is_the_readmes_with_placeholders_only() {
         let readme = include_str!("../../README.md");
         for (provider, name) in [

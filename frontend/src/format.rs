@@ -230,7 +230,7 @@ pub fn date_time(s: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn countdowns() {
         assert_eq!(until(20.0), "in less than a minute");
         assert_eq!(until(60.0), "in 1 min");
@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(until(5.0 * 86_400.0), "in 5 days");
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn bytes_in_binary_units() {
         assert_eq!(bytes(0), "0 B");
         assert_eq!(bytes(1023), "1023 B");
@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(bytes(u64::MAX), "16384.0 PiB");
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn exact_bytes_group_thousands() {
         assert_eq!(exact_bytes(0), "0 bytes");
         assert_eq!(exact_bytes(1), "1 byte");
@@ -258,7 +258,7 @@ mod tests {
         assert_eq!(exact_bytes(1_234_567), "1,234,567 bytes");
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn durations_read_naturally() {
         assert_eq!(duration(0.4), "0s");
         assert_eq!(duration(59.4), "59s");
@@ -268,7 +268,7 @@ mod tests {
         assert_eq!(duration(-1.0), "–");
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn rates_per_second() {
         assert_eq!(rate(0.0), "0 B/s");
         assert_eq!(rate(512.4), "512 B/s");
@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(rate(-3.0), "–");
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn eta_says_about_how_long() {
         assert_eq!(eta(125.0), "about 2m 5s left");
         assert_eq!(eta(3.2), "about 3s left");
@@ -286,7 +286,7 @@ mod tests {
         assert_eq!(eta(-1.0), "–");
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn percent_rounds_down_and_clamps() {
         assert_eq!(percent(0.0), "0%");
         assert_eq!(percent(0.426), "42%");
@@ -298,7 +298,7 @@ mod tests {
         assert_eq!(whole_percent(0.5), Some(50));
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn how_long_ago() {
         assert_eq!(ago(3.0).as_deref(), Some("just now"));
         assert_eq!(ago(-20.0).as_deref(), Some("just now"));
@@ -309,13 +309,13 @@ mod tests {
         assert_eq!(ago(-3600.0), None);
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn bytes_of_total() {
         assert_eq!(bytes_of(1024, Some(4096)), "1.0 KiB of 4.0 KiB");
         assert_eq!(bytes_of(10, None), "10 B");
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn rfc3339_parses_offsets_and_fractions() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(parse_rfc3339("2000-03-01T00:00:00Z"), Some(951_868_800.0));
@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(parse_rfc3339("not a time at all, no"), None);
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn seconds_between_times() {
         let a = "2026-11-25T11:07:05Z";
         assert_eq!(seconds_between(a, "2026-11-25T11:08:20.250Z"), Some(75.25));
@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(seconds_between("bad", a), None);
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn date_time_is_short_and_keeps_the_zone() {
         assert_eq!(date_time("2026-11-05T09:07:05Z"), "5 Nov 2026, 09:07 UTC");
         assert_eq!(

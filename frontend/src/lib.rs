@@ -61,3 +61,7 @@ pub mod validate;
 
 pub use app::{App, AppProps};
 pub use mount::MountOptions;
+
+// The modules' own tests run in headless Chromium (`make wasm-test`), as the page does.
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

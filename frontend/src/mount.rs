@@ -67,7 +67,7 @@ impl MountOptions {
 mod tests {
     use super::*;
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn options_are_normalised() {
         let o = MountOptions::new("https://x.example/", "settings/backup/", false);
         assert_eq!(o.api_base, "https://x.example");

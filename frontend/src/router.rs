@@ -235,7 +235,7 @@ pub fn link(props: &LinkProps) -> Html {
 mod tests {
     use super::*;
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn paths_round_trip() {
         for route in [
             Route::Home,
@@ -255,7 +255,7 @@ mod tests {
         assert_eq!(Route::recognize("/elsewhere"), Route::NotFound);
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn the_base_path_is_stripped() {
         assert_eq!(Route::from_pathname("/", ""), Route::Home);
         assert_eq!(

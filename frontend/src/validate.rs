@@ -291,7 +291,7 @@ pub fn count(text: &str) -> Result<u32, String> {
 mod tests {
     use super::*;
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn namespaces_are_dns_labels() {
         assert!(namespace("dash-restored").is_ok());
         assert!(namespace("a").is_ok());
@@ -305,7 +305,7 @@ mod tests {
         assert!(namespace("dash.prod").is_err());
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn descriptions_are_limited() {
         assert!(description("").is_ok());
         assert!(description(&"é".repeat(500)).is_ok());
@@ -316,7 +316,7 @@ mod tests {
         assert_eq!(clean_description("  a\nb\tc "), "a b c");
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn bucket_names_follow_provider_rules() {
         assert!(s3_bucket("my-backups.eu").is_ok());
         assert!(s3_bucket("ab").is_err());
@@ -332,7 +332,7 @@ mod tests {
         assert!(azure_container("dash--backups").is_err());
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn other_fields() {
         assert!(secret_name("lifeboat-storage").is_ok());
         assert!(secret_name("a.b-c").is_ok());

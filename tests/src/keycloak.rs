@@ -192,13 +192,11 @@ pub async fn page_sso(browser: &Browser, lifeboat_url: &str, users: &Value) -> a
     // The broker's first login may ask to review the profile: accept it as it is.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let body = browser
-            .client
-            .find(Locator::Css("body"))
-            .await?
-            .text()
-            .await
-            .unwrap_or_default();
+        // Between two pages of the redirect chain there may be no body yet: look again.
+        let body = match browser.client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         if body.contains("realm role") {
             anyhow::ensure!(body.contains("sso-alice"), "the refusal names her: {body}");
             return Ok(());

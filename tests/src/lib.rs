@@ -5,6 +5,7 @@ pub mod axe;
 pub mod browser;
 pub mod cluster;
 pub mod config_form;
+pub mod fault_proxy;
 pub mod host;
 pub mod instance;
 pub mod keycloak;

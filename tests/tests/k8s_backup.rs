@@ -46,11 +46,17 @@ fn claim_dir(cluster: &Cluster, ns: &str, claim: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
+    // Where the minutes go (printed at each phase's end), for the README's timing table.
+    let clock = std::time::Instant::now();
     let cluster = Arc::new(
         tokio::task::spawn_blocking(Cluster::start)
             .await
             .unwrap()
             .unwrap(),
+    );
+    eprintln!(
+        "k8s_backup: control plane by {:.0} s",
+        clock.elapsed().as_secs_f64()
     );
     let moto = Moto::start(&["backups"]).await.unwrap();
     let c = cluster.clone();
@@ -58,6 +64,10 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
         .await
         .unwrap()
         .unwrap();
+    eprintln!(
+        "k8s_backup: namespace by {:.0} s",
+        clock.elapsed().as_secs_f64()
+    );
     let ip = cluster.pod_ip("dash", "app=lifeboat").unwrap();
     let api = Api::new(format!("http://{ip}:8080"), ns.lifeboat_token.clone());
 
@@ -234,11 +244,23 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
         "the namespace's root CA is not configuration"
     );
 
+    let lap = |what: &str| {
+        eprintln!(
+            "k8s_backup: {what} by {:.0} s",
+            clock.elapsed().as_secs_f64()
+        )
+    };
+    lap("first backup");
     let api = interrupted_backups_leave_a_clean_state(&cluster, &api).await;
+    lap("interrupted backups");
     let (api, backup, rows) = restores_in_place(&cluster, &api).await;
+    lap("restores in place");
     restores_into_a_new_namespace(&cluster, &api, &backup, &rows).await;
+    lap("restore into a new namespace");
     let (local, _dir) = a_local_lifeboat_restores_it(&moto, passphrase).await;
+    lap("a local Lifeboat restores it");
     the_kubernetes_runtime_restores_a_local_backup(&cluster, &api, &local).await;
+    lap("the kubernetes runtime restores a local backup");
     // The script a user with a real cluster runs: install (again: nothing changes), then one
     // backup and one restore in place through the API.
     let c = cluster.clone();
@@ -256,7 +278,9 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     assert!(tried.contains("backed up: bk-"), "{tried}");
     assert!(tried.contains("restored; what to do next:"), "{tried}");
     assert!(tried.contains("- Log in again:"), "{tried}");
+    lap("install.sh --try");
     through_the_page(&api).await;
+    lap("through the page");
     rbac_stays_in_its_namespaces(&cluster);
     never_refused_and_never_exec(&cluster);
     every_grant_used(&cluster);

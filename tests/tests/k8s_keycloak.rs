@@ -1,5 +1,6 @@
 //! Real Keycloak in a Dash Enterprise-shaped namespace (issue 14 on the kubernetes
-//! runtime): the namespace runs Keycloak as its Deployment on the system Postgres, with the
+//! runtime), and the namespace itself as laid out (its objects, custom resources, the
+//! pgBackRest TLS sidecar, Lifeboat's Deployment). The namespace runs Keycloak as its Deployment on the system Postgres, with the
 //! demo's realms laid out through its admin API, and Lifeboat (installed with
 //! `--oidc-issuer`) trusts realm `dash`.
 //!
@@ -97,6 +98,75 @@ fn removed_before_stopped(cluster: &Cluster, pod: &str) -> (Option<String>, Opti
     (removed, stopped)
 }
 
+/// The Dash Enterprise-shaped namespace (`cluster/namespace/`) as laid out: its
+/// configuration objects and custom resources are there (the CRD's schema enforced by the
+/// real API server), the system Postgres's `pgbackrest server` sidecar answers TLS on the
+/// pod's address, and Lifeboat runs as a Deployment and answers its API with the admin
+/// token from its Secret, and only with it. (Checked here, in the namespace this suite lays
+/// out anyway, rather than in a control plane and namespace of its own: a minute of CI.)
+async fn the_namespace_is_dash_enterprise_shaped(
+    cluster: &Cluster,
+    lifeboat_token: &str,
+) -> anyhow::Result<()> {
+    let apps = cluster.kubectl_ok(&["-n", "dash", "get", "dashapps", "-o", "name"])?;
+    anyhow::ensure!(apps.lines().count() == 3, "{apps}");
+    for kind in [
+        "configmap/dash-platform",
+        "secret/dash-license",
+        "ingress/dash",
+        "role/app-manager",
+    ] {
+        cluster.kubectl_ok(&["-n", "dash", "get", kind])?;
+    }
+    let bad = match cluster.apply_str(
+        "apiVersion: platform.dash.example/v1\nkind: DashApp\nmetadata: {name: broken, namespace: dash}\nspec: {replicas: -1}\n",
+    ) {
+        Ok(_) => anyhow::bail!("the API server accepted a DashApp its CRD's schema forbids"),
+        Err(e) => e.to_string(),
+    };
+    anyhow::ensure!(
+        bad.contains("repository") && bad.contains("replicas"),
+        "{bad}"
+    );
+
+    let pg_ip = cluster.pod_ip("dash", "app=system-postgres")?;
+    let ping = std::process::Command::new("pgbackrest")
+        .args([
+            &format!("--tls-server-address={pg_ip}"),
+            "--tls-server-port=8432",
+            "--log-level-console=warn",
+            "server-ping",
+        ])
+        .output()?;
+    anyhow::ensure!(
+        ping.status.success(),
+        "pgbackrest server-ping: {}",
+        String::from_utf8_lossy(&ping.stderr)
+    );
+
+    let ip = cluster.pod_ip("dash", "app=lifeboat")?;
+    let http = reqwest::Client::new();
+    let health: Value = http
+        .get(format!("http://{ip}:8080/api/v1/health"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    anyhow::ensure!(health["status"] == "ok", "{health}");
+    let refused = http
+        .get(format!("http://{ip}:8080/api/v1/config"))
+        .send()
+        .await?;
+    anyhow::ensure!(refused.status() == 401, "{}", refused.status());
+    let config = http
+        .get(format!("http://{ip}:8080/api/v1/config"))
+        .bearer_auth(lifeboat_token)
+        .send()
+        .await?;
+    anyhow::ensure!(config.status() == 200, "{}", config.status());
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keycloak_in_the_namespace_comes_back_from_a_restore() -> anyhow::Result<()> {
     let cluster = Arc::new(tokio::task::spawn_blocking(Cluster::start).await??);
@@ -107,6 +177,7 @@ async fn keycloak_in_the_namespace_comes_back_from_a_restore() -> anyhow::Result
     let api = Remote::new(lifeboat_url.clone(), ns.lifeboat_token.clone());
     let users = serde_json::to_value(&ns.realm)?;
     assert_eq!(users["keycloak_url"], keycloak_service_url("dash"));
+    the_namespace_is_dash_enterprise_shaped(&cluster, &ns.lifeboat_token).await?;
 
     // Every Keycloak socket is on its pod's loopback address.
     let listening = java_listeners()?;

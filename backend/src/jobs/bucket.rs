@@ -96,6 +96,11 @@ pub fn open_error(e: RepoError) -> StepError {
             ),
         ),
         RepoError::Runtime(e) => e.into(),
+        e @ RepoError::TimedOut { .. } => failed(
+            "bucket_unreachable",
+            format!("the bucket stopped answering: {e}"),
+            Some("check the bucket's endpoint and the network between Lifeboat and it"),
+        ),
         RepoError::Failed { tail, .. } => failed(
             "bucket_unreachable",
             format!("restic cannot open the repository: {tail}"),

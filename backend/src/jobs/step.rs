@@ -70,6 +70,18 @@ pub struct StepFailure {
     pub error: StepError,
 }
 
+/// A fault-injection hook for the kill-at-every-step tests: `LIFEBOAT_PAUSE_AT_STEP=<step
+/// id>` makes every step of that id wait 30 s once it is recorded as running, before it
+/// does anything, so a test can kill Lifeboat at exactly that step's start (most steps
+/// take milliseconds). Unset, nothing waits; read once.
+fn pause_at(id: &str) -> Option<std::time::Duration> {
+    static STEP: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    STEP.get_or_init(|| std::env::var("LIFEBOAT_PAUSE_AT_STEP").ok())
+        .as_deref()
+        .filter(|s| *s == id)
+        .map(|_| std::time::Duration::from_secs(30))
+}
+
 /// Runs one step of `ctx`'s operation: marks it running, then succeeded (with its detail) or failed.
 pub async fn step<T>(
     ctx: &JobCtx,
@@ -83,6 +95,17 @@ pub async fn step<T>(
         });
     }
     ctx.step_started(id);
+    if let Some(pause) = pause_at(id) {
+        tracing::warn!(
+            step = id,
+            seconds = pause.as_secs(),
+            "LIFEBOAT_PAUSE_AT_STEP: pausing"
+        );
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = ctx.cancel.cancelled() => {}
+        }
+    }
     match fut.await {
         Ok((value, detail)) => {
             ctx.step_finished(id, StepStatus::Succeeded, detail);

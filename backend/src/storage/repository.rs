@@ -36,6 +36,30 @@ pub enum RepoError {
     /// `key list --json` was not understood.
     #[error("cannot read restic's key list: {0}")]
     KeyList(#[from] keys::KeysError),
+    /// The command got no answer in time: the bucket stopped answering (restic itself
+    /// would wait for minutes).
+    #[error("restic {what} got no answer from the bucket within {seconds} s")]
+    TimedOut {
+        /// Which command.
+        what: &'static str,
+        /// The limit.
+        seconds: u64,
+    },
+}
+
+/// How long a repository-level command (open, create, change the passphrase) may take:
+/// they move a few kilobytes, so longer means the bucket stopped answering. 60 s, or
+/// `LIFEBOAT_REPOSITORY_TIMEOUT_SECONDS`.
+pub fn time_limit() -> std::time::Duration {
+    static LIMIT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let seconds = std::env::var("LIFEBOAT_REPOSITORY_TIMEOUT_SECONDS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .unwrap_or(60);
+        std::time::Duration::from_secs(seconds)
+    })
 }
 
 impl RepoError {
@@ -55,7 +79,20 @@ async fn run(
     cmd: ToolCommand,
     cancel: &CancellationToken,
 ) -> Result<ToolOutput, RepoError> {
-    let out = rt.run(cmd, cancel.clone(), &mut |_, _| {}).await?;
+    let limit = time_limit();
+    let within = cancel.child_token();
+    let mut quiet = |_: crate::command::Stream, _: &str| {};
+    let run = rt.run(cmd, within.clone(), &mut quiet);
+    tokio::pin!(run);
+    let out = tokio::select! {
+        out = &mut run => out?,
+        () = tokio::time::sleep(limit) => {
+            // Kills restic (and waits for it) before saying so.
+            within.cancel();
+            let _ = run.await;
+            return Err(RepoError::TimedOut { what, seconds: limit.as_secs() });
+        }
+    };
     match restic::open_failure(&out) {
         None => Ok(out),
         Some(f) => Err(RepoError::of(what, f)),

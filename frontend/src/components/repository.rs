@@ -111,7 +111,7 @@ mod tests {
         }
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn the_bucket_grows_by_what_each_backup_added_oldest_first() {
         // The catalog comes newest first.
         let list = [

@@ -151,7 +151,7 @@ mod tests {
         (*Rc::new(state).reduce(event)).clone()
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn a_run_is_busy_until_it_ends_and_keeps_its_failure() {
         let failure = ApiFailure::Network("refused".into());
         let started = step(ActionState::default(), ActionEvent::Start);
@@ -169,7 +169,7 @@ mod tests {
         );
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn clearing_forgets_the_error_but_not_a_run_in_flight() {
         let failed = ActionState {
             busy: false,

@@ -246,7 +246,7 @@ fn dialog_view(
 mod tests {
     use super::*;
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn the_configuration_is_locked_while_an_operation_runs() {
         assert_eq!(locked_reason(None, None), None);
         assert_eq!(

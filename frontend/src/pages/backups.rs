@@ -180,7 +180,7 @@ mod tests {
     use super::*;
     use crate::api::ApiFailure;
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn backup_now_says_why_it_cannot_start() {
         let failed = Loadable::Failed(ApiFailure::Network("refused".into()));
         assert_eq!(

@@ -188,7 +188,7 @@ mod tests {
     const T2: &str = "2026-11-25T11:00:00Z";
     const T3: &str = "2026-11-25T12:00:00Z";
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn a_restore_is_expected_to_take_as_long_as_the_last_one_did_for_its_size() {
         let backup = |id: &str, size: u64| BackupManifest {
             id: id.into(),
@@ -255,7 +255,7 @@ mod tests {
         }
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn snapshot_replaces_and_sorts_newest_first() {
         let s = Rc::new(OperationsState::default());
         assert!(!s.loaded);
@@ -282,7 +282,7 @@ mod tests {
         assert_eq!(ids(&s), ["op-x"]);
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn upsert_inserts_in_order_and_updates() {
         let s = reduce(
             Rc::new(OperationsState::default()),
@@ -313,7 +313,7 @@ mod tests {
         assert_eq!(ids(&s), ["op-d", "op-c", "op-b", "op-a"]);
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn stale_and_repeated_revisions_are_ignored() {
         let s = reduce(
             Rc::new(OperationsState::default()),
@@ -336,7 +336,7 @@ mod tests {
         assert_eq!(newer.operations[0].status, OperationStatus::Succeeded);
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn current_prefers_the_running_operation() {
         let s = reduce(
             Rc::new(OperationsState::default()),
@@ -357,7 +357,7 @@ mod tests {
         assert!(OperationsState::default().current().is_none());
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn link_changes_only_when_different() {
         let s = Rc::new(OperationsState::default());
         let same = reduce(s.clone(), OperationsAction::Link(Link::Connecting));
