@@ -89,7 +89,8 @@ bench-smoke: install ui ## run every benchmark on a tiny data set (they must wor
 faults: install ## the whole fault matrix (bucket faults through the fault proxy, kills); minutes
 	cargo build --locked $(BIN_PACKAGES)
 	LIFEBOAT_FAULTS=all cargo test --locked -p lifeboat-e2e --test faults_bucket -- --nocapture
-	cargo test --locked -p lifeboat --test backup_killed --test restore_killed --test startup_lock
+	LIFEBOAT_FAULTS=all cargo test --locked -p lifeboat --test bucket_damage --test killed_at_every_step \
+		--test backup_killed --test restore_killed --test startup_lock -- --nocapture
 
 K8S_BENCH_SCALE ?= 20
 bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build

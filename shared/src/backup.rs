@@ -79,6 +79,19 @@ impl BackupManifest {
 pub struct BackupList {
     /// Newest first.
     pub backups: Vec<BackupManifest>,
+    /// Catalog entries that cannot be restored: unreadable, or naming data that is not in
+    /// the bucket. Not in `backups`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub damaged: Vec<DamagedBackup>,
+}
+
+/// A catalog entry that cannot be restored, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DamagedBackup {
+    /// The backup's id (the entry's file name when the entry cannot be read).
+    pub id: String,
+    /// What is wrong, for people.
+    pub problem: String,
 }
 
 /// The body of `POST /api/v1/backups`.

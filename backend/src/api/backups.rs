@@ -172,10 +172,10 @@ async fn list(State(state): State<AppState>) -> Result<Json<BackupList>, AppErro
         .current_target()
         .await
         .map_err(|e| storage_error(&e))?;
-    let backups = catalog::list(&target)
+    let (backups, damaged) = catalog::list_checked(&target)
         .await
         .map_err(|e| storage_error(&e))?;
-    Ok(Json(BackupList { backups }))
+    Ok(Json(BackupList { backups, damaged }))
 }
 
 async fn one(
@@ -193,6 +193,12 @@ async fn one(
             "no backup {} in the catalog",
             crate::error::quote(&id)
         ))),
+        Err(e @ catalog::CatalogError::Damaged { .. }) => Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "backup_damaged",
+            e.to_string(),
+        )
+        .with_hint("choose another backup")),
         Err(e) => Err(storage_error(&e)),
     }
 }

@@ -141,6 +141,14 @@ pub async fn take_lock(
             e.to_string(),
             Some("another backup or restore is using this bucket; try again when it is done"),
         )),
+        Err(e @ lock::LockError::Corrupt(_)) => Err(failed(
+            "bucket_lock_damaged",
+            format!("{e}: it is not a lock Lifeboat wrote"),
+            Some(&format!(
+                "if no backup or restore runs on any instance using this bucket, delete {} and try again",
+                target.key(lock::LOCK_KEY)
+            )),
+        )),
         Err(e) => Err(failed("bucket_unreachable", e.to_string(), None)),
     }
 }

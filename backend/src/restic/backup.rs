@@ -198,6 +198,16 @@ pub fn out_of_space(output: &ToolOutput) -> bool {
     output_tail(output).contains("no space left on device")
 }
 
+/// Whether a failed `restore` says the repository's data is damaged: a pack whose bytes do
+/// not match its hash, or a pack that is gone.
+pub fn data_damaged(output: &ToolOutput) -> bool {
+    let tail = output_tail(output);
+    tail.contains("ciphertext verification failed")
+        || tail.contains("StreamPack")
+        || tail.contains("pack file cannot be listed")
+        || tail.contains("blob not found")
+}
+
 /// `forget` with the retention policy for snapshots tagged `tag` taken under `host`, pruning
 /// what is no longer referenced. `None` when the policy keeps everything.
 pub fn forget_command(

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
-use lifeboat_shared::backup::BackupManifest;
+use lifeboat_shared::backup::{BackupManifest, DamagedBackup};
 use object_store::{ObjectStore as _, ObjectStoreExt as _, PutPayload};
 
 use super::Target;
@@ -25,6 +25,14 @@ pub enum CatalogError {
     /// Not a catalog id.
     #[error("{0:?} is not a backup id")]
     BadId(String),
+    /// The entry is there but cannot be read (truncated, or not a manifest).
+    #[error("the catalog entry of backup {id} is damaged ({reason})")]
+    Damaged {
+        /// The backup.
+        id: String,
+        /// What the parser said.
+        reason: String,
+    },
 }
 
 /// Whether `id` can name a catalog entry (the shape Lifeboat gives them; nothing that
@@ -60,10 +68,17 @@ pub async fn put(target: &Target, manifest: &BackupManifest) -> Result<(), Catal
     Ok(())
 }
 
-/// One manifest, if it exists.
+/// One manifest, if it exists; an entry that cannot be read is [`CatalogError::Damaged`].
 pub async fn get(target: &Target, id: &str) -> Result<Option<BackupManifest>, CatalogError> {
     check_id(id)?;
-    fetch(target, &target.key(&format!("catalog/{id}.json"))).await
+    match fetch(target, &target.key(&format!("catalog/{id}.json"))).await? {
+        Entry::Missing => Ok(None),
+        Entry::Manifest(m) => Ok(Some(*m)),
+        Entry::Unreadable(reason) => Err(CatalogError::Damaged {
+            id: id.to_owned(),
+            reason,
+        }),
+    }
 }
 
 /// Removes a manifest (missing is fine).
@@ -79,23 +94,99 @@ pub async fn delete(target: &Target, id: &str) -> Result<(), CatalogError> {
     }
 }
 
-async fn fetch(
-    target: &Target,
-    path: &object_store::path::Path,
-) -> Result<Option<BackupManifest>, CatalogError> {
+/// A catalog object, as read.
+enum Entry {
+    Missing,
+    Manifest(Box<BackupManifest>),
+    /// Truncated, not JSON, or not a manifest: what the parser said.
+    Unreadable(String),
+}
+
+async fn fetch(target: &Target, path: &object_store::path::Path) -> Result<Entry, CatalogError> {
     let bytes = match target.store.get(path).await {
         Ok(r) => r.bytes().await?,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(object_store::Error::NotFound { .. }) => return Ok(Entry::Missing),
         Err(e) => return Err(e.into()),
     };
-    match serde_json::from_slice(&bytes) {
-        Ok(m) => Ok(Some(m)),
-        Err(e) => {
-            // Someone else's file, or a newer format we cannot read: not fatal to listing.
-            tracing::warn!(object = %path, error = %e, "skipping an unreadable catalog entry");
-            Ok(None)
+    Ok(match serde_json::from_slice(&bytes) {
+        Ok(m) => Entry::Manifest(Box::new(m)),
+        Err(e) => Entry::Unreadable(e.to_string()),
+    })
+}
+
+/// The catalog as the Backups table shows it: the entries that can be restored, newest
+/// first, and those that cannot (unreadable, or naming a restic snapshot that is not in the
+/// bucket's repository), with why. Costs one listing of the repository's snapshot files
+/// beside the catalog's (file names only: no passphrase needed).
+pub async fn list_checked(
+    target: &Target,
+) -> Result<(Vec<BackupManifest>, Vec<DamagedBackup>), CatalogError> {
+    let prefix = target.key("catalog");
+    let paths: Vec<object_store::path::Path> = target
+        .store
+        .list(Some(&prefix))
+        .map_ok(|meta| meta.location)
+        .try_filter(|p| std::future::ready(p.as_ref().ends_with(".json")))
+        .try_collect()
+        .await?;
+    let entries: Vec<(object_store::path::Path, Entry)> = futures::stream::iter(paths)
+        .map(|p| async move { fetch(target, &p).await.map(|e| (p, e)) })
+        .buffer_unordered(PARALLEL_FETCHES)
+        .try_collect()
+        .await?;
+    let snapshots: Vec<String> = target
+        .store
+        .list(Some(&target.key("restic/snapshots")))
+        .map_ok(|meta| meta.location.filename().unwrap_or_default().to_owned())
+        .try_collect()
+        .await?;
+    let mut good = Vec::new();
+    let mut damaged = Vec::new();
+    for (path, entry) in entries {
+        match entry {
+            Entry::Missing => {}
+            Entry::Unreadable(reason) => {
+                let id = path
+                    .filename()
+                    .unwrap_or_default()
+                    .trim_end_matches(".json")
+                    .to_owned();
+                tracing::warn!(object = %path, %reason, "a catalog entry is damaged");
+                damaged.push(DamagedBackup {
+                    problem: format!("its catalog entry cannot be read ({reason})"),
+                    id,
+                });
+            }
+            Entry::Manifest(m) => {
+                let missing: Vec<&str> = m
+                    .components
+                    .iter()
+                    .map(|c| c.snapshot_id.as_str())
+                    .filter(|id| !id.is_empty() && !snapshots.iter().any(|s| s.starts_with(id)))
+                    .collect();
+                if missing.is_empty() {
+                    good.push(*m);
+                } else {
+                    tracing::warn!(backup = %m.id, ?missing, "a backup's data is not in the bucket");
+                    damaged.push(DamagedBackup {
+                        problem: format!(
+                            "its data (restic snapshot {}) is not in the bucket",
+                            missing.join(", ")
+                        ),
+                        id: m.id,
+                    });
+                }
+            }
         }
     }
+    good.sort_by_cached_key(|m| {
+        std::cmp::Reverse((
+            crate::operations::clock::sort_key(&m.started_at),
+            m.id.clone(),
+        ))
+    });
+    damaged.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok((good, damaged))
 }
 
 /// Every backup in the bucket, newest first.
@@ -109,7 +200,13 @@ pub async fn list(target: &Target) -> Result<Vec<BackupManifest>, CatalogError> 
         .try_collect()
         .await?;
     let mut manifests: Vec<BackupManifest> = futures::stream::iter(paths)
-        .map(|p| async move { fetch(target, &p).await })
+        .map(|p| async move {
+            fetch(target, &p).await.map(|e| match e {
+                Entry::Manifest(m) => Some(*m),
+                // Someone else's file, or damaged: `list_checked` reports it.
+                Entry::Missing | Entry::Unreadable(_) => None,
+            })
+        })
         .buffer_unordered(PARALLEL_FETCHES)
         .try_filter_map(|m| std::future::ready(Ok(m)))
         .try_collect()

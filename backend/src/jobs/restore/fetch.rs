@@ -92,6 +92,19 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
                 ),
             ));
         }
+        if rb::data_damaged(&out) {
+            return Err(failed(
+                "backup_damaged",
+                format!(
+                    "the data of backup {} in the bucket is damaged, so it was not restored; the target was not touched (restic: {})",
+                    plan.manifest.id,
+                    crate::restic::output_tail(&out)
+                ),
+                Some(
+                    "choose another backup; `restic check --read-data` on the repository tells which others are affected",
+                ),
+            ));
+        }
         return Err(failed(
             "fetch_failed",
             format!(

@@ -115,6 +115,13 @@ pub(super) async fn check(
                 Some("refresh the Backups list: retention or another instance may have removed it"),
             ));
         }
+        Err(e @ catalog::CatalogError::Damaged { .. }) => {
+            return Err(failed(
+                "backup_damaged",
+                e.to_string(),
+                Some("choose another backup: this one cannot be restored"),
+            ));
+        }
         Err(e) => {
             return Err(failed(
                 "bucket_unreachable",
