@@ -130,11 +130,11 @@ async fn health_line_states() {
     };
     assert_eq!(
         render_health(starting(0, None)).await,
-        "The instance is starting (0 failed attempts so far) · Lifeboat 1.2.3"
+        "The instance is starting (0 failed attempts so far; reload to check) · Lifeboat 1.2.3"
     );
     assert_eq!(
         render_health(starting(3, Some(8))).await,
-        "The instance is starting (3 failed attempts so far) · Lifeboat 1.2.3"
+        "The instance is starting (3 failed attempts so far; reload to check) · Lifeboat 1.2.3"
     );
     let down = HealthView::Down(ApiFailure::Server(
         ApiError::new("x", "Bucket gone").with_hint("Fix it"),

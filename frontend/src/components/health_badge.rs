@@ -52,7 +52,7 @@ pub fn health_line(view: &HealthView) -> Html {
         }) => (
             "lb-health lb-health-warn",
             format!(
-                "The instance is starting ({} failed attempts so far) · Lifeboat {version}",
+                "The instance is starting ({} failed attempts so far; reload to check) · Lifeboat {version}",
                 s.failed_attempts
             ),
         ),

@@ -65,19 +65,8 @@ pub fn backup_restore_page() -> Html {
         ),
         |api| async move { api.backups().await },
     );
-    // While the instances are still starting, both are asked again every 3 s.
-    let recheck = use_state(|| 0_u32);
-    let instance = use_fetch(*recheck, |api| async move { api.instance().await });
-    let health = use_fetch(*recheck, |api| async move { api.health().await });
-    {
-        let starting = matches!(&*health, Loadable::Loaded(h) if h.instance_start.is_some());
-        let recheck = recheck.clone();
-        use_effect_with((starting, *recheck), move |&(starting, n)| {
-            let timer = starting
-                .then(|| gloo_timers::callback::Timeout::new(3_000, move || recheck.set(n + 1)));
-            move || drop(timer)
-        });
-    }
+    let instance = use_fetch((), |api| async move { api.instance().await });
+    let health = use_fetch((), |api| async move { api.health().await });
     // The audit trail is fetched again when an operation starts or ends.
     let audit = use_fetch(
         live.current().map(|o| (o.id.clone(), o.status)),
