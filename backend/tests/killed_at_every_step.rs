@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use backup_support::http::{ended, get, post, step_running, wait_instance, wait_until};
-use backup_support::{assert_restic_check, open_up, processes_mentioning, snapshot_ids};
+use backup_support::{assert_restic_check, open_up, processes_mentioning, psql_demo, snapshot_ids};
 use lifeboat_e2e::server::Lifeboat;
 use serde_json::{Value, json};
 
@@ -29,37 +29,10 @@ const BACKUP_STEPS: [&str; 7] = [
     "catalog",
     "retention",
 ];
-/// A restore in place, in order; once `stop` has run, the instance is no longer what it was.
-const RESTORE_STEPS: [&str; 9] = [
-    "preflight",
-    "lock",
-    "fetch",
-    "stop",
-    "postgres",
-    "start",
-    "configuration",
-    "verify",
-    "checklist",
-];
+/// A restore in place, in order (`lifeboat_e2e::restore::STEPS`); once `stop` has run,
+/// the instance is no longer what it was.
+const RESTORE_STEPS: [&str; 9] = lifeboat_e2e::restore::STEPS;
 const POINT_OF_NO_RETURN: &str = "stop";
-
-fn psql(data: &Path, port: u64, sql: &str) -> String {
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=postgres",
-            "--regid=postgres",
-            "--clear-groups",
-            "--",
-        ])
-        .arg("psql")
-        .arg("-h")
-        .arg(data.join("instances/demo/pgsock"))
-        .args(["-p", &port.to_string(), "-U", "postgres", "-At", "-X"])
-        .args(["-d", "keycloak", "-c", sql])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// Starts Lifeboat paused at `step` (or not paused), and waits for its instance when it
 /// can come up.
@@ -149,7 +122,7 @@ async fn killed_at_the_start_of_every_step() {
     let backup = op["outcome"]["backup_id"].as_str().unwrap().to_owned();
     let (_, instance) = get(&http, &format!("{base}/api/v1/instance")).await;
     let port = instance["postgres_port"].as_u64().unwrap();
-    psql(&data, port, "CREATE TABLE after_the_backup (x int)");
+    psql_demo(&data, port, "CREATE TABLE after_the_backup (x int)");
     server.stop().await.unwrap();
 
     // Each restart after a kill is already the next step's Lifeboat (paused at it): half
@@ -218,7 +191,7 @@ async fn killed_at_the_start_of_every_step() {
                 "{step}: {instance:#}"
             );
             assert_eq!(
-                psql(&data, port, "SELECT count(*) FROM after_the_backup"),
+                psql_demo(&data, port, "SELECT count(*) FROM after_the_backup"),
                 "0",
                 "killed at {step}: the instance was touched"
             );
@@ -240,7 +213,7 @@ async fn killed_at_the_start_of_every_step() {
     let op = wait_until(&http, &url, Duration::from_secs(180), ended).await;
     assert_eq!(op["status"], "succeeded", "{op:#}");
     assert_eq!(
-        psql(
+        psql_demo(
             &data,
             port,
             "SELECT to_regclass('after_the_backup') IS NULL"

@@ -14,30 +14,7 @@ use lifeboat_e2e::server::Lifeboat;
 use serde_json::json;
 
 fn users(data: &std::path::Path, port: u64) -> String {
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=postgres",
-            "--regid=postgres",
-            "--clear-groups",
-            "--",
-        ])
-        .arg("psql")
-        .arg("-h")
-        .arg(data.join("instances/demo/pgsock"))
-        .args([
-            "-p",
-            &port.to_string(),
-            "-U",
-            "postgres",
-            "-At",
-            "-X",
-            "-d",
-            "keycloak",
-        ])
-        .args(["-c", "SELECT count(*) FROM user_entity"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    backup_support::psql_demo(data, port, "SELECT count(*) FROM user_entity")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -121,19 +121,7 @@ async fn fetch(target: &Target, path: &object_store::path::Path) -> Result<Entry
 pub async fn list_checked(
     target: &Target,
 ) -> Result<(Vec<BackupManifest>, Vec<DamagedBackup>), CatalogError> {
-    let prefix = target.key("catalog");
-    let paths: Vec<object_store::path::Path> = target
-        .store
-        .list(Some(&prefix))
-        .map_ok(|meta| meta.location)
-        .try_filter(|p| std::future::ready(p.as_ref().ends_with(".json")))
-        .try_collect()
-        .await?;
-    let entries: Vec<(object_store::path::Path, Entry)> = futures::stream::iter(paths)
-        .map(|p| async move { fetch(target, &p).await.map(|e| (p, e)) })
-        .buffer_unordered(PARALLEL_FETCHES)
-        .try_collect()
-        .await?;
+    let entries = entries(target).await?;
     let snapshots: Vec<String> = target
         .store
         .list(Some(&target.key("restic/snapshots")))
@@ -179,45 +167,49 @@ pub async fn list_checked(
             }
         }
     }
-    good.sort_by_cached_key(|m| {
-        std::cmp::Reverse((
-            crate::operations::clock::sort_key(&m.started_at),
-            m.id.clone(),
-        ))
-    });
+    newest_first(&mut good);
     damaged.sort_by(|a, b| a.id.cmp(&b.id));
     Ok((good, damaged))
 }
 
-/// Every backup in the bucket, newest first.
+/// Every backup in the bucket, newest first (entries that cannot be read are left out:
+/// [`list_checked`] reports them).
 pub async fn list(target: &Target) -> Result<Vec<BackupManifest>, CatalogError> {
-    let prefix = target.key("catalog");
+    let mut manifests: Vec<BackupManifest> = entries(target)
+        .await?
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Entry::Manifest(m) => Some(*m),
+            Entry::Missing | Entry::Unreadable(_) => None,
+        })
+        .collect();
+    newest_first(&mut manifests);
+    Ok(manifests)
+}
+
+/// Every object under `<prefix>/catalog/` ending in `.json`, read (a few at a time).
+async fn entries(target: &Target) -> Result<Vec<(object_store::path::Path, Entry)>, CatalogError> {
     let paths: Vec<object_store::path::Path> = target
         .store
-        .list(Some(&prefix))
+        .list(Some(&target.key("catalog")))
         .map_ok(|meta| meta.location)
         .try_filter(|p| std::future::ready(p.as_ref().ends_with(".json")))
         .try_collect()
         .await?;
-    let mut manifests: Vec<BackupManifest> = futures::stream::iter(paths)
-        .map(|p| async move {
-            fetch(target, &p).await.map(|e| match e {
-                Entry::Manifest(m) => Some(*m),
-                // Someone else's file, or damaged: `list_checked` reports it.
-                Entry::Missing | Entry::Unreadable(_) => None,
-            })
-        })
+    futures::stream::iter(paths)
+        .map(|p| async move { fetch(target, &p).await.map(|e| (p, e)) })
         .buffer_unordered(PARALLEL_FETCHES)
-        .try_filter_map(|m| std::future::ready(Ok(m)))
         .try_collect()
-        .await?;
+        .await
+}
+
+fn newest_first(manifests: &mut [BackupManifest]) {
     manifests.sort_by_cached_key(|m| {
         std::cmp::Reverse((
             crate::operations::clock::sort_key(&m.started_at),
             m.id.clone(),
         ))
     });
-    Ok(manifests)
 }
 
 #[cfg(test)]

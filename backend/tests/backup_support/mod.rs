@@ -220,6 +220,26 @@ pub async fn stop(env: &Env) {
     }
 }
 
+/// `psql -At` as `postgres` on the demo instance's database `keycloak` (its socket under
+/// `data`); what it printed, trimmed (empty when the query failed).
+pub fn psql_demo(data: &Path, port: u64, sql: &str) -> String {
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--clear-groups",
+            "--",
+        ])
+        .arg("psql")
+        .arg("-h")
+        .arg(data.join("instances/demo/pgsock"))
+        .args(["-p", &port.to_string(), "-U", "postgres", "-At", "-X"])
+        .args(["-d", "keycloak", "-c", sql])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Runs a program as the `postgres` OS user; it must succeed.
 pub fn as_postgres(program: &str, args: &[&str]) {
     let out = std::process::Command::new("setpriv")
