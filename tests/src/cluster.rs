@@ -796,22 +796,21 @@ impl Cluster {
         out
     }
 
-    /// The IP of the first pod matching `selector` in `namespace`.
+    /// The IP of the first pod matching `selector` in `namespace` that is not being deleted.
     pub fn pod_ip(&self, namespace: &str, selector: &str) -> anyhow::Result<String> {
-        let ip = self.kubectl_ok(&[
-            "-n",
-            namespace,
-            "get",
-            "pods",
-            "-l",
-            selector,
-            "-o",
-            "jsonpath={.items[0].status.podIP}",
-        ])?;
-        if ip.is_empty() {
-            bail!("no pod matches {selector} in {namespace}");
-        }
-        Ok(ip)
+        let pods: serde_json::Value = serde_json::from_str(
+            &self.kubectl_ok(&["-n", namespace, "get", "pods", "-l", selector, "-o", "json"])?,
+        )?;
+        // A pod being deleted may still answer (it shuts down gracefully) while its
+        // replacement starts: only a pod that is not going counts.
+        pods["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .find_map(|p| p["status"]["podIP"].as_str().filter(|ip| !ip.is_empty()))
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no running pod matches {selector} in {namespace}"))
     }
 }
 

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Both systems get the same seed and `pgbench -i -s $LIFEBOAT_K8S_BENCH_SCALE` in their
-//! system Postgres, then a `CHECKPOINT`; each is backed up with Backup Now into moto (its
+//! system Postgres, then a `CHECKPOINT`, and neither runs Keycloak (the namespace's is
+//! scaled to 0: the local benchmark instance runs none); each is backed up with Backup Now into moto (its
 //! own prefix) and restored in place. The kubernetes side runs Lifeboat in its pod, the
 //! backup over pgBackRest's TLS protocol and the restore in a Job; the local side runs the
 //! same binary on this host. It prints both wall times, each run's steps, and the ratio
@@ -108,6 +109,27 @@ async fn kubernetes_against_local() {
                 moto.secret_access_key
             ),
         ])
+        .unwrap();
+    // The same work on both sides: the local benchmark instance runs no Keycloak, so the
+    // namespace's is scaled to 0 (a restore would otherwise also wait for its pod to go).
+    cluster
+        .kubectl_ok(&["-n", "dash", "scale", "deployment/keycloak", "--replicas=0"])
+        .unwrap();
+    cluster
+        .wait("Keycloak's pod to go", || {
+            cluster
+                .kubectl_ok(&[
+                    "-n",
+                    "dash",
+                    "get",
+                    "pods",
+                    "-l",
+                    "app=keycloak",
+                    "-o",
+                    "name",
+                ])
+                .is_ok_and(|out| out.trim().is_empty())
+        })
         .unwrap();
     let ip = cluster.pod_ip("dash", "app=lifeboat").unwrap();
     let k8s = Remote::new(format!("http://{ip}:8080"), ns.lifeboat_token.clone());

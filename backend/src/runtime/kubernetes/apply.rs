@@ -1,7 +1,7 @@
 //! Applies a backup's platform configuration (the `config/` folder the export wrote) to a
 //! namespace with server-side apply, in the export's order (custom resource definitions and
 //! namespaces, then RBAC, Secrets and ConfigMaps, claims, Services, workloads, everything
-//! else: the rank each folder's name starts with).
+//! else: the rank each folder's name starts with); the objects of one kind several at once.
 //!
 //! Lifeboat's own objects are left alone (the restore runs in them), and so is a kind the
 //! API server no longer serves (its CustomResourceDefinition is gone): both are reported.
@@ -192,7 +192,22 @@ pub fn prepared(
     Ok((obj, Some(report)))
 }
 
-/// Applies the selected objects below `dir` to `namespace`.
+/// How many objects of one rank are applied at once.
+const APPLY_AT_ONCE: usize = 8;
+
+/// One object ready to apply.
+struct Ready<'f> {
+    file: &'f SavedFile,
+    obj: DynamicObject,
+    object: String,
+    api: Api<DynamicObject>,
+    rbac: bool,
+    moved: Option<super::rewrite::Rewritten>,
+}
+
+/// Applies the selected objects below `dir` to `namespace`: rank after rank, in the
+/// export's order, the objects of one kind within a rank (which do not depend on each
+/// other) several at once. Kinds stay in order: a Role before the bindings naming it.
 pub async fn apply_dir(
     client: &Client,
     namespace: &str,
@@ -200,24 +215,95 @@ pub async fn apply_dir(
     selection: Selection<'_>,
 ) -> Result<ApplyReport, ApplyError> {
     let mut report = ApplyReport::default();
-    let mut kinds: HashMap<(String, String), Option<ApiResource>> = HashMap::new();
-    let params = PatchParams::apply(FIELD_MANAGER).force();
     let files = object_files(dir)?;
-    let chosen = files.iter().filter(|f| {
-        selection.max_rank.is_none_or(|m| f.rank <= m)
-            && selection
-                .only
-                .is_none_or(|(kind, name)| f.kind() == kind && f.name() == name)
-    });
-    for file in chosen {
+    let chosen: Vec<&SavedFile> = files
+        .iter()
+        .filter(|f| {
+            selection.max_rank.is_none_or(|m| f.rank <= m)
+                && selection
+                    .only
+                    .is_none_or(|(kind, name)| f.kind() == kind && f.name() == name)
+        })
+        .collect();
+    let ready = prepare(client, namespace, &chosen, selection, &mut report).await?;
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let mut rest = ready.as_slice();
+    while let Some(first) = rest.first() {
+        let n = rest
+            .iter()
+            .take_while(|r| r.file.rank == first.file.rank && r.file.kind() == first.file.kind())
+            .count();
+        let (rank, later) = rest.split_at(n);
+        rest = later;
+        let mut results = Vec::with_capacity(rank.len());
+        for some in rank.chunks(APPLY_AT_ONCE) {
+            results.extend(
+                futures::future::join_all(some.iter().map(|r| apply_one(r, &params))).await,
+            );
+        }
+        for (r, result) in rank.iter().zip(results) {
+            match result {
+                Ok(_) => {}
+                // RBAC lets Lifeboat write a Role or binding only with every permission in
+                // it: one it may not is reported, with the file to apply as an admin, and
+                // the rest of the configuration still comes back.
+                Err(kube::Error::Api(s)) if s.code == 403 && r.rbac => {
+                    report.skipped.push(format!(
+                        "{}: not allowed to Lifeboat ({}); apply config/{} as an admin",
+                        r.object,
+                        s.message,
+                        relative(dir, &r.file.path)
+                    ));
+                    continue;
+                }
+                Err(source) => {
+                    return Err(ApplyError::Apply {
+                        object: r.object.clone(),
+                        source,
+                    });
+                }
+            }
+            if let Some(moved) = &r.moved {
+                if moved.is_changed() {
+                    report.rewritten.push(r.object.clone());
+                }
+                report
+                    .left
+                    .extend(moved.left.iter().map(|l| format!("{} {l}", r.object)));
+            }
+            report.applied += 1;
+            report.bytes += r.file.bytes;
+        }
+    }
+    Ok(report)
+}
+
+/// Server-side applies one object.
+async fn apply_one(r: &Ready<'_>, params: &PatchParams) -> Result<DynamicObject, kube::Error> {
+    r.api
+        .patch(&r.obj.name_any(), params, &Patch::Apply(&r.obj))
+        .await
+}
+
+/// Each chosen object moved (and stopped) as asked, with the API to apply it through;
+/// Lifeboat's own objects and kinds no longer served are reported in `report` instead.
+async fn prepare<'f>(
+    client: &Client,
+    namespace: &str,
+    chosen: &[&'f SavedFile],
+    selection: Selection<'_>,
+    report: &mut ApplyReport,
+) -> Result<Vec<Ready<'f>>, ApplyError> {
+    let mut kinds: HashMap<(String, String), Option<ApiResource>> = HashMap::new();
+    let mut ready = Vec::new();
+    for &file in chosen {
         let (mut obj, moved) = prepared(file, namespace, selection.moving)?;
         if selection.stopped {
             stop(&mut obj);
         }
         let types = obj.types.clone().unwrap_or_default();
-        let name = obj.name_any();
-        let object = format!("{}/{name}", types.kind);
-        if is_lifeboats_own(&name) {
+        let object = format!("{}/{}", types.kind, obj.name_any());
+        if is_lifeboats_own(&obj.name_any()) {
             report.skipped.push(format!("{object}: Lifeboat's own"));
             continue;
         }
@@ -233,41 +319,16 @@ pub async fn apply_dir(
             ));
             continue;
         };
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, ar);
-        match api.patch(&name, &params, &Patch::Apply(&obj)).await {
-            Ok(_) => {}
-            // RBAC lets Lifeboat write a Role or binding only with every permission in it:
-            // one it may not is reported, with the file to apply as an admin, and the rest
-            // of the configuration still comes back.
-            Err(kube::Error::Api(s))
-                if s.code == 403 && ar.group == "rbac.authorization.k8s.io" =>
-            {
-                report.skipped.push(format!(
-                    "{object}: not allowed to Lifeboat ({}); apply config/{} as an admin",
-                    s.message,
-                    relative(dir, &file.path)
-                ));
-                continue;
-            }
-            Err(source) => {
-                return Err(ApplyError::Apply {
-                    object: object.clone(),
-                    source,
-                });
-            }
-        }
-        if let Some(r) = moved {
-            if r.is_changed() {
-                report.rewritten.push(object.clone());
-            }
-            report
-                .left
-                .extend(r.left.into_iter().map(|l| format!("{object} {l}")));
-        }
-        report.applied += 1;
-        report.bytes += file.bytes;
+        ready.push(Ready {
+            file,
+            api: Api::namespaced_with(client.clone(), namespace, ar),
+            rbac: ar.group == "rbac.authorization.k8s.io",
+            obj,
+            object,
+            moved,
+        });
     }
-    Ok(report)
+    Ok(ready)
 }
 
 /// `path` below `dir`, as the backup names it.
