@@ -14,6 +14,7 @@ pub mod cli;
 pub mod command;
 pub mod config;
 pub mod config_store;
+pub mod disk;
 pub mod error;
 pub mod gate;
 pub mod jobs;

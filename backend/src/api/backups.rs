@@ -95,7 +95,11 @@ async fn start(
             audit("Backup Now", "refused: operation_running");
             Ok(busy(&running))
         }
-        Err(e) => Err(AppError::internal(&e)),
+        Err(e) => {
+            let e = not_started(e);
+            audit("Backup Now", &format!("refused: {}", e.body.code));
+            Err(e)
+        }
     }
 }
 
@@ -162,7 +166,26 @@ async fn restore(
             audit("refused: operation_running");
             Ok(busy(&running))
         }
-        Err(e) => Err(AppError::internal(&e)),
+        Err(e) => {
+            let e = not_started(e);
+            audit(&format!("refused: {}", e.body.code));
+            Err(e)
+        }
+    }
+}
+
+/// An operation that could not be started: `507 disk_full` when its record found no room
+/// (nothing was started), else an internal error.
+fn not_started(e: JobsError) -> AppError {
+    use crate::operations::{OperationsError, StoreError};
+    match e {
+        JobsError::Record(OperationsError::Store(full @ StoreError::Full { .. })) => {
+            AppError::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", full.to_string())
+                .with_hint(
+                    "free space on the volume holding Lifeboat's data dir, then try again; nothing was started",
+                )
+        }
+        e => AppError::internal(&e),
     }
 }
 

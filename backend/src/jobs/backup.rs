@@ -141,6 +141,15 @@ async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepErro
             Some("run the restore again before backing up"),
         ));
     }
+    if !instance.is_running().await {
+        return Err(failed(
+            "postgres_down",
+            "the system Postgres is not running",
+            Some(
+                "see the Postgres server log; Lifeboat starts a Postgres that stopped again by itself, so try again in a moment",
+            ),
+        ));
+    }
     tools_present(ctx)?;
     let target = current_target(ctx).await?;
     let mut fresh = false;
@@ -164,20 +173,21 @@ async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepErro
         }
         Err(other) => return Err(open_error(other)),
     };
-    let need = instance.size_bytes().await;
-    if let Some(avail) = instance.backup_staging().free_bytes().await {
-        let want = need + need / 10 + 64 * 1024 * 1024;
-        if avail < want {
-            return Err(failed(
-                "disk_space",
-                format!(
-                    "not enough disk space for staging: {} free, {} needed",
-                    human(avail),
-                    human(want)
-                ),
-                Some("free space on the volume holding Lifeboat's data dir"),
-            ));
-        }
+    let staging = instance.backup_staging();
+    let want = staging_needed(instance.as_ref()).await;
+    if let Some(avail) = staging.free_bytes().await
+        && avail < want
+    {
+        return Err(failed(
+            "disk_space",
+            format!(
+                "not enough disk space for staging in {}: {} free, {} needed",
+                staging.describe(),
+                human(avail),
+                human(want)
+            ),
+            Some("free space on the volume holding Lifeboat's data dir"),
+        ));
     }
     let detail = if fresh {
         "created the restic repository in the bucket".to_owned()
@@ -192,6 +202,50 @@ async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepErro
         },
         Some(detail),
     ))
+}
+
+/// Room for the WAL a backup archives into its staging while it runs (four segments).
+const WAL_ROOM: u64 = 64 * 1024 * 1024;
+
+/// About what a backup of `instance` needs free in its staging: its data and a tenth more,
+/// and room for the WAL written meanwhile.
+async fn staging_needed(instance: &dyn Instance) -> u64 {
+    let need = instance.size_bytes().await;
+    need + need / 10 + WAL_ROOM
+}
+
+/// Whether a failed tool's `words`, or what is left free in the staging, say the staging
+/// filled up. WAL is archived into the staging too: when it has no room, pgBackRest does
+/// not say `No space left on device` but waits for a segment that never comes (`[082]`).
+async fn staging_filled(instance: &dyn Instance, words: &str) -> bool {
+    crate::disk::says_full(words)
+        || instance
+            .backup_staging()
+            .free_bytes()
+            .await
+            .is_some_and(|free| free < WAL_ROOM)
+}
+
+/// The staging volume filled up `during` a step: where, what is free, what is needed, and
+/// the tool's last error line.
+async fn staging_full(instance: &dyn Instance, during: &str, words: &str) -> StepError {
+    let staging = instance.backup_staging();
+    let free = crate::disk::free_words(staging.free_bytes().await);
+    let said = words
+        .lines()
+        .rev()
+        .find(|l| l.contains("ERROR"))
+        .map(|l| format!(" ({})", l.trim()))
+        .unwrap_or_default();
+    failed(
+        "disk_full",
+        format!(
+            "the staging volume {} filled up during {during} ({free}, about {} needed); nothing reached the bucket{said}",
+            staging.describe(),
+            human(staging_needed(instance).await)
+        ),
+        Some("free space on that volume (or give Lifeboat a larger one) and run the backup again"),
+    )
 }
 
 /// What the Postgres step produced.
@@ -213,8 +267,26 @@ async fn postgres(
             ctx.progress(p);
         }
     };
+    let run = instance.postgres_run().await;
     let out = run_tool(ctx, crate::pgbackrest::backup_full(&config), &mut on_line).await?;
     if out.exit_code != Some(0) {
+        let words = out.tail(|_| false);
+        if staging_filled(instance, &words).await {
+            return Err(staging_full(instance, "the pgBackRest backup", &words).await);
+        }
+        let now = instance.postgres_run().await;
+        if now.is_none() || now != run {
+            return Err(failed(
+                "postgres_stopped",
+                format!(
+                    "the system Postgres stopped while pgBackRest was backing it up (pgBackRest: {})",
+                    crate::pgbackrest::output_tail(&out)
+                ),
+                Some(
+                    "see the Postgres server log for why it stopped; once it runs again, run the backup again",
+                ),
+            ));
+        }
         return Err(failed(
             "pgbackrest_failed",
             format!(
@@ -261,10 +333,13 @@ async fn postgres(
 }
 
 async fn export_config(instance: &dyn Instance) -> Result<(u64, Option<String>), StepError> {
-    let (files, bytes) = instance
-        .export_config()
-        .await
-        .map_err(|e| failed("config_export_failed", e.to_string(), None))?;
+    let (files, bytes) = match instance.export_config().await {
+        Ok(done) => done,
+        Err(crate::runtime::InstanceError::Io { source, .. }) if crate::disk::is_full(&source) => {
+            return Err(staging_full(instance, "the configuration's export", "").await);
+        }
+        Err(e) => return Err(failed("config_export_failed", e.to_string(), None)),
+    };
     Ok((bytes, Some(format!("{files} files ({})", human(bytes)))))
 }
 

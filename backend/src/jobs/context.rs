@@ -69,8 +69,31 @@ impl JobCtx {
     }
 
     fn update(&self, change: impl FnOnce(&mut lifeboat_shared::operation::Operation)) {
-        if let Err(e) = self.jobs.operations().update(&self.id, change) {
-            tracing::error!(operation = %self.id, error = %e, "cannot record the operation");
+        match self.jobs.operations().update(&self.id, change) {
+            Ok(_) => {}
+            // The disk refused the record (full): the job goes on, the page sees every
+            // change, and the operation says so, once.
+            Err(crate::operations::OperationsError::NotWritten { source }) => {
+                tracing::error!(operation = %self.id, error = %source, "cannot write the operation's record");
+                let warning = format!(
+                    "this operation's record could not be written: {source}. Lifeboat keeps it \
+                     in memory and writes it once there is room; if Lifeboat restarts before \
+                     then, the operation will be listed as interrupted (the bucket's backups \
+                     are not affected)"
+                );
+                let _ = self.jobs.operations().update(&self.id, |op| {
+                    if !op
+                        .warnings
+                        .iter()
+                        .any(|w| w.starts_with("this operation's record"))
+                    {
+                        op.warnings.push(warning);
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::error!(operation = %self.id, error = %e, "cannot record the operation");
+            }
         }
     }
 

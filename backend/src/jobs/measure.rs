@@ -5,21 +5,7 @@ use std::time::Instant;
 
 use lifeboat_shared::operation::Progress;
 
-/// Bytes for people, e.g. `21.9 MiB`.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
+pub use crate::disk::human;
 
 /// The bytes per second since `started`, once there is something to tell.
 pub fn rate(done: u64, started: Instant) -> Option<f64> {

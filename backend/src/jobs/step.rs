@@ -70,16 +70,24 @@ pub struct StepFailure {
     pub error: StepError,
 }
 
-/// A fault-injection hook for the kill-at-every-step tests: `LIFEBOAT_PAUSE_AT_STEP=<step
-/// id>` makes every step of that id wait 30 s once it is recorded as running, before it
-/// does anything, so a test can kill Lifeboat at exactly that step's start (most steps
-/// take milliseconds). Unset, nothing waits; read once.
+/// A fault-injection hook for the fault tests: `LIFEBOAT_PAUSE_AT_STEP=<step id>` makes
+/// every step of that id wait `LIFEBOAT_PAUSE_SECONDS` (default 30) once it is recorded as
+/// running, before it does anything, so a test can kill Lifeboat or fill a disk at exactly
+/// that step's start (most steps take milliseconds). Unset, nothing waits; read once.
 fn pause_at(id: &str) -> Option<std::time::Duration> {
-    static STEP: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    STEP.get_or_init(|| std::env::var("LIFEBOAT_PAUSE_AT_STEP").ok())
-        .as_deref()
-        .filter(|s| *s == id)
-        .map(|_| std::time::Duration::from_secs(30))
+    static PAUSE: std::sync::OnceLock<Option<(String, u64)>> = std::sync::OnceLock::new();
+    PAUSE
+        .get_or_init(|| {
+            let step = std::env::var("LIFEBOAT_PAUSE_AT_STEP").ok()?;
+            let secs = std::env::var("LIFEBOAT_PAUSE_SECONDS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(30);
+            Some((step, secs))
+        })
+        .as_ref()
+        .filter(|(step, _)| step == id)
+        .map(|(_, secs)| std::time::Duration::from_secs(*secs))
 }
 
 /// Runs one step of `ctx`'s operation: marks it running, then succeeded (with its detail) or failed.

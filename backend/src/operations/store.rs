@@ -1,4 +1,5 @@
-//! One JSON file per operation, replaced atomically (write a temporary file, sync, rename).
+//! One JSON file per operation, replaced atomically (write a temporary file, sync, rename):
+//! a write that fails (a full disk) leaves the previous file whole and no temporary file.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,21 @@ pub enum StoreError {
         dir: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// The disk holding the folder is full.
+    #[error(
+        "no room to write operation {id}'s record under {dir} ({free}; a record needs about {}): the disk is full",
+        crate::disk::human(*.needed)
+    )]
+    Full {
+        /// The operation.
+        id: String,
+        /// The folder.
+        dir: PathBuf,
+        /// Free space there, in words.
+        free: String,
+        /// About what the record needs.
+        needed: u64,
     },
     /// An id that is not a file name.
     #[error("refusing to store an operation with id {0:?}")]
@@ -64,19 +80,36 @@ impl Store {
         {
             return Err(StoreError::BadId(op.id.clone()));
         }
-        let io = |source| StoreError::Io {
+        let bytes = serde_json::to_vec_pretty(op).map_err(|e| StoreError::Io {
             id: op.id.clone(),
             dir: self.dir.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&self.dir).map_err(io)?;
-        let bytes = serde_json::to_vec_pretty(op).map_err(|e| io(std::io::Error::other(e)))?;
+            source: std::io::Error::other(e),
+        })?;
         let tmp = self.dir.join(format!(".{}.json.tmp", op.id));
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, self.dir.join(format!("{}.json", op.id))).map_err(io)?;
-        Ok(())
+        let written = std::fs::create_dir_all(&self.dir).and_then(|()| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, self.dir.join(format!("{}.json", op.id)))
+        });
+        written.map_err(|source| {
+            // The previous record stays as it was; a half-written copy would only take room.
+            let _ = std::fs::remove_file(&tmp);
+            if crate::disk::is_full(&source) {
+                StoreError::Full {
+                    id: op.id.clone(),
+                    dir: self.dir.clone(),
+                    free: crate::disk::free_words(crate::disk::available_bytes(&self.dir)),
+                    needed: bytes.len() as u64,
+                }
+            } else {
+                StoreError::Io {
+                    id: op.id.clone(),
+                    dir: self.dir.clone(),
+                    source,
+                }
+            }
+        })
     }
 }
 

@@ -111,6 +111,16 @@ pub enum InstanceError {
     Keycloak(String),
 }
 
+impl InstanceError {
+    /// Where the disk was full, when that is why it failed.
+    pub fn full_disk(&self) -> Option<&std::path::Path> {
+        match self {
+            Self::Io { path, source, .. } if crate::disk::is_full(source) => Some(path),
+            _ => None,
+        }
+    }
+}
+
 /// Runs tools and owns the instances and places they work on. Implementations kill what
 /// they started when `cancel` fires and never leave a tool running after `run` returns.
 #[async_trait::async_trait]
@@ -238,8 +248,17 @@ pub trait Instance: Send + Sync + std::fmt::Debug {
     /// About how much a backup stages: the data directory and the configuration.
     async fn size_bytes(&self) -> u64;
 
+    /// Where its Postgres data directory is, in words for an admin, and the free space
+    /// there when it can be told (a restore fills it).
+    async fn data_dir(&self) -> (String, Option<u64>);
+
     /// Whether its Postgres runs now.
     async fn is_running(&self) -> bool;
+
+    /// Which run of its Postgres this is, in words (a process id, a pod and its container's
+    /// restarts): another one after Postgres stopped and was started again (a crash, a
+    /// kill, a new pod). `None` when it does not run or cannot be told.
+    async fn postgres_run(&self) -> Option<String>;
 
     /// Stops its Postgres (fast shutdown, bounded) and, where other workloads use it, those
     /// first.
@@ -315,6 +334,10 @@ pub struct StagingError {
 pub trait Staging: Send + Sync + std::fmt::Debug {
     /// Where it is, as tools name it.
     fn place(&self) -> Place;
+
+    /// Where it is, in words for an admin (a folder on this host, a folder of Lifeboat's
+    /// volume).
+    fn describe(&self) -> String;
 
     /// Empties it, creating it if needed.
     async fn reset(&self) -> Result<(), StagingError>;

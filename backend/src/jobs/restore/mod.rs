@@ -63,6 +63,9 @@ pub fn restore_steps(new_namespace: bool) -> Vec<Step> {
     ])
 }
 
+/// Less free than this beside a data directory is a full disk (a WAL segment is 16 MiB).
+const DATA_DIR_ROOM: u64 = 16 * 1024 * 1024;
+
 /// What an unfinished restore leaves its target in, for error messages.
 pub fn incomplete_text(namespace: &str) -> String {
     format!(
@@ -205,10 +208,29 @@ async fn restore_postgres(
     plan: &Plan,
     instance: &dyn Instance,
 ) -> Result<((), Option<String>), StepError> {
-    instance
+    if let Err(e) = instance
         .install_repository(&plan.staging.place().join("pgbackrest"))
         .await
-        .map_err(|e| failed("restore_io", e.to_string(), None))?;
+    {
+        return Err(match e.full_disk() {
+            Some(place) => {
+                let (_, free) = instance.data_dir().await;
+                failed(
+                    "disk_full",
+                    format!(
+                        "the disk holding {} filled up while the fetched backup was put in place ({}, about {} needed)",
+                        place.display(),
+                        crate::disk::free_words(free),
+                        human(plan.manifest.size_bytes)
+                    ),
+                    Some(
+                        "free space there (or give the instance a larger volume) and run the restore again",
+                    ),
+                )
+            }
+            None => failed("restore_io", e.to_string(), None),
+        });
+    }
     // A previous attempt that stopped half-way leaves files pgBackRest cannot vouch for:
     // start from an empty data directory then.
     if plan.was_incomplete {
@@ -254,6 +276,23 @@ async fn restore_postgres(
         })?;
     ctx.log(format!("exit {}", super::measure::exit_text(out.exit_code)));
     if out.exit_code != Some(0) {
+        // pgBackRest does not always pass on `No space left on device` (a worker's write
+        // error reaches the main process as `unable to write`): a data directory left with
+        // less than a WAL segment's worth of room says it too.
+        let (place, free) = instance.data_dir().await;
+        if crate::disk::says_full(&out.tail(|_| false)) || free.is_some_and(|f| f < DATA_DIR_ROOM) {
+            let free = crate::disk::free_words(free);
+            return Err(failed(
+                "disk_full",
+                format!(
+                    "the disk holding the system Postgres' data directory ({place}) filled up during pgBackRest's restore ({free}, about {} needed)",
+                    total.map_or_else(|| "the backup's size".to_owned(), human)
+                ),
+                Some(
+                    "free space there (or give Postgres a larger volume) and run the restore again",
+                ),
+            ));
+        }
         return Err(failed(
             "pgbackrest_failed",
             format!(

@@ -369,6 +369,17 @@ impl Instance for KubeInstance {
         self.staging().size().await
     }
 
+    async fn data_dir(&self) -> (String, Option<u64>) {
+        // The claim is mounted by Postgres' pod (or the restore Job's), not here.
+        (
+            format!(
+                "the data volume of {}-0 in namespace {}",
+                self.settings.statefulset, self.namespace
+            ),
+            None,
+        )
+    }
+
     async fn is_running(&self) -> bool {
         let api: kube::Api<StatefulSet> =
             kube::Api::namespaced(self.client.clone(), &self.namespace);
@@ -379,6 +390,10 @@ impl Instance for KubeInstance {
                 .is_some_and(|r| r > 0),
             _ => false,
         }
+    }
+
+    async fn postgres_run(&self) -> Option<String> {
+        self.workloads().postgres_run().await.ok().flatten()
     }
 
     /// Scales what uses the system Postgres to 0 (remembering the counts on each), then the

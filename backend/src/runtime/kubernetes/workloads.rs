@@ -179,14 +179,7 @@ impl Workloads {
     /// ready pods, and readiness lags the server by up to a probe period (10 s by default),
     /// while a restore can use Postgres as soon as it accepts connections.
     pub async fn postgres_pod_ip(&self) -> Result<Option<String>, WorkloadError> {
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
-        let name = format!("{}-0", self.postgres);
-        // A list by name: the Role grants `list` on pods (for the restore Job's), not `get`.
-        let found = pods
-            .list(&ListParams::default().fields(&format!("metadata.name={name}")))
-            .await
-            .map_err(api_error("list", "Pod", &name))?;
-        Ok(found.items.into_iter().next().and_then(|p| {
+        Ok(self.postgres_pod().await?.and_then(|p| {
             let deleting = p.metadata.deletion_timestamp.is_some();
             let status = p.status?;
             let running = status.phase.as_deref() == Some("Running");
@@ -194,6 +187,35 @@ impl Workloads {
                 .pod_ip
                 .filter(|ip| running && !deleting && !ip.is_empty())
         }))
+    }
+
+    /// Which run of the system Postgres this is while its container runs: the pod's uid
+    /// and the container's restart count (a new pod or a restarted container is another).
+    pub async fn postgres_run(&self) -> Result<Option<String>, WorkloadError> {
+        Ok(self.postgres_pod().await?.and_then(|p| {
+            let uid = p.metadata.uid?;
+            let container = p
+                .status?
+                .container_statuses?
+                .into_iter()
+                .find(|c| c.name == "postgres")?;
+            container
+                .state
+                .and_then(|s| s.running)
+                .map(|_| format!("pod {uid}, restart {}", container.restart_count))
+        }))
+    }
+
+    /// The system Postgres' pod (`<statefulset>-0`), if there is one.
+    async fn postgres_pod(&self) -> Result<Option<Pod>, WorkloadError> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
+        let name = format!("{}-0", self.postgres);
+        // A list by name: the Role grants `list` on pods (for the restore Job's), not `get`.
+        let found = pods
+            .list(&ListParams::default().fields(&format!("metadata.name={name}")))
+            .await
+            .map_err(api_error("list", "Pod", &name))?;
+        Ok(found.items.into_iter().next())
     }
 
     /// Waits until the system Postgres' pod runs and has an IP (see `postgres_pod_ip`).

@@ -1,5 +1,5 @@
-//! Folder trees on this host: their size, a copy, the free space under them. Used by the
-//! local instances and the local staging folders.
+//! Folder trees on this host: their size and a copy. Used by the local instances and the
+//! local staging folders (free space is [`crate::disk`]'s).
 
 use std::path::Path;
 
@@ -16,24 +16,6 @@ pub fn dir_size(path: &Path) -> u64 {
             _ => 0,
         })
         .sum()
-}
-
-/// Free bytes on the file system holding `path`, or its nearest existing parent
-/// (`None` if it cannot tell).
-pub fn available_bytes(path: &Path) -> Option<u64> {
-    let existing = path.ancestors().find(|p| p.exists())?;
-    let out = std::process::Command::new("df")
-        .arg("--output=avail")
-        .arg("-B1")
-        .arg(existing)
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .nth(1)?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// Copies a folder tree (regular files and folders); returns (files, bytes).
@@ -72,6 +54,5 @@ mod tests {
             (2, 8)
         );
         assert_eq!(dir_size(&d.path().join("c")), 8);
-        assert!(available_bytes(&d.path().join("not/yet")).is_some_and(|b| b > 0));
     }
 }

@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::{available_bytes, dir_size};
+use super::files::dir_size;
 use super::instance::Layout;
 use crate::command::{Place, Volume};
+use crate::disk::available_bytes;
 use crate::runtime::{Staging, StagingError};
 
 /// The data dir's layout for places.
@@ -90,6 +91,10 @@ impl LocalStaging {
 impl Staging for LocalStaging {
     fn place(&self) -> Place {
         self.place.clone()
+    }
+
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
     }
 
     async fn reset(&self) -> Result<(), StagingError> {

@@ -1,7 +1,8 @@
 //! The local process runner: tools run as child processes of `lifeboat` on this host.
 //!
 //! Each child gets its own process group, so cancelling kills the tool *and* anything it
-//! started (pgBackRest forks workers); `kill_on_drop` covers a dropped future. Every child
+//! started (pgBackRest forks workers), and whatever a tool leaves in its group when it
+//! exits is killed then; `kill_on_drop` covers a dropped future. Every child
 //! runs under `setpriv --pdeathsig=KILL` ([`launcher`], the one place a process is built),
 //! and as the `postgres` OS user when it is a PostgreSQL tool and Lifeboat is root. A
 //! tool's group is also watched by the [`super::guard`], which kills what the tool forked
@@ -212,6 +213,11 @@ async fn follow(
         }
         status = child.wait() => status.map_err(io)?,
     };
+    // What the tool forked and left running (pgBackRest's workers of a failed run, which
+    // hold its lock for seconds) ends with it: the next run must not find it. The group
+    // outlives its reaped leader only while such a process is in it, so its id is still
+    // this run's.
+    kill_group(pid);
     Ok(ToolOutput {
         exit_code: status.code(),
         stdout_tail: out_tail.into(),
@@ -300,17 +306,14 @@ fn push_tail(tail: &mut VecDeque<String>, line: &str) {
     tail.push_back(line.to_owned());
 }
 
-/// Kills the child's whole process group (it leads one, see `process_group(0)`).
+/// Kills the child's whole process group (it leads one, see `process_group(0)`): the tool
+/// and whatever it forked. A group with nobody left in it is no error.
 pub(super) fn kill_group(pid: Option<u32>) {
-    if let Some(pid) = pid {
-        // `kill -KILL -- -PGID`: no unsafe code, and the group includes forked workers.
-        let _ = std::process::Command::new("kill")
-            .arg("-KILL")
-            .arg("--")
-            .arg(format!("-{pid}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+    let group = pid
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(group) = group {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
     }
 }
 

@@ -412,8 +412,20 @@ impl Instance for LocalInstance {
         .unwrap_or(0)
     }
 
+    async fn data_dir(&self) -> (String, Option<u64>) {
+        let pgdata = self.layout.pgdata();
+        (
+            pgdata.display().to_string(),
+            crate::disk::available_bytes(&pgdata),
+        )
+    }
+
     async fn is_running(&self) -> bool {
         postgres::is_running(&self.layout.pgdata())
+    }
+
+    async fn postgres_run(&self) -> Option<String> {
+        self.postmaster.pid().map(|pid| format!("postmaster {pid}"))
     }
 
     async fn stop(&self) -> Result<(), InstanceError> {
@@ -461,8 +473,22 @@ impl Instance for LocalInstance {
         if repo.exists() {
             std::fs::remove_dir_all(&repo).map_err(io("cannot remove", &repo))?;
         }
-        std::fs::rename(&fetched, &repo)
-            .map_err(io("cannot move the fetched repository to", &repo))?;
+        // A rename, unless the fetch and the instance are on different file systems (a
+        // data dir whose instances live on a volume of their own): then a copy.
+        match std::fs::rename(&fetched, &repo) {
+            Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+                let (from, to) = (fetched.clone(), repo.clone());
+                tokio::task::spawn_blocking(move || {
+                    super::files::copy_dir(&from, &to).and_then(|_| std::fs::remove_dir_all(&from))
+                })
+                .await
+                .map_err(|e| {
+                    io("cannot copy the fetched repository to", &repo)(std::io::Error::other(e))
+                })?
+                .map_err(io("cannot copy the fetched repository to", &repo))?;
+            }
+            moved => moved.map_err(io("cannot move the fetched repository to", &repo))?,
+        }
         chown_tree(&repo, self.postmaster.ids())
     }
 

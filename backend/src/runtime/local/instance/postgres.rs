@@ -1,12 +1,20 @@
-//! The instance's PostgreSQL server: created with `initdb`, run as Lifeboat's child.
+//! The instance's PostgreSQL server: created with `initdb`, run as Lifeboat's child, and
+//! kept running.
 //!
 //! The postmaster runs in its own process group (a Ctrl-C on Lifeboat's terminal does not
 //! reach it; Lifeboat stops it in order) with a parent-death signal, so it never outlives a
 //! killed Lifeboat. At start a `postmaster.pid` whose process is gone (or is not a postgres)
 //! is stale and removed; a live postgres on our data directory is re-used.
+//!
+//! Once started, a watchdog looks every second whether it still runs, as a kubelet watches
+//! a container: a postmaster that died without Lifeboat stopping it (killed, crashed) is
+//! started again (crash recovery replays its WAL), with backoff from 1 s doubling to a
+//! minute while it will not start.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
@@ -22,14 +30,31 @@ use crate::runtime::sql::Psql;
 /// How long Postgres may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The server of one instance.
+/// How often the watchdog looks.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// The longest the watchdog waits between two attempts to start a Postgres that will not.
+const MAX_RESTART_PAUSE: Duration = Duration::from_secs(60);
+
+/// The server of one instance. Cheap to share: the watchdog holds it weakly.
 #[derive(Debug)]
 pub struct Postmaster {
+    server: Arc<Server>,
+}
+
+#[derive(Debug)]
+struct Server {
     layout: Layout,
     port: u16,
     postgres: PathBuf,
     ids: Option<(u32, u32)>,
     child: Mutex<Option<Child>>,
+    /// Held by whoever starts or stops it, and by the watchdog while it looks and restarts.
+    control: Mutex<()>,
+    /// Started and not stopped on purpose since: the watchdog keeps it running.
+    wanted: AtomicBool,
+    /// The watchdog task runs.
+    watching: AtomicBool,
 }
 
 impl Postmaster {
@@ -39,26 +64,124 @@ impl Postmaster {
             .path("postgres")
             .map_or_else(|| PathBuf::from("postgres"), Path::to_path_buf);
         Self {
-            layout,
-            port,
-            postgres,
-            ids,
-            child: Mutex::new(None),
+            server: Arc::new(Server {
+                layout,
+                port,
+                postgres,
+                ids,
+                child: Mutex::new(None),
+                control: Mutex::new(()),
+                wanted: AtomicBool::new(false),
+                watching: AtomicBool::new(false),
+            }),
         }
     }
 
     /// The PostgreSQL service account (uid, gid) when Lifeboat runs as root.
     pub fn ids(&self) -> Option<(u32, u32)> {
-        self.ids
+        self.server.ids
     }
 
     /// Its port on 127.0.0.1.
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port
+    }
+
+    /// The process id of the postmaster running now: another one after a restart.
+    pub fn pid(&self) -> Option<u32> {
+        let pgdata = self.server.layout.pgdata();
+        read_pid(&pgdata.join("postmaster.pid")).filter(|pid| is_our_postgres(*pid, &pgdata))
     }
 
     /// Runs `initdb` unless the data directory already holds a cluster.
     pub async fn init_if_needed(&self, runner: &Runner) -> Result<(), InstanceError> {
+        self.server.init_if_needed(runner).await
+    }
+
+    /// Writes `lifeboat.conf` (port, socket, archiving) and includes it from
+    /// `postgresql.conf`. Rewritten at every start, so a restored data directory gets this
+    /// instance's settings back.
+    pub fn write_settings(&self, archive_command: &str) -> Result<(), InstanceError> {
+        self.server.write_settings(archive_command)
+    }
+
+    /// Starts the server (or adopts one already running on this data directory), waits
+    /// until it accepts connections, and keeps it running from then on.
+    pub async fn start(&self) -> Result<(), InstanceError> {
+        let _control = self.server.control.lock().await;
+        self.server.start().await?;
+        self.server.wanted.store(true, Ordering::SeqCst);
+        if !self.server.watching.swap(true, Ordering::SeqCst) {
+            tokio::spawn(watch(Arc::downgrade(&self.server)));
+        }
+        Ok(())
+    }
+
+    /// Fast shutdown: disconnects clients, checkpoints, exits. Waits up to 30 s. The
+    /// watchdog leaves it stopped.
+    pub async fn stop(&self) {
+        let _control = self.server.control.lock().await;
+        self.server.wanted.store(false, Ordering::SeqCst);
+        self.server.stop().await;
+    }
+
+    /// Runs SQL (psql meta-commands such as `\connect` allowed) as the superuser; stops at
+    /// the first error.
+    pub async fn psql_file(
+        &self,
+        runner: &Runner,
+        sql: &str,
+        name: &'static str,
+    ) -> Result<(), InstanceError> {
+        self.server.psql_file(runner, sql, name).await
+    }
+
+    /// How `psql` reaches it: the Unix socket, as the PostgreSQL OS user.
+    pub fn psql(&self) -> Psql {
+        self.server.psql()
+    }
+}
+
+/// The watchdog: ends when the instance is dropped.
+async fn watch(server: Weak<Server>) {
+    let mut pause = WATCH_EVERY;
+    loop {
+        tokio::time::sleep(pause).await;
+        let Some(server) = server.upgrade() else {
+            return;
+        };
+        let _control = server.control.lock().await;
+        if !server.wanted.load(Ordering::SeqCst) || server.alive().await {
+            pause = WATCH_EVERY;
+            continue;
+        }
+        let pgdata = server.layout.pgdata();
+        tracing::error!(
+            pgdata = %pgdata.display(),
+            log = %server.layout.server_log().display(),
+            "PostgreSQL stopped without Lifeboat stopping it; starting it again"
+        );
+        match server.start().await {
+            Ok(()) => {
+                tracing::info!(pgdata = %pgdata.display(), "PostgreSQL runs again");
+                pause = WATCH_EVERY;
+            }
+            Err(e) => {
+                pause = (pause * 2).min(MAX_RESTART_PAUSE);
+                tracing::error!(
+                    pgdata = %pgdata.display(),
+                    error = %e,
+                    retry_in_s = pause.as_secs(),
+                    "PostgreSQL did not start again"
+                );
+            }
+        }
+    }
+}
+
+impl Server {
+    /// Runs `initdb` unless the data directory already holds a cluster.
+    async fn init_if_needed(&self, runner: &Runner) -> Result<(), InstanceError> {
         let pgdata = self.layout.pgdata();
         if pgdata.join("PG_VERSION").is_file() {
             return Ok(());
@@ -96,7 +219,7 @@ impl Postmaster {
     /// Writes `lifeboat.conf` (port, socket, archiving) and includes it from
     /// `postgresql.conf`. Rewritten at every start, so a restored data directory gets this
     /// instance's settings back.
-    pub fn write_settings(&self, archive_command: &str) -> Result<(), InstanceError> {
+    fn write_settings(&self, archive_command: &str) -> Result<(), InstanceError> {
         let pgdata = self.layout.pgdata();
         let conf = format!(
             "# Written by Lifeboat at every start.\n\
@@ -125,7 +248,7 @@ impl Postmaster {
 
     /// Starts the server (or adopts one already running on this data directory) and waits
     /// until it accepts connections.
-    pub async fn start(&self) -> Result<(), InstanceError> {
+    async fn start(&self) -> Result<(), InstanceError> {
         let pidfile = self.layout.pgdata().join("postmaster.pid");
         if let Some(pid) = read_pid(&pidfile) {
             if is_our_postgres(pid, &self.layout.pgdata()) {
@@ -155,6 +278,19 @@ impl Postmaster {
         let mut slot = self.child.lock().await;
         *slot = Some(child);
         self.wait_ready(Some(&mut slot)).await
+    }
+
+    /// Whether the postmaster it started (or adopted) still runs.
+    async fn alive(&self) -> bool {
+        let mut slot = self.child.lock().await;
+        match slot.as_mut().map(Child::try_wait) {
+            Some(Ok(None)) => true,
+            Some(_) => {
+                *slot = None;
+                false
+            }
+            None => is_running(&self.layout.pgdata()),
+        }
     }
 
     async fn wait_ready(&self, mut child: Option<&mut Option<Child>>) -> Result<(), InstanceError> {
@@ -188,7 +324,7 @@ impl Postmaster {
     }
 
     /// Fast shutdown: disconnects clients, checkpoints, exits. Waits up to 30 s.
-    pub async fn stop(&self) {
+    async fn stop(&self) {
         let pidfile = self.layout.pgdata().join("postmaster.pid");
         let pgdata = self.layout.pgdata();
         let Some(pid) = read_pid(&pidfile).filter(|p| is_our_postgres(*p, &pgdata)) else {
@@ -217,7 +353,7 @@ impl Postmaster {
 
     /// Runs SQL (psql meta-commands such as `\connect` allowed) as the superuser; stops at
     /// the first error.
-    pub async fn psql_file(
+    async fn psql_file(
         &self,
         runner: &Runner,
         sql: &str,
@@ -234,7 +370,7 @@ impl Postmaster {
     }
 
     /// How `psql` reaches it: the Unix socket, as the PostgreSQL OS user.
-    pub fn psql(&self) -> Psql {
+    fn psql(&self) -> Psql {
         Psql {
             host: self.layout.socket_dir().display().to_string(),
             port: self.port,
