@@ -16,7 +16,7 @@ WASM_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true
 DATA_DIR ?= $(ROOT)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: help install install-run run ui serve cluster test lint unit wasm-test e2e k8s-test size bench-smoke bench faults
+.PHONY: help install install-run run ui serve cluster test lint unit wasm-test e2e k8s-test size bench-smoke bench faults soak
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
@@ -82,6 +82,8 @@ bench-smoke: install ui ## run every benchmark on a tiny data set (they must wor
 	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
 	LIFEBOAT_K8S_BENCH_SCALE=2 LIFEBOAT_K8S_BENCH_ROUNDS=1 cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
+	LIFEBOAT_LOAD_SECONDS=20 LIFEBOAT_LOAD_CLIENTS=20 LIFEBOAT_LOAD_RPS=10 LIFEBOAT_LOAD_ROWS=20000 \
+		cargo test --locked -p lifeboat-e2e --test api_load -- --ignored --nocapture
 
 # Issue 15's fault matrix: every bucket fault (a server that stops answering included) on a
 # backup and on a restore, and the kill tests. CI runs each bucket fault once (faults_bucket
@@ -90,7 +92,16 @@ faults: install ## the whole fault matrix (bucket faults through the fault proxy
 	cargo build --locked $(BIN_PACKAGES)
 	LIFEBOAT_FAULTS=all cargo test --locked -p lifeboat-e2e --test faults_bucket -- --nocapture
 	LIFEBOAT_FAULTS=all cargo test --locked -p lifeboat --test bucket_damage --test killed_at_every_step \
-		--test backup_killed --test restore_killed --test startup_lock -- --nocapture
+		--test backup_killed --test restore_killed --test startup_lock --test disk_full \
+		--test postgres_killed -- --nocapture
+
+# Issue 15's soak: an hour (SOAK_MINUTES) of scheduled backups every minute, restores every
+# ten minutes checked row for row, a write load, bucket faults a fifth of the time and
+# stream clients coming and going; prints its summary at the end. Not in CI.
+SOAK_MINUTES ?= 60
+soak: install ## the soak: $(SOAK_MINUTES) minutes of everything at once, then its summary
+	cargo build --locked $(BIN_PACKAGES)
+	LIFEBOAT_SOAK_MINUTES=$(SOAK_MINUTES) cargo test --locked -p lifeboat-e2e --test soak -- --ignored --nocapture
 
 K8S_BENCH_SCALE ?= 20
 bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
@@ -99,3 +110,4 @@ bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE))
 	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
 	LIFEBOAT_K8S_BENCH_SCALE=$(K8S_BENCH_SCALE) cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
+	cargo test --locked -p lifeboat-e2e --test api_load -- --ignored --nocapture

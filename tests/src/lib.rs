@@ -9,6 +9,7 @@ pub mod fault_proxy;
 pub mod host;
 pub mod instance;
 pub mod keycloak;
+pub mod live;
 pub mod page;
 pub mod remote;
 pub mod restore;

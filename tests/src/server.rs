@@ -151,6 +151,11 @@ impl Lifeboat {
             .unwrap_or_default()
     }
 
+    /// Its process id (for the tests that watch its memory and files).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Stops the server with SIGTERM and waits for it to exit (graceful shutdown).
     pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
         if let Some(pid) = self.child.id() {

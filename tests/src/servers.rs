@@ -156,6 +156,50 @@ impl Moto {
 
     /// Every object key in `bucket` under `prefix`, straight from moto (with its key).
     pub async fn list(&self, bucket: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .objects(bucket, prefix)
+            .await?
+            .into_iter()
+            .map(|o| o.location.to_string())
+            .collect())
+    }
+
+    /// restic straight against the repository at `<bucket>/<prefix>/restic` in moto (no
+    /// passphrase configured), bypassing any proxy.
+    pub fn restic(&self, bucket_and_prefix: &str, args: &[&str]) -> std::process::Output {
+        Command::new("restic")
+            .args(args)
+            .env(
+                "RESTIC_REPOSITORY",
+                format!("s3:{}/{bucket_and_prefix}/restic", self.endpoint),
+            )
+            .env("RESTIC_PASSWORD", lifeboat::restic::NO_PASSPHRASE_KEY)
+            .env("AWS_ACCESS_KEY_ID", &self.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret_access_key)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .output()
+            .unwrap_or_else(|e| std::process::Output {
+                status: std::os::unix::process::ExitStatusExt::from_raw(1 << 8),
+                stdout: Vec::new(),
+                stderr: format!("cannot run restic: {e}").into_bytes(),
+            })
+    }
+
+    /// The bytes of every object in `bucket` under `prefix`.
+    pub async fn bytes(&self, bucket: &str, prefix: &str) -> anyhow::Result<u64> {
+        Ok(self
+            .objects(bucket, prefix)
+            .await?
+            .iter()
+            .map(|o| o.size)
+            .sum())
+    }
+
+    async fn objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> anyhow::Result<Vec<object_store::ObjectMeta>> {
         use futures::TryStreamExt as _;
         use object_store::ObjectStore as _;
         let store = object_store::aws::AmazonS3Builder::new()
@@ -167,14 +211,10 @@ impl Moto {
             .with_access_key_id(&self.access_key_id)
             .with_secret_access_key(&self.secret_access_key)
             .build()?;
-        let objects: Vec<_> = store
+        Ok(store
             .list(Some(&object_store::path::Path::from(prefix)))
             .try_collect()
-            .await?;
-        Ok(objects
-            .into_iter()
-            .map(|o| o.location.to_string())
-            .collect())
+            .await?)
     }
 }
 

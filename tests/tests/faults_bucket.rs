@@ -103,22 +103,6 @@ async fn restore_into(server: &Lifeboat, backup: &str, namespace: &str) -> anyho
     wait_operation(server, &id, LIMIT_SECS).await
 }
 
-/// restic against the repository in moto, bypassing the proxy.
-fn restic(moto: &Moto, args: &[&str]) -> std::process::Output {
-    std::process::Command::new("restic")
-        .args(args)
-        .env(
-            "RESTIC_REPOSITORY",
-            format!("s3:{}/backups/faults/restic", moto.endpoint),
-        )
-        .env("RESTIC_PASSWORD", lifeboat::restic::NO_PASSPHRASE_KEY)
-        .env("AWS_ACCESS_KEY_ID", &moto.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key)
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .output()
-        .expect("restic runs")
-}
-
 /// The promises after an operation under a fault, checked with the fault gone.
 async fn nothing_left_behind(
     what: &str,
@@ -241,7 +225,7 @@ async fn bucket_faults_on_backup_and_restore() -> anyhow::Result<()> {
     // With the fault gone: the next backup succeeds, and the repository is sound.
     let last = backup_via_api(&server, "after the faults", LIMIT_SECS).await?;
     assert_eq!(last["status"], "succeeded", "{last:#}");
-    let check = restic(&moto, &["check"]);
+    let check = moto.restic("backups/faults", &["check"]);
     assert!(
         check.status.success(),
         "restic check:\n{}\n{}",
