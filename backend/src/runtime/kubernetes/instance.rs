@@ -494,6 +494,7 @@ impl Instance for KubeInstance {
         let mut args = vec![
             format!("--stanza={}", crate::pgbackrest::STANZA),
             format!("--pg1-path={}", self.settings.pg_path),
+            crate::pgbackrest::NO_NETWORK_COMPRESSION.to_owned(),
         ];
         args.extend(crate::pgbackrest::restore_args(what.label));
         let job = self.restore_job();
