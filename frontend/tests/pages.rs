@@ -655,6 +655,35 @@ async fn the_main_page_counts_down_to_the_next_run_and_shows_the_buckets_growth(
 }
 
 #[wasm_bindgen_test]
+async fn damaged_backups_are_listed_with_what_is_wrong() {
+    let with_damaged: &'static str = Box::leak(
+        TWO_BACKUPS
+            .replace(
+                "]}",
+                r#"],"damaged":[{"id":"bk-0","problem":"its manifest is not valid JSON (truncated?)"}]}"#,
+            )
+            .into_boxed_str(),
+    );
+    serve_main_page(LOCAL_BUCKET, &[("/backups", 200, with_damaged)]);
+    let (div, handle) = render(Some(standalone_api()), vec![], false);
+    wait_for(&div, "[data-testid=damaged]").await;
+    let said = text(&div, "damaged");
+    assert!(
+        said.contains("cannot be restored")
+            && said.contains("bk-0 (its manifest is not valid JSON (truncated?))"),
+        "{said}"
+    );
+    assert_eq!(
+        div.query_selector_all("[data-testid=backup-row]")
+            .unwrap()
+            .length(),
+        2,
+        "the others are listed as ever"
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
 async fn a_retried_restore_says_for_about_how_long_the_platform_is_down() {
     serve_retry(TWO_BACKUPS);
     // An earlier restore of bk-2 (as large as bk-1) was down for 40 s.

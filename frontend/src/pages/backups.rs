@@ -145,14 +145,15 @@ impl BackupsCard<'_> {
             (_, Loadable::Loaded(list)) if list.backups.is_empty() && running.is_none() => {
                 // Named as the storage card's button is named now.
                 let default = matches!(self.config, Loadable::Loaded(v) if v.is_default);
-                empty_state(
+                let empty = empty_state(
                     "No backups yet.",
                     if default {
                         "Select Backup Now to make the first one, or set a schedule with Configure storage above."
                     } else {
                         "Select Backup Now to make the first one, or set a schedule with Edit Configuration above."
                     },
-                )
+                );
+                html! { <>{ damaged(list) }{ empty }</> }
             }
             (_, Loadable::Loaded(list)) => {
                 let restore_disabled = active.map(|op| {
@@ -169,10 +170,26 @@ impl BackupsCard<'_> {
                     on_restore: self.on_restore,
                     now: crate::pages::now(),
                 });
-                html! { <>{ table }{ repository(&list.backups) }</> }
+                html! { <>{ damaged(list) }{ table }{ repository(&list.backups) }</> }
             }
         }
     }
+}
+
+/// The catalog entries that cannot be restored, each with what is wrong (nothing when
+/// there are none).
+fn damaged(list: &BackupList) -> Html {
+    if list.damaged.is_empty() {
+        return Html::default();
+    }
+    let mut said = String::from("Damaged, so they cannot be restored: ");
+    for d in &list.damaged {
+        said.push_str(&d.id);
+        said.push_str(" (");
+        said.push_str(&d.problem);
+        said.push_str("). ");
+    }
+    html! { <p class="lb-note" role="status" data-testid="damaged">{ said }</p> }
 }
 
 #[cfg(test)]
