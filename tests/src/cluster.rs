@@ -796,6 +796,16 @@ impl Cluster {
         out
     }
 
+    /// The names of the pods matching `selector` in `namespace` (`pod/<name>` trimmed).
+    pub fn pod_names(&self, namespace: &str, selector: &str) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .kubectl_ok(&["-n", namespace, "get", "pods", "-l", selector, "-o", "name"])?
+            .lines()
+            .map(|l| l.trim().trim_start_matches("pod/").to_owned())
+            .filter(|l| !l.is_empty())
+            .collect())
+    }
+
     /// The IP of the first pod matching `selector` in `namespace` that is not being deleted.
     pub fn pod_ip(&self, namespace: &str, selector: &str) -> anyhow::Result<String> {
         let pods: serde_json::Value = serde_json::from_str(

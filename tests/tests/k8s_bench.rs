@@ -118,17 +118,8 @@ async fn kubernetes_against_local() {
     cluster
         .wait("Keycloak's pod to go", || {
             cluster
-                .kubectl_ok(&[
-                    "-n",
-                    "dash",
-                    "get",
-                    "pods",
-                    "-l",
-                    "app=keycloak",
-                    "-o",
-                    "name",
-                ])
-                .is_ok_and(|out| out.trim().is_empty())
+                .pod_names("dash", "app=keycloak")
+                .is_ok_and(|pods| pods.is_empty())
         })
         .unwrap();
     let ip = cluster.pod_ip("dash", "app=lifeboat").unwrap();

@@ -322,16 +322,7 @@ async fn keycloak_in_the_namespace_comes_back_from_a_restore() -> anyhow::Result
 
     // Restore in place: Keycloak is scaled down with the other workloads, and gone before
     // its database is replaced; it comes back on the restored realm (a new pod).
-    let before = cluster.kubectl_ok(&[
-        "-n",
-        "dash",
-        "get",
-        "pods",
-        "-l",
-        "app=keycloak",
-        "-o",
-        "name",
-    ])?;
+    let before = cluster.pod_names("dash", "app=keycloak")?;
     let (op, _) = api
         .run(
             &format!("/backups/{backup}/restore"),
@@ -340,7 +331,7 @@ async fn keycloak_in_the_namespace_comes_back_from_a_restore() -> anyhow::Result
         )
         .await?;
     assert!(succeeded(&op), "{op:#}\n{}", cluster.diagnose("dash"));
-    let old_pod = before.trim().trim_start_matches("pod/").to_owned();
+    let old_pod = before.first().cloned().unwrap_or_default();
     anyhow::ensure!(!old_pod.is_empty(), "a Keycloak pod before the restore");
     let (gone, postgres_stopped) = removed_before_stopped(&cluster, &old_pod);
     assert!(
