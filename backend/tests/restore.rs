@@ -206,9 +206,31 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
     let op = env.backup("after the restore").await;
     assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
 
+    assert!(
+        !checklist
+            .iter()
+            .any(|c| c.action.contains("identity provider")),
+        "in place, Keycloak keeps its address: {checklist:?}"
+    );
+
     // Into a new namespace: a second instance next to the first.
     let op = restore_done(&env, &id, "restored", false).await;
     assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    let Some(Outcome::Restore { checklist }) = &op.outcome else {
+        panic!("no checklist: {op:#?}");
+    };
+    let providers: Vec<&str> = checklist
+        .iter()
+        .filter(|c| c.action == "Register the new redirect URI at the identity provider")
+        .map(|c| c.subject.as_str())
+        .collect();
+    assert_eq!(providers.len(), 2, "the enabled ones: {providers:?}");
+    assert!(
+        providers[0].starts_with("azure-ad (realm dash): namespace restored's Keycloak")
+            && providers[0].ends_with("/realms/dash/broker/azure-ad/endpoint")
+            && providers[1].starts_with("corporate-saml (realm dash)"),
+        "{providers:?}"
+    );
     let (_, list) = env.get("/api/v1/instances").await;
     let names: Vec<&str> = list["instances"]
         .as_array()

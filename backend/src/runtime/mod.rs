@@ -306,6 +306,10 @@ pub trait Instance: Send + Sync + std::fmt::Debug {
     /// The names of App Manager's apps and workspaces, for the post-restore checklist.
     async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError>;
 
+    /// Keycloak's enabled identity providers, as `realm/alias` (for the checklist of a
+    /// restore into a new namespace: each must learn the new Keycloak's address).
+    async fn identity_providers(&self) -> Result<Vec<String>, InstanceError>;
+
     /// The restore replacing this instance's data, if one started and did not finish.
     fn restoring(&self) -> Option<String>;
 

@@ -125,6 +125,13 @@ impl Psql {
         let apps = lists.pop().unwrap_or_default();
         Ok((apps, workspaces))
     }
+
+    /// Keycloak's enabled identity providers, as `realm/alias`, sorted.
+    pub async fn identity_providers(&self, runner: &Runner) -> Result<Vec<String>, InstanceError> {
+        let sql = "SELECT r.name || '/' || i.provider_alias FROM identity_provider i \
+                   JOIN realm r ON r.id = i.realm_id WHERE i.enabled ORDER BY 1";
+        Ok(names(&self.query(runner, "keycloak", sql).await?))
+    }
 }
 
 fn count_query(tables: &[&str]) -> String {

@@ -144,7 +144,7 @@ async fn replace(
     step(ctx, "start", start(ctx, instance)).await?;
     step(ctx, "configuration", reapply_config(plan, instance)).await?;
     step(ctx, "verify", verify(plan, instance)).await?;
-    let checklist = step(ctx, "checklist", checklist(instance)).await?;
+    let checklist = step(ctx, "checklist", checklist(ctx, plan, instance)).await?;
     Ok(Outcome::Restore { checklist })
 }
 
@@ -437,6 +437,8 @@ async fn verify(plan: &Plan, instance: &dyn Instance) -> Result<((), Option<Stri
 }
 
 async fn checklist(
+    ctx: &JobCtx,
+    plan: &Plan,
     instance: &dyn Instance,
 ) -> Result<(Vec<ChecklistItem>, Option<String>), StepError> {
     let (apps, workspaces) = instance
@@ -458,6 +460,25 @@ async fn checklist(
         action: "Delete and recreate from the latest commit".into(),
         subject: w.clone(),
     }));
+    // In another namespace Keycloak answers at another address: each identity provider
+    // still sends its users back to the old one until it knows the new broker endpoint.
+    if matches!(plan.kind, TargetKind::New { .. }) {
+        match instance.identity_providers().await {
+            Ok(providers) => items.extend(providers.iter().map(|p| {
+                let (realm, alias) = p.split_once('/').unwrap_or(("", p));
+                ChecklistItem {
+                    action: "Register the new redirect URI at the identity provider".into(),
+                    subject: format!(
+                        "{alias} (realm {realm}): namespace {}'s Keycloak, …/realms/{realm}/broker/{alias}/endpoint",
+                        plan.namespace
+                    ),
+                }
+            })),
+            Err(e) => ctx.warn(format!(
+                "the identity providers could not be listed for the checklist: {e}"
+            )),
+        }
+    }
     let detail = format!(
         "{} apps to rebuild, {} workspaces to recreate",
         apps.len(),

@@ -559,6 +559,10 @@ impl Instance for KubeInstance {
         self.psql().await.apps_and_workspaces(&self.runner).await
     }
 
+    async fn identity_providers(&self) -> Result<Vec<String>, InstanceError> {
+        self.psql().await.identity_providers(&self.runner).await
+    }
+
     /// The marker is a file on Lifeboat's volume: it outlives Lifeboat's pod.
     fn restoring(&self) -> Option<String> {
         std::fs::read_to_string(self.marker())

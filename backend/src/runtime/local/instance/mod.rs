@@ -550,6 +550,13 @@ impl Instance for LocalInstance {
             .await
     }
 
+    async fn identity_providers(&self) -> Result<Vec<String>, InstanceError> {
+        self.postmaster
+            .psql()
+            .identity_providers(&self.runner)
+            .await
+    }
+
     fn restoring(&self) -> Option<String> {
         read_marker(&self.layout)
     }
