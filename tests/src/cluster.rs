@@ -444,59 +444,39 @@ impl Cluster {
         pgbackrest_certs(&tls, &ca, &sans("system-postgres"), &sans("lifeboat"))?;
         let f = |n: &str| tls.join(n).display().to_string();
         let ca_crt = ca.join("ca.crt").display().to_string();
-        self.kubectl_ok(&[
-            "-n",
+        let file = |key: &str, path: String| format!("--from-file={key}={path}");
+        self.create_secret(
             name,
-            "create",
-            "secret",
-            "generic",
             "system-pgbackrest-tls",
-            &format!("--from-file=ca.crt={ca_crt}"),
-            &format!("--from-file=tls.crt={}", f("server.crt")),
-            &format!("--from-file=tls.key={}", f("server.key")),
-        ])?;
-        self.kubectl_ok(&[
-            "-n",
+            &[
+                file("ca.crt", ca_crt.clone()),
+                file("tls.crt", f("server.crt")),
+                file("tls.key", f("server.key")),
+            ],
+        )?;
+        self.create_secret(
             name,
-            "create",
-            "secret",
-            "generic",
             "lifeboat-pgbackrest-client",
-            &format!("--from-file=ca.crt={ca_crt}"),
-            &format!("--from-file=tls.crt={}", f("client.crt")),
-            &format!("--from-file=tls.key={}", f("client.key")),
-        ])?;
+            &[
+                file("ca.crt", ca_crt),
+                file("tls.crt", f("client.crt")),
+                file("tls.key", f("client.key")),
+            ],
+        )?;
         let keycloak_db = format!("{:016x}{:016x}", rand_u64(), rand_u64());
         let keycloak_admin = format!("{:016x}{:016x}", rand_u64(), rand_u64());
-        self.kubectl_ok(&[
-            "-n",
+        let literal = |key: &str, value: &str| format!("--from-literal={key}={value}");
+        self.create_secret(name, "keycloak-db", &[literal("password", &keycloak_db)])?;
+        self.create_secret(
             name,
-            "create",
-            "secret",
-            "generic",
-            "keycloak-db",
-            &format!("--from-literal=password={keycloak_db}"),
-        ])?;
-        self.kubectl_ok(&[
-            "-n",
-            name,
-            "create",
-            "secret",
-            "generic",
             "keycloak-admin",
-            &format!("--from-literal=username={KEYCLOAK_ADMIN}"),
-            &format!("--from-literal=password={keycloak_admin}"),
-        ])?;
+            &[
+                literal("username", KEYCLOAK_ADMIN),
+                literal("password", &keycloak_admin),
+            ],
+        )?;
         let token = format!("lb-{:016x}{:08x}", rand_u64(), std::process::id());
-        self.kubectl_ok(&[
-            "-n",
-            name,
-            "create",
-            "secret",
-            "generic",
-            "lifeboat-admin",
-            &format!("--from-literal=token={token}"),
-        ])?;
+        self.create_secret(name, "lifeboat-admin", &[literal("token", &token)])?;
         self.wait(&format!("the default service account of {name}"), || {
             self.kubectl(&["-n", name, "get", "serviceaccount", "default"])
                 .is_ok_and(|o| o.status.success())
@@ -794,6 +774,38 @@ impl Cluster {
             }
         }
         out
+    }
+
+    /// `kubectl -n <namespace> create secret generic <name> <sources…>` (each source a
+    /// `--from-literal=…` or `--from-file=…`).
+    pub fn create_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+        sources: &[String],
+    ) -> anyhow::Result<()> {
+        let mut args = vec!["-n", namespace, "create", "secret", "generic", name];
+        args.extend(sources.iter().map(String::as_str));
+        self.kubectl_ok(&args).map(|_| ())
+    }
+
+    /// The Secret `lifeboat-storage` the README has an admin create for a bucket on moto:
+    /// its key, and the passphrase when there is one.
+    pub fn storage_secret(
+        &self,
+        namespace: &str,
+        moto: &crate::servers::Moto,
+        passphrase: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let mut sources = vec![
+            format!("--from-literal=AWS_ACCESS_KEY_ID={}", moto.access_key_id),
+            format!(
+                "--from-literal=AWS_SECRET_ACCESS_KEY={}",
+                moto.secret_access_key
+            ),
+        ];
+        sources.extend(passphrase.map(|p| format!("--from-literal=RESTIC_PASSPHRASE={p}")));
+        self.create_secret(namespace, "lifeboat-storage", &sources)
     }
 
     /// The names of the pods matching `selector` in `namespace` (`pod/<name>` trimmed).

@@ -73,21 +73,9 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
 
     // The README's command (with the name Lifeboat's Role lets it read).
     let passphrase = "k8s-backup-passphrase";
+    // The README's `kubectl create secret generic lifeboat-storage …`.
     cluster
-        .kubectl_ok(&[
-            "-n",
-            "dash",
-            "create",
-            "secret",
-            "generic",
-            "lifeboat-storage",
-            &format!("--from-literal=AWS_ACCESS_KEY_ID={}", moto.access_key_id),
-            &format!(
-                "--from-literal=AWS_SECRET_ACCESS_KEY={}",
-                moto.secret_access_key
-            ),
-            &format!("--from-literal=RESTIC_PASSPHRASE={passphrase}"),
-        ])
+        .storage_secret("dash", &moto, Some(passphrase))
         .unwrap();
     let (status, view) = api
         .call(reqwest::Method::GET, "/config", None)

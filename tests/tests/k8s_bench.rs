@@ -95,21 +95,7 @@ async fn kubernetes_against_local() {
         .await
         .unwrap()
         .unwrap();
-    cluster
-        .kubectl_ok(&[
-            "-n",
-            "dash",
-            "create",
-            "secret",
-            "generic",
-            "lifeboat-storage",
-            &format!("--from-literal=AWS_ACCESS_KEY_ID={}", moto.access_key_id),
-            &format!(
-                "--from-literal=AWS_SECRET_ACCESS_KEY={}",
-                moto.secret_access_key
-            ),
-        ])
-        .unwrap();
+    cluster.storage_secret("dash", &moto, None).unwrap();
     // The same work on both sides: the local benchmark instance runs no Keycloak, so the
     // namespace's is scaled to 0 (a restore would otherwise also wait for its pod to go).
     cluster

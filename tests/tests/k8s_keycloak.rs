@@ -208,19 +208,7 @@ async fn keycloak_in_the_namespace_comes_back_from_a_restore() -> anyhow::Result
     assert_eq!(lifeboat_with_token(&lifeboat_url, &viewer).await?.0, 403);
 
     // A bucket, then a backup.
-    cluster.kubectl_ok(&[
-        "-n",
-        "dash",
-        "create",
-        "secret",
-        "generic",
-        "lifeboat-storage",
-        &format!("--from-literal=AWS_ACCESS_KEY_ID={}", moto.access_key_id),
-        &format!(
-            "--from-literal=AWS_SECRET_ACCESS_KEY={}",
-            moto.secret_access_key
-        ),
-    ])?;
+    cluster.storage_secret("dash", &moto, None)?;
     let s3 = json!({"provider": "s3", "region": "us-east-1", "bucket": "backups",
                     "prefix": "dash", "endpoint": moto.endpoint});
     let (status, saved) = api
