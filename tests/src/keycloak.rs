@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use fantoccini::Locator;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::browser::Browser;
 use crate::page::element;
@@ -113,6 +113,52 @@ pub async fn realm_state(
         .map(|i| i["alias"].clone())
         .collect();
     Ok((realm["loginTheme"].clone(), Value::from(aliases), names))
+}
+
+/// What both Keycloak restore tests change in realm `dash` after their backup, through
+/// the admin API: the login theme (`base`), the identity provider `corporate-sso` and the
+/// group `operations` deleted, user042 deleted and user043's password changed.
+pub async fn change_the_realm(keycloak_url: &str, admin: &str) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let (_, groups) = realm_call(
+        keycloak_url,
+        admin,
+        Method::GET,
+        "/groups?search=operations&exact=true",
+        None,
+    )
+    .await?;
+    let group = groups[0]["id"]
+        .as_str()
+        .context("group operations")?
+        .to_owned();
+    let gone = user_id(keycloak_url, admin, "user042").await?;
+    let changed = user_id(keycloak_url, admin, "user043").await?;
+    let password =
+        json!({"type": "password", "value": "changed-after-the-backup", "temporary": false});
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            String::new(),
+            Some(json!({"loginTheme": "base"})),
+        ),
+        (
+            Method::DELETE,
+            "/identity-provider/instances/corporate-sso".to_owned(),
+            None,
+        ),
+        (Method::DELETE, format!("/groups/{group}"), None),
+        (Method::DELETE, format!("/users/{gone}"), None),
+        (
+            Method::PUT,
+            format!("/users/{changed}/reset-password"),
+            Some(password),
+        ),
+    ] {
+        let (status, answer) = realm_call(keycloak_url, admin, method.clone(), &path, body).await?;
+        anyhow::ensure!(status == 204, "{method} {path}: {status} {answer}");
+    }
+    Ok(())
 }
 
 /// The id of user `name` in realm `dash`.

@@ -24,7 +24,7 @@ use anyhow::Context as _;
 use lifeboat_e2e::browser::Browser;
 use lifeboat_e2e::cluster::{Cluster, keycloak_service_url};
 use lifeboat_e2e::keycloak::{
-    lifeboat_with_token, page_sso, password_grant, password_of, realm_call, realm_state, user_id,
+    change_the_realm, lifeboat_with_token, page_sso, password_grant, password_of, realm_state,
 };
 use lifeboat_e2e::remote::{Remote, succeeded};
 use lifeboat_e2e::servers::Moto;
@@ -237,63 +237,7 @@ async fn keycloak_in_the_namespace_comes_back_from_a_restore() -> anyhow::Result
     let kc_admin = admin_token(&kc, &ns.keycloak_admin).await?;
     let at_backup = realm_state(&kc, &kc_admin).await?;
     assert_eq!(at_backup.1, json!(["corporate-sso"]), "{at_backup:?}");
-    let (put, del, get) = (
-        reqwest::Method::PUT,
-        reqwest::Method::DELETE,
-        reqwest::Method::GET,
-    );
-    let (status, _) = realm_call(
-        &kc,
-        &kc_admin,
-        put.clone(),
-        "",
-        Some(json!({"loginTheme": "base"})),
-    )
-    .await?;
-    assert_eq!(status, 204);
-    let (status, _) = realm_call(
-        &kc,
-        &kc_admin,
-        del.clone(),
-        "/identity-provider/instances/corporate-sso",
-        None,
-    )
-    .await?;
-    assert_eq!(status, 204);
-    let (_, groups) = realm_call(
-        &kc,
-        &kc_admin,
-        get,
-        "/groups?search=operations&exact=true",
-        None,
-    )
-    .await?;
-    let group = groups[0]["id"]
-        .as_str()
-        .context("group operations")?
-        .to_owned();
-    let (status, _) = realm_call(
-        &kc,
-        &kc_admin,
-        del.clone(),
-        &format!("/groups/{group}"),
-        None,
-    )
-    .await?;
-    assert_eq!(status, 204);
-    let gone = user_id(&kc, &kc_admin, "user042").await?;
-    let (status, _) = realm_call(&kc, &kc_admin, del, &format!("/users/{gone}"), None).await?;
-    assert_eq!(status, 204);
-    let changed = user_id(&kc, &kc_admin, "user043").await?;
-    let (status, _) = realm_call(
-        &kc,
-        &kc_admin,
-        put,
-        &format!("/users/{changed}/reset-password"),
-        Some(json!({"type": "password", "value": "changed-after-the-backup", "temporary": false})),
-    )
-    .await?;
-    assert_eq!(status, 204);
+    change_the_realm(&kc, &kc_admin).await?;
     assert_ne!(realm_state(&kc, &kc_admin).await?, at_backup);
     let (old_042, old_043) = (
         password_of(&users, "user042"),

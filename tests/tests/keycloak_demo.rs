@@ -21,8 +21,8 @@ use anyhow::Context as _;
 use fantoccini::Locator;
 use lifeboat_e2e::browser::Browser;
 use lifeboat_e2e::keycloak::{
-    keycloak_login, lifeboat_with_token, page_sso, password_grant, password_of, realm_call,
-    realm_state, user_id,
+    change_the_realm, keycloak_login, lifeboat_with_token, page_sso, password_grant, password_of,
+    realm_state,
 };
 use lifeboat_e2e::page::{element, open_up};
 use lifeboat_e2e::remote::{Remote, succeeded};
@@ -185,71 +185,9 @@ async fn the_demo_runs_a_real_keycloak_whose_realm_signs_in_and_comes_back() -> 
         at_backup.2.contains(&"operations".to_owned()),
         "{at_backup:?}"
     );
-    // A realm setting, the identity provider and a group change after the backup.
-    let put = reqwest::Method::PUT;
-    let del = reqwest::Method::DELETE;
-    let (status, _) = realm_call(
-        &keycloak_url,
-        &kc_admin,
-        put,
-        "",
-        Some(json!({"loginTheme": "base"})),
-    )
-    .await?;
-    assert_eq!(status, 204);
-    let (status, _) = realm_call(
-        &keycloak_url,
-        &kc_admin,
-        del.clone(),
-        "/identity-provider/instances/corporate-sso",
-        None,
-    )
-    .await?;
-    assert_eq!(status, 204);
-    let (_, groups) = realm_call(
-        &keycloak_url,
-        &kc_admin,
-        reqwest::Method::GET,
-        "/groups?search=operations&exact=true",
-        None,
-    )
-    .await?;
-    let group = groups[0]["id"]
-        .as_str()
-        .context("group operations")?
-        .to_owned();
-    let (status, _) = realm_call(
-        &keycloak_url,
-        &kc_admin,
-        del,
-        &format!("/groups/{group}"),
-        None,
-    )
-    .await?;
-    assert_eq!(status, 204);
+    // A realm setting, the identity provider, a group and two users change after the backup.
+    change_the_realm(&keycloak_url, &kc_admin).await?;
     assert_ne!(realm_state(&keycloak_url, &kc_admin).await?, at_backup);
-    let http = reqwest::Client::new();
-    let gone = user_id(&keycloak_url, &kc_admin, "user042").await?;
-    let r = http
-        .delete(format!("{keycloak_url}/admin/realms/dash/users/{gone}"))
-        .bearer_auth(&kc_admin)
-        .send()
-        .await?;
-    assert!(r.status().is_success(), "delete user042: {}", r.status());
-    let changed = user_id(&keycloak_url, &kc_admin, "user043").await?;
-    let r = http
-        .put(format!(
-            "{keycloak_url}/admin/realms/dash/users/{changed}/reset-password"
-        ))
-        .bearer_auth(&kc_admin)
-        .json(&json!({"type": "password", "value": "changed-after-the-backup", "temporary": false}))
-        .send()
-        .await?;
-    assert!(
-        r.status().is_success(),
-        "reset user043's password: {}",
-        r.status()
-    );
     let old_042 = password_of(&users, "user042");
     let old_043 = password_of(&users, "user043");
     assert!(
