@@ -339,6 +339,19 @@ async fn soak() {
         slope(&rss)
     );
     println!(
+        "  Lifeboat RSS every 10 min: {}",
+        samples
+            .iter()
+            .filter(|s| (s.at / 600.0).fract() < 15.0 / 600.0)
+            .map(|s| format!(
+                "{:.0} min {:.1} MiB",
+                s.at / 60.0,
+                s.rss_kib as f64 / 1024.0
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
         "  open files: {} at 5 min, {} at the end, max {}; slope {:+.2}/hour",
         fds.first().map_or(0.0, |p| p.1),
         fds.last().map_or(0.0, |p| p.1),
@@ -419,6 +432,16 @@ fn summarize(ops: &[Value], windows: &[Window], restores: &[(Value, bool)]) -> S
             count("cancelled"),
             count("interrupted"),
         ));
+        for op in of
+            .iter()
+            .filter(|o| o["status"] == "succeeded_with_warnings")
+        {
+            lines.push(format!(
+                "  with warnings: {kind} {}: {}",
+                op["id"].as_str().unwrap_or_default(),
+                op["warnings"]
+            ));
+        }
         for op in of
             .iter()
             .filter(|o| o["status"] == "failed" || o["status"] == "interrupted")

@@ -418,10 +418,12 @@ async fn upload(
 async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>), StepError> {
     let policy = ctx.jobs.config().retention().await;
     let host = host_name(pre.instance.namespace());
-    let Some(cmd) = rb::forget_command(&pre.target.restic, &policy, &host, "lifeboat") else {
+    let Some(plan) = rb::forget_command(&pre.target.restic, &policy, &host, "lifeboat") else {
         return Ok(((), Some("no retention policy: every backup is kept".into())));
     };
-    let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
+    let retention_failed =
+        |e: &dyn std::fmt::Display| failed("retention_failed", e.to_string(), None);
+    let out = run_tool(ctx, plan, &mut |_, _| {}).await?;
     if out.exit_code != Some(0) {
         return Err(failed(
             "retention_failed",
@@ -429,28 +431,62 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
             None,
         ));
     }
-    // Drop the catalog entries whose snapshots are gone.
+    let going =
+        rb::parse_forget_plan(&out.stdout_tail.join("\n")).map_err(|e| retention_failed(&e))?;
+    // The catalog entries go first, then their snapshots: a listing in between never finds
+    // an entry whose data is gone (a crash in between leaves a snapshot without an entry,
+    // which the next retention removes).
+    let manifests = catalog::list(&pre.target)
+        .await
+        .map_err(|e| retention_failed(&e))?;
+    let mut removed = 0;
+    for m in &manifests {
+        let goes = !m.components.is_empty()
+            && m.components.iter().all(|c| {
+                going
+                    .iter()
+                    .any(|id| !c.snapshot_id.is_empty() && id.starts_with(&c.snapshot_id))
+            });
+        if goes {
+            catalog::delete(&pre.target, &m.id)
+                .await
+                .map_err(|e| retention_failed(&e))?;
+            removed += 1;
+        }
+    }
+    if !going.is_empty() {
+        let forget = rb::forget_ids_command(&pre.target.restic, &going);
+        let out = run_tool(ctx, forget, &mut |_, _| {}).await?;
+        if out.exit_code != Some(0) {
+            return Err(failed(
+                "retention_failed",
+                format!("restic forget failed: {}", crate::restic::output_tail(&out)),
+                None,
+            ));
+        }
+    }
+    // Entries whose snapshots went some other way (by hand, or an earlier crash).
     let snaps_out = run_tool(
         ctx,
         rb::snapshots_command(&pre.target.restic, Some("lifeboat")),
         &mut |_, _| {},
     )
     .await?;
-    let snapshots = rb::parse_snapshots(&snaps_out.stdout_tail.join("\n"))
-        .map_err(|e| failed("retention_failed", e.to_string(), None))?;
-    let manifests = catalog::list(&pre.target)
-        .await
-        .map_err(|e| failed("retention_failed", e.to_string(), None))?;
-    let mut removed = 0;
+    let snapshots =
+        rb::parse_snapshots(&snaps_out.stdout_tail.join("\n")).map_err(|e| retention_failed(&e))?;
     for m in manifests {
         let gone = m
             .components
             .iter()
             .all(|c| !snapshots.iter().any(|s| s.matches(&c.snapshot_id)));
-        if gone {
+        let already = m
+            .components
+            .iter()
+            .all(|c| going.iter().any(|id| id.starts_with(&c.snapshot_id)));
+        if gone && !already {
             catalog::delete(&pre.target, &m.id)
                 .await
-                .map_err(|e| failed("retention_failed", e.to_string(), None))?;
+                .map_err(|e| retention_failed(&e))?;
             removed += 1;
         }
     }

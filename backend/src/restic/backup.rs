@@ -210,6 +210,10 @@ pub fn data_damaged(output: &ToolOutput) -> bool {
 
 /// `forget` with the retention policy for snapshots tagged `tag` taken under `host`, pruning
 /// what is no longer referenced. `None` when the policy keeps everything.
+/// `forget --dry-run --json` of the policy: which snapshots it would remove
+/// ([`parse_forget_plan`]), without removing any. Retention deletes their catalog entries
+/// first, then forgets exactly those ([`forget_ids_command`]), so that a catalog entry
+/// never names a snapshot that is gone.
 pub fn forget_command(
     repo: &Repository,
     retention: &Retention,
@@ -227,7 +231,8 @@ pub fn forget_command(
     }
     let mut args = vec![
         "forget".to_owned(),
-        "--prune".to_owned(),
+        "--dry-run".to_owned(),
+        "--json".to_owned(),
         format!("--host={host}"),
         format!("--tag={tag}"),
     ];
@@ -237,6 +242,35 @@ pub fn forget_command(
         }
     }
     Some(command(repo, args))
+}
+
+/// The snapshots (full ids) a `forget --dry-run --json` would remove.
+pub fn parse_forget_plan(json: &str) -> Result<Vec<String>, ParseError> {
+    #[derive(serde::Deserialize)]
+    struct Group {
+        #[serde(default)]
+        remove: Option<Vec<Snapshot>>,
+    }
+    // The JSON is the last line: restic may print words before it.
+    let line = json
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('['))
+        .unwrap_or("null");
+    let groups: Option<Vec<Group>> = serde_json::from_str(line.trim())?;
+    Ok(groups
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|g| g.remove.unwrap_or_default())
+        .map(|s| s.id)
+        .collect())
+}
+
+/// `forget --prune <ids…>`: removes exactly these snapshots and the data only they use.
+pub fn forget_ids_command(repo: &Repository, ids: &[String]) -> ToolCommand {
+    let mut args = vec!["forget".to_owned(), "--prune".to_owned()];
+    args.extend(ids.iter().cloned());
+    command(repo, args)
 }
 
 #[cfg(test)]
@@ -323,5 +357,23 @@ mod tests {
         assert!(args.contains(&"--keep-last=3"));
         assert!(args.contains(&"--keep-daily=7"));
         assert!(!args.iter().any(|a| a.starts_with("--keep-weekly")));
+        assert!(args.contains(&"--dry-run") && !args.contains(&"--prune"));
+        let ids = ["a1".to_owned(), "b2".to_owned()];
+        assert_eq!(
+            forget_ids_command(&repo(), &ids).text_args(),
+            vec!["forget", "--prune", "a1", "b2"]
+        );
+    }
+
+    #[test]
+    fn the_forget_plan_lists_what_would_go() {
+        let json = r#"[{"tags":["lifeboat"],"host":"h","paths":["/x"],"keep":[{"id":"k1","short_id":"k"}],"remove":[{"id":"r1","short_id":"r"},{"id":"r2","short_id":"s"}],"reasons":[]},{"host":"g","keep":[],"remove":null}]"#;
+        assert_eq!(parse_forget_plan(json).unwrap(), ["r1", "r2"]);
+        assert!(parse_forget_plan("null").unwrap().is_empty());
+        assert!(
+            parse_forget_plan("Applying Policy: keep 1 latest snapshots\n[]")
+                .unwrap()
+                .is_empty()
+        );
     }
 }
