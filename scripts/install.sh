@@ -95,29 +95,47 @@ if [ "$WHAT" = all ]; then
   fi
 fi
 # --- Go: the Kubernetes control plane, etcd and lifeboat-node, built from pinned sources ---
-# Cached outside the clone, keyed by the versions and a hash of the module files and the
-# node's sources, so a second run (or CI on the same machine) does not rebuild them.
-build_cluster() {
+# Cached outside the clone, keyed by the versions and a hash of the module files (and, for
+# the node, of its sources), so a second run (or CI on the same machine) does not rebuild
+# them. Go's own build and module caches for this (about 6 GB) live in a folder beside
+# and are removed once the binaries are built: only the binaries are kept.
+go_build_env() {
   command -v go >/dev/null 2>&1 || { log "Go is not installed: the k8s tests need it"; exit 1; }
-  local hash dir
-  hash=$(cat cluster/upstream/kubernetes/go.{mod,sum} cluster/upstream/etcd/go.{mod,sum} \
-           cluster/node/go.{mod,sum} cluster/node/*.go | sha256sum | cut -c1-12)
-  dir="${LIFEBOAT_CACHE:-$HOME/.cache/lifeboat}/k8s-$K8S_VERSION"
-  if [ -f "$dir/.built-$hash" ]; then return; fi
-  log "go build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION, etcd $ETCD_VERSION, lifeboat-node (cold: about 8 minutes, 2 GB of memory)"
-  mkdir -p "$dir/bin"
-  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
-  (cd cluster/upstream/kubernetes && go build -trimpath -o "$dir/bin/" -ldflags "-s -w \
-      -X k8s.io/component-base/version.gitVersion=$K8S_VERSION \
-      -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor \
-      -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION" \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
-  (cd cluster/upstream/etcd && go build -trimpath -o "$dir/bin/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3)
-  (cd cluster/node && go build -trimpath -o "$dir/bin/lifeboat-node" -ldflags "-s -w" .)
-  rm -f "$dir"/.built-*
-  touch "$dir/.built-$hash"
+  export GOCACHE="$1/go-cache" GOMODCACHE="$1/go-mod"
+}
+go_build_done() {
+  go clean -cache -modcache 2>/dev/null || true
+  rm -rf "$GOCACHE" "$GOMODCACHE"
+}
+build_cluster() {
+  local up node dir
+  up=$(cat cluster/upstream/kubernetes/go.{mod,sum} cluster/upstream/etcd/go.{mod,sum} | sha256sum | cut -c1-12)
+  node=$(cat cluster/node/go.{mod,sum} cluster/node/*.go | sha256sum | cut -c1-12)
+  dir="${LIFEBOAT_CACHE:-$HOME/.cache/lifeboat}/k8s-$K8S_VERSION"
+  if [ -f "$dir/.built-$up" ] && [ -f "$dir/.node-$node" ]; then return; fi
+  mkdir -p "$dir/bin"
+  go_build_env "$dir"
+  if [ ! -f "$dir/.built-$up" ]; then
+    log "go build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION, etcd $ETCD_VERSION (cold: about 8 minutes, 2 GB of memory, 6 GB of disk while it builds)"
+    local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+    (cd cluster/upstream/kubernetes && go build -trimpath -o "$dir/bin/" -ldflags "-s -w \
+        -X k8s.io/component-base/version.gitVersion=$K8S_VERSION \
+        -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor \
+        -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION" \
+        k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+        k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+    (cd cluster/upstream/etcd && go build -trimpath -o "$dir/bin/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3)
+    rm -f "$dir"/.built-*
+    touch "$dir/.built-$up"
+  fi
+  if [ ! -f "$dir/.node-$node" ]; then
+    log "go build lifeboat-node"
+    (cd cluster/node && go build -trimpath -o "$dir/bin/lifeboat-node" -ldflags "-s -w" .)
+    rm -f "$dir"/.node-*
+    touch "$dir/.node-$node"
+  fi
+  go_build_done
 }
 if [ "$WHAT" = all ] || [ "$WHAT" = cluster ]; then build_cluster; fi
 

@@ -245,7 +245,7 @@ impl RestoreJob {
             let settle = tokio::time::Instant::now();
             let mut running = self.still_running(&pods, &pod).await?;
             while running && settle.elapsed() < Duration::from_secs(3) {
-                tokio::time::sleep(super::poll_after(settle)).await;
+                tokio::time::sleep(super::POLL).await;
                 running = self.still_running(&pods, &pod).await?;
             }
             if !running {
@@ -277,7 +277,7 @@ impl RestoreJob {
                 }
                 last = waiting_reason(pod).unwrap_or_else(|| format!("pod is {phase}"));
             }
-            tokio::time::sleep(super::poll_after(started)).await;
+            tokio::time::sleep(super::POLL).await;
         }
         Err(JobError::Stuck(format!(
             "the restore Job's pod did not start within {} s ({last})",
@@ -331,7 +331,7 @@ impl RestoreJob {
             if let Some(code) = terminated {
                 return Ok(code);
             }
-            tokio::time::sleep(super::poll_after(started)).await;
+            tokio::time::sleep(super::POLL).await;
         }
         Err(JobError::Stuck(format!(
             "pod {pod}'s log ended but it did not report an exit within {} s",
@@ -376,7 +376,7 @@ impl RestoreJob {
                     DELETE_LIMIT.as_secs()
                 )));
             }
-            tokio::time::sleep(super::poll_after(started)).await;
+            tokio::time::sleep(super::POLL).await;
         }
     }
 }

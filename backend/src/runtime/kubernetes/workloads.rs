@@ -158,7 +158,7 @@ impl Workloads {
                     STOP_LIMIT.as_secs()
                 )));
             }
-            tokio::time::sleep(super::poll_after(started)).await;
+            tokio::time::sleep(super::POLL).await;
         }
     }
 
@@ -233,7 +233,7 @@ impl Workloads {
                     limit.as_secs()
                 )));
             }
-            tokio::time::sleep(super::poll_after(started)).await;
+            tokio::time::sleep(super::POLL).await;
         }
     }
 
@@ -263,7 +263,7 @@ impl Workloads {
                     names.join(", ")
                 )));
             }
-            tokio::time::sleep(super::poll_after(started)).await;
+            tokio::time::sleep(super::POLL).await;
         }
     }
 
