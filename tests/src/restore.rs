@@ -164,14 +164,15 @@ pub async fn confirm(browser: &Browser) -> anyhow::Result<String> {
     Ok(id)
 }
 
-/// The progress page's status word (`data-status` of `operation-progress`), if shown.
+/// The progress page's status word (`data-status` of `operation-progress`), if shown. (An
+/// element the page re-rendered between the find and the read is stale: not shown yet.)
 pub async fn page_status(browser: &Browser) -> anyhow::Result<Option<String>> {
     match browser
         .client
         .find(Locator::Css("[data-testid=operation-progress]"))
         .await
     {
-        Ok(el) => Ok(el.attr("data-status").await?),
+        Ok(el) => Ok(el.attr("data-status").await.ok().flatten()),
         Err(_) => Ok(None),
     }
 }

@@ -77,13 +77,22 @@ async fn backup_now_from_the_page_into_s3() -> anyhow::Result<()> {
             .find(Locator::Css("[data-testid=operation-progress]"))
             .await
         {
-            Ok(el) => el.attr("data-status").await?.unwrap_or_default(),
+            // The page may re-render between the find and the read (a stale element).
+            Ok(el) => el
+                .attr("data-status")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
             Err(_) => String::new(),
         };
         if let [row] = rows.as_slice() {
             let text = row.text().await.unwrap_or_default();
-            if text.contains(description) && status.eq_ignore_ascii_case("succeeded") {
-                break row.attr("data-backup-id").await?.unwrap_or_default();
+            if text.contains(description)
+                && status.eq_ignore_ascii_case("succeeded")
+                && let Ok(Some(id)) = row.attr("data-backup-id").await
+            {
+                break id;
             }
         }
         let progress = browser

@@ -20,10 +20,11 @@ use k8s_openapi::api::core::v1::{
     Container, PersistentVolumeClaimVolumeSource, Pod, PodSpec, PodTemplateSpec, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
+use kube::api::{Api, DeleteParams, LogParams, PostParams};
 use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
+use super::watch::{self, Selector};
 use crate::command::{Stream, TAIL_LINES, ToolOutput};
 
 /// How long the Job's pod may take to start running.
@@ -242,12 +243,7 @@ impl RestoreJob {
                 tail.push_back(line);
             }
             // The log ends with the container; its status follows within moments.
-            let settle = tokio::time::Instant::now();
-            let mut running = self.still_running(&pods, &pod).await?;
-            while running && settle.elapsed() < Duration::from_secs(3) {
-                tokio::time::sleep(super::POLL).await;
-                running = self.still_running(&pods, &pod).await?;
-            }
+            let running = self.still_running(&pods, &pod).await?;
             if !running {
                 break;
             }
@@ -263,80 +259,76 @@ impl RestoreJob {
 
     /// The Job's pod, once it runs (or has already ended).
     async fn wait_started(&self, pods: &Api<Pod>) -> Result<String, JobError> {
-        let started = tokio::time::Instant::now();
         let mut last = "no pod yet".to_owned();
-        while started.elapsed() < START_LIMIT {
-            if let Some(pod) = self.job_pods(pods).await?.first() {
-                let phase = pod
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.phase.clone())
-                    .unwrap_or_default();
-                if matches!(phase.as_str(), "Running" | "Succeeded" | "Failed") {
-                    return Ok(pod.name_any());
-                }
-                last = waiting_reason(pod).unwrap_or_else(|| format!("pod is {phase}"));
+        let started = watch::until(pods, &self.selector(), START_LIMIT, |found| {
+            let pod = found.first()?;
+            let phase = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.phase.clone())
+                .unwrap_or_default();
+            if matches!(phase.as_str(), "Running" | "Succeeded" | "Failed") {
+                return Some(pod.name_any());
             }
-            tokio::time::sleep(super::POLL).await;
-        }
-        Err(JobError::Stuck(format!(
-            "the restore Job's pod did not start within {} s ({last})",
-            START_LIMIT.as_secs()
-        )))
+            last = waiting_reason(pod).unwrap_or_else(|| format!("pod is {phase}"));
+            None
+        })
+        .await
+        .map_err(api("watch the restore Job's pods"))?;
+        started.ok_or_else(|| {
+            JobError::Stuck(format!(
+                "the restore Job's pod did not start within {} s ({last})",
+                START_LIMIT.as_secs()
+            ))
+        })
     }
 
-    /// The Job's pods (found by [`RESTORE_OF`], by listing: the one verb on pods Lifeboat's
-    /// Role grants).
-    async fn job_pods(&self, pods: &Api<Pod>) -> Result<Vec<Pod>, JobError> {
-        let selector = format!("{RESTORE_OF}={}", self.statefulset);
-        Ok(pods
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(api("list the restore Job's pods"))?
-            .items)
+    /// The Job's pods, by [`RESTORE_OF`].
+    fn selector(&self) -> Selector {
+        Selector::labels(&format!("{RESTORE_OF}={}", self.statefulset))
     }
 
-    /// The Job's pod named `name`, if it is there.
-    async fn job_pod(&self, pods: &Api<Pod>, name: &str) -> Result<Option<Pod>, JobError> {
-        Ok(self
-            .job_pods(pods)
-            .await?
-            .into_iter()
-            .find(|p| p.name_any() == name))
-    }
-
-    /// Whether the pod still runs.
+    /// Whether the pod still runs 3 s after its log ended (its status follows the log's
+    /// end within moments; still running then, the log stream broke).
     async fn still_running(&self, pods: &Api<Pod>, pod: &str) -> Result<bool, JobError> {
-        Ok(self
-            .job_pod(pods, pod)
-            .await?
-            .and_then(|p| p.status)
-            .is_some_and(|s| s.phase.as_deref() == Some("Running")))
+        let ended = watch::until(pods, &self.selector(), Duration::from_secs(3), |found| {
+            let running = found
+                .iter()
+                .find(|p| p.name_any() == pod)
+                .and_then(|p| p.status.as_ref())
+                .is_some_and(|s| s.phase.as_deref() == Some("Running"));
+            (!running).then_some(())
+        })
+        .await
+        .map_err(api("watch the restore Job's pods"))?;
+        Ok(ended.is_none())
     }
 
-    /// The container's exit code once the pod has ended (read by listing, the one verb on
-    /// pods Lifeboat's Role grants).
+    /// The container's exit code once the pod has ended.
     async fn wait_exit(&self, pods: &Api<Pod>, pod: &str) -> Result<i32, JobError> {
-        let started = tokio::time::Instant::now();
-        while started.elapsed() < EXIT_LIMIT {
-            let terminated = self
-                .job_pod(pods, pod)
-                .await?
-                .and_then(|p| p.status)
-                .and_then(|s| s.container_statuses)
-                .and_then(|c| c.into_iter().next())
-                .and_then(|c| c.state)
-                .and_then(|s| s.terminated)
-                .map(|t| t.exit_code);
-            if let Some(code) = terminated {
-                return Ok(code);
-            }
-            tokio::time::sleep(super::POLL).await;
-        }
-        Err(JobError::Stuck(format!(
-            "pod {pod}'s log ended but it did not report an exit within {} s",
-            EXIT_LIMIT.as_secs()
-        )))
+        let code = watch::until(pods, &self.selector(), EXIT_LIMIT, |found| {
+            found
+                .iter()
+                .find(|p| p.name_any() == pod)?
+                .status
+                .as_ref()?
+                .container_statuses
+                .as_ref()?
+                .first()?
+                .state
+                .as_ref()?
+                .terminated
+                .as_ref()
+                .map(|t| t.exit_code)
+        })
+        .await
+        .map_err(api("watch the restore Job's pods"))?;
+        code.ok_or_else(|| {
+            JobError::Stuck(format!(
+                "pod {pod}'s log ended but it did not report an exit within {} s",
+                EXIT_LIMIT.as_secs()
+            ))
+        })
     }
 
     /// Deletes the Job (and its pod) if it is there, and waits until both are gone.
@@ -361,23 +353,32 @@ impl RestoreJob {
         let jobs: Api<Job> = Api::namespaced(self.client.clone(), &self.namespace);
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let name = self.name();
+        let stuck = || {
+            JobError::Stuck(format!(
+                "Job {name} and its pods were still there {} s after being deleted",
+                DELETE_LIMIT.as_secs()
+            ))
+        };
         let started = tokio::time::Instant::now();
-        loop {
-            let job = jobs
-                .get_opt(&name)
-                .await
-                .map_err(api(format!("read Job {name}")))?;
-            if job.is_none() && self.job_pods(&pods).await?.is_empty() {
-                return Ok(());
-            }
+        // Deleted in the background, the Job goes at once and its pods after it.
+        while jobs
+            .get_opt(&name)
+            .await
+            .map_err(api(format!("read Job {name}")))?
+            .is_some()
+        {
             if started.elapsed() > DELETE_LIMIT {
-                return Err(JobError::Stuck(format!(
-                    "Job {name} and its pods were still there {} s after being deleted",
-                    DELETE_LIMIT.as_secs()
-                )));
+                return Err(stuck());
             }
             tokio::time::sleep(super::POLL).await;
         }
+        let left = DELETE_LIMIT.saturating_sub(started.elapsed());
+        watch::until(&pods, &self.selector(), left, |p| {
+            p.is_empty().then_some(())
+        })
+        .await
+        .map_err(api("watch the restore Job's pods"))?
+        .ok_or_else(stuck)
     }
 }
 

@@ -19,6 +19,8 @@ use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::watch::{self, Selector};
+
 /// The annotation holding a workload's replica count from before a restore scaled it to 0.
 pub const REPLICAS_BEFORE: &str = "lifeboat.plotly.com/replicas-before-restore";
 
@@ -139,6 +141,7 @@ impl Workloads {
         )
         .await?;
         // The controller's status catches up with the pods (the restore checks it next).
+        // Looked at, not watched: in every run it had already caught up at the first look.
         let started = tokio::time::Instant::now();
         loop {
             let sts = api.get(&self.postgres).await.map_err(api_error(
@@ -179,14 +182,7 @@ impl Workloads {
     /// ready pods, and readiness lags the server by up to a probe period (10 s by default),
     /// while a restore can use Postgres as soon as it accepts connections.
     pub async fn postgres_pod_ip(&self) -> Result<Option<String>, WorkloadError> {
-        Ok(self.postgres_pod().await?.and_then(|p| {
-            let deleting = p.metadata.deletion_timestamp.is_some();
-            let status = p.status?;
-            let running = status.phase.as_deref() == Some("Running");
-            status
-                .pod_ip
-                .filter(|ip| running && !deleting && !ip.is_empty())
-        }))
+        Ok(self.postgres_pod().await?.as_ref().and_then(running_ip))
     }
 
     /// Which run of the system Postgres this is while its container runs: the pod's uid
@@ -220,21 +216,20 @@ impl Workloads {
 
     /// Waits until the system Postgres' pod runs and has an IP (see `postgres_pod_ip`).
     pub async fn wait_postgres_running(&self, limit: Duration) -> Result<String, WorkloadError> {
-        let started = tokio::time::Instant::now();
-        loop {
-            if let Some(ip) = self.postgres_pod_ip().await? {
-                return Ok(ip);
-            }
-            if started.elapsed() > limit {
-                return Err(WorkloadError::Timeout(format!(
-                    "pod {}-0 of StatefulSet {} was not running after {} s",
-                    self.postgres,
-                    self.postgres,
-                    limit.as_secs()
-                )));
-            }
-            tokio::time::sleep(super::POLL).await;
-        }
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
+        let name = format!("{}-0", self.postgres);
+        watch::until(&pods, &Selector::name(&name), limit, |pods| {
+            pods.first().and_then(running_ip)
+        })
+        .await
+        .map_err(api_error("watch", "Pod", &name))?
+        .ok_or_else(|| {
+            WorkloadError::Timeout(format!(
+                "pod {name} of StatefulSet {} was not running after {} s",
+                self.postgres,
+                limit.as_secs()
+            ))
+        })
     }
 
     /// Waits up to `limit` until no pod matches `selector` (`what` names them in the
@@ -246,25 +241,20 @@ impl Workloads {
         limit: Duration,
     ) -> Result<(), WorkloadError> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
-        let started = tokio::time::Instant::now();
-        loop {
-            let left = pods
-                .list(&ListParams::default().labels(selector))
-                .await
-                .map_err(api_error("list", "Pod", "*"))?;
-            if left.items.is_empty() {
-                return Ok(());
-            }
-            if started.elapsed() > limit {
-                let names: Vec<String> = left.items.iter().map(ResourceExt::name_any).collect();
-                return Err(WorkloadError::Timeout(format!(
-                    "{what} were still there after {} s: {}",
-                    limit.as_secs(),
-                    names.join(", ")
-                )));
-            }
-            tokio::time::sleep(super::POLL).await;
-        }
+        let mut left = Vec::new();
+        let gone = watch::until(&pods, &Selector::labels(selector), limit, |pods| {
+            left = pods.iter().map(ResourceExt::name_any).collect();
+            pods.is_empty().then_some(())
+        })
+        .await
+        .map_err(api_error("watch", "Pod", "*"))?;
+        gone.ok_or_else(|| {
+            WorkloadError::Timeout(format!(
+                "{what} were still there after {} s: {}",
+                limit.as_secs(),
+                left.join(", ")
+            ))
+        })
     }
 
     fn is_user(&self, name: &str) -> bool {
@@ -337,6 +327,17 @@ impl Workloads {
         }
         Ok(scaled)
     }
+}
+
+/// The pod's IP while it runs and is not being deleted.
+fn running_ip(pod: &Pod) -> Option<String> {
+    let deleting = pod.metadata.deletion_timestamp.is_some();
+    let status = pod.status.as_ref()?;
+    let running = status.phase.as_deref() == Some("Running");
+    status
+        .pod_ip
+        .clone()
+        .filter(|ip| running && !deleting && !ip.is_empty())
 }
 
 fn api_error(
