@@ -11,7 +11,10 @@ use tokio::process::{Child, Command};
 /// A chromedriver process plus one WebDriver session; closed and killed on drop.
 #[derive(Debug)]
 pub struct Browser {
-    _driver: Child,
+    /// chromedriver, leading its own process group: Chromium and its helpers run in that
+    /// group, and dropping the browser kills the group (a test that failed before `close`
+    /// left its Chromium running otherwise: chromedriver's death does not end it).
+    driver: Child,
     /// The WebDriver session.
     pub client: Client,
     /// Chromium's profile, removed on drop (chromedriver's own temporary profiles outlive a
@@ -61,6 +64,7 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start {driver_bin}: install chromium-driver"))?;
         let profile = tempfile::Builder::new()
@@ -100,7 +104,7 @@ impl Browser {
             {
                 Ok(client) => {
                     return Ok(Self {
-                        _driver: driver,
+                        driver,
                         client,
                         _profile: profile,
                     });
@@ -163,7 +167,20 @@ impl Browser {
 
     /// Ends the session.
     pub async fn close(self) -> anyhow::Result<()> {
-        self.client.close().await?;
+        self.client.clone().close().await?;
         Ok(())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            // SIGKILL to the group chromedriver leads (`kill -KILL -- -<pgid>`).
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
