@@ -415,6 +415,22 @@ async fn upload(
     Ok((summary, Some(detail)))
 }
 
+/// Runs one `restic forget` of the retention step; one that fails is `retention_failed`.
+async fn forget(
+    ctx: &JobCtx,
+    cmd: crate::command::ToolCommand,
+) -> Result<crate::command::ToolOutput, StepError> {
+    let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
+    if out.exit_code != Some(0) {
+        return Err(failed(
+            "retention_failed",
+            format!("restic forget failed: {}", crate::restic::output_tail(&out)),
+            None,
+        ));
+    }
+    Ok(out)
+}
+
 async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>), StepError> {
     let policy = ctx.jobs.config().retention().await;
     let host = host_name(pre.instance.namespace());
@@ -423,14 +439,7 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
     };
     let retention_failed =
         |e: &dyn std::fmt::Display| failed("retention_failed", e.to_string(), None);
-    let out = run_tool(ctx, plan, &mut |_, _| {}).await?;
-    if out.exit_code != Some(0) {
-        return Err(failed(
-            "retention_failed",
-            format!("restic forget failed: {}", crate::restic::output_tail(&out)),
-            None,
-        ));
-    }
+    let out = forget(ctx, plan).await?;
     let going =
         rb::parse_forget_plan(&out.stdout_tail.join("\n")).map_err(|e| retention_failed(&e))?;
     // The catalog entries go first, then their snapshots: a listing in between never finds
@@ -455,15 +464,7 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
         }
     }
     if !going.is_empty() {
-        let forget = rb::forget_ids_command(&pre.target.restic, &going);
-        let out = run_tool(ctx, forget, &mut |_, _| {}).await?;
-        if out.exit_code != Some(0) {
-            return Err(failed(
-                "retention_failed",
-                format!("restic forget failed: {}", crate::restic::output_tail(&out)),
-                None,
-            ));
-        }
+        forget(ctx, rb::forget_ids_command(&pre.target.restic, &going)).await?;
     }
     // Entries whose snapshots went some other way (by hand, or an earlier crash).
     let snaps_out = run_tool(

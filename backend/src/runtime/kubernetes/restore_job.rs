@@ -291,14 +291,18 @@ impl RestoreJob {
     /// Whether the pod still runs 3 s after its log ended (its status follows the log's
     /// end within moments; still running then, the log stream broke).
     async fn still_running(&self, pods: &Api<Pod>, pod: &str) -> Result<bool, JobError> {
-        let ended = watch::until(pods, &self.selector(), Duration::from_secs(3), |found| {
-            let running = found
-                .iter()
-                .find(|p| p.name_any() == pod)
-                .and_then(|p| p.status.as_ref())
-                .is_some_and(|s| s.phase.as_deref() == Some("Running"));
-            (!running).then_some(())
-        })
+        let ended = watch::until(
+            pods,
+            &Selector::name(pod),
+            Duration::from_secs(3),
+            |found| {
+                let running = found
+                    .first()
+                    .and_then(|p| p.status.as_ref())
+                    .is_some_and(|s| s.phase.as_deref() == Some("Running"));
+                (!running).then_some(())
+            },
+        )
         .await
         .map_err(api("watch the restore Job's pods"))?;
         Ok(ended.is_none())
@@ -306,10 +310,9 @@ impl RestoreJob {
 
     /// The container's exit code once the pod has ended.
     async fn wait_exit(&self, pods: &Api<Pod>, pod: &str) -> Result<i32, JobError> {
-        let code = watch::until(pods, &self.selector(), EXIT_LIMIT, |found| {
+        let code = watch::until(pods, &Selector::name(pod), EXIT_LIMIT, |found| {
             found
-                .iter()
-                .find(|p| p.name_any() == pod)?
+                .first()?
                 .status
                 .as_ref()?
                 .container_statuses
