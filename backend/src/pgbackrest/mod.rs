@@ -22,6 +22,10 @@ pub use progress::{FileProgress, parse_detail_line};
 /// name keeps backups restorable into any other instance.
 pub const STANZA: &str = "system";
 
+/// Parallel workers for a backup or a restore (`process-max`): the same on every runtime,
+/// the restore Job's pod included (pgBackRest's default is 1).
+pub const PROCESS_MAX: u32 = 2;
+
 /// Where pgBackRest keeps its repository and its own files (the `[global]` section).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoPaths {
@@ -46,7 +50,7 @@ impl RepoPaths {
             lock_path: dir.join("lock"),
             log_path: dir.join("log"),
             spool_path: dir.join("spool"),
-            process_max: 2,
+            process_max: PROCESS_MAX,
         }
     }
 }

@@ -495,6 +495,7 @@ impl Instance for KubeInstance {
             format!("--stanza={}", crate::pgbackrest::STANZA),
             format!("--pg1-path={}", self.settings.pg_path),
             crate::pgbackrest::NO_NETWORK_COMPRESSION.to_owned(),
+            format!("--process-max={}", crate::pgbackrest::PROCESS_MAX),
         ];
         args.extend(crate::pgbackrest::restore_args(what.label));
         let job = self.restore_job();
