@@ -17,9 +17,13 @@
 //! - `workloads.rs` — what a restore in place stops and brings back, counts remembered on
 //!   the workloads.
 //! - `restore_job.rs` — `pgbackrest restore` in a Job on the system Postgres' claim.
-//! - `apply.rs` — the saved configuration, server-side applied in dependency order.
+//! - `apply.rs` — the saved configuration, server-side applied in dependency order;
+//!   `rewrite.rs` — moved to another namespace on the way.
+//! - `watch.rs` — waits that list, then watch from there.
+//! - `client.rs` — the API server's client, over HTTP/2.
 
 pub mod apply;
+pub mod client;
 pub mod export;
 pub mod instance;
 pub mod objects;
@@ -111,8 +115,7 @@ impl KubeRuntime {
             .filter(|n| !n.is_empty())
             .or_else(|| Some(config.default_namespace.clone()).filter(|n| !n.is_empty()))
             .ok_or(KubeRuntimeError::Namespace)?;
-        let client =
-            kube::Client::try_from(config).map_err(|e| KubeRuntimeError::Client(e.to_string()))?;
+        let client = client::build(config).map_err(|e| KubeRuntimeError::Client(e.to_string()))?;
         let runner = Arc::new(Runner::new(toolbox, Paths::new(data_dir)));
         let host = std::env::var("HOSTNAME")
             .ok()
