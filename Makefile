@@ -104,10 +104,12 @@ soak: install ## the soak: $(SOAK_MINUTES) minutes of everything at once, then i
 	LIFEBOAT_SOAK_MINUTES=$(SOAK_MINUTES) cargo test --locked -p lifeboat-e2e --test soak -- --ignored --nocapture
 
 K8S_BENCH_SCALE ?= 20
+K8S_BENCH_ROUNDS ?= 5
 bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
 	LIFEBOAT_BENCH_SCALE=$(BENCH_SCALE) cargo test --locked --release -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
 	cargo test --locked --release -p lifeboat --test keycloak_bench -- --ignored --nocapture
 	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
-	LIFEBOAT_K8S_BENCH_SCALE=$(K8S_BENCH_SCALE) cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
+	cargo build --locked --release -p lifeboat
+	LIFEBOAT_BIN=$(CURDIR)/target/release/lifeboat LIFEBOAT_K8S_BENCH_SCALE=$(K8S_BENCH_SCALE) LIFEBOAT_K8S_BENCH_ROUNDS=$(K8S_BENCH_ROUNDS) cargo test --locked -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
 	cargo test --locked -p lifeboat-e2e --test api_load -- --ignored --nocapture

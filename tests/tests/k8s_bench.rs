@@ -2,7 +2,7 @@
 //! figures (it asserts that the operations succeed, never how fast). Run:
 //!
 //! ```bash
-//! make bench          # scale 20 here (about 300 MB), beside the local benchmarks
+//! make bench          # scale 20 (about 300 MB), 5 rounds, the release build
 //! LIFEBOAT_K8S_BENCH_SCALE=2 cargo test -p lifeboat-e2e --test k8s_bench -- --ignored --nocapture
 //! ```
 //!
@@ -11,9 +11,12 @@
 //! scaled to 0: the local benchmark instance runs none); each is backed up with Backup Now into moto (its
 //! own prefix) and restored in place. The kubernetes side runs Lifeboat in its pod, the
 //! backup over pgBackRest's TLS protocol and the restore in a Job; the local side runs the
-//! same binary on this host. It prints both wall times, each run's steps, and the ratio
+//! same binary on this host (`$LIFEBOAT_BIN`, else the debug build; `make bench` passes the
+//! release build, as the product ships). It prints both wall times, each run's steps, and the ratio
 //! kubernetes / local for the backup and for the restore (goal: at most 1.25), from the
 //! medians of `LIFEBOAT_K8S_BENCH_ROUNDS` rounds (default 3) that alternate the runtimes.
+//! With `LIFEBOAT_K8S_BENCH_AUDIT=<file>` it keeps the API server's audit log there: every
+//! request of every component with its time, the timeline of where the kubernetes side waits.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // A benchmark prints; a panic is a failure.
 
@@ -233,6 +236,14 @@ async fn kubernetes_against_local() {
         kb / lb,
         kr / lr
     );
+    if let Some(to) = std::env::var_os("LIFEBOAT_K8S_BENCH_AUDIT") {
+        // For a timeline of where the kubernetes side spends its time.
+        std::fs::copy(&cluster.audit_log, &to).unwrap();
+        println!(
+            "the API server's audit log is copied to {}",
+            to.to_string_lossy()
+        );
+    }
     drop(server);
     drop(moto);
     drop(cluster);
