@@ -470,9 +470,9 @@ impl Instance for KubeInstance {
     async fn install_repository(&self, fetched: &Place) -> Result<(), InstanceError> {
         let fetched = self.runner.paths().of(fetched);
         let repo = self.staging_repo();
-        if repo.exists() {
-            std::fs::remove_dir_all(&repo).map_err(io("cannot remove", &repo))?;
-        }
+        crate::runtime::local::files::remove_tree(repo.clone())
+            .await
+            .map_err(io("cannot remove", &repo))?;
         std::fs::rename(&fetched, &repo).map_err(io("cannot move the fetched repository to", &repo))
     }
 

@@ -1,7 +1,19 @@
-//! Folder trees on this host: their size and a copy. Used by the local instances and the
-//! local staging folders (free space is [`crate::disk`]'s).
+//! Folder trees on this host: their size, a copy and a removal. Used by the local instances,
+//! the local staging folders and the kubernetes instance's staging repository (free space
+//! is [`crate::disk`]'s).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Removes a folder tree, if it is there, on a blocking thread: a staging repository of a
+/// few hundred MB takes the better part of a second, which an async worker must not spend.
+pub async fn remove_tree(path: PathBuf) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        done => done,
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
 
 /// The bytes of the regular files below `path` (0 when it does not exist).
 pub fn dir_size(path: &Path) -> u64 {
@@ -41,6 +53,17 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn removes_a_tree_and_a_missing_one_is_no_error() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("repo");
+        std::fs::create_dir_all(tree.join("a/b")).unwrap();
+        std::fs::write(tree.join("a/b/file"), b"x").unwrap();
+        remove_tree(tree.clone()).await.unwrap();
+        assert!(!tree.exists());
+        remove_tree(tree.clone()).await.unwrap();
+    }
 
     #[test]
     fn sizes_and_copies_trees() {
