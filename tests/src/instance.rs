@@ -62,22 +62,31 @@ impl Instance {
             .collect()
     }
 
+    /// `<program> -h <socket dir> -p <port> -U postgres`, run as the `postgres` OS user: a
+    /// PostgreSQL client tool (`psql`, `pgbench`) on this instance's Unix socket, killed if
+    /// dropped.
+    pub fn client(&self, program: &str) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("setpriv");
+        cmd.args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--clear-groups",
+            "--",
+            program,
+        ])
+        .arg("-h")
+        .arg(&self.socket_dir)
+        .args(["-p", &self.port.to_string(), "-U", "postgres"])
+        .kill_on_drop(true);
+        cmd
+    }
+
     /// Runs `sql` in `db` with `psql` as the `postgres` user over the Unix socket; returns
     /// its unaligned, tuples-only output, trimmed. Fails when psql does.
     pub async fn psql(&self, db: &str, sql: &str) -> anyhow::Result<String> {
-        let out = tokio::process::Command::new("setpriv")
-            .args([
-                "--reuid=postgres",
-                "--regid=postgres",
-                "--clear-groups",
-                "--",
-                "psql",
-            ])
-            .arg("-h")
-            .arg(&self.socket_dir)
-            .args(["-p", &self.port.to_string(), "-U", "postgres", "-At", "-X"])
-            .args(["-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql])
-            .kill_on_drop(true)
+        let out = self
+            .client("psql")
+            .args(["-At", "-X", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql])
             .output()
             .await
             .context("cannot run setpriv/psql")?;

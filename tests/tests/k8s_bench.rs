@@ -179,28 +179,11 @@ async fn kubernetes_against_local() {
     assert_eq!(saved["verify"]["ok"], true, "{saved}");
     lifeboat_e2e::page::wait_instance(&server).await.unwrap();
     let demo = Instance::own(&server).await.unwrap();
-    let pgbench = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=postgres",
-            "--regid=postgres",
-            "--clear-groups",
-            "--",
-            PGBENCH,
-            "-h",
-        ])
-        .arg(&demo.socket_dir)
-        .args([
-            "-p",
-            &demo.port.to_string(),
-            "-U",
-            "postgres",
-            "-i",
-            "-q",
-            "-s",
-            &scale,
-            "postgres",
-        ])
+    let pgbench = demo
+        .client(PGBENCH)
+        .args(["-i", "-q", "-s", &scale, "postgres"])
         .status()
+        .await
         .unwrap();
     assert!(pgbench.success());
     demo.psql("postgres", "CHECKPOINT").await.unwrap();

@@ -177,29 +177,20 @@ async fn soak() {
     )
     .unwrap();
     open_up(dir.path()).unwrap();
-    let load = tokio::process::Command::new("setpriv")
+    let load = source
+        .client(PGBENCH)
         .args([
-            "--reuid=postgres",
-            "--regid=postgres",
-            "--clear-groups",
-            "--",
-            PGBENCH,
-        ])
-        .arg("-h")
-        .arg(&source.socket_dir)
-        .args([
-            "-p",
-            &source.port.to_string(),
-            "-U",
-            "postgres",
             "-n",
             "-c",
             "1",
+            "-R",
+            "20",
+            "-T",
+            &length.as_secs().to_string(),
+            "-f",
         ])
-        .args(["-R", "20", "-T", &length.as_secs().to_string(), "-f"])
         .arg(&script)
         .arg("postgres")
-        .kill_on_drop(true)
         .output();
     let load = tokio::spawn(load);
 
