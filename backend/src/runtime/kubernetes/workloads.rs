@@ -27,8 +27,12 @@ pub const REPLICAS_BEFORE: &str = "lifeboat.plotly.com/replicas-before-restore";
 /// How long the system Postgres' pods may take to go (the grace period is 30 s).
 const STOP_LIMIT: Duration = Duration::from_secs(90);
 
-/// How often the StatefulSet's status is looked at while it catches up with its pods.
+/// How often the StatefulSet's status is looked at while it catches up with its pods, for
+/// the first [`CATCH_UP_SOON`] (then every [`super::POLL`]: a stuck controller is not
+/// asked 50 times a second for a minute and a half).
 const CATCH_UP_POLL: Duration = Duration::from_millis(20);
+/// How long the status usually takes at most.
+const CATCH_UP_SOON: Duration = Duration::from_secs(1);
 
 /// Why a workload could not be scaled or waited for.
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +170,12 @@ impl Workloads {
                     STOP_LIMIT.as_secs()
                 )));
             }
-            tokio::time::sleep(CATCH_UP_POLL).await;
+            let pause = if started.elapsed() < CATCH_UP_SOON {
+                CATCH_UP_POLL
+            } else {
+                super::POLL
+            };
+            tokio::time::sleep(pause).await;
         }
     }
 
