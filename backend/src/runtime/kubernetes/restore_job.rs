@@ -33,6 +33,9 @@ const START_LIMIT: Duration = Duration::from_secs(120);
 const DELETE_LIMIT: Duration = Duration::from_secs(90);
 /// How long the pod may take to report its exit once its log has ended.
 const EXIT_LIMIT: Duration = Duration::from_secs(60);
+/// How long pgBackRest may run in the Job: no limit of Lifeboat's own (its own timeouts
+/// apply, and the operation can be cancelled), only the one a wait needs.
+const RUN_LIMIT: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How many times a broken log stream is followed again while the pod runs.
 const MAX_LOG_REOPENS: u32 = 30;
 
@@ -212,6 +215,11 @@ impl RestoreJob {
     }
 
     /// Waits for the pod, streams its log, and reads its exit code.
+    ///
+    /// The pod's exit is watched beside the log: a kubelet ends a followed log some time
+    /// after its container (up to a second; 200 ms for the node stand-in), and the restore
+    /// waits with Postgres down. Once the container has ended, its log is complete, so it
+    /// is read whole and what the stream had not passed on yet is passed on from it.
     async fn follow(
         &self,
         container: &str,
@@ -219,7 +227,51 @@ impl RestoreJob {
     ) -> Result<ToolOutput, JobError> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let pod = self.wait_started(&pods).await?;
-        let mut tail = VecDeque::with_capacity(TAIL_LINES);
+        let mut log = LogLines::default();
+        let exited = {
+            let streaming = self.stream_log(&pods, &pod, container, &mut log, on_line);
+            tokio::pin!(streaming);
+            tokio::select! {
+                ended = &mut streaming => {
+                    ended?;
+                    None
+                }
+                code = self.watch_exit(&pods, &pod, container) => Some(code),
+            }
+        };
+        let exit_code = match exited {
+            Some(code) => {
+                let params = LogParams {
+                    container: Some(container.to_owned()),
+                    ..Default::default()
+                };
+                // The exit is known: a log that cannot be read now leaves the lines followed.
+                match pods.logs(&pod, &params).await {
+                    Ok(whole) => log.finish(&whole, on_line),
+                    Err(e) => {
+                        tracing::warn!(%pod, error = %e, "cannot read the restore Job's whole log; keeping the lines followed");
+                    }
+                }
+                code
+            }
+            None => self.wait_exit(&pods, &pod, container).await?,
+        };
+        Ok(ToolOutput {
+            exit_code: Some(exit_code),
+            stdout_tail: log.tail.into(),
+            stderr_tail: Vec::new(),
+        })
+    }
+
+    /// Follows the pod's log into `log` until it ends with the container.
+    async fn stream_log(
+        &self,
+        pods: &Api<Pod>,
+        pod: &str,
+        container: &str,
+        log: &mut LogLines,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<(), JobError> {
         // A log stream can break while pgBackRest still runs (the API server restarts, a
         // connection drops): follow it again, from its new lines, while the pod runs.
         for attempt in 0..=MAX_LOG_REOPENS {
@@ -230,31 +282,22 @@ impl RestoreJob {
                 ..Default::default()
             };
             let stream = pods
-                .log_stream(&pod, &params)
+                .log_stream(pod, &params)
                 .await
                 .map_err(api(format!("follow the log of pod {pod}")))?;
+            log.resumed |= attempt > 0;
             let mut lines = stream.lines();
             while let Some(line) = lines.next().await {
                 let Ok(line) = line else { break };
-                on_line(Stream::Stdout, &line);
-                if tail.len() == TAIL_LINES {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
+                log.push(line, on_line);
             }
             // The log ends with the container; its status follows within moments.
-            let running = self.still_running(&pods, &pod).await?;
-            if !running {
-                break;
+            if !self.still_running(pods, pod).await? {
+                return Ok(());
             }
             tracing::warn!(%pod, attempt, "the restore Job's log stream ended while it runs; following it again");
         }
-        let exit_code = self.wait_exit(&pods, &pod).await?;
-        Ok(ToolOutput {
-            exit_code: Some(exit_code),
-            stdout_tail: tail.into(),
-            stderr_tail: Vec::new(),
-        })
+        Ok(())
     }
 
     /// The Job's pod, once it runs (or has already ended).
@@ -308,16 +351,25 @@ impl RestoreJob {
         Ok(ended.is_none())
     }
 
-    /// The container's exit code once the pod has ended.
-    async fn wait_exit(&self, pods: &Api<Pod>, pod: &str) -> Result<i32, JobError> {
-        let code = watch::until(pods, &Selector::name(pod), EXIT_LIMIT, |found| {
+    /// The exit code of `container` once it has ended, waited for up to `limit` (by its
+    /// name: the kubelet sorts statuses by name, and a sidecar injected into the pod, a
+    /// mesh's proxy, may come first).
+    async fn exit_code(
+        &self,
+        pods: &Api<Pod>,
+        pod: &str,
+        container: &str,
+        limit: Duration,
+    ) -> Result<Option<i32>, JobError> {
+        watch::until(pods, &Selector::name(pod), limit, |found| {
             found
                 .first()?
                 .status
                 .as_ref()?
                 .container_statuses
                 .as_ref()?
-                .first()?
+                .iter()
+                .find(|c| c.name == container)?
                 .state
                 .as_ref()?
                 .terminated
@@ -325,13 +377,39 @@ impl RestoreJob {
                 .map(|t| t.exit_code)
         })
         .await
-        .map_err(api("watch the restore Job's pods"))?;
-        code.ok_or_else(|| {
-            JobError::Stuck(format!(
-                "pod {pod}'s log ended but it did not report an exit within {} s",
-                EXIT_LIMIT.as_secs()
-            ))
-        })
+        .map_err(api("watch the restore Job's pods"))
+    }
+
+    /// The container's exit code, however long pgBackRest runs: a failed watch (the API
+    /// server restarting) is watched again a second later, while the log is followed.
+    async fn watch_exit(&self, pods: &Api<Pod>, pod: &str, container: &str) -> i32 {
+        loop {
+            match self.exit_code(pods, pod, container, RUN_LIMIT).await {
+                Ok(Some(code)) => return code,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(%pod, error = %e, "watching the restore Job's pod failed; watching again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// The container's exit code once its log has ended (it follows within moments).
+    async fn wait_exit(
+        &self,
+        pods: &Api<Pod>,
+        pod: &str,
+        container: &str,
+    ) -> Result<i32, JobError> {
+        self.exit_code(pods, pod, container, EXIT_LIMIT)
+            .await?
+            .ok_or_else(|| {
+                JobError::Stuck(format!(
+                    "pod {pod}'s log ended but it did not report an exit within {} s",
+                    EXIT_LIMIT.as_secs()
+                ))
+            })
     }
 
     /// Deletes the Job (and its pod) if it is there, and waits until both are gone.
@@ -385,6 +463,57 @@ impl RestoreJob {
     }
 }
 
+/// The lines of the Job's log seen so far: how many, and the last [`TAIL_LINES`].
+#[derive(Debug, Default)]
+struct LogLines {
+    tail: VecDeque<String>,
+    seen: usize,
+    /// The stream was followed again from its new lines (`tail_lines=0`): `seen` no longer
+    /// counts from the log's start.
+    resumed: bool,
+}
+
+impl LogLines {
+    fn push(&mut self, line: String, on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send)) {
+        on_line(Stream::Stdout, &line);
+        self.seen += 1;
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
+    }
+
+    /// Takes the whole log of the ended container: passes on the lines the stream had not
+    /// (those after the `seen` first ones when the last of them is the last line seen; else,
+    /// as after a resumed stream, those after the last line seen), and keeps its last lines
+    /// as the tail. When the whole log does not line up with what was seen (the kubelet
+    /// rotated its file), its last lines are passed on after a line saying so: the end of
+    /// the log (an error) is never lost.
+    fn finish(&mut self, whole: &str, on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send)) {
+        let lines: Vec<&str> = whole.lines().collect();
+        let new_from = match self.tail.back() {
+            None => Some(0),
+            Some(last) => (!self.resumed
+                && self.seen.checked_sub(1).and_then(|i| lines.get(i)) == Some(&last.as_str()))
+            .then_some(self.seen)
+            .or_else(|| lines.iter().rposition(|l| l == last).map(|i| i + 1)),
+        };
+        let from = lines.len().saturating_sub(TAIL_LINES);
+        let new_from = new_from.unwrap_or_else(|| {
+            on_line(
+                Stream::Stdout,
+                "… (the log was rotated or broken off: its last lines follow)",
+            );
+            from
+        });
+        for line in &lines[new_from..] {
+            on_line(Stream::Stdout, line);
+        }
+        self.seen = self.seen.max(lines.len());
+        self.tail = lines[from..].iter().map(|l| (*l).to_owned()).collect();
+    }
+}
+
 /// The container pgBackRest runs in: the one named `postgres`, else the first.
 fn pick_container(containers: &[Container]) -> Option<Container> {
     containers
@@ -435,5 +564,79 @@ mod tests {
         let picked = pick_container(&[c("db")]).map(|c| c.name);
         assert_eq!(picked.as_deref(), Some("db"));
         assert!(pick_container(&[]).is_none());
+    }
+
+    #[test]
+    fn the_whole_log_passes_on_only_what_the_stream_had_not() {
+        let mut passed = Vec::new();
+        let mut log = LogLines::default();
+        for l in ["INFO: restore command begin", "P00 DETAIL: restore file a"] {
+            log.push(l.to_owned(), &mut |_, line| passed.push(line.to_owned()));
+        }
+        let whole = "INFO: restore command begin\nP00 DETAIL: restore file a\nP00 DETAIL: restore file b\nINFO: restore command end: completed successfully\n";
+        log.finish(whole, &mut |_, line| passed.push(line.to_owned()));
+        assert_eq!(
+            passed,
+            [
+                "INFO: restore command begin",
+                "P00 DETAIL: restore file a",
+                "P00 DETAIL: restore file b",
+                "INFO: restore command end: completed successfully"
+            ]
+        );
+        assert_eq!(log.tail.len(), 4);
+        assert_eq!(
+            log.tail.back().map(String::as_str),
+            Some("INFO: restore command end: completed successfully")
+        );
+    }
+
+    #[test]
+    fn after_a_resumed_stream_the_last_line_seen_is_where_new_lines_start() {
+        let mut passed = Vec::new();
+        let mut log = LogLines::default();
+        log.push("line 1".to_owned(), &mut |_, _| {});
+        // Followed again from its new lines: line 2 and 3 were never seen.
+        log.resumed = true;
+        log.push("line 4".to_owned(), &mut |_, _| {});
+        log.finish(
+            "line 1\nline 2\nline 3\nline 4\nERROR: [040]: the end\n",
+            &mut |_, line| passed.push(line.to_owned()),
+        );
+        assert_eq!(passed, ["ERROR: [040]: the end"]);
+        // The tail is the log's own last lines, with those the stream missed.
+        assert_eq!(log.tail.len(), 5);
+    }
+
+    #[test]
+    fn a_rotated_log_still_passes_on_its_last_lines() {
+        let mut passed = Vec::new();
+        let mut log = LogLines::default();
+        for i in 0..5 {
+            log.push(format!("old line {i}"), &mut |_, _| {});
+        }
+        // The kubelet rotated the file: the whole log now holds fewer lines than were seen,
+        // none of them the last one seen.
+        log.finish("new line 1\nERROR: [040]: the end\n", &mut |_, line| {
+            passed.push(line.to_owned());
+        });
+        assert_eq!(passed.len(), 3, "{passed:?}");
+        assert!(passed[0].contains("rotated"), "{passed:?}");
+        assert_eq!(passed[2], "ERROR: [040]: the end");
+        assert_eq!(
+            log.tail.back().map(String::as_str),
+            Some("ERROR: [040]: the end")
+        );
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_lines_of_a_long_log() {
+        let whole: String = (0..TAIL_LINES + 7).map(|i| format!("line {i}\n")).collect();
+        let mut count = 0;
+        let mut log = LogLines::default();
+        log.finish(&whole, &mut |_, _| count += 1);
+        assert_eq!(count, TAIL_LINES + 7);
+        assert_eq!(log.tail.len(), TAIL_LINES);
+        assert_eq!(log.tail.front().map(String::as_str), Some("line 7"));
     }
 }
