@@ -470,9 +470,9 @@ impl Instance for KubeInstance {
     async fn install_repository(&self, fetched: &Place) -> Result<(), InstanceError> {
         let fetched = self.runner.paths().of(fetched);
         let repo = self.staging_repo();
-        crate::runtime::local::files::remove_tree(repo.clone())
+        crate::runtime::local::files::discard_tree(&repo)
             .await
-            .map_err(io("cannot remove", &repo))?;
+            .map_err(io("cannot move aside", &repo))?;
         std::fs::rename(&fetched, &repo).map_err(io("cannot move the fetched repository to", &repo))
     }
 

@@ -470,9 +470,9 @@ impl Instance for LocalInstance {
     async fn install_repository(&self, fetched: &Place) -> Result<(), InstanceError> {
         let fetched = self.paths().of(fetched);
         let repo = self.layout.staging_repo();
-        super::files::remove_tree(repo.clone())
+        super::files::discard_tree(&repo)
             .await
-            .map_err(io("cannot remove", &repo))?;
+            .map_err(io("cannot move aside", &repo))?;
         // A rename, unless the fetch and the instance are on different file systems (a
         // data dir whose instances live on a volume of their own): then a copy.
         match std::fs::rename(&fetched, &repo) {
