@@ -300,16 +300,13 @@ impl InstanceRegistry for KubeRegistry {
             .data_dir()
             .join("instances")
             .join(namespace);
-        match std::fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(InstanceError::Io {
-                    what: "cannot remove",
-                    path: dir,
-                    source: e,
-                });
-            }
-            _ => {}
-        }
+        crate::runtime::local::files::remove_tree(dir.clone())
+            .await
+            .map_err(|source| InstanceError::Io {
+                what: "cannot remove",
+                path: dir,
+                source,
+            })?;
         self.removed().insert(namespace.to_owned());
         Ok(())
     }

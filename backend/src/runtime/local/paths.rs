@@ -98,9 +98,9 @@ impl Staging for LocalStaging {
     }
 
     async fn reset(&self) -> Result<(), StagingError> {
-        if self.dir.exists() {
-            std::fs::remove_dir_all(&self.dir).map_err(self.err("clear"))?;
-        }
+        super::files::remove_tree(self.dir.clone())
+            .await
+            .map_err(self.err("clear"))?;
         std::fs::create_dir_all(&self.dir).map_err(self.err("create"))
     }
 
@@ -127,9 +127,7 @@ impl Staging for LocalStaging {
     }
 
     async fn remove(&self) {
-        if self.dir.exists()
-            && let Err(e) = std::fs::remove_dir_all(&self.dir)
-        {
+        if let Err(e) = super::files::remove_tree(self.dir.clone()).await {
             tracing::warn!(dir = %self.dir.display(), error = %e, "cannot remove a staging folder");
         }
     }

@@ -74,11 +74,13 @@ impl InstanceRegistry for LocalRegistry {
 
     async fn remove(&self, namespace: &str) -> Result<(), InstanceError> {
         let root = self.layout(namespace).root;
-        std::fs::remove_dir_all(&root).map_err(|source| InstanceError::Io {
-            what: "cannot remove",
-            path: root,
-            source,
-        })
+        super::files::remove_tree(root.clone())
+            .await
+            .map_err(|source| InstanceError::Io {
+                what: "cannot remove",
+                path: root,
+                source,
+            })
     }
 
     fn restoring_in(&self, namespace: &str) -> Option<String> {
