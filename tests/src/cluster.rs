@@ -612,7 +612,29 @@ impl Cluster {
     /// `psql -At` as `postgres` in the system Postgres' pod of `namespace`, on database
     /// `db`, stopping at the first error; returns its output.
     pub fn psql(&self, namespace: &str, db: &str, sql: &str) -> anyhow::Result<String> {
-        self.kubectl_ok(&[
+        let out = self.postgres_client(
+            namespace,
+            "psql",
+            &["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql],
+        )?;
+        if !out.status.success() {
+            bail!(
+                "psql -d {db} in {namespace}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Runs a PostgreSQL client tool (`psql`, `pg_dump`, `pgbench`…) as `postgres` on the
+    /// socket of the system Postgres of `namespace`, in its pod's `postgres` container.
+    pub fn postgres_client(
+        &self,
+        namespace: &str,
+        program: &str,
+        args: &[&str],
+    ) -> anyhow::Result<Output> {
+        let mut argv = vec![
             "-n",
             namespace,
             "exec",
@@ -620,20 +642,14 @@ impl Cluster {
             "-c",
             "postgres",
             "--",
-            "psql",
-            "-X",
-            "-At",
-            "-v",
-            "ON_ERROR_STOP=1",
+            program,
             "-h",
             "/var/run/postgresql",
             "-U",
             "postgres",
-            "-d",
-            db,
-            "-c",
-            sql,
-        ])
+        ];
+        argv.extend_from_slice(args);
+        self.kubectl(&argv)
     }
 
     /// Runs `deploy/install.sh <namespace> <args>` as an admin would (what it prints is
