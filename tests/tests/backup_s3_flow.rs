@@ -73,19 +73,9 @@ async fn backup_now_from_the_page_into_s3() -> anyhow::Result<()> {
                 "[data-testid=backups-table] [data-testid=backup-row]",
             ))
             .await?;
-        let status = match c
-            .find(Locator::Css("[data-testid=operation-progress]"))
-            .await
-        {
-            // The page may re-render between the find and the read (a stale element).
-            Ok(el) => el
-                .attr("data-status")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-            Err(_) => String::new(),
-        };
+        let status = lifeboat_e2e::restore::page_status(&browser)
+            .await?
+            .unwrap_or_default();
         if let [row] = rows.as_slice() {
             let text = row.text().await.unwrap_or_default();
             if text.contains(description)

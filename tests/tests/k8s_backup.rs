@@ -745,13 +745,10 @@ async fn through_the_page(api: &Api) {
     click(&browser, "[data-testid=backup-start]").await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
     loop {
-        let status = match c
-            .find(Locator::Css("[data-testid=operation-progress]"))
+        let status = lifeboat_e2e::restore::page_status(&browser)
             .await
-        {
-            Ok(el) => el.attr("data-status").await.unwrap().unwrap_or_default(),
-            Err(_) => String::new(),
-        };
+            .unwrap()
+            .unwrap_or_default();
         if status.eq_ignore_ascii_case("succeeded") {
             break;
         }
