@@ -6,12 +6,30 @@
 //   ...
 //   await lifeboat.unmount(element);
 //
-// It loads the wasm once, next to this file, whatever the host page's own URL is.
+// It loads the wasm and the stylesheet once, next to this file, whatever the host page's own
+// URL is. The stylesheet's every rule starts at the plugin's `.lb` root, so it styles
+// nothing of the host's.
 import init, { mount as wasmMount, unmount as wasmUnmount } from "./lifeboat-frontend.js";
 
 let ready;
+function stylesheet() {
+  const href = new URL("./lifeboat.css", import.meta.url).href;
+  if ([...document.styleSheets].some((s) => s.href === href)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = href;
+    link.dataset.lifeboat = "";
+    // A stylesheet that cannot load leaves the page plain, not missing: mount all the same.
+    link.onload = link.onerror = () => resolve();
+    document.head.append(link);
+  });
+}
 function load() {
-  ready ??= init({ module_or_path: new URL("./lifeboat-frontend_bg.wasm", import.meta.url) });
+  ready ??= Promise.all([
+    init({ module_or_path: new URL("./lifeboat-frontend_bg.wasm", import.meta.url) }),
+    stylesheet(),
+  ]);
   return ready;
 }
 

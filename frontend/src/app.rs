@@ -1,4 +1,6 @@
-//! The root component: context, router, scoped styles, and (standalone) the App Manager frame.
+//! The root component: context, router, and (standalone) the App Manager frame. The scoped
+//! styles are a file of their own, `lifeboat.css` (index.html links it; plugin.js adds it to
+//! a host page).
 
 use yew::prelude::*;
 
@@ -9,7 +11,6 @@ use crate::mount::MountOptions;
 use crate::pages::backup_restore::BackupRestorePage;
 use crate::pages::operation::OperationPage;
 use crate::router::{Link, Route, Router, use_route};
-use crate::style::CSS;
 
 /// Draws the current route.
 #[function_component(Switch)]
@@ -47,7 +48,6 @@ pub fn app(props: &AppProps) -> Html {
         <ContextProvider<Api> context={(*api).clone()}>
             <Router {base_path}>
                 <div class="lb" data-lifeboat-root="">
-                    <style>{ CSS }</style>
                     if props.options.standalone {
                         { shell(content) }
                     } else {

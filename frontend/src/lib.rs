@@ -56,7 +56,6 @@ pub mod pages;
 pub mod plugin;
 pub mod router;
 pub mod state;
-pub mod style;
 pub mod validate;
 
 pub use app::{App, AppProps};
