@@ -248,7 +248,7 @@ async fn wrong_passphrase_against_an_existing_repository_is_a_mismatch() {
         "{c}"
     );
     assert!(
-        c["hint"].as_str().unwrap().contains("enter the passphrase"),
+        c["hint"].as_str().unwrap().contains("set the passphrase"),
         "{c}"
     );
     // The right one: ready.

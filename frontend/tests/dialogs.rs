@@ -930,3 +930,43 @@ async fn a_managed_secret_that_cannot_be_read_says_why() {
     );
     handle.destroy();
 }
+
+/// While a dialog is open the page behind it is `inert` (no focus, no click reaches it),
+/// and focus fallen out of the dialog to the body is not lost: Tab brings it back in and
+/// Escape cancels. It opens on its title, never on the choice "This namespace".
+#[wasm_bindgen_test]
+async fn the_page_behind_an_open_dialog_is_inert_and_its_keys_work_from_the_body() {
+    let opener = opener();
+    let div = fresh_div();
+    let (_, cancelled, handle) = render_restore(&div, Some("dash"));
+    settle().await;
+    assert_eq!(active().unwrap().id(), "lb-restore-title");
+    assert!(
+        opener.has_attribute("inert"),
+        "the opener behind is not inert"
+    );
+    assert!(!div.has_attribute("inert"));
+    let body: Element = document().body().unwrap().into();
+    let blur = || {
+        active()
+            .unwrap()
+            .unchecked_into::<HtmlElement>()
+            .blur()
+            .unwrap()
+    };
+    blur();
+    key(&body, "Tab", false).await;
+    let dialog = find(&div, "restore-dialog");
+    assert!(
+        dialog.contains(Some(&active().unwrap())),
+        "Tab from the body"
+    );
+    blur();
+    key(&body, "Escape", false).await;
+    assert_eq!(cancelled.borrow().len(), 1, "Escape from the body");
+    handle.destroy();
+    settle().await;
+    assert!(!opener.has_attribute("inert"), "the page stayed inert");
+    assert_eq!(active().unwrap(), *opener.unchecked_ref::<Element>());
+    opener.remove();
+}

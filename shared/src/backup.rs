@@ -85,6 +85,19 @@ pub struct BackupList {
     pub damaged: Vec<DamagedBackup>,
 }
 
+/// The body of `GET /api/v1/bucket`: what the bucket holds below Lifeboat's prefix, counted
+/// from a listing of the bucket itself (after restic's compression, deduplication and
+/// encryption: what the provider bills).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketUsage {
+    /// The bytes of every object below the prefix.
+    pub stored_bytes: u64,
+    /// How many objects that is.
+    pub objects: u64,
+    /// When the listing was made (RFC 3339, UTC).
+    pub measured_at: String,
+}
+
 /// A catalog entry that cannot be restored, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DamagedBackup {

@@ -242,3 +242,51 @@ pub async fn click_when_enabled(browser: &Browser, css: &str, secs: u64) -> anyh
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Checks `GET /api/v1/bucket` against `real_bytes` (what the bucket really holds below the
+/// prefix, found by the test itself): `stored_bytes` within 5 % of it, and, while retention
+/// has removed nothing, the backups' `bytes_added` adding up to within 20 % of it (what
+/// each backup added after compression and deduplication, not restic's uncompressed
+/// `data_added`). Returns `stored_bytes`.
+pub async fn check_bucket_figures(server: &Lifeboat, real_bytes: u64) -> anyhow::Result<u64> {
+    let bucket = get_json(server, "/bucket").await?;
+    let stored = bucket["stored_bytes"]
+        .as_u64()
+        .with_context(|| format!("no stored_bytes: {bucket}"))?;
+    anyhow::ensure!(
+        bucket["objects"].as_u64().unwrap_or(0) > 0 && bucket["measured_at"].is_string(),
+        "{bucket}"
+    );
+    let off = |a: u64, b: u64| (a as f64 - b as f64).abs() / b.max(1) as f64;
+    anyhow::ensure!(
+        off(stored, real_bytes) <= 0.05,
+        "stored_bytes {stored} against {real_bytes} really stored"
+    );
+    let list = get_json(server, "/backups").await?;
+    let added: u64 = list["backups"]
+        .as_array()
+        .context("no backups")?
+        .iter()
+        .filter_map(|b| b["bytes_added"].as_u64())
+        .sum();
+    anyhow::ensure!(
+        off(added, real_bytes) <= 0.20,
+        "the backups added {added} B in all, the bucket holds {real_bytes} B"
+    );
+    Ok(stored)
+}
+
+/// The bytes of every file below `dir` (a local folder standing in for a bucket).
+pub fn bytes_below(dir: &Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() {
+            bytes_below(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}

@@ -130,6 +130,13 @@ async fn backup_now_from_the_page_into_s3() -> anyhow::Result<()> {
             .any(|k| k.starts_with("lifeboat/restic/snapshots/")),
         "no restic snapshot in the bucket: {restic:?}"
     );
+
+    // The bucket's figures are what the bucket holds (after compression and deduplication),
+    // over two backups.
+    let second = lifeboat_e2e::page::backup_via_api(&server, "a second one", 180).await?;
+    anyhow::ensure!(second["status"] == "succeeded", "{second}");
+    let real = moto.bytes("backups", "lifeboat/").await?;
+    lifeboat_e2e::page::check_bucket_figures(&server, real).await?;
     browser.close().await?;
     Ok(())
 }

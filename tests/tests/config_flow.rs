@@ -375,7 +375,7 @@ async fn a_passphrase_that_does_not_open_the_backups_is_shown() -> anyhow::Resul
         "Failed",
         &[
             "the configured passphrase does not open it",
-            "What to do: enter the passphrase the existing backups were made with",
+            "What to do: set the passphrase the existing backups were made with",
         ],
     )
     .await?;

@@ -239,6 +239,7 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
         )
     };
     lap("first backup");
+    refuses_a_namespace_it_did_not_make(&api, listed[0]["id"].as_str().unwrap()).await;
     let api = interrupted_backups_leave_a_clean_state(&cluster, &api).await;
     lap("interrupted backups");
     let (api, backup, rows) = restores_in_place(&cluster, &api).await;
@@ -444,6 +445,46 @@ fn every_grant_used(cluster: &Cluster) {
         unused.is_empty(),
         "granted but never used:\n{}",
         unused.join("\n")
+    );
+}
+
+/// A restore into a namespace that exists and that Lifeboat did not make (`default`), even
+/// with "Replace" ticked, is refused at once, in words that say so: no operation starts and
+/// nothing is fetched.
+async fn refuses_a_namespace_it_did_not_make(api: &Api, backup: &str) {
+    let (_, before) = api
+        .call(reqwest::Method::GET, "/operations", None)
+        .await
+        .unwrap();
+    for replace in [false, true] {
+        let (status, refused) = api
+            .call(
+                reqwest::Method::POST,
+                &format!("/backups/{backup}/restore"),
+                Some(
+                    json!({"confirmation": "restore backup", "target_namespace": "default",
+                            "replace_existing": replace}),
+                ),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 409, "{refused}");
+        assert_eq!(refused["code"], "namespace_foreign", "{refused}");
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .contains("namespace default already exists and was not made by Lifeboat"),
+            "{refused}"
+        );
+    }
+    let (_, after) = api
+        .call(reqwest::Method::GET, "/operations", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        before, after,
+        "an operation was recorded for a refused restore"
     );
 }
 

@@ -109,7 +109,7 @@ async fn restore(
     caller: super::Caller,
     Json(body): Json<StartRestore>,
 ) -> Result<axum::response::Response, AppError> {
-    use crate::jobs::restore::{RequestError, RestoreRequest, resolve};
+    use crate::jobs::restore::{RequestError, RestoreRequest, TargetKind, resolve};
     if !catalog::is_valid_id(&id) {
         return Err(AppError::not_found(format!(
             "no backup {} in the catalog",
@@ -153,6 +153,11 @@ async fn restore(
             RequestError::NotReady => super::instance::instance_starting(&state),
         })
         .inspect_err(|e| audit(&format!("refused: {}", e.body.code)))?;
+    if matches!(target.kind, TargetKind::New { .. }) {
+        foreign_refused(&state, &target.namespace)
+            .await
+            .inspect_err(|e| audit(&format!("refused: {}", e.body.code)))?;
+    }
     let req = RestoreRequest {
         backup_id: id.clone(),
         target,
@@ -171,6 +176,29 @@ async fn restore(
             audit(&format!("refused: {}", e.body.code));
             Err(e)
         }
+    }
+}
+
+/// A new instance's namespace that exists and is not Lifeboat's (Kubernetes' `default`, an
+/// application's): refused before anything is fetched, in words that say why.
+async fn foreign_refused(state: &AppState, namespace: &str) -> Result<(), AppError> {
+    match state.runtime().instances().is_foreign(namespace).await {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "namespace_foreign",
+            format!(
+                "namespace {namespace} already exists and was not made by Lifeboat: a restore \
+                 never replaces what is there"
+            ),
+        )
+        .with_hint("choose a namespace that does not exist yet, or this instance's own")),
+        Err(e) => Err(AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cluster_unavailable",
+            e.to_string(),
+        )
+        .with_hint("nothing was started; try again once the cluster answers")),
     }
 }
 
@@ -226,8 +254,9 @@ async fn one(
     }
 }
 
-fn storage_error(e: &dyn std::fmt::Display) -> AppError {
-    tracing::warn!(error = %e, "cannot read the catalog");
+/// The bucket could not be read (the cause is logged, not sent).
+pub(super) fn storage_error(e: &dyn std::fmt::Display) -> AppError {
+    tracing::warn!(error = %e, "cannot read the bucket");
     AppError::new(
         StatusCode::BAD_GATEWAY,
         "storage_unavailable",

@@ -2,6 +2,7 @@
 
 mod audit;
 mod backups;
+mod bucket;
 mod caller;
 mod config;
 mod health;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(config::router())
         .merge(backups::router())
+        .merge(bucket::router())
         .merge(operations::router())
         .merge(instance::router())
         .merge(audit::router())

@@ -21,7 +21,7 @@ pub use validate::Invalid;
 use crate::gate::OperationGate;
 use crate::runtime::Runtime;
 use crate::secrets::{SecretError, SecretSource, SecretValues, effective_name};
-use crate::storage::{ClientTuning, Target, TargetError};
+use crate::storage::{ClientTuning, PassphrasePlace, Target, TargetError};
 
 /// Why the configuration or its target is not available.
 #[derive(Debug, thiserror::Error)]
@@ -135,13 +135,18 @@ impl Config {
         values: &SecretValues,
         tuning: &ClientTuning,
     ) -> Result<Target, TargetError> {
-        Target::open(
+        let mut target = Target::open(
             config,
             &self.data_dir,
             &values.bucket_credentials(),
             values.passphrase(),
             tuning,
-        )
+        )?;
+        if self.secrets().read_only() {
+            target.passphrase_place =
+                PassphrasePlace::Secret(effective_name(&config.secret_name).to_owned());
+        }
+        Ok(target)
     }
 
     /// The bucket backups and restores use now: the saved configuration (or the embedded

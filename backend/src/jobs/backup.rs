@@ -21,6 +21,7 @@ use crate::operations::clock;
 use crate::restic::backup::{self as rb, BackupMessage};
 use crate::runtime::Instance;
 use crate::storage::repository::RepoError;
+use crate::storage::usage::{self, Usage};
 use crate::storage::{Target, catalog};
 
 struct Preflight {
@@ -63,7 +64,9 @@ async fn locked(
 ) -> Result<(), StepFailure> {
     let pg = step(ctx, "postgres", postgres(ctx, pre.instance.as_ref())).await?;
     let config_bytes = step(ctx, "configuration", export_config(pre.instance.as_ref())).await?;
+    let before = usage::measure(&pre.target).await.ok();
     let summary = step(ctx, "upload", upload(ctx, pre, backup_id)).await?;
+    let added = added_to_bucket(&pre.target, before, &summary).await;
     let (description, trigger) = match ctx.jobs.operations().get(&ctx.id).map(|o| o.kind) {
         Some(OperationKind::Backup {
             description,
@@ -98,7 +101,7 @@ async fn locked(
                 size_bytes: config_bytes,
             },
         ],
-        bytes_added: summary.data_added,
+        bytes_added: added,
         size_bytes: summary.total_bytes_processed,
         encrypted: pre.target.restic.has_passphrase(),
         key_fingerprint: pre.key_fingerprint.clone(),
@@ -107,12 +110,7 @@ async fn locked(
     step(ctx, "catalog", async {
         catalog::put(&pre.target, &manifest)
             .await
-            .map(|()| {
-                (
-                    (),
-                    Some(format!("{backup_id} ({} added)", human(summary.data_added))),
-                )
-            })
+            .map(|()| ((), Some(format!("{backup_id} ({} added)", human(added)))))
             .map_err(|e| failed("catalog_write_failed", e.to_string(), None))
     })
     .await
@@ -122,6 +120,20 @@ async fn locked(
         ctx.warn(format!("retention was not applied: {}", f.error));
     }
     Ok(())
+}
+
+/// What the backup added to the bucket, as the provider bills it: restic's own figure
+/// after compression where it has one (`data_added_packed`, restic 0.17 and later), else the
+/// bucket's growth across the upload (a listing before and after; the lock keeps other
+/// writers out). restic's uncompressed `data_added` only when the bucket cannot be listed.
+async fn added_to_bucket(target: &Target, before: Option<Usage>, summary: &rb::Summary) -> u64 {
+    if let Some(packed) = summary.data_added_packed {
+        return packed;
+    }
+    match (before, usage::measure(target).await.ok()) {
+        (Some(before), Some(after)) => after.stored_bytes.saturating_sub(before.stored_bytes),
+        _ => summary.data_added,
+    }
 }
 
 async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepError> {
@@ -169,9 +181,11 @@ async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepErro
                 ));
             }
             fresh = true;
-            open_repo(ctx, &target).await?.map_err(open_error)?
+            open_repo(ctx, &target)
+                .await?
+                .map_err(|e| open_error(&target, e))?
         }
-        Err(other) => return Err(open_error(other)),
+        Err(other) => return Err(open_error(&target, other)),
     };
     let staging = instance.backup_staging();
     let want = staging_needed(instance.as_ref()).await;

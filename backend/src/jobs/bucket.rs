@@ -73,15 +73,16 @@ pub async fn open_repo(
     }
 }
 
-/// The step error for a repository that would not open.
-pub fn open_error(e: RepoError) -> StepError {
+/// The step error for `target`'s repository that would not open.
+pub fn open_error(target: &Target, e: RepoError) -> StepError {
     match e {
         RepoError::WrongPassword => failed(
             "wrong_passphrase",
             "the passphrase does not open the restic repository in the bucket",
-            Some(
-                "enter the passphrase this bucket's backups were made with in the storage settings",
-            ),
+            Some(&format!(
+                "set the passphrase this bucket's backups were made with {}",
+                target.passphrase_place.set_hint()
+            )),
         ),
         RepoError::Locked => failed(
             "repository_locked",

@@ -56,8 +56,11 @@ pub struct Status {
 pub struct Summary {
     /// The new snapshot's short id.
     pub snapshot_id: String,
-    /// Bytes added to the repository (after deduplication and compression).
+    /// Bytes of new data after deduplication, before compression (restic 0.14's only
+    /// figure: not what the bucket grew by).
     pub data_added: u64,
+    /// Bytes added to the repository after compression (restic 0.17 and later only).
+    pub data_added_packed: Option<u64>,
     /// Files backed up.
     pub total_files_processed: u64,
     /// Bytes backed up.
@@ -303,7 +306,18 @@ mod tests {
         };
         assert_eq!(s.snapshot_id, "22d49fb9");
         assert_eq!(s.data_added, 9_596_836);
+        assert_eq!(
+            s.data_added_packed, None,
+            "restic 0.14 has no packed figure"
+        );
         assert_eq!(s.total_bytes_processed, 39_986_760);
+        // restic 0.17's summary adds what the repository grew by after compression.
+        let BackupMessage::Summary(s) = parse_backup_line(
+            r#"{"message_type":"summary","data_added":9596836,"data_added_packed":2101447,"snapshot_id":"22d49fb9"}"#,
+        ) else {
+            panic!("not a summary")
+        };
+        assert_eq!(s.data_added_packed, Some(2_101_447));
     }
 
     #[test]

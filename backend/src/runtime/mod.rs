@@ -175,6 +175,11 @@ pub trait InstanceRegistry: Send + Sync + std::fmt::Debug {
     /// that stopped before it finished creating one).
     fn has_remains(&self, namespace: &str) -> bool;
 
+    /// Whether `namespace` exists but is not Lifeboat's to restore into: neither an instance
+    /// it manages nor what one of its restores left (on Kubernetes, `default` or an
+    /// application's namespace). A restore there is refused before anything is fetched.
+    async fn is_foreign(&self, namespace: &str) -> Result<bool, InstanceError>;
+
     /// Creates a new, empty instance in `namespace` for a restore to fill (its Postgres not
     /// started). It is listed only once [`InstanceRegistry::adopt`]ed. Refuses an existing one.
     async fn create_empty(&self, namespace: &str) -> Result<Arc<dyn Instance>, InstanceError>;

@@ -13,7 +13,7 @@ use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
 use crate::restic::Repository;
 use crate::secret::Secret;
-use crate::secrets::BucketCredentials;
+use crate::secrets::{BucketCredentials, RESTIC_PASSPHRASE};
 
 /// Why a bucket could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,41 @@ pub struct Target {
     pub prefix: ObjectPath,
     /// How restic reaches the repository below the prefix.
     pub restic: Repository,
+    /// Where an admin sets the passphrase on this runtime (for the hints of a passphrase
+    /// that does not open the repository).
+    pub passphrase_place: PassphrasePlace,
+}
+
+/// Where the passphrase is set: the page's Storage configuration, or, where secrets are
+/// managed outside Lifeboat (the kubernetes runtime, whose API refuses to write them), a key
+/// of the named Secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PassphrasePlace {
+    /// Storage configuration (Lifeboat keeps the secret).
+    #[default]
+    Settings,
+    /// `RESTIC_PASSPHRASE` in this Secret.
+    Secret(String),
+}
+
+impl PassphrasePlace {
+    /// "in Storage configuration", or the Secret's key: completes "set the passphrase …".
+    pub fn set_hint(&self) -> String {
+        match self {
+            Self::Settings => "in Storage configuration".to_owned(),
+            Self::Secret(name) => format!(
+                "as {RESTIC_PASSPHRASE} in the Secret {name} (Lifeboat reads it at each operation)"
+            ),
+        }
+    }
+
+    /// How to say that no passphrase is to be used.
+    pub fn clear_hint(&self) -> String {
+        match self {
+            Self::Settings => "clear the passphrase in Storage configuration".to_owned(),
+            Self::Secret(name) => format!("remove {RESTIC_PASSPHRASE} from the Secret {name}"),
+        }
+    }
 }
 
 impl Target {
@@ -120,6 +155,7 @@ impl Target {
                 env,
                 ..Repository::new(root.join("restic").to_string_lossy())
             },
+            passphrase_place: PassphrasePlace::Settings,
         })
     }
 
@@ -249,6 +285,7 @@ fn in_bucket(
         store: Arc::new(store),
         prefix: ObjectPath::from(prefix.as_str()),
         restic: restic(&restic_path(&prefix)),
+        passphrase_place: PassphrasePlace::Settings,
     }
 }
 
@@ -331,6 +368,22 @@ fn open_gcs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_passphrase_hint_names_where_this_runtime_keeps_it() {
+        let here = PassphrasePlace::default();
+        assert_eq!(here.set_hint(), "in Storage configuration");
+        let secret = PassphrasePlace::Secret("lifeboat-storage".into());
+        assert_eq!(
+            secret.set_hint(),
+            "as RESTIC_PASSPHRASE in the Secret lifeboat-storage (Lifeboat reads it at each operation)"
+        );
+        assert_eq!(
+            secret.clear_hint(),
+            "remove RESTIC_PASSPHRASE from the Secret lifeboat-storage"
+        );
+        assert!(!secret.set_hint().contains("Storage configuration"));
+    }
 
     #[test]
     fn keys_live_below_the_prefix() {

@@ -468,7 +468,11 @@ async fn check_repository(
             run.finish(
                 CheckStatus::Failed,
                 "the bucket holds a Lifeboat repository, but the configured passphrase does not open it (it was changed or deleted since those backups were made)",
-                Some("enter the passphrase the existing backups were made with (or, if no passphrase was used, clear it); nothing can be restored until it matches".to_owned()),
+                Some(format!(
+                    "set the passphrase the existing backups were made with {} (or, if none was used, {}); nothing can be restored until it matches",
+                    target.passphrase_place.set_hint(),
+                    target.passphrase_place.clear_hint()
+                )),
             );
         }
         Err(RepoError::NoRepository) => match foreign_objects(target).await {

@@ -1,5 +1,9 @@
 //! The Restore dialog: what will be replaced, where to restore, and the typed phrase that
 //! enables "Yes, restore now".
+//!
+//! It opens with focus on its title (never on a choice, least of all "This namespace"), so
+//! a narrow screen shows it from the top. Pages key it by backup id: a dialog for another
+//! backup is a new one, with nothing typed or chosen.
 
 use lifeboat_shared::backup::{BackupManifest, RESTORE_CONFIRMATION, StartRestore};
 use yew::prelude::*;
@@ -116,7 +120,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
         <Modal labelledby="lb-restore-title" describedby="lb-restore-what"
             on_cancel={props.on_cancel.clone()} testid="restore-dialog">
             <form class="lb-dialog-form" {onsubmit}>
-                <h2 id="lb-restore-title" class="lb-dialog-title">{ format!("Restore the backup of {when}?") }</h2>
+                <h2 id="lb-restore-title" class="lb-dialog-title" tabindex="-1" data-autofocus="">{ format!("Restore the backup of {when}?") }</h2>
                 { what_is_replaced(&props.backup, &when, props.unavailable_secs) }
                 <fieldset class="lb-fieldset">
                     <legend>{ "Restore into" }</legend>

@@ -99,8 +99,12 @@ pub fn backup_restore_page() -> Html {
         Callback::from(move |_: MouseEvent| dialog.set(Dialog::Backup))
     };
     let on_restore = {
-        let dialog = dialog.clone();
-        Callback::from(move |b: BackupManifest| dialog.set(Dialog::Restore(Box::new(b))))
+        let (dialog, start_restore) = (dialog.clone(), start_restore.clone());
+        // A dialog for a backup starts from nothing: no failure of another's start.
+        Callback::from(move |b: BackupManifest| {
+            start_restore.clear();
+            dialog.set(Dialog::Restore(Box::new(b)));
+        })
     };
     let backups_card = BackupsCard {
         config: &config,
@@ -222,7 +226,7 @@ fn dialog_view(
         Dialog::Restore(b) => {
             let id = b.id.clone();
             html! {
-                <RestoreDialog backup={(**b).clone()} instance_namespace={instance_namespace}
+                <RestoreDialog key={b.id.clone()} backup={(**b).clone()} instance_namespace={instance_namespace}
                     {unavailable_secs} start={start_restore.state()}
                     on_confirm={start_restore.callback().reform(move |req| (id.clone(), req))}
                     on_cancel={close} />

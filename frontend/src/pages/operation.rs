@@ -141,7 +141,7 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
     let dialog = (*retry).clone().map(|r| {
         let backup_id = r.backup.id.clone();
         html! {
-            <RestoreDialog backup={r.backup} instance_namespace={r.own_namespace}
+            <RestoreDialog key={r.backup.id.clone()} backup={r.backup.clone()} instance_namespace={r.own_namespace}
                 initial_namespace={Some(r.target_namespace)} unavailable_secs={r.unavailable_secs}
                 start={start_retry.state()}
                 on_confirm={start_retry.callback().reform(move |req| (backup_id.clone(), req))}

@@ -66,8 +66,10 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
                     &plan.target,
                 ));
             }
-            Some(OpenFailure::NoRepository) => return Err(open_error(RepoError::NoRepository)),
-            Some(OpenFailure::Locked) => return Err(open_error(RepoError::Locked)),
+            Some(OpenFailure::NoRepository) => {
+                return Err(open_error(&plan.target, RepoError::NoRepository));
+            }
+            Some(OpenFailure::Locked) => return Err(open_error(&plan.target, RepoError::Locked)),
             Some(OpenFailure::Other(_)) if rb::no_such_snapshot(&out) => {
                 return Err(super::preflight::snapshot_missing(
                     &plan.manifest,

@@ -232,8 +232,9 @@ pub(super) fn passphrase_needed(
                 manifest.id
             ),
             format!(
-                "enter the passphrase that was set on namespace {} when this backup was made, in Storage configuration",
-                manifest.source.namespace
+                "set the passphrase that was set on namespace {} when this backup was made, {}",
+                manifest.source.namespace,
+                target.passphrase_place.set_hint()
             ),
         ),
         (false, true) => (
@@ -241,7 +242,10 @@ pub(super) fn passphrase_needed(
                 "backup {} was made without a passphrase, but one is configured",
                 manifest.id
             ),
-            "clear the passphrase in Storage configuration (this bucket's backups rely on its at-rest encryption)".to_owned(),
+            format!(
+                "{} (this bucket's backups rely on its at-rest encryption)",
+                target.passphrase_place.clear_hint()
+            ),
         ),
         _ => (
             format!(
@@ -249,13 +253,14 @@ pub(super) fn passphrase_needed(
                 manifest.id
             ),
             format!(
-                "enter the passphrase that was set on namespace {} when this backup was made{}, in Storage configuration",
+                "set the passphrase that was set on namespace {} when this backup was made{}, {}",
                 manifest.source.namespace,
                 manifest
                     .key_fingerprint
                     .as_deref()
                     .map(|k| format!(" (restic {k})"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                target.passphrase_place.set_hint()
             ),
         ),
     };

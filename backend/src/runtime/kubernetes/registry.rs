@@ -269,6 +269,40 @@ impl InstanceRegistry for KubeRegistry {
 
     /// Creates the namespace (refusing one that exists: Lifeboat replaces only what it
     /// manages) and its instance, empty until the restore fills it.
+    /// Asked by creating the namespace with a dry run (the one verb the Role already grants
+    /// on namespaces): "already exists" for one that is not an instance, not remains and not
+    /// one Lifeboat removed and may make again.
+    async fn is_foreign(&self, namespace: &str) -> Result<bool, InstanceError> {
+        if namespace == self.namespace
+            || self.get(namespace).is_some()
+            || self.has_remains(namespace)
+            || self.removed().contains(namespace)
+        {
+            return Ok(false);
+        }
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(namespace.to_owned()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let dry_run = PostParams {
+            dry_run: true,
+            ..Default::default()
+        };
+        match Api::<Namespace>::all(self.client.clone())
+            .create(&dry_run, &ns)
+            .await
+        {
+            Ok(_) => Ok(false),
+            Err(e) if is_conflict(&e) => Ok(true),
+            Err(e) => Err(InstanceError::Cluster(format!(
+                "cannot check namespace {namespace}: {e}"
+            ))),
+        }
+    }
+
     async fn create_empty(&self, namespace: &str) -> Result<Arc<dyn Instance>, InstanceError> {
         if namespace == self.namespace || self.get(namespace).is_some() {
             return Err(InstanceError::Exists(namespace.to_owned()));

@@ -60,6 +60,11 @@ impl InstanceRegistry for LocalRegistry {
         self.get(namespace).is_none() && self.layout(namespace).root.exists()
     }
 
+    /// A local "namespace" is a folder of Lifeboat's own data dir: none is anyone else's.
+    async fn is_foreign(&self, _namespace: &str) -> Result<bool, InstanceError> {
+        Ok(false)
+    }
+
     async fn create_empty(&self, namespace: &str) -> Result<Arc<dyn Instance>, InstanceError> {
         Ok(Arc::new(LocalInstance::create_empty(
             self.runner.clone(),
