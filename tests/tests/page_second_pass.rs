@@ -185,3 +185,164 @@ async fn the_progress_page_shows_the_runs_log_and_cancels() -> anyhow::Result<()
     browser.close().await?;
     Ok(())
 }
+
+/// Where focus is: the `data-testid` or `id` of the focused element, and whether it is
+/// inside the Restore dialog.
+async fn focus(browser: &Browser) -> anyhow::Result<(String, bool)> {
+    let got = browser
+        .client
+        .execute(
+            "const a = document.activeElement;
+             const d = document.querySelector('[data-testid=restore-dialog]');
+             return [a ? (a.dataset.testid || a.id || a.tagName) : '', !!d && d.contains(a)];",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(got)?)
+}
+
+/// Presses `key` where focus is, as a person's keyboard would.
+async fn press(browser: &Browser, key: fantoccini::key::Key) -> anyhow::Result<()> {
+    browser
+        .client
+        .active_element()
+        .await?
+        .send_keys(&char::from(key).to_string())
+        .await?;
+    Ok(())
+}
+
+/// Issue 26's first point, in the order it was seen: a restore start refused ("namespace …
+/// already holds an instance"), then Tab towards the page and Enter on another row's
+/// Restore. Focus never leaves the dialog, the page behind cannot be focused nor clicked,
+/// Escape closes it wherever focus fell, and a dialog opened for another backup starts from
+/// nothing. It opens on its title (never on "This namespace"), at 360 px too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_restore_cannot_swap_the_backup_under_its_confirmation() -> anyhow::Result<()> {
+    use fantoccini::key::Key;
+    use lifeboat_e2e::restore::{Target, fill_dialog, open_dialog, row};
+    let dir = tempfile::tempdir()?;
+    open_up(dir.path())?;
+    let data = dir.path().join("data");
+    let server = Lifeboat::start(&data, &[]).await?;
+    wait_instance(&server).await?;
+    let mut ids = Vec::new();
+    for description in ["the one confirmed", "never confirmed"] {
+        let op = backup_via_api(&server, description, 180).await?;
+        anyhow::ensure!(op["status"] == "succeeded", "{op}");
+        ids.push(
+            op["outcome"]["backup_id"]
+                .as_str()
+                .context("no backup id")?
+                .to_owned(),
+        );
+    }
+    let (confirmed, other) = (ids[0].clone(), ids[1].clone());
+    // The local folder's figures are what the folder holds, over the two backups.
+    let real = lifeboat_e2e::page::bytes_below(&data.join("bucket"))?;
+    lifeboat_e2e::page::check_bucket_figures(&server, real).await?;
+    // What a restore that did not finish left in uicheck3: a start into it without
+    // "Replace" is refused.
+    std::fs::create_dir_all(data.join("instances").join("uicheck3"))?;
+    let browser = Browser::start().await?;
+    browser.login(&server).await?;
+    let c = &browser.client;
+
+    open_dialog(&browser, &server, &confirmed).await?;
+    assert_eq!(
+        focus(&browser).await?,
+        ("lb-restore-title".to_owned(), true)
+    );
+    fill_dialog(&browser, Target::New("uicheck3")).await?;
+    click(&browser, "[data-testid=restore-confirm]").await?;
+    browser
+        .wait_for_text(
+            "[data-testid=restore-dialog] [data-testid=error-banner]",
+            "already holds an instance",
+        )
+        .await?;
+    // Focus is on the refusal, in the dialog, and Tab never takes it out.
+    let (at, inside) = focus(&browser).await?;
+    assert!(inside, "focus fell to {at} after the refusal");
+    for i in 0..30 {
+        press(&browser, Key::Tab).await?;
+        let (at, inside) = focus(&browser).await?;
+        assert!(inside, "Tab {i} took focus out of the dialog, to {at}");
+    }
+    // The other row's Restore is inert: it takes neither focus nor a click.
+    let other_button = format!("{} [data-testid=restore-button]", row(&other));
+    let got = c
+        .execute(
+            "const b = document.querySelector(arguments[0]); b.focus();
+             return [b.closest('[inert]') !== null, document.activeElement === b];",
+            vec![json!(other_button)],
+        )
+        .await?;
+    assert_eq!(
+        got,
+        json!([true, false]),
+        "the page behind the dialog is not inert"
+    );
+    if let Ok(b) = c.find(Locator::Css(&other_button)).await {
+        let _ = b.click().await; // Refused by the browser (intercepted), or no effect.
+    }
+    press(&browser, Key::Enter).await?;
+    let dialog = browser.text_of("[data-testid=restore-dialog]").await?;
+    assert!(
+        dialog.contains(&confirmed) && !dialog.contains(&other),
+        "the dialog changed backup: {dialog}"
+    );
+    // Escape closes it even with focus fallen to the page's body.
+    c.execute("document.activeElement.blur();", vec![]).await?;
+    press(&browser, Key::Escape).await?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !c
+        .find_all(Locator::Css("[data-testid=restore-dialog]"))
+        .await?
+        .is_empty()
+    {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "Escape with focus on the body did not close the dialog"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let behind = c
+        .execute(
+            "return document.querySelectorAll('[inert]').length;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        behind,
+        json!(0),
+        "the page stayed inert after the dialog closed"
+    );
+
+    // Another backup's dialog, on a narrow screen: nothing typed, chosen or refused, and
+    // its title in view.
+    c.set_window_size(360, 740).await?;
+    click(&browser, &other_button).await?;
+    element(&browser, "[data-testid=restore-dialog]").await?;
+    assert_eq!(
+        focus(&browser).await?,
+        ("lb-restore-title".to_owned(), true)
+    );
+    let fresh = c
+        .execute(
+            "const q = s => document.querySelector('[data-testid=restore-dialog] ' + s);
+             const t = q('#lb-restore-title').getBoundingClientRect();
+             return [q('[data-testid=restore-phrase]').value,
+                     q('[data-testid=restore-namespace]').value,
+                     q('[data-testid=restore-confirm]').disabled,
+                     !!q('[data-testid=error-banner]'),
+                     t.top >= 0 && t.bottom <= window.innerHeight];",
+            vec![],
+        )
+        .await?;
+    assert_eq!(fresh, json!(["", "", true, false, true]), "{fresh}");
+    let dialog = browser.text_of("[data-testid=restore-dialog]").await?;
+    assert!(dialog.contains(&other), "{dialog}");
+    browser.close().await?;
+    Ok(())
+}
