@@ -55,6 +55,10 @@ fi
 # --- Rust: wasm target and pinned tools ---------------------------------------
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+# Build tools, not shipped code: built without link-time optimisation and with parallel
+# codegen (trunk's own release profile asks for fat LTO, minutes of one core), since how
+# fast trunk itself runs does not matter. Config overrides a package's manifest profile.
+export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 has_version() { # tool, expected substring
   command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q -- "$2"
 }
