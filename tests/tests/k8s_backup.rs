@@ -827,7 +827,7 @@ async fn restore_in_job(cluster: &Cluster, api: &Api, path: &str, body: &Value) 
 }
 
 /// After a restore `id` lost its Lifeboat: it is interrupted, the namespace is reported
-/// incomplete, and App Manager waits at 0 with the count it goes back to.
+/// incomplete, and App Manager waits at 0 with the count it had before the restore.
 async fn left_incomplete(cluster: &Cluster, api: &Api, id: &str) {
     let op = api.wait(id, 30).await.unwrap();
     assert_eq!(op["status"], "interrupted", "{op:#}");
@@ -850,7 +850,7 @@ async fn left_incomplete(cluster: &Cluster, api: &Api, id: &str) {
     let stopped: Value = serde_json::from_str(&stopped).unwrap();
     assert_eq!(stopped["spec"]["replicas"], 0, "{stopped}");
     assert_eq!(
-        stopped["metadata"]["annotations"]["lifeboat.plotly.com/replicas-before-restore"], "2",
+        stopped["metadata"]["annotations"]["lifeboat.plotly.com/replicas-before-restore"], "1",
         "{stopped}"
     );
 }
@@ -900,6 +900,9 @@ async fn restores_in_place(
             r#"{"spec":{"replicas":5}}"#,
         ][..],
         // One of each kind a restore in place recreates (see every_grant_used).
+        // Scaled down since the backup (saved at 2): the restore brings the saved count
+        // back, not the one it found.
+        &["scale", "deployment", "app-manager", "--replicas=1"],
         &["delete", "dashapp", "forecasting"],
         &["delete", "secret", "dash-license"],
         &["delete", "configmap", "dash-platform"],
@@ -1024,6 +1027,16 @@ async fn restores_into_a_new_namespace(
             .unwrap();
         serde_json::from_str(&out).unwrap()
     };
+    let app_manager = get("deployment", "app-manager");
+    assert_eq!(
+        app_manager["metadata"]["annotations"]["dash.example/upstream"],
+        "http://app-manager.dash-copy.svc:8080",
+        "an annotation naming the source's Service"
+    );
+    assert!(
+        configuration.contains("Deployment/app-manager"),
+        "{configuration}"
+    );
     let platform = get("configmap", "dash-platform");
     let yaml = platform["data"]["platform.yaml"].as_str().unwrap();
     assert!(

@@ -70,6 +70,10 @@ pub struct ApplyReport {
     pub rewritten: Vec<String>,
     /// Values that name the old namespace but were left alone, by object.
     pub left: Vec<String>,
+    /// The replica count each applied Deployment and StatefulSet (`Kind/name`) was saved
+    /// with (1 when the backup leaves it unset, as the API server defaults it): what a
+    /// restore scales it back to, whatever it had before the restore.
+    pub saved_replicas: std::collections::BTreeMap<String, i64>,
 }
 
 /// Which of the saved objects to apply, and where.
@@ -270,6 +274,16 @@ pub async fn apply_dir(
                 report
                     .left
                     .extend(moved.left.iter().map(|l| format!("{} {l}", r.object)));
+            }
+            if matches!(r.file.kind(), "Deployment" | "StatefulSet") {
+                let saved = r
+                    .file
+                    .obj
+                    .data
+                    .pointer("/spec/replicas")
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(1);
+                report.saved_replicas.insert(r.object.clone(), saved);
             }
             report.applied += 1;
             report.bytes += r.file.bytes;

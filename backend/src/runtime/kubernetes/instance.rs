@@ -423,7 +423,8 @@ impl Instance for KubeInstance {
     }
 
     /// Server-side applies the saved objects in dependency order, then scales what
-    /// [`Instance::stop`] scaled down back to the remembered counts.
+    /// [`Instance::stop`] scaled down back to the counts the backup saved (the remembered
+    /// ones for workloads it does not hold).
     async fn apply_config(
         &self,
         from: &Place,
@@ -437,7 +438,11 @@ impl Instance for KubeInstance {
         let report = super::apply::apply_dir(&self.client, &self.namespace, &dir, selection)
             .await
             .map_err(cluster)?;
-        let back = self.workloads().scale_back_users().await.map_err(cluster)?;
+        let back = self
+            .workloads()
+            .scale_back_users(&report.saved_replicas)
+            .await
+            .map_err(cluster)?;
         let mut notes = Vec::new();
         if !report.rewritten.is_empty() {
             notes.push(format!("moved: {}", report.rewritten.join(", ")));

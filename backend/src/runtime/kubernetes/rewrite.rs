@@ -45,6 +45,13 @@ pub fn rewrite(obj: &mut Value, m: Move<'_>) -> Rewritten {
     let mut out = Rewritten::default();
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.insert("namespace".into(), Value::String(m.to.to_owned()));
+        // Annotations and labels are scanned as the spec is: a disaster-recovery copy
+        // must not point at the source's Services through them either.
+        for field in ["annotations", "labels"] {
+            if let Some(v) = meta.get_mut(field) {
+                walk(v, &format!("metadata.{field}"), m, &mut out);
+            }
+        }
     }
     let kind = obj
         .get("kind")
@@ -320,6 +327,31 @@ mod tests {
         });
         let r = rewrite(&mut rb, M);
         assert_eq!(rb["metadata"]["namespace"], "dash-copy");
+        let mut deployment = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "dash",
+                         "annotations": {"dash.example/upstream": "http://app-manager.dash.svc:8080",
+                                         "dash.example/owner": "team dash"},
+                         "labels": {"dash.example/tier": "dash"}},
+            "spec": {"replicas": 2}
+        });
+        let moved = rewrite(&mut deployment, M);
+        assert_eq!(
+            deployment["metadata"]["annotations"]["dash.example/upstream"],
+            "http://app-manager.dash-copy.svc:8080"
+        );
+        assert_eq!(
+            moved.changed,
+            ["metadata.annotations.dash.example/upstream"]
+        );
+        assert_eq!(
+            moved.left,
+            [
+                "metadata.annotations.dash.example/owner: team dash",
+                "metadata.labels.dash.example/tier: dash"
+            ],
+            "every annotation and label is rewritten or reported"
+        );
         assert_eq!(rb["subjects"][0]["namespace"], "dash-copy");
         assert_eq!(rb["subjects"][1]["namespace"], "other");
         assert_eq!(r.changed.len(), 1);

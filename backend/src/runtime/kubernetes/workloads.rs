@@ -6,9 +6,12 @@
 //! Each workload's replica count before the restore is remembered on the workload, in the
 //! annotation [`REPLICAS_BEFORE`], so it survives a Lifeboat pod that dies mid-restore; a
 //! workload already carrying it (a restore that stopped half-way scaled it down) keeps the
-//! count it has, and scaling back removes it. Every wait has a limit and names what it waited
+//! count it has, and scaling back removes it. Scaling back goes to the count the backup
+//! saved (a restore puts back what was saved), the remembered one only for a workload the
+//! backup does not hold. Every wait has a limit and names what it waited
 //! for when it runs out.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -117,10 +120,20 @@ impl Workloads {
         Ok(scaled.into_iter().map(|(s, _)| s).collect())
     }
 
-    /// Scales them back to what [`Workloads::scale_down_users`] remembered.
-    pub async fn scale_back_users(&self) -> Result<Vec<Scaled>, WorkloadError> {
-        let mut scaled = self.scale_back_all::<Deployment>("Deployment").await?;
-        scaled.extend(self.scale_back_all::<StatefulSet>("StatefulSet").await?);
+    /// Scales what [`Workloads::scale_down_users`] stopped back up: to the count the backup
+    /// saved it with (`saved`, by `Kind/name`), else, for a workload the backup does not
+    /// hold, to the count it had before the restore.
+    pub async fn scale_back_users(
+        &self,
+        saved: &BTreeMap<String, i64>,
+    ) -> Result<Vec<Scaled>, WorkloadError> {
+        let mut scaled = self
+            .scale_back_all::<Deployment>("Deployment", saved)
+            .await?;
+        scaled.extend(
+            self.scale_back_all::<StatefulSet>("StatefulSet", saved)
+                .await?,
+        );
         Ok(scaled)
     }
 
@@ -321,7 +334,11 @@ impl Workloads {
         Ok(scaled)
     }
 
-    async fn scale_back_all<K>(&self, kind: &'static str) -> Result<Vec<Scaled>, WorkloadError>
+    async fn scale_back_all<K>(
+        &self,
+        kind: &'static str,
+        saved: &BTreeMap<String, i64>,
+    ) -> Result<Vec<Scaled>, WorkloadError>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
         K::DynamicType: Default,
@@ -329,10 +346,14 @@ impl Workloads {
         let (api, users) = self.users::<K>(kind).await?;
         let mut scaled = Vec::new();
         for obj in &users {
-            let Some(replicas) = remembered(obj) else {
+            let Some(before) = remembered(obj) else {
                 continue;
             };
             let name = obj.name_any();
+            let replicas = saved
+                .get(&format!("{kind}/{name}"))
+                .copied()
+                .unwrap_or(before);
             scale_to(&api, kind, &name, replicas).await?;
             scaled.push(Scaled {
                 workload: format!("{kind}/{name}"),
