@@ -53,8 +53,8 @@ async fn mount_renders_the_section_and_unmount_cleans_up() {
     );
     assert!(text.contains("Check that Lifeboat is running"), "{text}");
     assert!(
-        div.query_selector("style").unwrap().is_some(),
-        "scoped styles live inside the root"
+        div.query_selector("style").unwrap().is_none(),
+        "the scoped stylesheet is lifeboat.css (which plugin.js links once), not a copy in each root"
     );
     assert!(
         div.query_selector("nav").unwrap().is_none(),
