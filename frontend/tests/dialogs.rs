@@ -970,3 +970,74 @@ async fn the_page_behind_an_open_dialog_is_inert_and_its_keys_work_from_the_body
     assert_eq!(active().unwrap(), *opener.unchecked_ref::<Element>());
     opener.remove();
 }
+
+/// A verify result belongs to the draft it verified: another provider hides it (and
+/// choosing the verified one again shows it).
+#[wasm_bindgen_test]
+async fn a_verify_result_goes_when_the_draft_it_verified_changes() {
+    use lifeboat_shared::config::{RepositoryState, VerifyReport};
+    let view = ConfigView {
+        config: Some(lifeboat_shared::config::StorageConfig {
+            provider: lifeboat_shared::config::Provider::S3 {
+                region: "us-east-1".into(),
+                bucket: "dash-backups".into(),
+                prefix: String::new(),
+                endpoint: String::new(),
+            },
+            secret_name: "lifeboat-storage".into(),
+            schedule: None,
+            retention: Default::default(),
+        }),
+        is_default: false,
+        passphrase_set: false,
+        credentials_set: true,
+        updated_at: None,
+        locked_by: None,
+        schedule_preview: None,
+        managed_secret: Some(ManagedSecret {
+            name: "lifeboat-storage".into(),
+            keys: vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()],
+            problem: None,
+        }),
+    };
+    let div = fresh_div();
+    let (verified, on_verify) = recorder::<PutConfig>();
+    let (_, on_save) = recorder::<PutConfig>();
+    let (_, on_cancel) = recorder::<()>();
+    let handle = yew::Renderer::<ConfigForm>::with_root_and_props(
+        div.clone(),
+        ConfigFormProps {
+            view,
+            default_timezone: "UTC".into(),
+            save: Default::default(),
+            verify_call: Default::default(),
+            verify: Some(VerifyReport {
+                ok: true,
+                checks: vec![],
+                repository: RepositoryState::Empty,
+            }),
+            locked_reason: None,
+            namespace: Some("dash".into()),
+            on_save,
+            on_verify,
+            on_cancel,
+        },
+    )
+    .render();
+    settle().await;
+    assert!(
+        !exists(&div, "verify-result"),
+        "a result this form did not ask for"
+    );
+    click(&div, "verify-config").await;
+    assert_eq!(verified.borrow().len(), 1);
+    assert!(text(&div, "verify-result").contains("No backups are stored here yet"));
+    choose(&div, "config-provider", "azure").await;
+    assert!(
+        !exists(&div, "verify-result"),
+        "the S3 verify is shown for Azure"
+    );
+    choose(&div, "config-provider", "s3").await;
+    assert!(exists(&div, "verify-result"));
+    handle.destroy();
+}

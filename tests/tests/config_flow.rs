@@ -400,7 +400,7 @@ async fn a_passphrase_that_does_not_open_the_backups_is_shown() -> anyhow::Resul
     expect_working(
         &browser,
         "",
-        &["Lifeboat backups are stored here, and the passphrase opens them."],
+        &["Lifeboat backups are stored here, and this configuration opens them."],
     )
     .await?;
     wait_check(&browser, "", "repository", "Passed", &[]).await?;

@@ -14,7 +14,7 @@ pub fn repository(state: RepositoryState) -> &'static str {
             "No backups are stored here yet: the first backup creates the repository."
         }
         RepositoryState::Ready => {
-            "Lifeboat backups are stored here, and the passphrase opens them."
+            "Lifeboat backups are stored here, and this configuration opens them."
         }
         RepositoryState::PassphraseMismatch => {
             "The Lifeboat backups stored here were made with a different passphrase: enter the passphrase they were made with."

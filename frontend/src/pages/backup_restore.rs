@@ -128,7 +128,8 @@ pub fn backup_restore_page() -> Html {
                 { form }
             } else {
                 <StorageSection config={config.clone()} locked_reason={locked}
-                    namespace={instance_namespace.clone()} on_reload={reload(&config_reload)} />
+                    namespace={instance_namespace.clone()} on_reload={reload(&config_reload)}
+                    last_backup={live.latest_finished_backup().map(|b| AttrValue::from(b.to_owned()))} />
                 if let Some(op) = live.current() {
                     { current_card(op, link_note) }
                 }

@@ -22,6 +22,10 @@ pub struct StorageSectionProps {
     pub namespace: Option<AttrValue>,
     /// Load the configuration again.
     pub on_reload: Callback<()>,
+    /// The newest backup the page saw finish: a verify shown from before it says what the
+    /// bucket held then ("No backups are stored here yet"), so it goes.
+    #[prop_or_default]
+    pub last_backup: Option<AttrValue>,
 }
 
 /// The storage card.
@@ -29,6 +33,14 @@ pub struct StorageSectionProps {
 pub fn storage_section(props: &StorageSectionProps) -> Html {
     let editing = use_state(|| false);
     let verify = use_state(|| None::<VerifyReport>);
+    {
+        let verify = verify.clone();
+        use_effect_with(props.last_backup.clone(), move |_| {
+            if verify.is_some() {
+                verify.set(None);
+            }
+        });
+    }
 
     // One verify for the saved configuration (None) and for a draft (Some).
     let run_verify = {

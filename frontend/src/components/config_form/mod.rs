@@ -72,6 +72,9 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
     let submitted = use_state(|| false);
     // The draft the last Save sent: its refusal shows while the draft is still that one.
     let sent = use_state(|| None::<ConfigDraft>);
+    // The draft the last Verify checked: its result (or failure) shows while the draft is
+    // still that one (another provider, bucket or passphrase is not what was verified).
+    let verified = use_state(|| None::<ConfigDraft>);
     let mut errors = draft.errors();
     let (preview, schedule_error) = use_schedule_preview(&draft, &errors);
     if let Some((key, message)) = schedule_error {
@@ -108,7 +111,7 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
         })
     };
     let onverify = {
-        let go = attempt(props.on_verify.clone(), None);
+        let go = attempt(props.on_verify.clone(), Some(verified.clone()));
         Callback::from(move |_: MouseEvent| go())
     };
 
@@ -135,7 +138,7 @@ pub fn config_form(props: &ConfigFormProps) -> Html {
             }
             { schedule::schedule(&form, d, preview.as_ref()) }
             { schedule::retention(&form, d) }
-            { footer(props, *submitted, ((*sent).as_ref() == Some(d), !d.provider.is_cloud()), &errors, onverify) }
+            { footer(props, *submitted, ((*sent).as_ref() == Some(d), (*verified).as_ref() == Some(d), !d.provider.is_cloud()), &errors, onverify) }
         </form>
     }
 }
@@ -177,12 +180,13 @@ fn use_schedule_preview(
     }
 }
 
-/// Under the fieldsets: why the save or verify failed, the verify's result, why saving is
-/// not possible, how many fields need correcting, and the buttons.
+/// Under the fieldsets: why the save or verify failed (each while the draft is the one
+/// sent), the verify's result, why saving is not possible, how many fields need correcting,
+/// and the buttons.
 fn footer(
     props: &ConfigFormProps,
     submitted: bool,
-    (refused_draft, local): (bool, bool),
+    (refused_draft, verified_draft, local): (bool, bool, bool),
     errors: &Errors,
     onverify: Callback<MouseEvent>,
 ) -> Html {
@@ -193,7 +197,9 @@ fn footer(
             if let (Some(e), true) = (&props.save.error, refused_draft) {
                 { error_banner(e, Some("The configuration was not saved."), None) }
             }
-            { verify_area(props.verify_call.error.as_ref(), props.verify.as_ref(), local) }
+            if verified_draft {
+                { verify_area(props.verify_call.error.as_ref(), props.verify.as_ref(), local) }
+            }
             if let Some(reason) = &props.locked_reason {
                 <p id="lb-save-reason" class="lb-note" data-testid="save-disabled-reason">
                     <span class="lb-i" aria-hidden="true">{ "i" }</span>{ reason.clone() }
