@@ -168,6 +168,10 @@ pub struct InstanceInfo {
 pub struct InstanceList {
     /// Every instance this Lifeboat runs.
     pub instances: Vec<InstanceInfo>,
+    /// Namespaces whose instance Lifeboat's start-up is still bringing up (listed in
+    /// `instances` once up).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub starting: Vec<String>,
 }
 
 /// One line of the audit trail: who did what, when, from where, and how it ended.

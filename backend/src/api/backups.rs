@@ -151,6 +151,12 @@ async fn restore(
                 )
             }
             RequestError::NotReady => super::instance::instance_starting(&state),
+            RequestError::Starting(_) => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "instance_starting",
+                e.to_string(),
+            )
+            .with_hint("try again in a minute, once GET /api/v1/instances lists it"),
         })
         .inspect_err(|e| audit(&format!("refused: {}", e.body.code)))?;
     if matches!(target.kind, TargetKind::New { .. }) {

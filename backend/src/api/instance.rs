@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
 async fn list(State(state): State<AppState>) -> Json<InstanceList> {
     Json(InstanceList {
         instances: state.instances().iter().map(|i| i.info()).collect(),
+        starting: state.runtime().instances().starting(),
     })
 }
 

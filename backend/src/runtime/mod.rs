@@ -197,6 +197,12 @@ pub trait InstanceRegistry: Send + Sync + std::fmt::Debug {
     /// Brings up this Lifeboat's own instance and the ones earlier restores created.
     async fn start(&self) -> Result<(), InstanceError>;
 
+    /// Namespaces whose instance start-up is still bringing up: not in
+    /// [`InstanceRegistry::list`] yet, and no restore may go there until it is.
+    fn starting(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Stops every instance's Postgres (at shutdown).
     async fn stop_all(&self);
 }

@@ -31,6 +31,9 @@ pub enum RequestError {
     /// This Lifeboat's instance is not up yet.
     #[error("the instance is still starting")]
     NotReady,
+    /// The instance there is still being brought up by Lifeboat's start-up.
+    #[error("the instance in namespace {0} is still starting")]
+    Starting(String),
 }
 
 /// Where a restore goes.
@@ -70,6 +73,9 @@ pub fn resolve(
         )));
     }
     let primary = instances.own().ok_or(RequestError::NotReady)?;
+    if instances.starting().contains(&namespace) {
+        return Err(RequestError::Starting(namespace));
+    }
     if primary.namespace() == namespace {
         return Ok(Resolved {
             namespace,

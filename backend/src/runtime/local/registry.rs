@@ -2,7 +2,7 @@
 //! (namespace `demo`) and those restores created in other namespaces, which come back up
 //! with Lifeboat.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use super::instance::{DEMO_NAMESPACE, Layout, LocalInstance, namespaces_in, read_marker};
@@ -16,6 +16,8 @@ pub struct LocalRegistry {
     own: OnceLock<Arc<dyn Instance>>,
     /// Instances restores created in other namespaces, by namespace.
     others: Mutex<BTreeMap<String, Arc<dyn Instance>>>,
+    /// Namespaces whose instance start-up is still bringing up (not listed, not touched).
+    starting: Mutex<BTreeSet<String>>,
 }
 
 impl LocalRegistry {
@@ -25,11 +27,16 @@ impl LocalRegistry {
             runner,
             own: OnceLock::new(),
             others: Mutex::default(),
+            starting: Mutex::default(),
         }
     }
 
     fn others(&self) -> MutexGuard<'_, BTreeMap<String, Arc<dyn Instance>>> {
         self.others.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn starting_set(&self) -> MutexGuard<'_, BTreeSet<String>> {
+        self.starting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn layout(&self, namespace: &str) -> Layout {
@@ -92,27 +99,37 @@ impl InstanceRegistry for LocalRegistry {
         read_marker(&self.layout(namespace))
     }
 
-    /// Brings up the demo instance, then the ones earlier restores created. The demo
-    /// instance is published (`own`, which `/api/v1/instance`, Backup Now and every restore
-    /// wait for) only once all of them are up: no request touches an instance start-up is
-    /// still bringing up.
+    /// Brings up the demo instance and publishes it (`own`, which `/api/v1/instance`,
+    /// Backup Now and every restore wait for) as soon as it is up; then the ones earlier
+    /// restores created, side by side, each listed once it is up and reported as starting
+    /// until then (a restore into one is refused meanwhile). Start-up does not grow with the
+    /// number of instances: each waits for its own Postgres and Keycloak only.
     async fn start(&self) -> Result<(), InstanceError> {
+        // Marked starting before the demo instance is published: from the first answer
+        // of `/api/v1/instance` on, every instance is listed or reported starting.
+        let others: Vec<String> = namespaces_in(self.runner.paths().data_dir())
+            .into_iter()
+            .filter(|ns| ns != DEMO_NAMESPACE && self.get(ns).is_none())
+            .collect();
+        *self.starting_set() = others.iter().cloned().collect();
         let own: Arc<dyn Instance> =
             Arc::new(LocalInstance::ensure(self.runner.clone(), DEMO_NAMESPACE).await?);
-        // Instances earlier restores created in other namespaces run again too.
-        for namespace in namespaces_in(self.runner.paths().data_dir()) {
-            if namespace == DEMO_NAMESPACE {
-                continue;
-            }
-            match LocalInstance::ensure(self.runner.clone(), &namespace).await {
+        let _ = self.own.set(own);
+        futures::future::join_all(others.iter().map(|namespace| async move {
+            match LocalInstance::ensure(self.runner.clone(), namespace).await {
                 Ok(other) => self.adopt(Arc::new(other)),
                 Err(e) => {
                     tracing::error!(%namespace, error = %e, "the instance in this namespace did not start");
                 }
             }
-        }
-        let _ = self.own.set(own);
+            self.starting_set().remove(namespace);
+        }))
+        .await;
         Ok(())
+    }
+
+    fn starting(&self) -> Vec<String> {
+        self.starting_set().iter().cloned().collect()
     }
 
     async fn stop_all(&self) {
