@@ -903,6 +903,21 @@ async fn restores_in_place(
         // Scaled down since the backup (saved at 2): the restore brings the saved count
         // back, not the one it found.
         &["scale", "deployment", "app-manager", "--replicas=1"],
+        // Fields other writers added since the backup: server-side apply alone keeps them.
+        &[
+            "patch",
+            "secret",
+            "dash-sso",
+            "--type=merge",
+            "-p",
+            r#"{"stringData":{"added-after-backup":"x"}}"#,
+        ],
+        &[
+            "set",
+            "env",
+            "deployment/app-manager",
+            "ADDED_AFTER_BACKUP=1",
+        ],
         &["delete", "dashapp", "forecasting"],
         &["delete", "secret", "dash-license"],
         &["delete", "configmap", "dash-platform"],
@@ -954,6 +969,17 @@ async fn restores_in_place(
         "{op:#}"
     );
     assert!(detail("verify").contains("as in the backup"), "{op:#}");
+    let configuration = detail("configuration");
+    let put_back = configuration
+        .split_once("put back as saved (what was added since the backup removed): ")
+        .map(|(_, rest)| rest.split(';').next().unwrap_or(rest))
+        .unwrap_or_else(|| panic!("nothing put back: {configuration}"));
+    for object in ["Secret/dash-sso", "Deployment/app-manager"] {
+        assert!(
+            put_back.contains(object),
+            "{object} not put back: {put_back}"
+        );
+    }
 
     assert_eq!(checksums(cluster), before, "the rows are back exactly");
     let app_manager = cluster

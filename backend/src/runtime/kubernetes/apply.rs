@@ -70,6 +70,9 @@ pub struct ApplyReport {
     pub rewritten: Vec<String>,
     /// Values that name the old namespace but were left alone, by object.
     pub left: Vec<String>,
+    /// Objects whose fields added since the backup (a Secret's new key, a container's new
+    /// env var) were removed: server-side apply alone keeps fields other managers own.
+    pub put_back: Vec<String>,
     /// The replica count each applied Deployment and StatefulSet (`Kind/name`) was saved
     /// with (1 when the backup leaves it unset, as the API server defaults it): what a
     /// restore scales it back to, whatever it had before the restore.
@@ -247,7 +250,17 @@ pub async fn apply_dir(
         }
         for (r, result) in rank.iter().zip(results) {
             match result {
-                Ok(_) => {}
+                Ok(live) => {
+                    if put_back(r, &live)
+                        .await
+                        .map_err(|source| ApplyError::Apply {
+                            object: r.object.clone(),
+                            source,
+                        })?
+                    {
+                        report.put_back.push(r.object.clone());
+                    }
+                }
                 // RBAC lets Lifeboat write a Role or binding only with every permission in
                 // it: one it may not is reported, with the file to apply as an admin, and
                 // the rest of the configuration still comes back.
@@ -297,6 +310,109 @@ async fn apply_one(r: &Ready<'_>, params: &PatchParams) -> Result<DynamicObject,
     r.api
         .patch(&r.obj.name_any(), params, &Patch::Apply(&r.obj))
         .await
+}
+
+/// Makes `live` (as server-side apply left it) what was saved where apply alone does not:
+/// a Secret's or ConfigMap's keys added since the backup go, and a workload's pod template
+/// becomes the saved one (containers, env, volumes, its labels and annotations). A JSON
+/// merge patch from the live value to the saved one: keys the backup lacks are removed,
+/// what differs is replaced; fields the API server defaults come back as it defaults them.
+/// `true` when it put back something a report should name: a key removed, or a value
+/// of the template (not only `null`s, which may be fields the server defaults).
+async fn put_back(r: &Ready<'_>, live: &DynamicObject) -> Result<bool, kube::Error> {
+    let Some(patch) = additions_patch(r.file.kind(), &r.obj, live) else {
+        return Ok(false);
+    };
+    r.api
+        .patch(
+            &r.obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    Ok(matches!(r.file.kind(), "Secret" | "ConfigMap") || has_values(&patch))
+}
+
+/// Whether a merge patch sets anything (rather than only removing).
+fn has_values(patch: &serde_json::Value) -> bool {
+    match patch {
+        serde_json::Value::Object(m) => m.values().any(has_values),
+        serde_json::Value::Null => false,
+        _ => true,
+    }
+}
+
+/// The merge patch [`put_back`] sends for `kind`, if `live` has something to remove.
+fn additions_patch(
+    kind: &str,
+    saved: &DynamicObject,
+    live: &DynamicObject,
+) -> Option<serde_json::Value> {
+    use serde_json::{Map, Value};
+    match kind {
+        "Secret" | "ConfigMap" => {
+            let mut patch = Map::new();
+            for field in ["data", "binaryData"] {
+                let Some(now) = live.data.get(field).and_then(Value::as_object) else {
+                    continue;
+                };
+                let gone: Map<String, Value> = now
+                    .keys()
+                    .filter(|k| {
+                        let kept = |f: &str| saved.data.get(f).and_then(|v| v.get(k.as_str()));
+                        kept(field).is_none() && kept("stringData").is_none()
+                    })
+                    .map(|k| (k.clone(), Value::Null))
+                    .collect();
+                if !gone.is_empty() {
+                    patch.insert(field.to_owned(), Value::Object(gone));
+                }
+            }
+            (!patch.is_empty()).then(|| Value::Object(patch))
+        }
+        "Deployment" | "StatefulSet" => {
+            let was = saved.data.pointer("/spec/template")?;
+            let is = live.data.pointer("/spec/template")?;
+            // Sent even when it holds only `null`s: a field added since the backup (a
+            // template annotation, say) looks like a field the server defaults, which a
+            // `null` only makes it default again.
+            let diff = merge_diff(is, was)?;
+            Some(serde_json::json!({"spec": {"template": diff}}))
+        }
+        _ => None,
+    }
+}
+
+/// The RFC 7386 merge patch that turns `from` into `to` (`None` when they are equal):
+/// keys only `from` has become `null`, objects are compared key by key, anything else is
+/// replaced whole.
+fn merge_diff(from: &serde_json::Value, to: &serde_json::Value) -> Option<serde_json::Value> {
+    use serde_json::{Map, Value};
+    match (from, to) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut out = Map::new();
+            for (k, v) in a {
+                match b.get(k) {
+                    None => {
+                        out.insert(k.clone(), Value::Null);
+                    }
+                    Some(w) => {
+                        if let Some(d) = merge_diff(v, w) {
+                            out.insert(k.clone(), d);
+                        }
+                    }
+                }
+            }
+            for (k, w) in b {
+                if !a.contains_key(k) {
+                    out.insert(k.clone(), w.clone());
+                }
+            }
+            (!out.is_empty()).then_some(Value::Object(out))
+        }
+        _ if from == to => None,
+        _ => Some(to.clone()),
+    }
 }
 
 /// Each chosen object moved (and stopped) as asked, with the API to apply it through;
@@ -434,6 +550,62 @@ mod tests {
                 "7 Ingress/dash",
             ]
         );
+    }
+
+    #[test]
+    fn what_was_added_since_the_backup_goes_and_what_was_saved_comes_back() {
+        let obj = |v: serde_json::Value| -> DynamicObject {
+            serde_json::from_value(v).expect("an object")
+        };
+        let saved = obj(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"a": "YQ=="}, "stringData": {"b": "x"}
+        }));
+        let live = obj(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"a": "YQ==", "b": "eA==", "added": "eQ=="}
+        }));
+        assert_eq!(
+            additions_patch("Secret", &saved, &live),
+            Some(serde_json::json!({"data": {"added": null}}))
+        );
+        assert_eq!(additions_patch("Secret", &saved, &saved), None);
+
+        let template = |env: serde_json::Value, extra: bool| {
+            let mut t = serde_json::json!({
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "debian:12", "env": env}]}
+            });
+            if extra {
+                t["spec"]["dnsPolicy"] = "ClusterFirst".into();
+            }
+            obj(serde_json::json!({
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                "spec": {"replicas": 2, "template": t}
+            }))
+        };
+        let saved = template(serde_json::json!([{"name": "A", "value": "1"}]), false);
+        let live = template(
+            serde_json::json!([{"name": "A", "value": "1"}, {"name": "ADDED", "value": "2"}]),
+            true,
+        );
+        let patch = additions_patch("Deployment", &saved, &live).expect("a patch");
+        assert_eq!(
+            patch["spec"]["template"]["spec"]["containers"][0]["env"],
+            serde_json::json!([{"name": "A", "value": "1"}]),
+            "the env list comes back whole: {patch}"
+        );
+        assert_eq!(
+            patch["spec"]["template"]["spec"]["dnsPolicy"],
+            serde_json::Value::Null
+        );
+        assert!(patch["spec"].get("replicas").is_none(), "{patch}");
+        assert!(has_values(&patch));
+        assert!(!has_values(
+            &serde_json::json!({"spec": {"template": {"spec": {"dnsPolicy": null}}}})
+        ));
+        assert_eq!(additions_patch("Deployment", &saved, &saved), None);
+        assert_eq!(additions_patch("Service", &saved, &live), None);
     }
 
     #[test]

@@ -456,6 +456,12 @@ impl Instance for KubeInstance {
         if !report.skipped.is_empty() {
             notes.push(format!("left alone: {}", report.skipped.join(", ")));
         }
+        if !report.put_back.is_empty() {
+            notes.push(format!(
+                "put back as saved (what was added since the backup removed): {}",
+                report.put_back.join(", ")
+            ));
+        }
         if !back.is_empty() {
             let list: Vec<String> = back
                 .iter()
