@@ -368,7 +368,7 @@ fn additions_patch(
                     patch.insert(field.to_owned(), Value::Object(gone));
                 }
             }
-            (!patch.is_empty()).then(|| Value::Object(patch))
+            (!patch.is_empty()).then_some(Value::Object(patch))
         }
         "Deployment" | "StatefulSet" => {
             let was = saved.data.pointer("/spec/template")?;
