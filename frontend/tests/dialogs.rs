@@ -767,13 +767,10 @@ async fn checklist_lists_each_item() {
 use lifeboat_shared::config::{ConfigView, ManagedSecret, PutConfig};
 use lifeboat_ui::components::config_form::{ConfigForm, ConfigFormProps};
 
-/// The form for an S3 bucket whose credentials live in the Secret `lifeboat-storage`, found
-/// with `keys`, or not read because of `problem`; what Save sends goes to the recorder.
-fn render_managed(
-    keys: &[&str],
-    problem: Option<&str>,
-) -> (Element, yew::AppHandle<ConfigForm>, Seen<PutConfig>) {
-    let view = ConfigView {
+/// An S3 bucket whose credentials live in the Secret `lifeboat-storage`, found with `keys`,
+/// or not read because of `problem`.
+fn managed_view(keys: &[&str], problem: Option<&str>) -> ConfigView {
+    ConfigView {
         config: Some(lifeboat_shared::config::StorageConfig {
             provider: lifeboat_shared::config::Provider::S3 {
                 region: "us-east-1".into(),
@@ -796,7 +793,16 @@ fn render_managed(
             keys: keys.iter().map(|k| (*k).to_owned()).collect(),
             problem: problem.map(str::to_owned),
         }),
-    };
+    }
+}
+
+/// The form for an S3 bucket whose credentials live in the Secret `lifeboat-storage`, found
+/// with `keys`, or not read because of `problem`; what Save sends goes to the recorder.
+fn render_managed(
+    keys: &[&str],
+    problem: Option<&str>,
+) -> (Element, yew::AppHandle<ConfigForm>, Seen<PutConfig>) {
+    let view = managed_view(keys, problem);
     let div = fresh_div();
     let (saved, on_save) = recorder::<PutConfig>();
     let (_, on_verify) = recorder::<PutConfig>();
@@ -976,30 +982,7 @@ async fn the_page_behind_an_open_dialog_is_inert_and_its_keys_work_from_the_body
 #[wasm_bindgen_test]
 async fn a_verify_result_goes_when_the_draft_it_verified_changes() {
     use lifeboat_shared::config::{RepositoryState, VerifyReport};
-    let view = ConfigView {
-        config: Some(lifeboat_shared::config::StorageConfig {
-            provider: lifeboat_shared::config::Provider::S3 {
-                region: "us-east-1".into(),
-                bucket: "dash-backups".into(),
-                prefix: String::new(),
-                endpoint: String::new(),
-            },
-            secret_name: "lifeboat-storage".into(),
-            schedule: None,
-            retention: Default::default(),
-        }),
-        is_default: false,
-        passphrase_set: false,
-        credentials_set: true,
-        updated_at: None,
-        locked_by: None,
-        schedule_preview: None,
-        managed_secret: Some(ManagedSecret {
-            name: "lifeboat-storage".into(),
-            keys: vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()],
-            problem: None,
-        }),
-    };
+    let view = managed_view(&["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], None);
     let div = fresh_div();
     let (verified, on_verify) = recorder::<PutConfig>();
     let (_, on_save) = recorder::<PutConfig>();
