@@ -289,14 +289,9 @@ pub async fn apply_dir(
                     .extend(moved.left.iter().map(|l| format!("{} {l}", r.object)));
             }
             if matches!(r.file.kind(), "Deployment" | "StatefulSet") {
-                let saved = r
-                    .file
-                    .obj
-                    .data
-                    .pointer("/spec/replicas")
-                    .and_then(serde_json::Value::as_i64)
-                    .unwrap_or(1);
-                report.saved_replicas.insert(r.object.clone(), saved);
+                report
+                    .saved_replicas
+                    .insert(r.object.clone(), saved_replicas(&r.file.obj));
             }
             report.applied += 1;
             report.bytes += r.file.bytes;
@@ -466,8 +461,17 @@ fn relative(dir: &Path, path: &Path) -> String {
     path.strip_prefix(dir).unwrap_or(path).display().to_string()
 }
 
+/// A saved workload's `spec.replicas` (1 when unset, as the API server defaults it).
+fn saved_replicas(obj: &DynamicObject) -> i64 {
+    obj.data
+        .pointer("/spec/replicas")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(1)
+}
+
 /// Sets a workload's replicas to 0, remembering its saved count (1 when unset).
 fn stop(obj: &mut DynamicObject) {
+    let saved = saved_replicas(obj);
     let Some(spec) = obj
         .data
         .get_mut("spec")
@@ -475,10 +479,6 @@ fn stop(obj: &mut DynamicObject) {
     else {
         return;
     };
-    let saved = spec
-        .get("replicas")
-        .and_then(serde_json::Value::as_i64)
-        .unwrap_or(1);
     spec.insert("replicas".into(), 0.into());
     obj.metadata
         .annotations

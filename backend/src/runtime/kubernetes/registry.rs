@@ -39,6 +39,18 @@ fn is_conflict(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 409)
 }
 
+/// A namespace as Lifeboat creates it for a restore: labelled managed by Lifeboat.
+fn lifeboats_namespace(name: &str) -> Namespace {
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(managed_by_lifeboat()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 /// How long [`KubeRegistry::start`] waits for the system Postgres to accept pgBackRest.
 const START_LIMIT: Duration = Duration::from_secs(600);
 
@@ -151,16 +163,8 @@ impl KubeRegistry {
             _ => InstanceError::Cluster(format!("cannot {what} {namespace}: {e}")),
         };
         let exists = |e: &kube::Error| again && is_conflict(e);
-        let ns = Namespace {
-            metadata: ObjectMeta {
-                name: Some(namespace.to_owned()),
-                labels: Some(managed_by_lifeboat()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
         match Api::<Namespace>::all(self.client.clone())
-            .create(&PostParams::default(), &ns)
+            .create(&PostParams::default(), &lifeboats_namespace(namespace))
             .await
         {
             Err(e) if !exists(&e) => Err(refused("create namespace", e)),
@@ -267,8 +271,6 @@ impl InstanceRegistry for KubeRegistry {
         self.get(namespace).is_none() && self.conf_dir(namespace).join("instance-id").is_file()
     }
 
-    /// Creates the namespace (refusing one that exists: Lifeboat replaces only what it
-    /// manages) and its instance, empty until the restore fills it.
     /// Asked by creating the namespace with a dry run (the one verb the Role already grants
     /// on namespaces): "already exists" for one that is not an instance, not remains and not
     /// one Lifeboat removed and may make again.
@@ -280,19 +282,12 @@ impl InstanceRegistry for KubeRegistry {
         {
             return Ok(false);
         }
-        let ns = Namespace {
-            metadata: ObjectMeta {
-                name: Some(namespace.to_owned()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
         let dry_run = PostParams {
             dry_run: true,
             ..Default::default()
         };
         match Api::<Namespace>::all(self.client.clone())
-            .create(&dry_run, &ns)
+            .create(&dry_run, &lifeboats_namespace(namespace))
             .await
         {
             Ok(_) => Ok(false),
@@ -303,6 +298,8 @@ impl InstanceRegistry for KubeRegistry {
         }
     }
 
+    /// Creates the namespace (refusing one that exists: Lifeboat replaces only what it
+    /// manages) and its instance, empty until the restore fills it.
     async fn create_empty(&self, namespace: &str) -> Result<Arc<dyn Instance>, InstanceError> {
         if namespace == self.namespace || self.get(namespace).is_some() {
             return Err(InstanceError::Exists(namespace.to_owned()));
