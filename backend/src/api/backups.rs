@@ -224,11 +224,7 @@ fn not_started(e: JobsError) -> AppError {
 }
 
 async fn list(State(state): State<AppState>) -> Result<Json<BackupList>, AppError> {
-    let target = state
-        .config()
-        .current_target()
-        .await
-        .map_err(|e| storage_error(&e))?;
+    let target = current_target(&state).await?;
     let (backups, damaged) = catalog::list_checked(&target)
         .await
         .map_err(|e| storage_error(&e))?;
@@ -239,11 +235,7 @@ async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<BackupManifest>, AppError> {
-    let target = state
-        .config()
-        .current_target()
-        .await
-        .map_err(|e| storage_error(&e))?;
+    let target = current_target(&state).await?;
     match catalog::get(&target, &id).await {
         Ok(Some(m)) => Ok(Json(m)),
         Ok(None) | Err(catalog::CatalogError::BadId(_)) => Err(AppError::not_found(format!(
@@ -258,6 +250,15 @@ async fn one(
         .with_hint("choose another backup")),
         Err(e) => Err(storage_error(&e)),
     }
+}
+
+/// The bucket in effect now, or the `502 storage_unavailable` that says it cannot be read.
+pub(super) async fn current_target(state: &AppState) -> Result<crate::storage::Target, AppError> {
+    state
+        .config()
+        .current_target()
+        .await
+        .map_err(|e| storage_error(&e))
 }
 
 /// The bucket could not be read (the cause is logged, not sent).

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::routing::get;
 use lifeboat_shared::backup::BucketUsage;
 
-use super::backups::storage_error;
+use super::backups::{current_target, storage_error};
 use super::{AppError, Json};
 use crate::operations::clock;
 use crate::state::AppState;
@@ -18,11 +18,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn measure(State(state): State<AppState>) -> Result<Json<BucketUsage>, AppError> {
-    let target = state
-        .config()
-        .current_target()
-        .await
-        .map_err(|e| storage_error(&e))?;
+    let target = current_target(&state).await?;
     let measured_at = clock::now();
     let u = usage::measure(&target)
         .await
