@@ -68,7 +68,25 @@ fn disabled(root: &Element, testid: &str) -> bool {
     find(root, testid).unwrap().has_attribute("disabled")
 }
 
-/// Replaces `window.fetch` with canned answers: `(API path, status, JSON body)`, matched on
+/// The calls the page made since [`serve`] (`POST /operations/op-1/cancel`), and forgets them.
+fn calls() -> Vec<String> {
+    let got = js_sys::Reflect::get(&js_sys::global(), &"__lbCalls".into()).unwrap();
+    js_sys::Reflect::set(
+        &js_sys::global(),
+        &"__lbCalls".into(),
+        &js_sys::Array::new(),
+    )
+    .unwrap();
+    if got.is_undefined() {
+        return Vec::new();
+    }
+    got.unchecked_into::<js_sys::Array>()
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect()
+}
+
+/// Replaces `window.fetch` with canned answers (and records each call for [`calls`]): `(API path, status, JSON body)`, matched on
 /// the URL's path under `/api/v1` (a query string is ignored), or on `METHOD path` (`PUT
 /// /config`) for one method only (list those first). Any other call fails as an
 /// unreachable server does.
@@ -86,6 +104,7 @@ fn serve(routes: &[(&str, u16, &str)]) {
         "return (url, init) => {
             const path = new URL(url, location.href).pathname.slice(7);
             const method = (init && init.method) || 'GET';
+            (globalThis.__lbCalls = globalThis.__lbCalls || []).push(method + ' ' + path);
             for (const [p, status, body] of routes) {
                 if (path === p || method + ' ' + path === p) {
                     return Promise.resolve(new Response(body,
@@ -745,5 +764,80 @@ async fn the_managed_secrets_command_names_the_instances_namespace() {
     );
     assert!(find(&div, "managed-secret-missing").is_none());
     assert!(text(&div, "managed-secret-passphrase").contains("passphrase set in the Secret"));
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn cancel_asks_once_before_it_stops_a_restore_and_a_cancel_is_not_a_failure() {
+    serve(&[
+        ("POST /operations/op-1/cancel", 202, "{}"),
+        (
+            "/operations/op-1",
+            404,
+            r#"{"code":"not_found","message":"gone","hint":null}"#,
+        ),
+    ]);
+    let mut running = failed_restore();
+    running.status = OperationStatus::Running;
+    (running.error, running.finished_at) = (None, None);
+    let (div, handle) = render(Some(standalone_api()), vec![running.clone()], true);
+    settle().await;
+    calls();
+    // The first press asks, naming what stopping leaves behind; nothing is sent.
+    click(&div, "cancel-operation");
+    settle().await;
+    let ask = text(&div, "cancel-confirm");
+    assert!(
+        ask.contains("namespace dash") && ask.contains("stays stopped"),
+        "{ask}"
+    );
+    assert!(find(&div, "cancel-operation").is_none());
+    assert_eq!(calls(), Vec::<String>::new());
+    // "Keep it running" goes back, still without a call.
+    let keep = div
+        .query_selector("[data-testid=cancel-confirm] .lb-btn:not(.lb-btn-danger)")
+        .unwrap()
+        .unwrap();
+    keep.unchecked_into::<HtmlElement>().click();
+    settle().await;
+    assert!(find(&div, "cancel-confirm").is_none());
+    assert_eq!(calls(), Vec::<String>::new());
+    // Asked again and confirmed: one cancel.
+    click(&div, "cancel-operation");
+    settle().await;
+    click(&div, "cancel-operation-confirm");
+    settle().await;
+    assert_eq!(calls(), vec!["POST /operations/op-1/cancel".to_owned()]);
+    handle.destroy();
+
+    // A backup is cancelled at once.
+    let mut backup = running.clone();
+    backup.kind = OperationKind::Backup {
+        description: String::new(),
+        trigger: Trigger::Scheduled,
+    };
+    let (div, handle) = render(Some(standalone_api()), vec![backup], true);
+    settle().await;
+    calls();
+    click(&div, "cancel-operation");
+    settle().await;
+    assert!(find(&div, "cancel-confirm").is_none());
+    assert_eq!(calls(), vec!["POST /operations/op-1/cancel".to_owned()]);
+    handle.destroy();
+
+    // Cancelled: said in a neutral note, not an alert.
+    let mut cancelled = running;
+    cancelled.status = OperationStatus::Cancelled;
+    cancelled.error = Some(ApiError::new("cancelled", "Cancelled during \"Fetch\""));
+    let (div, handle) = render(None, vec![cancelled], true);
+    settle().await;
+    let note = find(&div, "operation-error").unwrap();
+    assert_eq!(note.get_attribute("role").as_deref(), Some("status"));
+    assert!(
+        note.get_attribute("class")
+            .unwrap_or_default()
+            .contains("lb-banner-info")
+    );
+    assert!(find(&div, "cancel-operation").is_none());
     handle.destroy();
 }

@@ -154,6 +154,8 @@ pub enum StepStatus {
     Failed,
     /// Not needed this time.
     Skipped,
+    /// Stopped half-way: the operation was cancelled while it ran.
+    Cancelled,
     /// A status this bundle does not know yet.
     #[serde(other)]
     Unknown,

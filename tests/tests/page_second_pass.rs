@@ -182,6 +182,18 @@ async fn the_progress_page_shows_the_runs_log_and_cancels() -> anyhow::Result<()
     browser
         .wait_for_text("[data-testid=operation-progress] .lb-status", "Cancelled")
         .await?;
+    // A cancel is what was asked for: the step it stopped says so, in a neutral note.
+    let steps = browser.text_of("[data-testid=operation] .lb-steps").await?;
+    assert!(
+        steps.contains("Cancelled") && !steps.contains("Failed"),
+        "{steps}"
+    );
+    let role = c
+        .find(Locator::Css("[data-testid=operation-error]"))
+        .await?
+        .attr("role")
+        .await?;
+    assert_eq!(role.as_deref(), Some("status"));
     browser.close().await?;
     Ok(())
 }

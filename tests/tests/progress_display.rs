@@ -1,6 +1,9 @@
 //! The progress display never contradicts itself: sampled every 250 ms in the page through
 //! a backup and a restore, the bar, its percentage and the step named beside it agree, the
-//! line beside the bar gives no other percentage, and the percentage never goes back.
+//! line beside the bar gives no other percentage, the percentage never goes back, the
+//! running step's clock moves (never still for 2 s), and "less than a second left" never
+//! stays for more than 3 s. On the main page, a running backup's card and its row in the
+//! Backups table give the same percentage.
 //!
 //! Needs `dist/`, `target/debug/lifeboat`, chromedriver, PostgreSQL, pgBackRest and restic
 //! (`make test` provides them).
@@ -33,6 +36,22 @@ const SAMPLER: &str = r#"
       line: text('[data-testid=progress-overall]'),
       step: text('[data-testid=progress-step]'),
       row: row ? row.textContent : null,
+      clock: text('[data-testid=operation-step][aria-current=step] .lb-step-state'),
+      eta: text('[data-testid=progress-eta]'),
+      t: Date.now(),
+    });
+  }, 250);
+"#;
+
+/// Installs the main page's sampler: every 250 ms, the In progress card's percentage and
+/// the running backup's row's.
+const HOME_SAMPLER: &str = r#"
+  window.__lbSamples = [];
+  window.__lbSampler = setInterval(() => {
+    const text = css => { const e = document.querySelector(css); return e ? e.textContent : null; };
+    window.__lbSamples.push({
+      card: text('[data-testid=current-operation] [data-testid=progress-percent]'),
+      row: text('[data-testid=backup-row-running] .lb-status'),
     });
   }, 250);
 "#;
@@ -47,6 +66,79 @@ struct Sample {
     line: Option<String>,
     step: Option<String>,
     row: Option<String>,
+    clock: Option<String>,
+    eta: Option<String>,
+    /// When it was taken, in milliseconds.
+    t: f64,
+}
+
+/// Fails when the running step's clock stays still for 2 s while the same step runs, or
+/// "less than a second left" stays for more than 3 s.
+fn check_clocks(what: &str, samples: &[Sample]) -> anyhow::Result<()> {
+    let mut still: Option<&Sample> = None;
+    let mut almost: Option<f64> = None;
+    for (i, s) in samples.iter().enumerate() {
+        let running = s.status.as_deref() == Some("Running");
+        match (&still, running, &s.row, &s.clock) {
+            (Some(first), true, Some(row), Some(clock))
+                if first.row.as_ref() == Some(row) && first.clock.as_ref() == Some(clock) =>
+            {
+                if s.t - first.t > 2_000.0 {
+                    bail!(
+                        "{what} #{i}: step {row:?} showed {clock:?} for {:.1} s while it ran",
+                        (s.t - first.t) / 1000.0
+                    );
+                }
+            }
+            (_, true, Some(_), Some(_)) => still = Some(s),
+            _ => still = None,
+        }
+        let under_a_second = running
+            && s.eta
+                .as_deref()
+                .is_some_and(|e| e.contains("less than a second"));
+        match (almost, under_a_second) {
+            (Some(since), true) if s.t - since > 3_000.0 => bail!(
+                "{what} #{i}: \"less than a second left\" for {:.1} s: {s:?}",
+                (s.t - since) / 1000.0
+            ),
+            (None, true) => almost = Some(s.t),
+            (_, false) => almost = None,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// One sample of the main page.
+#[derive(Debug, Deserialize)]
+struct HomeSample {
+    card: Option<String>,
+    row: Option<String>,
+}
+
+/// Fails when the card and the row give different percentages; returns how many samples
+/// had both.
+fn check_home(samples: &[HomeSample]) -> anyhow::Result<usize> {
+    let mut both = 0;
+    for (i, s) in samples.iter().enumerate() {
+        let row = s
+            .row
+            .as_deref()
+            .and_then(|r| r.split('·').nth(1))
+            .and_then(number);
+        if row.is_some() && s.card.is_none() {
+            bail!("main page #{i}: the row gives a percentage the card does not: {s:?}");
+        }
+        if let (Some(card), Some(row)) = (s.card.as_deref().and_then(number), row) {
+            both += 1;
+            anyhow::ensure!(
+                card == row,
+                "main page #{i}: one backup, two percentages: the card {card}%, the row {row}%: {s:?}"
+            );
+        }
+    }
+    Ok(both)
 }
 
 /// The whole number in `s` before its `%`, if any.
@@ -135,6 +227,7 @@ async fn sample(browser: &Browser, server: &Lifeboat, id: &str, what: &str) -> a
         .await?;
     let samples: Vec<Sample> = serde_json::from_value(got)?;
     let (steps, with_percent) = check(what, &samples)?;
+    check_clocks(what, &samples)?;
     anyhow::ensure!(
         with_percent >= 4 && steps.len() >= 2,
         "{what}: too little was sampled to prove anything: {with_percent} running samples with a \
@@ -171,6 +264,36 @@ async fn the_bar_the_percentage_and_the_step_agree_through_a_backup_and_a_restor
     let op: Value = r.json().await?;
     let id = op["id"].as_str().context("no id")?.to_owned();
     sample(&browser, &server, &id, "backup").await?;
+
+    // Another, followed on the main page: the card and the row agree.
+    browser.client.goto(&format!("{}/", server.url)).await?;
+    element(&browser, "[data-testid=backups-table]").await?;
+    browser.client.execute(HOME_SAMPLER, vec![]).await?;
+    let r = server
+        .api()
+        .post(format!("{}/api/v1/backups", server.url))
+        .json(&json!({ "description": "sampled on the main page" }))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success(), "POST /backups: {}", r.status());
+    let op: Value = r.json().await?;
+    let id = op["id"].as_str().context("no id")?;
+    let op = wait_operation(&server, id, 240).await?;
+    anyhow::ensure!(op["status"] == "succeeded", "{op:#}");
+    let got: Value = browser
+        .client
+        .execute(
+            "clearInterval(window.__lbSampler); return window.__lbSamples;",
+            vec![],
+        )
+        .await?;
+    let home: Vec<HomeSample> = serde_json::from_value(got)?;
+    let both = check_home(&home)?;
+    anyhow::ensure!(
+        both >= 2,
+        "the main page showed the card and the row together in only {both} of {} samples",
+        home.len()
+    );
 
     let backup = newest_backup(&server).await?;
     let r = server

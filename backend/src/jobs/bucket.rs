@@ -182,8 +182,20 @@ pub async fn while_locked(
     let result = work.await;
     stop_heartbeat.cancel();
     let _ = heartbeat.await;
-    if let Err(e) = lease.release().await {
-        tracing::warn!(error = %e, "cannot release the bucket lock; it expires by itself");
+    // The lock step's line said "renewed while the job runs": once the job has ended, it
+    // says what became of the lock.
+    match lease.release().await {
+        Ok(()) => ctx.step_detail("lock", "held while the job ran, then released"),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot release the bucket lock; it expires by itself");
+            ctx.step_detail(
+                "lock",
+                format!(
+                    "could not be released ({e}); it expires by itself at {}",
+                    lease.record().expires_at
+                ),
+            );
+        }
     }
     match result {
         Err(StepFailure {

@@ -13,7 +13,10 @@ use std::sync::Arc;
 use super::Jobs;
 use crate::operations::clock;
 
+pub mod estimate;
 pub mod log;
+
+use estimate::{Position, StepPlan};
 
 /// How often progress is written and published at most.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
@@ -38,10 +41,10 @@ pub struct JobCtx {
 /// How the steps add up to the whole operation.
 #[derive(Debug, Default)]
 struct Overall {
-    /// Each step's share of the whole, in order (they sum to 1).
-    shares: Vec<(String, f64)>,
-    /// The step running now.
-    current: Option<String>,
+    /// The steps in order, with their weights and usual durations ([`estimate`]).
+    plan: Vec<StepPlan>,
+    /// The step running now, and since when.
+    current: Option<(String, Instant)>,
     /// When the weights were set (the job's start).
     since: Option<Instant>,
     /// The largest share reported so far: the whole operation's share never goes back,
@@ -53,6 +56,9 @@ struct Overall {
 struct Throttle {
     last: Option<Instant>,
     pending: Option<Progress>,
+    /// The running step's last own figures (before the whole operation's were added), so
+    /// that [`JobCtx::tick`] can bring the whole operation's share and time left up to date.
+    step: Progress,
 }
 
 impl JobCtx {
@@ -115,51 +121,57 @@ impl JobCtx {
             .clone()
     }
 
-    /// Weighs the steps (by the data they move) so progress carries the whole operation's
-    /// share done and ETA; steps not named weigh nothing.
+    /// Weighs the steps (by the data they move) and learns how long each usually takes
+    /// (from the last operations of this kind that succeeded), so progress carries the whole
+    /// operation's share done and time left; steps not named weigh nothing.
     pub fn set_weights(&self, weights: &[(&str, f64)]) {
         let sum: f64 = weights.iter().map(|(_, w)| w).sum();
-        let order: Vec<String> = self
-            .jobs
-            .operations()
-            .get(&self.id)
-            .map(|op| op.steps.into_iter().map(|s| s.id).collect())
-            .unwrap_or_default();
+        let all = self.jobs.operations().list();
+        let (order, typical) = match all.iter().find(|op| op.id == self.id) {
+            Some(op) => (
+                op.steps.iter().map(|s| s.id.clone()).collect(),
+                estimate::typical_durations(&op.kind, &all),
+            ),
+            None => (Vec::new(), Default::default()),
+        };
         let mut o = self.overall.lock().unwrap_or_else(PoisonError::into_inner);
-        o.shares = order
+        o.plan = order
             .into_iter()
-            .map(|id| {
-                let w = weights
+            .map(|id: String| StepPlan {
+                weight: weights
                     .iter()
                     .find(|(s, _)| *s == id)
-                    .map_or(0.0, |(_, w)| w / sum.max(f64::EPSILON));
-                (id, w)
+                    .map_or(0.0, |(_, w)| w / sum.max(f64::EPSILON)),
+                typical: typical.get(&id).copied(),
+                id,
             })
             .collect();
         o.since = Some(Instant::now());
     }
 
-    /// Adds the whole operation's share done and ETA to a step's progress: the steps
-    /// before the current one count whole, the current one by its own fraction (nothing
-    /// while its total is unknown). Never less than what was reported before.
+    /// Adds the whole operation's share done and time left to a step's progress
+    /// ([`estimate::estimate`]). The share never goes below what was reported before.
     fn with_overall(&self, mut p: Progress) -> Progress {
         let mut o = self.overall.lock().unwrap_or_else(PoisonError::into_inner);
-        let (Some(current), Some(since)) = (&o.current, o.since) else {
+        let (Some((current, step_since)), Some(since)) = (&o.current, o.since) else {
             return p;
         };
-        let Some(pos) = o.shares.iter().position(|(id, _)| id == current) else {
+        let Some(step) = o.plan.iter().position(|s| &s.id == current) else {
             return p;
         };
-        let before: f64 = o.shares[..pos].iter().map(|(_, w)| w).sum();
-        let this = o.shares[pos].1 * p.fraction().unwrap_or(0.0);
-        let overall = (before + this).clamp(0.0, 1.0).max(o.best);
+        let at = Position {
+            step,
+            step_fraction: p.fraction(),
+            step_elapsed: step_since.elapsed().as_secs_f64(),
+            elapsed: since.elapsed().as_secs_f64(),
+        };
+        let Some(e) = estimate::estimate(&o.plan, at) else {
+            return p;
+        };
+        let overall = e.fraction.max(o.best);
         o.best = overall;
         p.overall_fraction = Some(overall);
-        let elapsed = since.elapsed().as_secs_f64();
-        // Early figures swing wildly: no estimate before 5 % and 2 s.
-        if overall >= 0.05 && elapsed >= 2.0 {
-            p.overall_eta_seconds = Some(elapsed * (1.0 - overall) / overall);
-        }
+        p.overall_eta_seconds = e.eta;
         p
     }
 
@@ -170,7 +182,11 @@ impl JobCtx {
         self.overall
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .current = Some(step.to_owned());
+            .current = Some((step.to_owned(), Instant::now()));
+        self.throttle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .step = Progress::default();
         let fresh = self.with_overall(Progress::default());
         let progress = fresh.overall_fraction.is_some().then_some(fresh);
         let now = clock::now();
@@ -181,6 +197,40 @@ impl JobCtx {
                 s.started_at = Some(now);
             }
         });
+    }
+
+    /// Says what the running `step` is doing now ("waiting for Keycloak to answer"), or
+    /// replaces a finished step's line (the lock's, once released).
+    pub fn step_detail(&self, step: &str, detail: impl Into<String>) {
+        let detail = detail.into();
+        self.update(|op| {
+            if let Some(s) = op.steps.iter_mut().find(|s| s.id == step) {
+                s.detail = Some(detail);
+            }
+        });
+    }
+
+    /// Brings the whole operation's share and time left up to date when nothing was
+    /// published for [`PROGRESS_INTERVAL`]: a step that reports nothing (starting Postgres,
+    /// waiting for Keycloak) still moves the estimate, second by second. The supervisor
+    /// calls it every second while the job runs.
+    pub fn tick(&self) {
+        let step = {
+            let t = self.throttle.lock().unwrap_or_else(PoisonError::into_inner);
+            if t.last.is_some_and(|l| l.elapsed() < PROGRESS_INTERVAL) {
+                return;
+            }
+            t.step.clone()
+        };
+        let has_plan = self
+            .overall
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .current
+            .is_some();
+        if has_plan {
+            self.progress(step);
+        }
     }
 
     /// Marks `step` finished with `status` and an optional line of detail.
@@ -203,6 +253,10 @@ impl JobCtx {
 
     /// Reports progress; written at most once per [`PROGRESS_INTERVAL`].
     pub fn progress(&self, progress: Progress) {
+        self.throttle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .step = progress.clone();
         let progress = self.with_overall(progress);
         let publish = {
             let mut t = self.throttle.lock().unwrap_or_else(PoisonError::into_inner);

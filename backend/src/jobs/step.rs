@@ -120,11 +120,13 @@ pub async fn step<T>(
             Ok(value)
         }
         Err(error) => {
-            let detail = match &error {
-                StepError::Cancelled => "stopped".to_owned(),
-                StepError::Failed { message, .. } => message.clone(),
+            // Stopped: cancelled, as the supervisor keeps it only when the operation was
+            // (a shutdown or a lost lock makes it failed there).
+            let (status, detail) = match &error {
+                StepError::Cancelled => (StepStatus::Cancelled, "stopped".to_owned()),
+                StepError::Failed { message, .. } => (StepStatus::Failed, message.clone()),
             };
-            ctx.step_finished(id, StepStatus::Failed, Some(detail));
+            ctx.step_finished(id, status, Some(detail));
             Err(StepFailure { step: id, error })
         }
     }

@@ -49,7 +49,10 @@ pub async fn run(
 ) {
     record(jobs, id, |op| op.status = OperationStatus::Running);
     let ctx = JobCtx::new(jobs.clone(), id.to_owned(), cancel);
-    let result = job(&ctx).await;
+    let result = tokio::select! {
+        result = job(&ctx) => result,
+        never = tick(&ctx) => match never {},
+    };
     ctx.flush_progress();
     let shutting_down = jobs.shutdown_token().is_cancelled();
     let aftermath = ctx.aftermath();
@@ -113,11 +116,21 @@ pub async fn run(
                 }
                 op.status = status;
                 op.error = Some(err);
-                close_steps(op);
+                close_steps(op, status);
             }
         }
         audit_end(jobs, op);
     });
+}
+
+/// Keeps the running job's estimate moving while its step reports nothing ([`JobCtx::tick`]).
+async fn tick(ctx: &JobCtx) -> std::convert::Infallible {
+    let mut every = tokio::time::interval(super::context::PROGRESS_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        ctx.tick();
+    }
 }
 
 /// Records how an operation ended in the audit trail. Called inside the operation's final
@@ -170,12 +183,21 @@ fn restore_aftermath(jobs: &Jobs, op: &Operation) -> Option<String> {
     (marker == op.id).then(|| super::restore::incomplete_text(target_namespace))
 }
 
-/// Steps still running when an operation ends are failed; later ones stay pending.
-fn close_steps(op: &mut Operation) {
+/// Steps still running when an operation ends, or stopped by it, are cancelled when the
+/// operation was, else failed; later ones stay pending.
+fn close_steps(op: &mut Operation, ended: OperationStatus) {
     let now = clock::now();
+    let status = if ended == OperationStatus::Cancelled {
+        StepStatus::Cancelled
+    } else {
+        StepStatus::Failed
+    };
     for s in &mut op.steps {
+        if s.status == StepStatus::Cancelled {
+            s.status = status;
+        }
         if s.status == StepStatus::Running {
-            s.status = StepStatus::Failed;
+            s.status = status;
             s.finished_at = Some(now.clone());
         }
     }
@@ -208,7 +230,7 @@ pub async fn recover(jobs: &Jobs) -> Vec<String> {
                 err.hint = Some("run the restore again; it starts over from the backup".into());
             }
             op.error = Some(err);
-            close_steps(op);
+            close_steps(op, OperationStatus::Interrupted);
             audit_end(jobs, op);
         });
     }

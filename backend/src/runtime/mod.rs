@@ -305,8 +305,11 @@ pub trait Instance: Send + Sync + std::fmt::Debug {
     ) -> Result<ToolOutput, InstanceError>;
 
     /// Starts Postgres on a restored data directory with this instance's settings and waits
-    /// until it accepts connections (after replaying WAL to the backup's consistent point).
-    async fn start_restored(&self) -> Result<(), InstanceError>;
+    /// until it accepts connections (after replaying WAL to the backup's consistent point),
+    /// and the services that start on it (Keycloak) until they answer. `waiting` is told
+    /// what it waits for at each stage, in words for the page ("waiting for Keycloak to
+    /// answer").
+    async fn start_restored(&self, waiting: &(dyn Fn(&str) + Sync)) -> Result<(), InstanceError>;
 
     /// Whether Postgres has finished recovery (and accepts writes).
     async fn is_primary(&self) -> Result<bool, InstanceError>;

@@ -43,21 +43,15 @@ fn running_row(op: &Operation, now: Option<f64>) -> Html {
         } => (description.clone(), trigger(t)),
         _ => (String::new(), String::new()),
     };
-    let done = op
-        .progress
-        .as_ref()
-        .map(|p| format::bytes_of(p.bytes_done, p.bytes_total));
-    let pct = op
-        .progress
-        .as_ref()
-        .and_then(|p| p.fraction())
-        .map(format::percent);
+    // The whole operation's share, as on its card and progress page: one operation shows
+    // one percentage wherever it appears (a step's own bytes are only in its step's row).
+    let pct = crate::components::operation_progress::overall_fraction(op).map(format::percent);
     html! {
         <tr class="lb-row-running" data-testid="backup-row-running">
             <td data-label="Date">{ when(&op.created_at, now) }</td>
             <td data-label="Description">{ description_cell(&description) }</td>
             <td data-label="Trigger">{ trig }</td>
-            <td data-label="Size">{ done.unwrap_or_else(|| "–".to_owned()) }</td>
+            <td data-label="Size">{ "–" }</td>
             <td data-label="Duration">{ "–" }</td>
             <td data-label="Status">{ status::badge_with(status::operation(op.status), pct.map(|p| format!(" · {p}"))) }</td>
             <td data-label="Source">{ "this instance" }</td>

@@ -232,13 +232,19 @@ pub fn when(iso: &str, now: Option<f64>) -> Html {
         <time datetime={iso.to_owned()} title={format!("{local} ({iso})")}>{ shown }</time>
     }
 }
-/// The error with its hint, and the warnings.
+/// The error with its hint (a cancel, neutral), and the warnings.
 fn problems(op: &Operation) -> Html {
+    // Cancelled is what the admin asked for: said plainly, not as a failure.
+    let (tone, role, icon) = if op.status == OperationStatus::Cancelled {
+        ("lb-banner-info", "status", "■")
+    } else {
+        ("lb-banner-error", "alert", "✕")
+    };
     html! {
         <>
             if let Some(err) = &op.error {
-                <div class="lb-banner lb-banner-error" role="alert" data-testid="operation-error">
-                    <span class="lb-banner-icon" aria-hidden="true">{ "✕" }</span>
+                <div class={classes!("lb-banner", tone)} role={role} data-testid="operation-error">
+                    <span class="lb-banner-icon" aria-hidden="true">{ icon }</span>
                     <div class="lb-banner-body">
                         <p class="lb-banner-message">{ err.message.clone() }</p>
                         if let Some(hint) = &err.hint {

@@ -27,6 +27,7 @@ pub fn step(status: StepStatus) -> (&'static str, &'static str, &'static str) {
         StepStatus::Succeeded => ("✓", "Done", "lb-tone-ok"),
         StepStatus::Failed => ("✕", "Failed", "lb-tone-bad"),
         StepStatus::Skipped => ("–", "Skipped", "lb-tone-muted"),
+        StepStatus::Cancelled => ("■", "Cancelled", "lb-tone-muted"),
         StepStatus::Unknown => ("?", "Unknown", "lb-tone-muted"),
     }
 }

@@ -81,12 +81,13 @@ pub fn use_settled<T: Clone + PartialEq + 'static>(value: T, ms: u32) -> T {
     (*settled).clone()
 }
 
-/// Draws the component again every `ms` milliseconds (what a countdown needs).
+/// Draws the component again every `ms` milliseconds (what a countdown or a running step's
+/// clock needs); a new `ms` restarts the timer.
 #[hook]
 pub fn use_redraw_every(ms: u32) {
     let update = use_force_update();
-    use_effect_with((), move |()| {
-        let timer = gloo_timers::callback::Interval::new(ms, move || update.force_update());
+    use_effect_with(ms, move |ms| {
+        let timer = gloo_timers::callback::Interval::new(*ms, move || update.force_update());
         move || drop(timer)
     });
 }

@@ -13,7 +13,7 @@ use crate::api::{Api, ApiFailure};
 use crate::components::banner::error_banner;
 use crate::components::operation_progress::{operation_progress, title};
 use crate::components::restore_dialog::RestoreDialog;
-use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch};
+use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch, use_redraw_every};
 use crate::pages::{StartRestoreAction, dismiss, use_sign_in, use_start_restore};
 use crate::router::{Link, Route};
 use crate::state::OperationsAction;
@@ -149,12 +149,35 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
         }
     });
 
-    // Cancel while it runs.
+    // Cancel while it runs. A restore asks once first: stopping it mid-way leaves its
+    // namespace without a working system Postgres until a restore succeeds.
     let running = op.as_ref().is_some_and(|o| !o.status.is_terminal());
+    // The running step's clock moves every second.
+    use_redraw_every(if running { 1_000 } else { 60_000 });
     let cancel = use_action(|api: Api, id: AttrValue| async move { api.cancel(&id).await });
+    let asking = use_state(|| false);
+    let restore_into = op.as_ref().and_then(|o| match &o.kind {
+        OperationKind::Restore {
+            target_namespace, ..
+        } => Some(target_namespace.clone()),
+        _ => None,
+    });
     let on_cancel = {
-        let (cancel, id) = (cancel.clone(), props.id.clone());
-        Callback::from(move |_: MouseEvent| cancel.run(id.clone()))
+        let (cancel, id, asking) = (cancel.clone(), props.id.clone(), asking.clone());
+        let ask = restore_into.is_some();
+        Callback::from(move |_: MouseEvent| {
+            if ask && !*asking {
+                asking.set(true);
+                crate::pages::focus_soon("[data-testid=cancel-confirm]");
+            } else {
+                asking.set(false);
+                cancel.run(id.clone());
+            }
+        })
+    };
+    let keep = {
+        let asking = asking.clone();
+        Callback::from(move |_: MouseEvent| asking.set(false))
     };
 
     html! {
@@ -165,12 +188,30 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
             <h1 class="lb-title" tabindex="-1" ref={heading}>{ "Operation " }{ props.id.clone() }</h1>
             { body }
             if running {
-                <div class="lb-actions">
-                    <button type="button" class="lb-btn lb-btn-danger" onclick={on_cancel}
-                        disabled={cancel.busy()} data-testid="cancel-operation">
-                        { "Cancel this operation" }
-                    </button>
-                </div>
+                if let (true, Some(ns)) = (*asking, &restore_into) {
+                    <div class="lb-banner lb-banner-warn" role="alertdialog" aria-labelledby="lb-cc"
+                        data-testid="cancel-confirm" tabindex="-1">
+                        <div class="lb-banner-body">
+                            <p class="lb-banner-message" id="lb-cc">
+                                { format!("Stop this restore? The system Postgres of namespace {ns} is being replaced: stopped now, it stays stopped and incomplete until a restore succeeds.") }
+                            </p>
+                            <div class="lb-actions">
+                                <button type="button" class="lb-btn lb-btn-danger" onclick={on_cancel}
+                                    disabled={cancel.busy()} data-testid="cancel-operation-confirm">
+                                    { "Yes, stop the restore" }
+                                </button>
+                                <button type="button" class="lb-btn" onclick={keep}>{ "Keep it running" }</button>
+                            </div>
+                        </div>
+                    </div>
+                } else {
+                    <div class="lb-actions">
+                        <button type="button" class="lb-btn lb-btn-danger" onclick={on_cancel}
+                            disabled={cancel.busy()} data-testid="cancel-operation">
+                            { "Cancel this operation" }
+                        </button>
+                    </div>
+                }
             }
             if let Some(text) = fetched.ok().map(|(_, log)| log).filter(|t| !t.is_empty()) {
                 <section class="lb-card" aria-labelledby="lb-log-h">

@@ -316,13 +316,16 @@ async fn restore_postgres(
 
 async fn start(ctx: &JobCtx, instance: &dyn Instance) -> Result<((), Option<String>), StepError> {
     let started = Instant::now();
-    instance.start_restored().await.map_err(|e| {
-        failed(
-            "postgres_start_failed",
-            e.to_string(),
-            Some("see the Postgres server log named in the message"),
-        )
-    })?;
+    instance
+        .start_restored(&|what: &str| ctx.step_detail("start", what))
+        .await
+        .map_err(|e| {
+            failed(
+                "postgres_start_failed",
+                e.to_string(),
+                Some("see the Postgres server log named in the message"),
+            )
+        })?;
     // `ready` comes once the backup's consistent point is reached; promotion follows.
     let deadline = Instant::now() + std::time::Duration::from_secs(120);
     loop {

@@ -545,7 +545,8 @@ impl Instance for KubeInstance {
     /// Scales the system Postgres back up and waits for its pod to run, and for the restore
     /// Job (deleted when it ended) to be gone; the restore then polls Postgres itself (it
     /// replays WAL to the backup's consistent point first).
-    async fn start_restored(&self) -> Result<(), InstanceError> {
+    async fn start_restored(&self, waiting: &(dyn Fn(&str) + Sync)) -> Result<(), InstanceError> {
+        waiting("waiting for the Postgres pod to run and replay WAL");
         let workloads = self.workloads();
         workloads.start_postgres().await.map_err(cluster)?;
         let job = self.restore_job();

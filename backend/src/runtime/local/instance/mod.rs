@@ -517,8 +517,9 @@ impl Instance for LocalInstance {
 
     /// Starts Postgres and, once it has replayed WAL and promoted, Keycloak on the restored
     /// realms.
-    async fn start_restored(&self) -> Result<(), InstanceError> {
+    async fn start_restored(&self, waiting: &(dyn Fn(&str) + Sync)) -> Result<(), InstanceError> {
         self.postmaster.write_settings(&self.archive_command())?;
+        waiting("waiting for Postgres to replay WAL to the backup's consistent point");
         self.postmaster.start().await?;
         let Some(kc) = &self.keycloak else {
             return Ok(());
@@ -532,6 +533,7 @@ impl Instance for LocalInstance {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        waiting("waiting for Keycloak to answer");
         kc.start().await.map_err(keycloak_error)
     }
 
