@@ -17,6 +17,7 @@ WHAT=${1:-all}
 TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
+ESBUILD_VERSION=0.25.12 # minifies wasm-bindgen's JS glue (scripts/minify-glue.sh)
 AZURITE_VERSION=3.35.0
 AXE_CORE_VERSION=4.14.1
 MOTO_VERSION=5.2.5
@@ -72,10 +73,10 @@ if ! has_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
   cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-# --- npm: wasm-opt (binaryen) for trunk; Azurite and axe-core for tests ------------
+# --- npm: wasm-opt (binaryen) and esbuild for trunk; Azurite and axe-core for tests ------------
 NPM_DIR="$ROOT/.tools/npm"
 mkdir -p "$NPM_DIR"
-npm_pkgs=("binaryen@$BINARYEN_VERSION")
+npm_pkgs=("binaryen@$BINARYEN_VERSION" "esbuild@$ESBUILD_VERSION")
 [ "$WHAT" = all ] && npm_pkgs+=("azurite@$AZURITE_VERSION" "axe-core@$AXE_CORE_VERSION")
 need_npm=()
 for spec in "${npm_pkgs[@]}"; do
