@@ -174,3 +174,55 @@ async fn one_time_link_and_token_form_set_session_cookies() {
         "{cookies:?}"
     );
 }
+
+/// `GET /api/v1/session` with `headers`: its status and JSON body.
+async fn session_of(state: &AppState, headers: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+    let mut req = Request::get("/api/v1/session");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = send(state, req.body(Body::empty()).unwrap()).await;
+    let status = r.status();
+    let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_session_says_who_and_how_and_signing_out_ends_it() {
+    let (_d, state, ctx) = fixture();
+    let (status, body) = session_of(&state, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let bearer = format!("Bearer {TOKEN}");
+    let (status, body) = session_of(&state, &[("authorization", &bearer)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, serde_json::json!({"user": "admin", "via": "token"}));
+
+    // A session from the one-time link says so; signing out ends it (`204`: no Keycloak
+    // session to end).
+    let s = ctx
+        .auth
+        .redeem_login_code(ctx.auth.issue_login_code().unwrap().expose())
+        .unwrap();
+    let csrf = s.csrf.expose().to_owned();
+    let cookie = format!("lifeboat_session={}; lifeboat_csrf={csrf}", s.id.expose());
+    let (status, body) = session_of(&state, &[("cookie", &cookie)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        serde_json::json!({"user": "admin", "via": "login_link"})
+    );
+    let out = send(
+        &state,
+        Request::delete("/api/v1/session")
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .header("origin", "http://localhost")
+            .header("host", "localhost")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let (status, _) = session_of(&state, &[("cookie", &cookie)]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

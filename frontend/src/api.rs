@@ -218,6 +218,24 @@ impl Api {
             .map(drop)
     }
 
+    /// `GET /api/v1/session`'s `user`: who is signed in. (One field, read as the audit
+    /// entries are: no deserializer in the bundle for it.)
+    pub async fn session_user(&self) -> Result<String, ApiFailure> {
+        let resp = self.call("GET", "/session", None).await?;
+        string_field(json(&resp).await, "user")
+            .ok_or_else(|| ApiFailure::Network("the answer names no user".to_owned()))
+    }
+
+    /// `DELETE /api/v1/session`: signs out; for a Keycloak user (`200`), where the browser
+    /// goes next to sign out of Keycloak too (`end_session`).
+    pub async fn sign_out(&self) -> Result<Option<String>, ApiFailure> {
+        let resp = self.call("DELETE", "/session", None).await?;
+        if resp.status() == 204 {
+            return Ok(None);
+        }
+        Ok(string_field(json(&resp).await, "end_session"))
+    }
+
     /// `GET /api/v1/operations`, newest first.
     pub async fn operations(&self) -> Result<OperationList, ApiFailure> {
         self.get_json("/operations").await
@@ -323,6 +341,11 @@ impl Api {
 /// The response's body, parsed by the browser; `None` when it is not JSON.
 async fn json(resp: &web_sys::Response) -> Option<JsValue> {
     JsFuture::from(resp.json().ok()?).await.ok()
+}
+
+/// A string field of a JSON object, if it is one.
+fn string_field(value: Option<JsValue>, key: &str) -> Option<String> {
+    js_sys::Reflect::get(&value?, &key.into()).ok()?.as_string()
 }
 
 /// Reads a 2xx response's JSON body as `T`.

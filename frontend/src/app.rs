@@ -5,6 +5,7 @@
 use yew::prelude::*;
 
 use crate::api::Api;
+use crate::components::account::use_account;
 use crate::components::shell::shell;
 use crate::hooks::{Operations, use_operations};
 use crate::mount::MountOptions;
@@ -40,6 +41,7 @@ pub fn app(props: &AppProps) -> Html {
     let api = use_memo(props.options.clone(), Api::new);
     // The operations are followed once for the whole mount, across route changes.
     let operations = use_operations(Some((*api).clone()));
+    let account = use_account(props.options.standalone.then(|| (*api).clone()));
     let base_path = AttrValue::from(props.options.base_path.clone());
     let content = html! {
         <ContextProvider<Operations> context={operations}><Switch /></ContextProvider<Operations>>
@@ -49,7 +51,7 @@ pub fn app(props: &AppProps) -> Html {
             <Router {base_path}>
                 <div class="lb" data-lifeboat-root="">
                     if props.options.standalone {
-                        { shell(content) }
+                        { shell(content, account) }
                     } else {
                         <main class="lb-main">{ content }</main>
                     }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod operation;
 pub mod schedule;
+pub mod session;
 
 pub use error::ApiError;
 pub use health::{Health, HealthStatus, InstanceStart};

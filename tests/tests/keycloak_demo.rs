@@ -2,8 +2,9 @@
 //! the demo's first start, writes `demo-users.json` (0600) and reports the URL in
 //! `GET /api/v1/instance`; it trusts the demo realm, so an `admin` user's token from the
 //! password grant gets in and a `viewer`'s is refused, and the page's "Sign in with
-//! Keycloak" (the code flow with PKCE, in headless Chromium) signs an admin in and shows a
-//! viewer why not. After a backup the realm's login theme changes, its identity provider and
+//! Keycloak" (the code flow with PKCE, in headless Chromium) shows a viewer why not, offers
+//! signing in as someone else, signs an admin in, names them, and signs them out of
+//! Lifeboat and of Keycloak. After a backup the realm's login theme changes, its identity provider and
 //! a group are deleted; after the restore the admin API shows all three back and SSO through
 //! the identity provider signs a user of the second realm in again. A restore into
 //! a new namespace runs a second Keycloak beside the first, serving the same realm. A backup, a user deleted and another's
@@ -80,42 +81,129 @@ async fn admin_token(data: &std::path::Path, keycloak_url: &str) -> anyhow::Resu
     .map_err(|e| anyhow::anyhow!("no admin token: {e}"))
 }
 
-/// Signs `username` in through the page in a fresh headless Chromium: an admin ends on the
-/// Backup and Restore page, anyone else on the refusal naming the role.
-async fn page_sign_in(server: &Lifeboat, users: &Value, username: &str) -> anyhow::Result<()> {
+/// Waits until the page shows its cards (signed in), on Lifeboat's origin.
+async fn signed_in_page(browser: &Browser, server: &Lifeboat) -> anyhow::Result<()> {
+    element(browser, "[data-testid=backup-restore] .lb-card").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while browser
+        .client
+        .find(Locator::Css("[data-testid=signin]"))
+        .await
+        .is_ok()
+    {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "still signed out");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let url = browser.client.current_url().await?;
+    anyhow::ensure!(
+        url.as_str().starts_with(&server.url),
+        "back on Lifeboat: {url}"
+    );
+    Ok(())
+}
+
+/// Keycloak's "Do you want to log out?" (RP-initiated logout without an ID token hint): yes.
+async fn confirm_keycloak_sign_out(browser: &Browser) -> anyhow::Result<()> {
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Id("kc-logout"))
+        .await
+        .context("Keycloak's sign-out confirmation")?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// `GET /api/v1/session` from the page's own origin, with its cookie: `(status, body)`.
+async fn session_in(browser: &Browser) -> anyhow::Result<(u16, Value)> {
+    let got = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/api/v1/session').then(async r => done([r.status, await r.json()]));",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(got)?)
+}
+
+/// In one headless Chromium, through the page: a viewer signs in with Keycloak and gets the
+/// refusal (in the page's own style) naming the role; "Sign in as another user" ends
+/// Keycloak's session (the viewer's), Keycloak asks who signs in, and the admin does; the header and
+/// `GET /api/v1/session` name them (`via` Keycloak); Sign out ends Lifeboat's session and,
+/// through Keycloak's end-session endpoint, Keycloak's: back on the page, signed out, and
+/// "Sign in with Keycloak" shows Keycloak's form again instead of signing straight in.
+async fn page_sign_in_and_out(server: &Lifeboat, users: &Value) -> anyhow::Result<()> {
     let browser = Browser::start().await?;
-    browser.client.goto(&server.url).await?;
+    let c = &browser.client;
+    c.goto(&server.url).await?;
     element(&browser, "[data-testid=signin-keycloak]")
         .await?
         .click()
         .await?;
     // Keycloak's login page (its own theme), on Keycloak's origin.
-    keycloak_login(&browser, username, &password_of(users, username)).await?;
-    if username == "dash-admin" {
-        // Signed in: the page's cards instead of the sign-in form.
-        element(&browser, "[data-testid=backup-restore] .lb-card").await?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while browser
-            .client
-            .find(Locator::Css("[data-testid=signin]"))
-            .await
-            .is_ok()
-        {
-            anyhow::ensure!(tokio::time::Instant::now() < deadline, "still signed out");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        let url = browser.client.current_url().await?;
-        anyhow::ensure!(
-            url.as_str().starts_with(&server.url),
-            "back on Lifeboat: {url}"
-        );
-    } else {
-        let text = browser.wait_for_text("main", "realm role").await?;
-        anyhow::ensure!(
-            text.contains(username) && text.contains("admin"),
-            "the refusal names the user and the role: {text}"
-        );
-    }
+    keycloak_login(&browser, "dash-viewer", &password_of(users, "dash-viewer")).await?;
+    let text = browser
+        .wait_for_text("[data-testid=auth-page]", "realm role")
+        .await?;
+    anyhow::ensure!(
+        text.contains("dash-viewer") && text.contains("admin"),
+        "the refusal names the user and the role: {text}"
+    );
+    let styled: bool = serde_json::from_value(
+        c.execute(
+            "return getComputedStyle(document.querySelector('[data-testid=auth-page]')).backgroundColor !== 'rgba(0, 0, 0, 0)';",
+            vec![],
+        )
+        .await?,
+    )?;
+    anyhow::ensure!(styled, "the refusal is drawn with the page's stylesheet");
+
+    // As someone else: Keycloak's session (which would sign the viewer straight in again)
+    // ends first, once confirmed on Keycloak's page; then Keycloak asks who signs in.
+    element(&browser, "[data-testid=signin-other]")
+        .await?
+        .click()
+        .await?;
+    confirm_keycloak_sign_out(&browser).await?;
+    keycloak_login(&browser, "dash-admin", &password_of(users, "dash-admin")).await?;
+    signed_in_page(&browser, server).await?;
+    let who = browser
+        .wait_for_text("[data-testid=account-user]", "dash-admin")
+        .await?;
+    anyhow::ensure!(who == "Signed in as dash-admin", "{who}");
+    let (status, session) = session_in(&browser).await?;
+    anyhow::ensure!(
+        status == 200 && session == json!({"user": "dash-admin", "via": "keycloak"}),
+        "{status} {session}"
+    );
+
+    // Sign out: Keycloak asks to confirm ending its session, then sends the browser back.
+    element(&browser, "[data-testid=sign-out]")
+        .await?
+        .click()
+        .await?;
+    confirm_keycloak_sign_out(&browser).await?;
+    element(&browser, "[data-testid=signin-keycloak]").await?;
+    let url = c.current_url().await?;
+    anyhow::ensure!(
+        url.as_str().starts_with(&server.url),
+        "back on Lifeboat: {url}"
+    );
+    let (status, _) = session_in(&browser).await?;
+    anyhow::ensure!(status == 401, "Lifeboat's session ended: {status}");
+    // Keycloak's session ended too: it asks who, rather than signing the admin straight in.
+    element(&browser, "[data-testid=signin-keycloak]")
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Id("username"))
+        .await
+        .context("Keycloak asks who signs in after the sign-out")?;
     browser.close().await
 }
 
@@ -166,8 +254,7 @@ async fn the_demo_runs_a_real_keycloak_whose_realm_signs_in_and_comes_back() -> 
 
     // The standalone page: "Sign in with Keycloak", Keycloak's own form, and back signed in;
     // a viewer is refused with a page that says why.
-    page_sign_in(&server, &users, "dash-admin").await?;
-    page_sign_in(&server, &users, "dash-viewer").await?;
+    page_sign_in_and_out(&server, &users).await?;
 
     // Back up; then delete a user and change another's password.
     let (op, _) = api

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::{Auth, CSRF_HEADER, SESSION_COOKIE};
+use super::{Auth, CSRF_HEADER, SESSION_COOKIE, Via};
 use crate::error::AppError;
 
 /// Who made a request; handlers read it from the request extensions.
@@ -26,8 +26,19 @@ pub enum AuthMethod {
     Bearer,
     /// An OIDC access token from App Manager's identity provider.
     Oidc,
-    /// A session cookie.
-    Session,
+    /// A session cookie, started as it says.
+    Session(Via),
+}
+
+impl AuthMethod {
+    /// How the caller proved it, in `GET /api/v1/session`'s words.
+    pub fn via(self) -> Via {
+        match self {
+            Self::Bearer => Via::Token,
+            Self::Oidc => Via::Keycloak,
+            Self::Session(via) => via,
+        }
+    }
 }
 
 /// What the middleware needs.
@@ -110,7 +121,7 @@ pub fn authenticate(
         )
         .with_hint(SIGN_IN_HINT));
     };
-    let Some((csrf, user)) = ctx.auth.session(session) else {
+    let Some((csrf, user, via)) = ctx.auth.session(session) else {
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
             "session_expired",
@@ -142,7 +153,7 @@ pub fn authenticate(
     }
     Ok(Principal {
         user,
-        method: AuthMethod::Session,
+        method: AuthMethod::Session(via),
     })
 }
 

@@ -14,7 +14,7 @@ mod store;
 
 pub use middleware::{AuthContext, AuthMethod, Principal, require_auth};
 pub use routes::{client_addr, login_page, router};
-pub use store::{Auth, AuthError, NewSession};
+pub use store::{Auth, AuthError, NewSession, Via};
 
 /// The session cookie (HttpOnly).
 pub const SESSION_COOKIE: &str = "lifeboat_session";

@@ -1,14 +1,16 @@
 //! Signing in and out: the one-time login link and the token form.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::post;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::AuthContext;
 use super::middleware::cookie;
+use lifeboat_shared::session::{SessionInfo, SignedOut};
+
+use super::{AuthContext, Principal, Via};
 use super::{CSRF_COOKIE, NewSession, SESSION_COOKIE};
 use crate::audit::AuditLog;
 use crate::error::{AppError, Json};
@@ -67,13 +69,6 @@ type AuthState = State<Option<std::sync::Arc<AuthContext>>>;
 pub struct TokenLogin {
     /// The admin token.
     pub token: String,
-}
-
-/// A signed-in session, as the page sees it.
-#[derive(Debug, Serialize)]
-pub struct SessionInfo {
-    /// The user.
-    pub user: String,
 }
 
 /// The `?code=` of the login link.
@@ -168,27 +163,47 @@ async fn login(
     })?;
     let mut resp = Json(SessionInfo {
         user: "admin".into(),
+        via: Via::Token,
     })
     .into_response();
     set_cookies(&mut resp, &s, over_tls(&headers));
     Ok(resp)
 }
 
+/// `GET /api/v1/session` (authenticated by the middleware like the rest of the API).
+async fn current(Extension(p): Extension<Principal>) -> Json<SessionInfo> {
+    Json(SessionInfo {
+        user: p.user,
+        via: p.method.via(),
+    })
+}
+
+/// `DELETE /api/v1/session`: ends Lifeboat's session; for a Keycloak user, also says where
+/// to end Keycloak's (`200` with [`SignedOut`]), else `204`.
 async fn logout(State(auth): AuthState, headers: HeaderMap) -> Response {
+    let mut end_session = None;
     if let (Some(ctx), Some(id)) = (auth, cookie(&headers, SESSION_COOKIE)) {
+        if let (Some((_, _, Via::Keycloak)), Some(sso)) = (ctx.auth.session(id), &ctx.sso) {
+            end_session =
+                super::sso::origin(&headers).map(|o| sso.end_session_url(&format!("{o}/")));
+        }
         ctx.auth.logout(id);
     }
-    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let mut resp = match end_session {
+        Some(url) => Json(SignedOut { end_session: url }).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    };
     clear_cookies(&mut resp);
     resp
 }
 
-/// The session routes, relative to `/api/v1` (exempt from authentication).
+/// The session routes, relative to `/api/v1` (signing in and out exempt from
+/// authentication; `GET` behind it).
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Option<std::sync::Arc<AuthContext>>: axum::extract::FromRef<S>,
     AuditLog: axum::extract::FromRef<S>,
 {
-    Router::new().route("/session", post(login).delete(logout))
+    Router::new().route("/session", post(login).delete(logout).get(current))
 }

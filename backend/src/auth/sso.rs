@@ -98,22 +98,37 @@ impl Sso {
         }
     }
 
+    /// Keycloak's end-session endpoint (OpenID Connect RP-initiated logout), coming back to
+    /// `back_to` (a URL of this site, which the realm's `lifeboat` client allows). Without
+    /// an ID token to hint with (Lifeboat keeps none), Keycloak asks the user to confirm.
+    pub fn end_session_url(&self, back_to: &str) -> String {
+        format!(
+            "{}/protocol/openid-connect/logout?{}",
+            self.issuer,
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", &self.client_id)
+                .append_pair("post_logout_redirect_uri", back_to)
+                .finish()
+        )
+    }
+
     /// Remembers a new sign-in; returns its state and the authorization URL.
     fn begin(&self, redirect_uri: &str, return_to: String) -> Result<(String, String), SsoError> {
         let state = random_b64(24)?;
         let verifier = random_b64(32)?;
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &self.client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", "openid")
+            .append_pair("state", &state)
+            .append_pair("code_challenge", &challenge(&verifier))
+            .append_pair("code_challenge_method", "S256");
         let url = format!(
             "{}/protocol/openid-connect/auth?{}",
             self.issuer,
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("response_type", "code")
-                .append_pair("client_id", &self.client_id)
-                .append_pair("redirect_uri", redirect_uri)
-                .append_pair("scope", "openid")
-                .append_pair("state", &state)
-                .append_pair("code_challenge", &challenge(&verifier))
-                .append_pair("code_challenge_method", "S256")
-                .finish()
+            query.finish()
         );
         if let Ok(mut p) = self.pending.lock() {
             p.retain(|_, v| v.started.elapsed() < PENDING_TTL);
@@ -192,6 +207,12 @@ impl Sso {
 /// `http(s)://<Host>/auth/keycloak/callback`, or `None` for a Host that is not a plain
 /// host name or address with an optional port.
 fn redirect_uri(headers: &HeaderMap) -> Option<String> {
+    origin(headers).map(|o| format!("{o}{CALLBACK_PATH}"))
+}
+
+/// This site's origin as the browser reached it (`http://127.0.0.1:8080`), from a plain
+/// `Host` header only.
+pub(super) fn origin(headers: &HeaderMap) -> Option<String> {
     let host = headers.get(header::HOST)?.to_str().ok()?;
     let plain = !host.is_empty()
         && host.len() <= 255
@@ -199,7 +220,7 @@ fn redirect_uri(headers: &HeaderMap) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
     let scheme = if over_tls(headers) { "https" } else { "http" };
-    plain.then(|| format!("{scheme}://{host}{CALLBACK_PATH}"))
+    plain.then(|| format!("{scheme}://{host}"))
 }
 
 /// Only a path of this site (`/…`, never `//host`) is somewhere to come back to.
@@ -223,12 +244,18 @@ fn escape(s: &str) -> String {
         .collect()
 }
 
+/// A page of its own (a refusal, a failed sign-in), in the page's style: its stylesheet and
+/// its card.
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     (
         status,
         Html(format!(
-            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Lifeboat: {t}</title>\
-             <main><h1>{t}</h1>{body}<p><a href=\"/\">Back to Lifeboat</a></p></main></html>",
+            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>Lifeboat: {t}</title><link rel=\"stylesheet\" href=\"/lifeboat.css\">\
+             <body class=\"lb\"><main class=\"lb-page\"><section class=\"lb-card\" data-testid=\"auth-page\">\
+             <h1 class=\"lb-title\">{t}</h1>{body}<p><a href=\"/\">Back to Lifeboat</a></p>\
+             </section></main></body></html>",
             t = escape(title)
         )),
     )
@@ -350,11 +377,20 @@ pub async fn callback(
             StatusCode::FORBIDDEN,
             "You do not have access to Backup and Restore",
             &format!(
-                "<p>You are signed in to Keycloak as <strong>{}</strong>, but Lifeboat needs \
-                 the realm role <strong>{}</strong>, which this user does not have.</p>\
-                 <p>Ask an administrator of the realm to grant it, or sign in as another user.</p>",
+                "<p>You are signed in to Keycloak as <strong>{0}</strong>, but Lifeboat needs \
+                 the realm role <strong>{1}</strong>, which this user does not have.</p>\
+                 <p>Ask an administrator of the realm to grant it, or sign in as another user \
+                 (Keycloak signs <strong>{0}</strong> out first, then asks who signs in).</p>\
+                 <p><a class=\"lb-btn lb-btn-primary\" href=\"{other}\" \
+                 data-testid=\"signin-other\">Sign in as another user</a></p>",
                 escape(&user),
-                escape(oidc.required_role())
+                escape(oidc.required_role()),
+                other = escape(&sso.end_session_url(&format!(
+                    "{}{START_PATH}?return={}",
+                    origin(&headers).unwrap_or_default(),
+                    url::form_urlencoded::byte_serialize(pending.return_to.as_bytes())
+                        .collect::<String>()
+                ))),
             ),
         );
     }
@@ -401,6 +437,16 @@ mod tests {
         }
         assert_eq!(sso.take(&state).unwrap().return_to, "/ops/1");
         assert!(sso.take(&state).is_none());
+    }
+
+    #[test]
+    fn signing_out_goes_through_keycloaks_end_session_and_back() {
+        let sso = Sso::new("http://kc/auth/realms/dash", "lifeboat");
+        assert_eq!(
+            sso.end_session_url("http://127.0.0.1:8080/"),
+            "http://kc/auth/realms/dash/protocol/openid-connect/logout?client_id=lifeboat\
+             &post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2F"
+        );
     }
 
     #[test]

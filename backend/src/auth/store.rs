@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use subtle::ConstantTimeEq as _;
 
+pub use lifeboat_shared::session::SignInVia as Via;
+
 use crate::secret::Secret;
 
 /// How long a one-time login code stays valid.
@@ -52,6 +54,7 @@ pub struct NewSession {
 struct Session {
     csrf: Secret,
     user: String,
+    via: Via,
     last_used: Instant,
 }
 
@@ -138,7 +141,7 @@ impl Auth {
         let issued = self.login_code.lock().ok()?.take()?;
         let valid = ct_eq(code, issued.0.expose()) && issued.1.elapsed() < LOGIN_CODE_TTL;
         if valid {
-            self.new_session(ADMIN_USER).ok()
+            self.new_session(ADMIN_USER, Via::LoginLink).ok()
         } else {
             None
         }
@@ -147,7 +150,7 @@ impl Auth {
     /// Trades the admin token for a session.
     pub fn login_with_token(&self, token: &str) -> Option<NewSession> {
         if self.check_token(token) {
-            self.new_session(ADMIN_USER).ok()
+            self.new_session(ADMIN_USER, Via::Token).ok()
         } else {
             None
         }
@@ -155,10 +158,10 @@ impl Auth {
 
     /// A session for `user`, whom the identity provider vouched for (Keycloak sign-in).
     pub fn login_as(&self, user: &str) -> Option<NewSession> {
-        self.new_session(user).ok()
+        self.new_session(user, Via::Keycloak).ok()
     }
 
-    fn new_session(&self, user: &str) -> Result<NewSession, AuthError> {
+    fn new_session(&self, user: &str, via: Via) -> Result<NewSession, AuthError> {
         let s = NewSession {
             id: Secret::new(random_hex(32)?),
             csrf: Secret::new(random_hex(24)?),
@@ -170,6 +173,7 @@ impl Auth {
                 Session {
                     csrf: s.csrf.clone(),
                     user: user.to_owned(),
+                    via,
                     last_used: Instant::now(),
                 },
             );
@@ -177,8 +181,9 @@ impl Auth {
         Ok(s)
     }
 
-    /// The session's CSRF token and user if `id` is a live session (and marks it used).
-    pub fn session(&self, id: &str) -> Option<(Secret, String)> {
+    /// The session's CSRF token, user and how it was started if `id` is a live session
+    /// (and marks it used).
+    pub fn session(&self, id: &str) -> Option<(Secret, String, Via)> {
         let mut sessions = self.sessions.lock().ok()?;
         let s = sessions.get_mut(id)?;
         if s.last_used.elapsed() >= SESSION_IDLE_TTL {
@@ -186,7 +191,7 @@ impl Auth {
             return None;
         }
         s.last_used = Instant::now();
-        Some((s.csrf.clone(), s.user.clone()))
+        Some((s.csrf.clone(), s.user.clone(), s.via))
     }
 
     /// Ends a session.
@@ -246,7 +251,7 @@ mod tests {
         assert!(a.redeem_login_code(code.expose()).is_none());
         assert_eq!(
             a.session(s.id.expose()).unwrap(),
-            (s.csrf.clone(), ADMIN_USER.to_owned())
+            (s.csrf.clone(), ADMIN_USER.to_owned(), Via::LoginLink)
         );
         a.logout(s.id.expose());
         assert!(a.session(s.id.expose()).is_none());

@@ -1,6 +1,7 @@
 //! Components only render their props (and, for small self-contained widgets, fetch their
 //! own data through the API context).
 
+pub mod account;
 pub mod audit;
 pub mod backup_dialog;
 pub mod backups_table;

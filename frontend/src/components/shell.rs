@@ -2,16 +2,17 @@
 
 use yew::prelude::*;
 
-/// Top bar plus the Settings side navigation with "Backup and Restore" selected, around
+/// Top bar (with `account`: who is signed in, and Sign out) plus the Settings side navigation with "Backup and Restore" selected, around
 /// `content`. A plain function rather than a component (a component costs the bundle its
 /// own lifecycle code).
-pub fn shell(content: Html) -> Html {
+pub fn shell(content: Html, account: Html) -> Html {
     html! {
         <div class="lb-shell">
             <header class="lb-topbar">
                 <span class="lb-logo" aria-hidden="true">{ "◆" }</span>
                 <span class="lb-product">{ "Dash Enterprise" }</span>
                 <span class="lb-topbar-sep">{ "App Manager" }</span>
+                { account }
             </header>
             <div class="lb-body">
                 <nav class="lb-sidenav" aria-label="Settings">

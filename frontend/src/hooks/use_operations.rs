@@ -1,5 +1,6 @@
 //! `use_operations`: the live list of operations, from the server-sent event stream, with
-//! polling while the stream is unavailable and a resync after it drops.
+//! polling while the stream is unavailable and a resync after it drops; nothing more once
+//! the API says no one is signed in.
 //!
 //! A feed owns an `EventSource`, a polling interval and a reconnect timeout, and is shared
 //! by every mount of the page that follows the same API (the plugin mounted twice holds one
@@ -505,8 +506,15 @@ fn poll_once(shared: &Shared) {
             let inner = shared.borrow();
             !inner.stopped && !inner.paused && inner.poll_generation == generation
         };
-        if let (true, Ok(list)) = (current, result) {
-            dispatch(&shared, OperationsAction::Snapshot(list.operations));
+        match (current, result) {
+            (true, Ok(list)) => dispatch(&shared, OperationsAction::Snapshot(list.operations)),
+            // Signed out (here or in another tab): no more polling and no stream until the
+            // page is loaded again, signed in.
+            (true, Err(e)) if e.signed_out() => {
+                shared.borrow_mut().stopped = true;
+                pause(&shared);
+            }
+            _ => {}
         }
     });
 }
