@@ -47,7 +47,7 @@ pub fn use_account(api: Option<Api>) -> Html {
     };
     html! {
         <span class="lb-account" data-testid="account">
-            <span data-testid="account-user">{ format!("Signed in as {name}") }</span>
+            <span data-testid="account-user"><span class="lb-account-pre">{ "Signed in as " }</span>{ name }</span>
             <button type="button" class="lb-btn lb-btn-link" {onclick} disabled={*leaving}
                 data-testid="sign-out">{ "Sign out" }</button>
         </span>
