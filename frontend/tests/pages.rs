@@ -583,7 +583,7 @@ async fn the_operation_page_loads_then_shows_the_live_operation() {
             .unwrap()
             .text_content()
             .unwrap(),
-        "Operation op-1"
+        "Restore of bk-1 into namespace dash"
     );
     assert!(text(&div, "operation-error").contains("The database did not restore."));
     assert!(text(&div, "retry-note").contains("Retry restore"));

@@ -159,6 +159,19 @@ async fn the_progress_page_shows_the_runs_log_and_cancels() -> anyhow::Result<()
     c.goto(&format!("{}/", server.url)).await?;
     let row = browser.text_of("[data-testid=backup-row]").await?;
     assert!(row.contains(" added"), "{row}");
+    // One load fetches each of these once (the live feed's first snapshot, naming the last
+    // backup and operation, is no reason to fetch them again).
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let fetched: Vec<usize> = serde_json::from_value(
+        c.execute(
+            "return ['/api/v1/backups', '/api/v1/audit', '/api/v1/health', '/api/v1/session']
+               .map(p => performance.getEntriesByType('resource')
+                 .filter(e => new URL(e.name).pathname === p).length);",
+            vec![],
+        )
+        .await?,
+    )?;
+    assert_eq!(fetched, vec![1, 1, 1, 1], "backups, audit, health, session");
 
     // Cancel, while a backup runs.
     let r = server

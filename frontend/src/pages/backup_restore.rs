@@ -15,7 +15,9 @@ use crate::components::status;
 use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch, use_redraw_every};
 use crate::pages::backups::{BackupsCard, kind_word};
 use crate::pages::storage::StorageSection;
-use crate::pages::{StartRestoreAction, dismiss, follow, use_sign_in, use_start_restore};
+use crate::pages::{
+    StartRestoreAction, dismiss, follow, use_sign_in, use_since_load, use_start_restore,
+};
 use crate::router::{Link, Route};
 use crate::state::{Link as FeedLink, OperationsState};
 
@@ -58,22 +60,23 @@ pub fn backup_restore_page() -> Html {
     );
     // The backups are fetched again when a backup succeeds.
     let backups_reload = use_state(|| 0_u32);
-    let backups = use_fetch(
-        (
-            live.latest_finished_backup().map(str::to_owned),
-            *backups_reload,
-        ),
-        |api| async move { api.backups().await },
+    // (Each once per load: the first snapshot of the live operations is no change.)
+    let finished = use_since_load(
+        live.latest_finished_backup().map(str::to_owned),
+        live.loaded,
     );
+    let backups = use_fetch((finished, *backups_reload), |api| async move {
+        api.backups().await
+    });
     let instance = use_fetch((), |api| async move { api.instance().await });
-    let health = use_fetch((), |api| async move { api.health().await });
     // The audit trail is fetched again when an operation starts or ends.
-    let audit = use_fetch(
+    let changed = use_since_load(
         live.current().map(|o| (o.id.clone(), o.status)),
-        |api| async move { api.audit().await },
+        live.loaded,
     );
+    let audit = use_fetch(changed, |api| async move { api.audit().await });
     // Standalone and signed out: the sign-in form instead of the cards.
-    let sign_in_form = use_sign_in(match &*config {
+    let (sign_in_form, health) = use_sign_in(match &*config {
         Loadable::Failed(e) => Some(e),
         _ => None,
     });

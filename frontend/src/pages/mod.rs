@@ -65,9 +65,16 @@ pub(crate) fn dismiss<A, B>(
 
 /// Standalone and signed out (`failure` is a `401`): the sign-in form, which trades the
 /// admin token for a session and loads the same address again, so a deep link (an
-/// operation's progress page) comes back to where it pointed. `None` otherwise.
+/// operation's progress page) comes back to where it pointed. `None` otherwise. Also the
+/// health it fetched (whether Keycloak signs in), for a page that shows it too: one
+/// `/health` per load.
 #[hook]
-pub(crate) fn use_sign_in(failure: Option<&crate::api::ApiFailure>) -> Option<Html> {
+pub(crate) fn use_sign_in(
+    failure: Option<&crate::api::ApiFailure>,
+) -> (
+    Option<Html>,
+    UseStateHandle<crate::hooks::Loadable<lifeboat_shared::Health>>,
+) {
     let api = use_context::<Api>();
     let action = use_action(|api: Api, token: String| async move {
         api.sign_in(&token)
@@ -82,7 +89,10 @@ pub(crate) fn use_sign_in(failure: Option<&crate::api::ApiFailure>) -> Option<Ht
     let token = use_state(String::new);
     // Lifeboat says in its health whether it trusts a Keycloak realm to sign in with.
     let health = use_fetch((), |api| async move { api.health().await });
-    let reason = failure.filter(|e| e.signed_out() && api.is_some_and(|a| a.standalone))?;
+    let Some(reason) = failure.filter(|e| e.signed_out() && api.is_some_and(|a| a.standalone))
+    else {
+        return (None, health);
+    };
     let keycloak = health
         .ok()
         .and_then(|h| h.keycloak_sign_in.clone())
@@ -94,14 +104,29 @@ pub(crate) fn use_sign_in(failure: Option<&crate::api::ApiFailure>) -> Option<Ht
             action.run((*token).clone());
         })
     };
-    Some(crate::components::sign_in::sign_in(
+    let form = crate::components::sign_in::sign_in(
         reason,
         &token,
         action.busy(),
         action.error().as_ref(),
         onsubmit,
         keycloak,
-    ))
+    );
+    (Some(form), health)
+}
+
+/// `value` once it differs from what it was when the live operations first loaded (before
+/// that, and while it is the same, `None`): the key of a fetch that must run again when a
+/// new operation ends, not when the first snapshot merely tells the page of the last one.
+#[hook]
+pub(crate) fn use_since_load<T: Clone + PartialEq + 'static>(value: T, loaded: bool) -> Option<T> {
+    let baseline = use_mut_ref(|| None::<T>);
+    if !loaded {
+        return None;
+    }
+    let mut b = baseline.borrow_mut();
+    let first = b.get_or_insert_with(|| value.clone());
+    (*first != value).then_some(value)
 }
 
 /// The page's own path, URL-encoded (where a Keycloak sign-in comes back to).

@@ -123,7 +123,7 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
         Callback::from(move |()| update.force_update())
     };
     // Signed out, from a deep link: sign in here, then this same page again.
-    let sign_in_form = use_sign_in(match &*fetched {
+    let (sign_in_form, _) = use_sign_in(match &*fetched {
         Loadable::Failed(e) if op.is_none() => Some(e),
         _ => None,
     });
@@ -185,7 +185,9 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
             <p class="lb-breadcrumb">
                 <Link to={Route::Home}>{ "← Backup and Restore" }</Link>
             </p>
-            <h1 class="lb-title" tabindex="-1" ref={heading}>{ "Operation " }{ props.id.clone() }</h1>
+            <h1 class="lb-title" tabindex="-1" ref={heading}>
+                { op.as_ref().map_or_else(|| format!("Operation {}", props.id), title) }
+            </h1>
             { body }
             if running {
                 if let (true, Some(ns)) = (*asking, &restore_into) {
