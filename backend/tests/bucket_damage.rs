@@ -116,6 +116,11 @@ async fn damaged_backups_are_named_and_never_restored_silently() {
         problem(&missing).contains("is not in the bucket"),
         "{list:#}"
     );
+    // A readable entry names when it was made (the page shows it with the problem); an
+    // unreadable one cannot.
+    let entry = |id: &str| damaged.iter().find(|d| d["id"] == id).unwrap();
+    assert!(entry(&missing)["started_at"].is_string(), "{list:#}");
+    assert!(entry(&truncated).get("started_at").is_none(), "{list:#}");
     let (status, one) = get(&http, &format!("{base}/api/v1/backups/{truncated}")).await;
     assert_eq!(
         (status, one["code"].as_str()),

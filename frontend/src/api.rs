@@ -218,6 +218,21 @@ impl Api {
             .map(drop)
     }
 
+    /// `GET /api/v1/bucket`'s `stored_bytes` and `objects`: what the bucket holds below
+    /// Lifeboat's prefix, measured by listing it. (Read field by field: no deserializer.)
+    pub async fn bucket_stored(&self) -> Result<(f64, f64), ApiFailure> {
+        let value = json(&self.call("GET", "/bucket", None).await?).await;
+        let num = |k: &str| {
+            value
+                .as_ref()
+                .and_then(|v| js_sys::Reflect::get(v, &k.into()).ok())
+                .and_then(|n| n.as_f64())
+        };
+        num("stored_bytes")
+            .zip(num("objects"))
+            .ok_or_else(|| ApiFailure::Network("the answer has no stored_bytes".to_owned()))
+    }
+
     /// `GET /api/v1/session`'s `user`: who is signed in. (One field, read as the audit
     /// entries are: no deserializer in the bundle for it.)
     pub async fn session_user(&self) -> Result<String, ApiFailure> {

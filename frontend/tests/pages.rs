@@ -645,12 +645,34 @@ async fn the_main_page_counts_down_to_the_next_run_and_shows_the_buckets_growth(
     serve(&[
         ("/config", 200, config),
         ("/backups", 200, TWO_BACKUPS),
+        (
+            "/bucket",
+            200,
+            r#"{"stored_bytes":3145728,"objects":42,"measured_at":"2026-11-27T02:00:00Z"}"#,
+        ),
         ("/audit", 200, NO_AUDIT),
         ("/instance", 200, INSTANCE),
         ("/health", 200, HEALTH),
     ]);
     let (div, handle) = render(Some(standalone_api()), vec![], false);
     wait_for(&div, "[data-testid=backup-row]").await;
+    wait_for(&div, "[data-testid=repository-stored]").await;
+    assert_eq!(
+        text(&div, "repository-stored"),
+        "The bucket holds 3.0 MiB in 42 objects below Lifeboat's prefix (what the provider bills)."
+    );
+    // The chart says what it draws: the amounts, the dates, the axis.
+    let labels: Vec<String> = {
+        let all = div
+            .query_selector_all("[data-testid=repository-timeline] text")
+            .unwrap();
+        (0..all.length())
+            .filter_map(|i| all.item(i)?.text_content())
+            .collect()
+    };
+    assert_eq!(labels.len(), 5, "{labels:?}");
+    assert_eq!(labels[0], "95 B");
+    assert!(labels[4].contains("added to the bucket"), "{labels:?}");
     let next = text(&div, "next-run");
     assert!(next.starts_with("Next scheduled backup: "), "{next}");
     assert!(next.ends_with("(in 2 h 5 min)"), "{next}");
@@ -689,8 +711,17 @@ async fn damaged_backups_are_listed_with_what_is_wrong() {
     let said = text(&div, "damaged");
     assert!(
         said.contains("cannot be restored")
-            && said.contains("bk-0 (its manifest is not valid JSON (truncated?))"),
+            && said.contains("bk-0 (bk-0): its manifest is not valid JSON (truncated?)")
+            && said.contains("Select Backup Now"),
         "{said}"
+    );
+    assert!(
+        find(&div, "damaged")
+            .unwrap()
+            .get_attribute("class")
+            .unwrap_or_default()
+            .contains("lb-banner-warn"),
+        "a warning"
     );
     assert_eq!(
         div.query_selector_all("[data-testid=backup-row]")

@@ -105,6 +105,12 @@ pub struct DamagedBackup {
     pub id: String,
     /// What is wrong, for people.
     pub problem: String,
+    /// When it was made, when its entry could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// Its description, when its entry could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// The body of `POST /api/v1/backups`.

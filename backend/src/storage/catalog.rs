@@ -143,6 +143,8 @@ pub async fn list_checked(
                 damaged.push(DamagedBackup {
                     problem: format!("its catalog entry cannot be read ({reason})"),
                     id,
+                    started_at: None,
+                    description: None,
                 });
             }
             Entry::Manifest(m) => {
@@ -162,6 +164,8 @@ pub async fn list_checked(
                             missing.join(", ")
                         ),
                         id: m.id,
+                        started_at: Some(m.started_at),
+                        description: Some(m.description).filter(|d| !d.is_empty()),
                     });
                 }
             }

@@ -1,6 +1,7 @@
-//! What the bucket holds, under the Backups table: how much the backups protect against
-//! what they added to the bucket (restic's deduplication), and a timeline of the backups
-//! drawn as the bucket's growth, one dot a backup.
+//! What the bucket holds, under the Backups table: what it stores now (measured by listing
+//! it: what the provider bills), how much the backups protect against what they added to
+//! it (restic's deduplication and compression), and a timeline of the backups drawn as the
+//! bucket's growth, one dot a backup, with its axes labelled.
 
 use lifeboat_shared::backup::BackupManifest;
 use yew::prelude::*;
@@ -25,9 +26,10 @@ pub fn growth(backups: &[BackupManifest]) -> Vec<(f64, u64, &BackupManifest)> {
     points
 }
 
-/// The figures and the timeline (nothing without a backup). A plain function rather than a
-/// component (a component costs the bundle its own lifecycle code).
-pub fn repository(backups: &[BackupManifest]) -> Html {
+/// The figures and the timeline (nothing without a backup); `stored`: the bucket's bytes
+/// and objects, measured. A plain function rather than a component (a component costs the
+/// bundle its own lifecycle code).
+pub fn repository(backups: &[BackupManifest], stored: Option<(f64, f64)>) -> Html {
     let points = growth(backups);
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Html::default();
@@ -38,10 +40,11 @@ pub fn repository(backups: &[BackupManifest]) -> Html {
     // Whole tenths: no float formatting in the bundle.
     let ratio = protected * 10 / added;
     let span = (last.0 - first.0).max(1.0);
-    // Drawn in a 300 × 60 box, in whole units.
+    // Drawn in a 300 × 90 box, in whole units: the plot from x 56 to 296 and y 6 to 66,
+    // the amounts left of it, the dates below.
     let at = |t: f64, bytes: u64| {
-        let x = 4 + ((t - first.0) / span * 292.0) as u32;
-        (x, 56 - (bytes * 52 / added) as u32)
+        let x = 56 + ((t - first.0) / span * 240.0) as u32;
+        (x, 66 - (bytes * 60 / added) as u32)
     };
     let line: String = points
         .iter()
@@ -60,20 +63,32 @@ pub fn repository(backups: &[BackupManifest]) -> Html {
         );
         html! { <circle cx={x.to_string()} cy={y.to_string()} r="3"><title>{ what }</title></circle> }
     });
-    let label = format!(
-        "The bucket's growth, backup by backup, from {} to {}",
+    let (from, to) = (
         local_time(&first.2.finished_at),
-        local_time(&last.2.finished_at)
+        local_time(&last.2.finished_at),
     );
+    let label = format!("The bucket's growth, backup by backup, from {from} to {to}");
     html! {
         <div class="lb-repo" data-testid="repository">
+            if let Some((bytes, objects)) = stored {
+                <p data-testid="repository-stored">
+                    { format!("The bucket holds {} in {} objects below Lifeboat's prefix (what the provider bills).",
+                        format::bytes(bytes as u64), objects as u64) }
+                </p>
+            }
             <p data-testid="repository-figures">
                 { format!("{n} backup{} protect{} {} in all and added {} to the bucket ({}.{}× less than storing each in full).",
                     if one { "" } else { "s" }, if one { "s" } else { "" },
                     format::bytes(protected), format::bytes(last.1), ratio / 10, ratio % 10) }
             </p>
             if points.len() > 1 {
-                <svg viewBox="0 0 300 60" role="img" aria-label={label} data-testid="repository-timeline">
+                <svg viewBox="0 0 300 90" role="img" aria-label={label} data-testid="repository-timeline">
+                    <path class="lb-axis" d="M56 4V66H296" />
+                    <text x="52" y="10" text-anchor="end">{ format::bytes(last.1) }</text>
+                    <text x="52" y="66" text-anchor="end">{ "0 B" }</text>
+                    <text x="56" y="80">{ from }</text>
+                    <text x="296" y="80" text-anchor="end">{ to }</text>
+                    <text x="176" y="89" text-anchor="middle">{ "added to the bucket, by backup date" }</text>
                     <polyline points={line} />
                     { for dots }
                 </svg>

@@ -65,8 +65,12 @@ pub fn backup_restore_page() -> Html {
         live.latest_finished_backup().map(str::to_owned),
         live.loaded,
     );
-    let backups = use_fetch((finished, *backups_reload), |api| async move {
+    let backups = use_fetch((finished.clone(), *backups_reload), |api| async move {
         api.backups().await
+    });
+    // What the bucket holds, measured, with the catalog.
+    let stored = use_fetch((finished, *backups_reload), |api| async move {
+        api.bucket_stored().await
     });
     let instance = use_fetch((), |api| async move { api.instance().await });
     // The audit trail is fetched again when an operation starts or ends.
@@ -112,6 +116,7 @@ pub fn backup_restore_page() -> Html {
     let backups_card = BackupsCard {
         config: &config,
         backups: &backups,
+        stored: stored.ok().copied(),
         live,
         on_backup,
         on_restore,

@@ -84,6 +84,8 @@ pub(crate) struct BackupsCard<'a> {
     pub config: &'a Loadable<ConfigView>,
     /// The catalog.
     pub backups: &'a Loadable<BackupList>,
+    /// What the bucket holds (bytes, objects), measured, when known.
+    pub stored: Option<(f64, f64)>,
     /// The live operations (a running backup is the table's first row).
     pub live: &'a OperationsState,
     /// Backup Now.
@@ -170,26 +172,35 @@ impl BackupsCard<'_> {
                     on_restore: self.on_restore,
                     now: crate::pages::now(),
                 });
-                html! { <>{ damaged(list) }{ table }{ repository(&list.backups) }</> }
+                html! { <>{ damaged(list) }{ table }{ repository(&list.backups, self.stored) }</> }
             }
         }
     }
 }
 
-/// The catalog entries that cannot be restored, each with what is wrong (nothing when
-/// there are none).
+/// The catalog entries that cannot be restored: a warning with each one's date,
+/// description and what is wrong, and what to do (nothing when there are none).
 fn damaged(list: &BackupList) -> Html {
     if list.damaged.is_empty() {
         return Html::default();
     }
-    let mut said = String::from("Damaged, so they cannot be restored: ");
-    for d in &list.damaged {
-        said.push_str(&d.id);
-        said.push_str(" (");
-        said.push_str(&d.problem);
-        said.push_str("). ");
+    let items = list.damaged.iter().map(|d| {
+        let when = d.started_at.as_deref().map(local_time).unwrap_or_default();
+        let what = d.description.clone().unwrap_or_else(|| d.id.clone());
+        html! { <li>{ format!("{when} {what} ({}): {}", d.id, d.problem) }</li> }
+    });
+    html! {
+        <div class="lb-banner lb-banner-warn" role="status" data-testid="damaged">
+            <span class="lb-banner-icon" aria-hidden="true">{ "▲" }</span>
+            <div class="lb-banner-body">
+                <p class="lb-banner-title">{ "These backups cannot be restored" }</p>
+                <ul class="lb-list">{ for items }</ul>
+                <p class="lb-banner-hint">
+                    { "Something removed or changed their data in the bucket (a lifecycle rule, another tool, a person). Select Backup Now for a new restorable point, and check the bucket's rules." }
+                </p>
+            </div>
+        </div>
     }
-    html! { <p class="lb-note" role="status" data-testid="damaged">{ said }</p> }
 }
 
 #[cfg(test)]
