@@ -77,9 +77,20 @@ impl AuditLog {
 
     /// The newest `limit` entries, newest first (unreadable lines are skipped).
     pub fn list(&self, limit: usize) -> Result<Vec<AuditEntry>, AuditError> {
+        self.page(0, limit, &[]).map(|(entries, _)| entries)
+    }
+
+    /// Up to `limit` entries, newest first, after skipping the `offset` newest, leaving out
+    /// the actions in `without` (`session.sign_in`); and whether older ones remain.
+    pub fn page(
+        &self,
+        offset: usize,
+        limit: usize,
+        without: &[&str],
+    ) -> Result<(Vec<AuditEntry>, bool), AuditError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), false)),
             Err(source) => {
                 return Err(AuditError::Io {
                     path: self.path.clone(),
@@ -87,12 +98,15 @@ impl AuditLog {
                 });
             }
         };
-        Ok(text
+        let mut wanted = text
             .lines()
             .rev()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .take(limit)
-            .collect())
+            .filter_map(|l| serde_json::from_str::<AuditEntry>(l).ok())
+            .filter(|e| !without.contains(&e.action.as_str()))
+            .skip(offset);
+        let entries: Vec<AuditEntry> = wanted.by_ref().take(limit).collect();
+        let more = wanted.next().is_some();
+        Ok((entries, more))
     }
 }
 
@@ -117,6 +131,18 @@ mod tests {
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].action, "operation.end");
         assert_eq!(all[1].who, "admin");
+        // Pages, and sign-ins left out.
+        log.record(
+            "admin",
+            "127.0.0.1",
+            "session.sign_in",
+            "admin token",
+            "accepted",
+        );
+        let (first, more) = log.page(0, 1, &["session.sign_in"]).unwrap();
+        assert_eq!((first[0].action.as_str(), more), ("operation.end", true));
+        let (second, more) = log.page(1, 1, &["session.sign_in"]).unwrap();
+        assert_eq!((second[0].action.as_str(), more), ("backup.start", false));
         assert_eq!(log.list(1).unwrap().len(), 1);
     }
 }

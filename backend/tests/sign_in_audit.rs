@@ -87,4 +87,29 @@ async fn every_sign_in_attempt_is_recorded_without_its_secret() {
     );
     let all = std::fs::read_to_string(dir.path().join("data/audit.jsonl")).unwrap();
     assert!(!all.contains(TOKEN) && !all.contains("wrong-guess") && !all.contains("not-a-code"));
+
+    // The API pages the trail and leaves sign-ins out when asked.
+    let page = |query: &'static str| {
+        let state = state.clone();
+        async move {
+            let r = lifeboat::app::app(state)
+                .oneshot(
+                    Request::get(format!("/api/v1/audit?{query}"))
+                        .header("authorization", format!("Bearer {TOKEN}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap()
+        }
+    };
+    let second = page("limit=1&offset=1").await;
+    assert_eq!(second["entries"][0]["who"], "admin", "{second}");
+    assert_eq!(second["more"], true, "{second}");
+    let last = page("limit=1&offset=2").await;
+    assert_eq!(last["more"], false, "{last}");
+    let none = page("without=session.sign_in").await;
+    assert_eq!(none["entries"], serde_json::json!([]), "{none}");
 }

@@ -177,11 +177,24 @@ impl Api {
         self.get_json("/instance").await
     }
 
-    /// `GET /api/v1/audit?limit=20`: the newest entries of the audit trail. Read field by
-    /// field rather than through serde: its deserializer for one more struct costs the
-    /// bundle several kilobytes, and every field is a string.
-    pub async fn audit(&self) -> Result<AuditList, ApiFailure> {
-        let list = json(&self.call("GET", "/audit?limit=20", None).await?).await;
+    /// `GET /api/v1/audit?limit=20&offset=…`: a page of the audit trail, newest first,
+    /// sign-ins left out when `hide_sign_ins`. Read field by field rather than through
+    /// serde: its deserializer for one more struct costs the bundle several kilobytes, and
+    /// every field is a string.
+    pub async fn audit(&self, offset: u32, hide_sign_ins: bool) -> Result<AuditList, ApiFailure> {
+        let path = format!(
+            "/audit?limit=20&offset={offset}{}",
+            if hide_sign_ins {
+                "&without=session.sign_in"
+            } else {
+                ""
+            }
+        );
+        let list = json(&self.call("GET", &path, None).await?).await;
+        let more = list
+            .as_ref()
+            .and_then(|l| js_sys::Reflect::get(l, &"more".into()).ok())
+            .is_some_and(|m| m.is_truthy());
         let field = |v: &JsValue, key: &str| {
             js_sys::Reflect::get(v, &key.into())
                 .ok()
@@ -204,6 +217,7 @@ impl Api {
                     outcome: field(&e, "outcome"),
                 })
                 .collect(),
+            more,
         })
     }
 

@@ -68,7 +68,8 @@ fn disabled(root: &Element, testid: &str) -> bool {
     find(root, testid).unwrap().has_attribute("disabled")
 }
 
-/// The calls the page made since [`serve`] (`POST /operations/op-1/cancel`), and forgets them.
+/// The calls the page made since [`serve`] (`POST /operations/op-1/cancel`, with the query
+/// string if any), and forgets them.
 fn calls() -> Vec<String> {
     let got = js_sys::Reflect::get(&js_sys::global(), &"__lbCalls".into()).unwrap();
     js_sys::Reflect::set(
@@ -104,7 +105,8 @@ fn serve(routes: &[(&str, u16, &str)]) {
         "return (url, init) => {
             const path = new URL(url, location.href).pathname.slice(7);
             const method = (init && init.method) || 'GET';
-            (globalThis.__lbCalls = globalThis.__lbCalls || []).push(method + ' ' + path);
+            const query = new URL(url, location.href).search;
+            (globalThis.__lbCalls = globalThis.__lbCalls || []).push(method + ' ' + path + query);
             for (const [p, status, body] of routes) {
                 if (path === p || method + ' ' + path === p) {
                     return Promise.resolve(new Response(body,
@@ -870,5 +872,44 @@ async fn cancel_asks_once_before_it_stops_a_restore_and_a_cancel_is_not_a_failur
             .contains("lb-banner-info")
     );
     assert!(find(&div, "cancel-operation").is_none());
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn the_activity_says_what_happened_in_words_pages_and_hides_sign_ins() {
+    let entries = r#"{"more":true,"entries":[
+        {"at":"2026-11-27T02:00:00Z","who":"admin","from":"127.0.0.1","action":"backup.start","detail":"op-1","outcome":"accepted"},
+        {"at":"2026-11-27T01:00:00Z","who":"admin","from":"127.0.0.1","action":"session.sign_in","detail":"admin token","outcome":"accepted"},
+        {"at":"2026-11-27T00:00:00Z","who":"admin","from":"127.0.0.1","action":"something.new","detail":"","outcome":"ok"}]}"#;
+    serve_main_page(LOCAL_BUCKET, &[("/audit", 200, entries)]);
+    let (div, handle) = render(Some(standalone_api()), vec![], false);
+    wait_for(&div, "[data-testid=audit-row]").await;
+    let rows = text(&div, "audit");
+    assert!(
+        rows.contains("Backup started")
+            && rows.contains("Sign-in")
+            && rows.contains("something.new"),
+        "{rows}"
+    );
+    assert!(!rows.contains("backup.start"), "{rows}");
+    let audit_calls = || {
+        calls()
+            .into_iter()
+            .filter(|c| c.starts_with("GET /audit"))
+            .collect::<Vec<_>>()
+    };
+    audit_calls();
+    click(&div, "audit-older");
+    settle().await;
+    assert_eq!(
+        audit_calls(),
+        vec!["GET /audit?limit=20&offset=20".to_owned()]
+    );
+    click(&div, "audit-hide-sign-ins");
+    settle().await;
+    assert_eq!(
+        audit_calls(),
+        vec!["GET /audit?limit=20&offset=0&without=session.sign_in".to_owned()]
+    );
     handle.destroy();
 }

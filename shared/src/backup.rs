@@ -204,4 +204,7 @@ pub struct AuditEntry {
 pub struct AuditList {
     /// Newest first.
     pub entries: Vec<AuditEntry>,
+    /// Older entries remain (ask again with a larger `offset`).
+    #[serde(default)]
+    pub more: bool,
 }

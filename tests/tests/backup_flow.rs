@@ -85,7 +85,7 @@ async fn backup_now_from_the_page_and_a_second_instance_lists_it() -> anyhow::Re
     // The Activity card (refreshed as the operation started and ended) records the Backup
     // Now, by the admin who signed in, with its description, at a human time.
     let started = wait_activity(&browser, "", 30, |r| {
-        r.len() == 6 && r[1] == "admin" && r[3] == "backup.start" && r[5] == "accepted"
+        r.len() == 6 && r[1] == "admin" && r[3] == "Backup started" && r[5] == "accepted"
     })
     .await?;
     assert!(started[4].contains(description), "{started:?}");

@@ -60,13 +60,13 @@ async fn a_signed_out_deep_link_signs_in_and_returns_to_its_operation() -> anyho
     // Both attempts are in the Activity card, from this browser, without the token.
     c.goto(&format!("{}/", server.url)).await?;
     let refused = wait_activity(&browser, "", 30, |r| {
-        r.len() == 6 && r[3] == "session.sign_in" && r[5] == "refused"
+        r.len() == 6 && r[3] == "Sign-in" && r[5] == "refused"
     })
     .await?;
     assert_eq!(refused[1], "unknown", "{refused:?}");
     assert_eq!(refused[2], "127.0.0.1", "{refused:?}");
     wait_activity(&browser, "", 30, |r| {
-        r.len() == 6 && r[3] == "session.sign_in" && r[1] == "admin" && r[5] == "accepted"
+        r.len() == 6 && r[3] == "Sign-in" && r[1] == "admin" && r[5] == "accepted"
     })
     .await?;
     let all = browser.text_of("[data-testid=audit]").await?;

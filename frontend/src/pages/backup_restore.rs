@@ -78,7 +78,12 @@ pub fn backup_restore_page() -> Html {
         live.current().map(|o| (o.id.clone(), o.status)),
         live.loaded,
     );
-    let audit = use_fetch(changed, |api| async move { api.audit().await });
+    // Which page of it, and whether sign-ins are hidden.
+    let audit_view = use_state(|| (0_u32, false));
+    let (offset, hide) = *audit_view;
+    let audit = use_fetch((changed, offset, hide), move |api| async move {
+        api.audit(offset, hide).await
+    });
     // Standalone and signed out: the sign-in form instead of the cards.
     let (sign_in_form, health) = use_sign_in(match &*config {
         Loadable::Failed(e) => Some(e),
@@ -142,7 +147,7 @@ pub fn backup_restore_page() -> Html {
                     { current_card(op, link_note) }
                 }
                 { backups_card.view() }
-                { activity(&audit) }
+                { activity(&audit, &audit_view) }
             }
             <footer class="lb-footer">{ health_line(&health_view(&health)) }</footer>
             { dialog_view(&dialog, (instance_namespace, unavailable), &start_backup, &start_restore) }
