@@ -382,7 +382,7 @@ async fn a_passphrase_that_does_not_open_the_backups_is_shown() -> anyhow::Resul
     wait_for_all(
         &browser,
         "[data-testid=config-form] [data-testid=verify-result]",
-        &["made with a different passphrase: enter the passphrase they were made with"],
+        &["made with a different passphrase: set the one they were made with where the check above says"],
         VERIFY_SECS,
     )
     .await?;

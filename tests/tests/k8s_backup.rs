@@ -918,6 +918,13 @@ async fn restores_in_place(
             "deployment/app-manager",
             "ADDED_AFTER_BACKUP=1",
         ],
+        // Created since the backup: named in the report, left in place.
+        &[
+            "create",
+            "configmap",
+            "added-after-backup",
+            "--from-literal=k=v",
+        ],
         &["delete", "dashapp", "forecasting"],
         &["delete", "secret", "dash-license"],
         &["delete", "configmap", "dash-platform"],
@@ -980,6 +987,14 @@ async fn restores_in_place(
             "{object} not put back: {put_back}"
         );
     }
+    let created = configuration
+        .split_once("created since the backup, left in place (delete them if they should go): ")
+        .map(|(_, rest)| rest.split(';').next().unwrap_or(rest))
+        .unwrap_or_else(|| panic!("nothing named as created since: {configuration}"));
+    assert_eq!(created, "ConfigMap/added-after-backup", "{configuration}");
+    cluster
+        .kubectl_ok(&["-n", "dash", "delete", "configmap", "added-after-backup"])
+        .unwrap();
 
     assert_eq!(checksums(cluster), before, "the rows are back exactly");
     let app_manager = cluster

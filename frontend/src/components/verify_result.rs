@@ -17,7 +17,7 @@ pub fn repository(state: RepositoryState) -> &'static str {
             "Lifeboat backups are stored here, and this configuration opens them."
         }
         RepositoryState::PassphraseMismatch => {
-            "The Lifeboat backups stored here were made with a different passphrase: enter the passphrase they were made with."
+            "The Lifeboat backups stored here were made with a different passphrase: set the one they were made with where the check above says."
         }
         RepositoryState::Foreign => {
             "Something other than Lifeboat backups is stored under this prefix: choose another prefix or bucket."

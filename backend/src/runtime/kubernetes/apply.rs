@@ -73,6 +73,10 @@ pub struct ApplyReport {
     /// Objects whose fields added since the backup (a Secret's new key, a container's new
     /// env var) were removed: server-side apply alone keeps fields other managers own.
     pub put_back: Vec<String>,
+    /// Objects of the restored kinds that the namespace holds but the backup does not
+    /// (created since it was made), `Kind/name`: left in place and named, since removing
+    /// them is the admin's choice.
+    pub created_since: Vec<String>,
     /// The replica count each applied Deployment and StatefulSet (`Kind/name`) was saved
     /// with (1 when the backup leaves it unset, as the API server defaults it): what a
     /// restore scales it back to, whatever it had before the restore.
@@ -297,7 +301,59 @@ pub async fn apply_dir(
             report.bytes += r.file.bytes;
         }
     }
+    // In place only: a namespace a restore creates held nothing before it.
+    if selection.only.is_none() && selection.max_rank.is_none() && selection.moving.is_none() {
+        report.created_since = created_since(&ready).await?;
+    }
     Ok(report)
+}
+
+/// The objects of the kinds just restored that the backup does not hold, leaving out what
+/// a backup never saves (what a controller made, service-account tokens, the root CA
+/// bundle, Lifeboat's own).
+async fn created_since(ready: &[Ready<'_>]) -> Result<Vec<String>, ApplyError> {
+    let mut out = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for r in ready {
+        let kind = r.file.kind();
+        if seen.contains(&kind) {
+            continue;
+        }
+        seen.push(kind);
+        let saved: Vec<String> = ready
+            .iter()
+            .filter(|o| o.file.kind() == kind)
+            .map(|o| o.obj.name_any())
+            .collect();
+        let live = match r.api.list(&kube::api::ListParams::default()).await {
+            Ok(list) => list,
+            // A kind Lifeboat may write but not list (RBAC) cannot be checked.
+            Err(kube::Error::Api(s)) if s.code == 403 => continue,
+            Err(source) => {
+                return Err(ApplyError::Apply {
+                    object: format!("{kind} (listing what the namespace holds)"),
+                    source,
+                });
+            }
+        };
+        for obj in live.items {
+            let name = obj.name_any();
+            let value = serde_json::to_value(&obj).unwrap_or_default();
+            let controlled = value
+                .pointer("/metadata/ownerReferences")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|refs| refs.iter().any(|o| o["controller"] == true));
+            if saved.contains(&name)
+                || controlled
+                || is_lifeboats_own(&name)
+                || super::objects::skip(kind, &value, &[]).is_some()
+            {
+                continue;
+            }
+            out.push(format!("{kind}/{name}"));
+        }
+    }
+    Ok(out)
 }
 
 /// Server-side applies one object.

@@ -462,6 +462,12 @@ impl Instance for KubeInstance {
                 report.put_back.join(", ")
             ));
         }
+        if !report.created_since.is_empty() {
+            notes.push(format!(
+                "created since the backup, left in place (delete them if they should go): {}",
+                report.created_since.join(", ")
+            ));
+        }
         if !back.is_empty() {
             let list: Vec<String> = back
                 .iter()
