@@ -6,7 +6,8 @@
 //! - only the runtime (`backend/src/runtime/`) starts a process;
 //! - nothing in `backend/src/jobs/` touches a file system itself;
 //! - only the supervisor (`jobs/supervisor.rs`) sets an operation's status;
-//! - no function in `backend/src` or `frontend/src` is longer than 120 lines.
+//! - no function in `backend/src` or `frontend/src` is longer than 120 lines, whatever its
+//!   visibility and qualifiers, in a module, an impl or a trait.
 //!
 //! Each rule reads the files as text; the unit tests at the bottom feed each checker one
 //! offending snippet, so a checker that stopped finding anything would fail too.
@@ -195,6 +196,34 @@ fn sets_status(line: &str) -> bool {
     line.contains("status = OperationStatus::") || line.contains("status: OperationStatus::")
 }
 
+/// What follows `fn ` when `line` (trimmed) starts a function in any form: any
+/// visibility (`pub`, `pub(crate)`, `pub(super)`, `pub(in path)`) and qualifiers (`async`,
+/// `const`, `unsafe`, `default`, `extern "C"`), in a module, an impl or a trait.
+fn after_fn_keyword(line: &str) -> Option<&str> {
+    let mut rest = line;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("fn ") {
+            return Some(r);
+        }
+        if let Some(r) = rest.strip_prefix("pub(") {
+            rest = &r[r.find(')')? + 1..];
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix("extern ") {
+            let r = r.trim_start();
+            rest = match r.strip_prefix('"') {
+                Some(abi) => &abi[abi.find('"')? + 1..],
+                None => r,
+            };
+            continue;
+        }
+        rest = ["pub ", "async ", "const ", "unsafe ", "default "]
+            .iter()
+            .find_map(|w| rest.strip_prefix(w))?;
+    }
+}
+
 /// Functions longer than `max` lines, as `file:line fn name (N lines)`. Relies on rustfmt's
 /// layout: a function's closing brace sits alone at the indentation of its `fn` line.
 fn long_functions(files: &[(String, String)], max: usize) -> Vec<String> {
@@ -203,13 +232,9 @@ fn long_functions(files: &[(String, String)], max: usize) -> Vec<String> {
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
             let trimmed = line.trim_start();
-            let is_fn = ["fn ", "pub fn ", "async fn ", "pub async fn ", "const fn "]
-                .iter()
-                .chain(&["pub(crate) fn ", "pub(super) fn ", "pub(crate) async fn "])
-                .any(|p| trimmed.starts_with(p));
-            if !is_fn {
+            let Some(after) = after_fn_keyword(trimmed) else {
                 continue;
-            }
+            };
             let indent = &line[..line.len() - trimmed.len()];
             if trimmed.trim_end().ends_with('}') {
                 continue; // A one-line function.
@@ -226,10 +251,7 @@ fn long_functions(files: &[(String, String)], max: usize) -> Vec<String> {
             if let Some(len) = lines[i..].iter().position(|l| *l == close)
                 && len + 1 > max
             {
-                let name: String = trimmed
-                    .split("fn ")
-                    .nth(1)
-                    .unwrap_or("")
+                let name: String = after
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
                     .collect();
@@ -383,4 +405,35 @@ fn the_length_checker_counts_from_fn_to_its_brace() {
     )];
     assert_eq!(long_functions(&files, 6), vec!["a.rs:1 fn long (7 lines)"]);
     assert!(long_functions(&files, 7).is_empty());
+}
+
+#[test]
+fn the_length_checker_finds_every_form_of_function() {
+    let body = "        x();\n".repeat(121);
+    for head in [
+        "pub(super) async fn f()",
+        "pub(crate) fn f()",
+        "pub(in crate::jobs) fn f()",
+        "async fn f()",
+        "const fn f()",
+        "unsafe fn f()",
+        "pub async unsafe fn f()",
+        "pub const unsafe fn f()",
+        "extern \"C\" fn f()",
+        "pub unsafe extern \"C\" fn f()",
+    ] {
+        // In an impl, and as a trait's provided method.
+        for (open, close) in [("impl S {", "}"), ("trait T {", "}")] {
+            let text = format!("{open}\n    {head} {{\n{body}    }}\n{close}\n");
+            let found = long_functions(&[file("a.rs", &text)], MAX_FN_LINES);
+            assert_eq!(found, vec!["a.rs:2 fn f (123 lines)"], "{head} in {open}");
+        }
+    }
+    for not_fn in [
+        "const F: fn() = g;",
+        "pub struct fn_like;",
+        "let f = |x| x;",
+    ] {
+        assert_eq!(after_fn_keyword(not_fn), None, "{not_fn}");
+    }
 }

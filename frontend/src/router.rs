@@ -231,6 +231,14 @@ pub fn link(props: &LinkProps) -> Html {
     html! { <a class={props.classes.clone()} {href} {onclick}>{ props.children.clone() }</a> }
 }
 
+/// Loads the page again (after signing in or out: every fetch and the event stream start
+/// over).
+pub fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

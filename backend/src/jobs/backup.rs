@@ -67,7 +67,7 @@ async fn locked(
     let before = usage::measure(&pre.target).await.ok();
     let summary = step(ctx, "upload", upload(ctx, pre, backup_id)).await?;
     let added = added_to_bucket(&pre.target, before, &summary).await;
-    let (description, trigger) = match ctx.jobs.operations().get(&ctx.id).map(|o| o.kind) {
+    let (description, trigger) = match ctx.kind() {
         Some(OperationKind::Backup {
             description,
             trigger,
@@ -137,7 +137,7 @@ async fn added_to_bucket(target: &Target, before: Option<Usage>, summary: &rb::S
 }
 
 async fn preflight(ctx: &JobCtx) -> Result<(Preflight, Option<String>), StepError> {
-    let instance = ctx.jobs.runtime().instances().own().ok_or_else(|| {
+    let instance = ctx.runtime().instances().own().ok_or_else(|| {
         failed(
             "instance_not_ready",
             "the instance is still starting (or failed to start; see the server log)",
@@ -446,7 +446,7 @@ async fn forget(
 }
 
 async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>), StepError> {
-    let policy = ctx.jobs.config().retention().await;
+    let policy = ctx.config().retention().await;
     let host = host_name(pre.instance.namespace());
     let Some(plan) = rb::forget_command(&pre.target.restic, &policy, &host, "lifeboat") else {
         return Ok(((), Some("no retention policy: every backup is kept".into())));
@@ -512,7 +512,7 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
 /// count against retention's `keep-*` rules: forget it, best effort, in the background.
 fn forget_orphan(ctx: &JobCtx, pre: &Preflight, snapshot: &str) {
     let cmd = crate::restic::command(&pre.target.restic, ["forget", snapshot]);
-    let runtime = ctx.jobs.runtime().clone();
+    let runtime = ctx.runtime().clone();
     let snapshot = snapshot.to_owned();
     tokio::spawn(async move {
         match runtime

@@ -32,18 +32,14 @@ pub async fn run_tool(
         }
         on_line(s, line);
     };
-    let out = ctx
-        .jobs
-        .runtime()
-        .run(cmd, ctx.cancel.clone(), &mut tee)
-        .await?;
+    let out = ctx.runtime().run(cmd, ctx.cancel.clone(), &mut tee).await?;
     ctx.log(format!("exit {}", super::measure::exit_text(out.exit_code)));
     Ok(out)
 }
 
 /// What every job checks first: the runtime has its tools, and the configured bucket opens.
 pub fn tools_present(ctx: &JobCtx) -> Result<(), StepError> {
-    match ctx.jobs.runtime().install_hint() {
+    match ctx.runtime().install_hint() {
         Some(hint) => Err(failed("tool_missing", hint, None)),
         None => Ok(()),
     }
@@ -51,7 +47,7 @@ pub fn tools_present(ctx: &JobCtx) -> Result<(), StepError> {
 
 /// The bucket in effect now, or the step error saying it is not configured.
 pub async fn current_target(ctx: &JobCtx) -> Result<Target, StepError> {
-    ctx.jobs.config().current_target().await.map_err(|e| {
+    ctx.config().current_target().await.map_err(|e| {
         failed(
             "storage_not_configured",
             e.to_string(),
@@ -67,7 +63,7 @@ pub async fn open_repo(
     ctx: &JobCtx,
     target: &Target,
 ) -> Result<Result<Option<String>, RepoError>, StepError> {
-    match repository::open(ctx.jobs.runtime().as_ref(), &target.restic, &ctx.cancel).await {
+    match repository::open(ctx.runtime().as_ref(), &target.restic, &ctx.cancel).await {
         Err(RepoError::Runtime(e)) => Err(e.into()),
         other => Ok(other),
     }
@@ -125,7 +121,7 @@ pub async fn take_lock(
     let holder = lock::Holder {
         instance_id: instance_id.to_owned(),
         namespace: namespace.to_owned(),
-        host: ctx.jobs.runtime().host(),
+        host: ctx.runtime().host(),
         pid: std::process::id(),
         operation_id: ctx.id.clone(),
     };

@@ -27,8 +27,9 @@ pub const MAX_WARNINGS: usize = 20;
 /// One running job's handle on its operation.
 #[derive(Debug)]
 pub struct JobCtx {
-    /// What the job may use.
-    pub jobs: Arc<Jobs>,
+    /// What the job may use, through the accessors below: never the operations store
+    /// itself, so a step cannot change its operation's status (the supervisor's alone).
+    jobs: Arc<Jobs>,
     /// The operation.
     pub id: String,
     /// Fires when the job must stop (cancel, shutdown, lock lost).
@@ -72,6 +73,21 @@ impl JobCtx {
             aftermath: Mutex::new(None),
             overall: Mutex::new(Overall::default()),
         }
+    }
+
+    /// The runtime: its tools and instances.
+    pub fn runtime(&self) -> &Arc<dyn crate::runtime::Runtime> {
+        self.jobs.runtime()
+    }
+
+    /// The storage configuration.
+    pub fn config(&self) -> &crate::config::Config {
+        self.jobs.config()
+    }
+
+    /// What this operation is (a backup with its description and trigger, a restore).
+    pub fn kind(&self) -> Option<lifeboat_shared::operation::OperationKind> {
+        self.jobs.operations().get(&self.id).map(|o| o.kind)
     }
 
     fn update(&self, change: impl FnOnce(&mut lifeboat_shared::operation::Operation)) {

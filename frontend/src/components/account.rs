@@ -39,7 +39,7 @@ pub fn use_account(api: Option<Api>) -> Html {
                 // the page signed out.
                 match (api.sign_out().await, web_sys::window()) {
                     (Ok(Some(url)), Some(w)) => drop(w.location().assign(&url)),
-                    (Ok(_), _) => crate::pages::reload(),
+                    (Ok(_), _) => crate::router::reload(),
                     (Err(_), _) => leaving.set(false),
                 }
             });

@@ -82,7 +82,7 @@ pub(crate) fn use_sign_in(
             .inspect_err(|_| focus_soon("[data-testid=signin-error] [role=alert]"))?;
         // Signed in: the page loads again, its data and live updates with it. The form
         // stays busy until the page unloads.
-        reload();
+        crate::router::reload();
         std::future::pending::<()>().await;
         Ok(())
     });
@@ -172,13 +172,6 @@ pub(crate) fn focus_soon(selector: &'static str) {
         }
     })
     .forget();
-}
-
-/// Loads the page again (after a sign-in: every fetch and the event stream start over).
-pub(crate) fn reload() {
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().reload();
-    }
 }
 
 /// The browser's IANA time zone, proposed for a new schedule; `UTC` when unknown.

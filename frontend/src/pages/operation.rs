@@ -149,21 +149,57 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
         }
     });
 
-    // Cancel while it runs. A restore asks once first: stopping it mid-way leaves its
-    // namespace without a working system Postgres until a restore succeeds.
     let running = op.as_ref().is_some_and(|o| !o.status.is_terminal());
     // The running step's clock moves every second.
     use_redraw_every(if running { 1_000 } else { 60_000 });
     let cancel = use_action(|api: Api, id: AttrValue| async move { api.cancel(&id).await });
     let asking = use_state(|| false);
-    let restore_into = op.as_ref().and_then(|o| match &o.kind {
+    let cancel = op
+        .as_ref()
+        .filter(|_| running)
+        .map(|op| cancel_area(op, &props.id, &cancel, &asking));
+
+    html! {
+        <div class="lb-page" data-testid="operation">
+            <p class="lb-breadcrumb">
+                <Link to={Route::Home}>{ "← Backup and Restore" }</Link>
+            </p>
+            <h1 class="lb-title" tabindex="-1" ref={heading}>
+                { op.as_ref().map_or_else(|| format!("Operation {}", props.id), title) }
+            </h1>
+            { body }
+            { for cancel }
+            if let Some(text) = fetched.ok().map(|(_, log)| log).filter(|t| !t.is_empty()) {
+                <section class="lb-card" aria-labelledby="lb-log-h">
+                    <details class="lb-details" open={running}>
+                        <summary id="lb-log-h">{ "Log of the run" }</summary>
+                        <pre class="lb-log" data-testid="operation-log" tabindex="0">{ text.clone() }</pre>
+                    </details>
+                </section>
+            }
+            { for dialog }
+        </div>
+    }
+}
+
+/// "Cancel this operation" under a running operation. A restore asks once first
+/// (`asking`): stopping it mid-way leaves its namespace without a working system Postgres
+/// until a restore succeeds. A plain function rather than a hook or a component (either
+/// costs the bundle more code).
+fn cancel_area(
+    op: &Operation,
+    id: &AttrValue,
+    cancel: &Action<AttrValue>,
+    asking: &UseStateHandle<bool>,
+) -> Html {
+    let restore_into = match &op.kind {
         OperationKind::Restore {
             target_namespace, ..
         } => Some(target_namespace.clone()),
         _ => None,
-    });
+    };
     let on_cancel = {
-        let (cancel, id, asking) = (cancel.clone(), props.id.clone(), asking.clone());
+        let (cancel, id, asking) = (cancel.clone(), id.clone(), asking.clone());
         let ask = restore_into.is_some();
         Callback::from(move |_: MouseEvent| {
             if ask && !*asking {
@@ -179,52 +215,31 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
         let asking = asking.clone();
         Callback::from(move |_: MouseEvent| asking.set(false))
     };
-
     html! {
-        <div class="lb-page" data-testid="operation">
-            <p class="lb-breadcrumb">
-                <Link to={Route::Home}>{ "← Backup and Restore" }</Link>
-            </p>
-            <h1 class="lb-title" tabindex="-1" ref={heading}>
-                { op.as_ref().map_or_else(|| format!("Operation {}", props.id), title) }
-            </h1>
-            { body }
-            if running {
-                if let (true, Some(ns)) = (*asking, &restore_into) {
-                    <div class="lb-banner lb-banner-warn" role="alertdialog" aria-labelledby="lb-cc"
-                        data-testid="cancel-confirm" tabindex="-1">
-                        <div class="lb-banner-body">
-                            <p class="lb-banner-message" id="lb-cc">
-                                { format!("Stop this restore? The system Postgres of namespace {ns} is being replaced: stopped now, it stays stopped and incomplete until a restore succeeds.") }
-                            </p>
-                            <div class="lb-actions">
-                                <button type="button" class="lb-btn lb-btn-danger" onclick={on_cancel}
-                                    disabled={cancel.busy()} data-testid="cancel-operation-confirm">
-                                    { "Yes, stop the restore" }
-                                </button>
-                                <button type="button" class="lb-btn" onclick={keep}>{ "Keep it running" }</button>
-                            </div>
-                        </div>
-                    </div>
-                } else {
+        if let (true, Some(ns)) = (**asking, &restore_into) {
+            <div class="lb-banner lb-banner-warn" role="alertdialog" aria-labelledby="lb-cc"
+                data-testid="cancel-confirm" tabindex="-1">
+                <div class="lb-banner-body">
+                    <p class="lb-banner-message" id="lb-cc">
+                        { format!("Stop this restore? The system Postgres of namespace {ns} is being replaced: stopped now, it stays stopped and incomplete until a restore succeeds.") }
+                    </p>
                     <div class="lb-actions">
                         <button type="button" class="lb-btn lb-btn-danger" onclick={on_cancel}
-                            disabled={cancel.busy()} data-testid="cancel-operation">
-                            { "Cancel this operation" }
+                            disabled={cancel.busy()} data-testid="cancel-operation-confirm">
+                            { "Yes, stop the restore" }
                         </button>
+                        <button type="button" class="lb-btn" onclick={keep}>{ "Keep it running" }</button>
                     </div>
-                }
-            }
-            if let Some(text) = fetched.ok().map(|(_, log)| log).filter(|t| !t.is_empty()) {
-                <section class="lb-card" aria-labelledby="lb-log-h">
-                    <details class="lb-details" open={running}>
-                        <summary id="lb-log-h">{ "Log of the run" }</summary>
-                        <pre class="lb-log" data-testid="operation-log" tabindex="0">{ text.clone() }</pre>
-                    </details>
-                </section>
-            }
-            { for dialog }
-        </div>
+                </div>
+            </div>
+        } else {
+            <div class="lb-actions">
+                <button type="button" class="lb-btn lb-btn-danger" onclick={on_cancel}
+                    disabled={cancel.busy()} data-testid="cancel-operation">
+                    { "Cancel this operation" }
+                </button>
+            </div>
+        }
     }
 }
 

@@ -56,68 +56,7 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
     let (out, ()) = tokio::join!(run, poll);
     let out = out?;
     if out.exit_code != Some(0) {
-        // The restore is the first restic call of the job (each one pays the repository
-        // key's derivation): it is what proves the passphrase and the snapshot, before
-        // anything of the target is touched.
-        match open_failure(&out) {
-            Some(OpenFailure::WrongPassword) => {
-                return Err(super::preflight::passphrase_needed(
-                    &plan.manifest,
-                    &plan.target,
-                ));
-            }
-            Some(OpenFailure::NoRepository) => {
-                return Err(open_error(&plan.target, RepoError::NoRepository));
-            }
-            Some(OpenFailure::Locked) => return Err(open_error(&plan.target, RepoError::Locked)),
-            Some(OpenFailure::Other(_)) if rb::no_such_snapshot(&out) => {
-                return Err(super::preflight::snapshot_missing(
-                    &plan.manifest,
-                    &plan.snapshot,
-                ));
-            }
-            Some(OpenFailure::Other(_)) | None => {}
-        }
-        if rb::out_of_space(&out) {
-            let free = staging
-                .free_bytes()
-                .await
-                .map_or_else(|| "no space".to_owned(), human);
-            return Err(failed(
-                "disk_full",
-                format!(
-                    "the disk filled up while fetching the backup ({free} left, {} needed); the target was not touched",
-                    human(total)
-                ),
-                Some(
-                    "free space on the volume holding Lifeboat's data dir and run the restore again",
-                ),
-            ));
-        }
-        if rb::data_damaged(&out) {
-            return Err(failed(
-                "backup_damaged",
-                format!(
-                    "the data of backup {} in the bucket is damaged, so it was not restored; the target was not touched (restic: {})",
-                    plan.manifest.id,
-                    crate::restic::output_tail(&out)
-                ),
-                Some(
-                    "choose another backup; `restic check --read-data` on the repository tells which others are affected",
-                ),
-            ));
-        }
-        return Err(failed(
-            "fetch_failed",
-            format!(
-                "restic restore failed (exit {}): {}",
-                exit_text(out.exit_code),
-                crate::restic::output_tail(&out)
-            ),
-            Some(
-                "check the bucket and the network, then run the restore again; the target was not touched",
-            ),
-        ));
+        return Err(why_not_fetched(plan, &out).await);
     }
     let info = format!(
         "pgbackrest/backup/{}/backup.info",
@@ -132,7 +71,7 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
     })?;
     if let (Some(backup), Some(local)) = (
         crate::pgbackrest::info::db_version_major(&text),
-        ctx.jobs.runtime().postgres_major(),
+        ctx.runtime().postgres_major(),
     ) && backup != local
     {
         return Err(super::preflight::version_mismatch(backup, local));
@@ -159,4 +98,64 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
             human((bytes as f64 / secs.max(0.001)) as u64)
         )),
     ))
+}
+
+/// Why restic's restore failed, as the step's error: a wrong passphrase, no repository, a
+/// lock, a missing snapshot, a full disk, damaged data, or restic's own words.
+async fn why_not_fetched(plan: &Plan, out: &crate::command::ToolOutput) -> StepError {
+    // The restore is the first restic call of the job (each one pays the repository key's
+    // derivation): it is what proves the passphrase and the snapshot, before anything of
+    // the target is touched.
+    match open_failure(out) {
+        Some(OpenFailure::WrongPassword) => {
+            return super::preflight::passphrase_needed(&plan.manifest, &plan.target);
+        }
+        Some(OpenFailure::NoRepository) => {
+            return open_error(&plan.target, RepoError::NoRepository);
+        }
+        Some(OpenFailure::Locked) => return open_error(&plan.target, RepoError::Locked),
+        Some(OpenFailure::Other(_)) if rb::no_such_snapshot(out) => {
+            return super::preflight::snapshot_missing(&plan.manifest, &plan.snapshot);
+        }
+        Some(OpenFailure::Other(_)) | None => {}
+    }
+    if rb::out_of_space(out) {
+        let free = plan
+            .staging
+            .free_bytes()
+            .await
+            .map_or_else(|| "no space".to_owned(), human);
+        return failed(
+            "disk_full",
+            format!(
+                "the disk filled up while fetching the backup ({free} left, {} needed); the target was not touched",
+                human(plan.manifest.size_bytes)
+            ),
+            Some("free space on the volume holding Lifeboat's data dir and run the restore again"),
+        );
+    }
+    if rb::data_damaged(out) {
+        return failed(
+            "backup_damaged",
+            format!(
+                "the data of backup {} in the bucket is damaged, so it was not restored; the target was not touched (restic: {})",
+                plan.manifest.id,
+                crate::restic::output_tail(out)
+            ),
+            Some(
+                "choose another backup; `restic check --read-data` on the repository tells which others are affected",
+            ),
+        );
+    }
+    failed(
+        "fetch_failed",
+        format!(
+            "restic restore failed (exit {}): {}",
+            exit_text(out.exit_code),
+            crate::restic::output_tail(out)
+        ),
+        Some(
+            "check the bucket and the network, then run the restore again; the target was not touched",
+        ),
+    )
 }

@@ -120,7 +120,7 @@ async fn locked(ctx: &JobCtx, plan: &Plan) -> Result<Outcome, StepFailure> {
             }
             ctx.set_aftermath(None);
             if created {
-                ctx.jobs.runtime().instances().adopt(instance.clone());
+                ctx.runtime().instances().adopt(instance.clone());
             }
         }
         Err(_) => {
@@ -156,7 +156,7 @@ async fn stop(
     let (instance, created) = match &plan.kind {
         TargetKind::Existing(i) => (i.clone(), false),
         TargetKind::New { replace_remains } => {
-            let instances = ctx.jobs.runtime().instances();
+            let instances = ctx.runtime().instances();
             let not_created = |e: crate::runtime::InstanceError| {
                 failed("target_not_created", e.to_string(), None)
             };

@@ -109,7 +109,7 @@ pub(super) async fn check(
     ctx: &JobCtx,
     req: &RestoreRequest,
 ) -> Result<(Plan, Option<String>), StepError> {
-    let runtime = ctx.jobs.runtime();
+    let runtime = ctx.runtime();
     crate::jobs::bucket::tools_present(ctx)?;
     let target = crate::jobs::bucket::current_target(ctx).await?;
     let manifest = match catalog::get(&target, &req.backup_id).await {
