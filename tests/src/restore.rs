@@ -133,7 +133,7 @@ pub async fn type_phrase(browser: &Browser) -> anyhow::Result<()> {
 }
 
 /// Clicks "Yes, restore now" and waits up to 30 s for the progress page; returns the new
-/// operation's id (from the URL, checked against the page's heading).
+/// operation's id (from the URL, checked against the id the page shows).
 pub async fn confirm(browser: &Browser) -> anyhow::Result<String> {
     let before = browser.client.current_url().await?.path().to_owned();
     click(browser, "[data-testid=restore-confirm]").await?;
@@ -158,7 +158,7 @@ pub async fn confirm(browser: &Browser) -> anyhow::Result<String> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     browser
-        .wait_for_text("[data-testid=operation] h1", &id)
+        .wait_for_text("[data-testid=operation-id]", &id)
         .await?;
     element(browser, "[data-testid=operation-progress]").await?;
     Ok(id)

@@ -39,7 +39,7 @@ async fn backup(server: &Lifeboat) -> anyhow::Result<String> {
 async fn reload(browser: &Browser, id: &str) -> anyhow::Result<()> {
     browser.client.refresh().await?;
     browser
-        .wait_for_text("[data-testid=operation] h1", id)
+        .wait_for_text("[data-testid=operation-id]", id)
         .await?;
     element(browser, "[data-testid=operation-progress]").await?;
     Ok(())

@@ -167,6 +167,7 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
             <h1 class="lb-title" tabindex="-1" ref={heading}>
                 { op.as_ref().map_or_else(|| format!("Operation {}", props.id), title) }
             </h1>
+            <p class="lb-muted" data-testid="operation-id">{ props.id.clone() }</p>
             { body }
             { for cancel }
             if let Some(text) = fetched.ok().map(|(_, log)| log).filter(|t| !t.is_empty()) {

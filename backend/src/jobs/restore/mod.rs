@@ -251,9 +251,12 @@ async fn restore_postgres(
         plan.label.as_deref().unwrap_or("(latest)"),
         instance.postgres_endpoint()
     ));
+    // The lines come redacted from the runtime (its runner, or the restore Job's log);
+    // the log keeps them cut as every tool's.
+    let cut = super::context::log::Redactor::default();
     let mut on_line = |_: Stream, line: &str| {
         if !super::context::log::is_noise(line) {
-            ctx.log(line.to_owned());
+            ctx.log(cut.line(line));
         }
         if let Some(p) = tracker.line(line) {
             ctx.progress(p);

@@ -525,8 +525,12 @@ impl Instance for KubeInstance {
                 true,
             ),
         };
+        // The Job's log lines go through the same redaction as every local tool's (its
+        // pgBackRest has no secret environment: certificates are files).
+        let redact = crate::command::redact::Redactor::default();
+        let mut clean = |s: Stream, l: &str| on_line(s, &redact.clean(l));
         let out = job
-            .run(&sts, args, &cancel, on_line)
+            .run(&sts, args, &cancel, &mut clean)
             .await
             .map_err(|e| match e {
                 JobError::Cancelled => {

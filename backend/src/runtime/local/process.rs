@@ -159,18 +159,21 @@ impl Runner {
             .map_err(|source| RuntimeError::Spawn { tool: name, source })?;
         // Released once `follow` has reaped the tool: the group id is no longer ours then.
         let watched = super::guard::watch(child.id());
-        let result = follow(name, child, cancel, on_line).await;
+        let redact = crate::command::redact::Redactor::for_command(&cmd);
+        let result = follow(name, child, cancel, &redact, on_line).await;
         drop(watched);
         drop(secrets);
         result
     }
 }
 
-/// Reads a child's output to its end (or kills its group when `cancel` fires).
+/// Reads a child's output to its end (or kills its group when `cancel` fires). Every line
+/// is redacted before it goes anywhere (the caller, the tails an error quotes).
 async fn follow(
     name: &'static str,
     mut child: tokio::process::Child,
     cancel: CancellationToken,
+    redact: &crate::command::redact::Redactor,
     on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
 ) -> Result<ToolOutput, RuntimeError> {
     let pid = child.id();
@@ -196,11 +199,11 @@ async fn follow(
                 return Err(RuntimeError::Cancelled(name));
             }
             line = out_lines.next_line(), if out_open => match line.map_err(io)? {
-                Some(l) => { on_line(Stream::Stdout, &l); push_tail(&mut out_tail, &l); }
+                Some(l) => { let l = redact.clean(&l); on_line(Stream::Stdout, &l); push_tail(&mut out_tail, &l); }
                 None => out_open = false,
             },
             line = err_lines.next_line(), if err_open => match line.map_err(io)? {
-                Some(l) => { on_line(Stream::Stderr, &l); push_tail(&mut err_tail, &l); }
+                Some(l) => { let l = redact.clean(&l); on_line(Stream::Stderr, &l); push_tail(&mut err_tail, &l); }
                 None => err_open = false,
             },
         }
@@ -351,9 +354,49 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(out.exit_code, Some(3));
-        assert_eq!(out.stdout_tail, vec!["out s3cr3t", "arg first"]);
+        // The secret never leaves the runner: not to the caller, not in the tails.
+        assert_eq!(out.stdout_tail, vec!["out ••••", "arg first"]);
+        assert!(seen.contains(&(Stream::Stdout, "out ••••".to_owned())));
         assert_eq!(out.stderr_tail, vec!["err1"]);
         assert!(seen.contains(&(Stream::Stderr, "err1".to_owned())));
+    }
+
+    /// A real pgBackRest restore, its repository path given as a secret: pgBackRest prints
+    /// its options, the path among them, and the runner removes it before anyone sees it.
+    #[tokio::test]
+    async fn a_secret_in_a_pgbackrest_restores_output_is_redacted_before_anyone_sees_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runner::new(Toolbox::discover(), Paths::new(dir.path()));
+        let pg = dir.path().join("pg");
+        let mut cmd = ToolCommand::new(
+            Tool::Pgbackrest,
+            [
+                "--stanza=lifeboat".to_owned(),
+                format!("--pg1-path={}", pg.display()),
+                "--log-level-console=detail".to_owned(),
+                "restore".to_owned(),
+            ],
+        );
+        let secret = "/tmp/lifeboat-redaction-test/hunter2-in-a-path";
+        cmd.secret_env.push((
+            "PGBACKREST_REPO1_PATH".into(),
+            crate::secret::Secret::new(secret),
+        ));
+        let mut seen = Vec::new();
+        let out = rt
+            .run(cmd, CancellationToken::new(), &mut |_, l| {
+                seen.push(l.to_owned())
+            })
+            .await
+            .expect("pgBackRest runs (make test installs it)");
+        assert_ne!(out.exit_code, Some(0), "there is no repository: {seen:?}");
+        let begin = seen
+            .iter()
+            .find(|l| l.contains("restore command begin"))
+            .unwrap_or_else(|| panic!("pgBackRest printed its options: {seen:?}"));
+        assert!(begin.contains("--repo1-path=••••"), "{begin}");
+        let everything = [seen, out.stdout_tail, out.stderr_tail].concat().join("\n");
+        assert!(!everything.contains("hunter2"), "{everything}");
     }
 
     #[tokio::test]

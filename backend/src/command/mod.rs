@@ -6,6 +6,8 @@
 //!
 //! Also how a run ended ([`ToolOutput`]) and the one helper that turns its end into words.
 
+pub mod redact;
+
 use crate::secret::Secret;
 
 /// The tools a runtime can run.
