@@ -44,6 +44,12 @@
 //!
 //! Errors: `error-banner` (with `error-message` and `error-hint` inside).
 
+/// The page's allocator: Talc rather than Rust's default dlmalloc, for the bundle's size
+/// (single-threaded wasm, memory grown as needed).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 pub mod api;
 pub mod app;
 pub mod components;
