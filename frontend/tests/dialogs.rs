@@ -686,6 +686,7 @@ async fn the_checklist_keeps_its_ticks_across_reloads_and_counts_them() {
         .map(|a| ChecklistItem {
             action: a.into(),
             subject: String::new(),
+            copy: None,
         })
         .collect();
     let render = |div: &Element| {
@@ -733,14 +734,24 @@ async fn checklist_lists_each_item() {
         ChecklistItem {
             action: "Log in again".into(),
             subject: String::new(),
+            copy: None,
         },
         ChecklistItem {
             action: "Rebuild and Deploy".into(),
             subject: "sales-dashboard".into(),
+            copy: None,
         },
         ChecklistItem {
             action: "Delete and recreate from the latest commit".into(),
             subject: "workspace of sales-dashboard".into(),
+            copy: None,
+        },
+        ChecklistItem {
+            action: "Register the new redirect URI at the identity provider".into(),
+            subject: "corporate-sso (realm dash)".into(),
+            copy: Some(
+                "http://127.0.0.1:41234/auth/realms/dash/broker/corporate-sso/endpoint".into(),
+            ),
         },
     ];
     let handle =
@@ -750,7 +761,26 @@ async fn checklist_lists_each_item() {
     let list = div
         .query_selector_all("[data-testid=checklist-item]")
         .unwrap();
-    assert_eq!(list.length(), 3);
+    assert_eq!(list.length(), 4);
+    // A URI to give an identity provider is shown whole, with a Copy button beside it.
+    let uri = list.item(3).unwrap();
+    let uri = uri.unchecked_ref::<web_sys::Element>();
+    assert_eq!(
+        uri.query_selector("[data-testid=checklist-copy]")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "http://127.0.0.1:41234/auth/realms/dash/broker/corporate-sso/endpoint"
+    );
+    assert_eq!(
+        uri.query_selector("button")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "Copy"
+    );
     assert_eq!(
         list.item(1).unwrap().text_content().unwrap(),
         "Rebuild and Deploy: sales-dashboard"

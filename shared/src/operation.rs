@@ -230,6 +230,10 @@ pub struct ChecklistItem {
     pub action: String,
     /// What to do it to, e.g. an app's name.
     pub subject: String,
+    /// Text to copy exactly, when there is some (the redirect URI an identity provider
+    /// must learn): the page shows it whole with a Copy button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
 }
 
 /// The body of `GET /api/v1/operations`.

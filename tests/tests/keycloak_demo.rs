@@ -342,6 +342,20 @@ async fn the_demo_runs_a_real_keycloak_whose_realm_signs_in_and_comes_back() -> 
         .context("the new namespace reports its Keycloak")?
         .to_owned();
     assert_ne!(copy_url, keycloak_url);
+    // Its checklist gives the identity provider's new redirect URI whole, to copy.
+    let uris: Vec<&str> = op["outcome"]["checklist"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["copy"].as_str())
+        .collect();
+    assert_eq!(
+        uris,
+        vec![format!(
+            "{copy_url}/realms/dash/broker/corporate-sso/endpoint"
+        )],
+        "{op:#}"
+    );
     let mut copy_users = users.clone();
     copy_users["keycloak_url"] = Value::from(copy_url.clone());
     grant(&copy_users, "user042", &old_042)

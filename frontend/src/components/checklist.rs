@@ -14,6 +14,25 @@ fn key(op: &str) -> String {
     format!("lifeboat-checklist-{op}")
 }
 
+/// Copies `text` to the clipboard (where the browser allows it) and says so on the button.
+fn copy(text: &str) -> Callback<MouseEvent> {
+    let text = wasm_bindgen::JsValue::from_str(text);
+    Callback::from(move |e: MouseEvent| {
+        let get = |o: &wasm_bindgen::JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).ok();
+        let clipboard = get(&js_sys::global(), "navigator").and_then(|n| get(&n, "clipboard"));
+        let write = clipboard.as_ref().and_then(|c| get(c, "writeText"));
+        if let (Some(c), Some(w)) = (clipboard, write) {
+            use wasm_bindgen::JsCast as _;
+            if let Ok(w) = w.dyn_into::<js_sys::Function>()
+                && w.call1(&c, &text).is_ok()
+                && let Some(button) = e.target_dyn_into::<web_sys::Element>()
+            {
+                button.set_text_content(Some("Copied"));
+            }
+        }
+    })
+}
+
 /// The checklist of `items` (in the order to do them, from `Outcome::Restore`) of operation
 /// `op`; the boxes are for the admin's own tracking, kept across reloads in `localStorage`,
 /// with a count of what is done. `redraw` is called after a tick is stored. A plain function
@@ -47,6 +66,10 @@ pub fn checklist(items_in: &[ChecklistItem], op: &str, redraw: Callback<()>) -> 
                     <strong>{ item.action.clone() }</strong>
                     if !item.subject.is_empty() { { ": " }{ item.subject.clone() } }
                 </label>
+                if let Some(text) = &item.copy {
+                    <code class="lb-copy" data-testid="checklist-copy">{ text.clone() }</code>
+                    <button type="button" class="lb-btn lb-btn-link" onclick={copy(text)}>{ "Copy" }</button>
+                }
             </li>
         }
     });

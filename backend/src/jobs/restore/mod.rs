@@ -457,27 +457,40 @@ async fn checklist(
             "Dash Enterprise in namespace {} (sessions from before the restore are gone)",
             instance.namespace()
         ),
+        copy: None,
     }];
     items.extend(apps.iter().map(|a| ChecklistItem {
         action: "Rebuild and Deploy".into(),
         subject: a.clone(),
+        copy: None,
     }));
     items.extend(workspaces.iter().map(|w| ChecklistItem {
         action: "Delete and recreate from the latest commit".into(),
         subject: w.clone(),
+        copy: None,
     }));
     // In another namespace Keycloak answers at another address: each identity provider
     // still sends its users back to the old one until it knows the new broker endpoint.
+    // The URI whole when the instance knows its Keycloak's address; else its path, with
+    // the address to put in front of it named.
     if matches!(plan.kind, TargetKind::New { .. }) {
+        let keycloak = instance.info().keycloak_url;
         match instance.identity_providers().await {
             Ok(providers) => items.extend(providers.iter().map(|p| {
                 let (realm, alias) = p.split_once('/').unwrap_or(("", p));
+                let path = format!("/realms/{realm}/broker/{alias}/endpoint");
                 ChecklistItem {
                     action: "Register the new redirect URI at the identity provider".into(),
-                    subject: format!(
-                        "{alias} (realm {realm}): namespace {}'s Keycloak, …/realms/{realm}/broker/{alias}/endpoint",
-                        plan.namespace
-                    ),
+                    subject: match &keycloak {
+                        Some(_) => format!("{alias} (realm {realm})"),
+                        None => format!(
+                            "{alias} (realm {realm}): the address of namespace {}'s Keycloak, then {path}",
+                            plan.namespace
+                        ),
+                    },
+                    copy: keycloak
+                        .as_ref()
+                        .map(|k| format!("{}{path}", k.trim_end_matches('/'))),
                 }
             })),
             Err(e) => ctx.warn(format!(
