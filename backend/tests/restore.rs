@@ -226,7 +226,8 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
         .collect();
     assert_eq!(providers.len(), 2, "the enabled ones: {providers:?}");
     assert!(
-        providers[0].starts_with("azure-ad (realm dash): namespace restored's Keycloak")
+        providers[0]
+            .starts_with("azure-ad (realm dash): the address of namespace restored's Keycloak")
             && providers[0].ends_with("/realms/dash/broker/azure-ad/endpoint")
             && providers[1].starts_with("corporate-saml (realm dash)"),
         "{providers:?}"
