@@ -126,13 +126,16 @@ pub async fn take_lock(
         operation_id: ctx.id.clone(),
     };
     match lock::acquire(target, holder, super::LOCK_TTL).await {
-        Ok(lease) => {
-            let expires = lease.record().expires_at;
-            Ok((
-                lease,
-                Some(format!("held until {expires}, renewed while the job runs")),
-            ))
-        }
+        // No clock time in the line (the page shows step lines as they come, and a UTC
+        // stamp is no time an admin reads): how the lease is kept, in words.
+        Ok(lease) => Ok((
+            lease,
+            Some(format!(
+                "held for this job, its {} s lease renewed every {} s while it runs",
+                super::LOCK_TTL.as_secs(),
+                (super::LOCK_TTL / 3).as_secs()
+            )),
+        )),
         Err(e @ lock::LockError::Held(_)) => Err(failed(
             "bucket_locked",
             e.to_string(),
@@ -187,8 +190,8 @@ pub async fn while_locked(
             ctx.step_detail(
                 "lock",
                 format!(
-                    "could not be released ({e}); it expires by itself at {}",
-                    lease.record().expires_at
+                    "could not be released ({e}); it expires by itself within {} s",
+                    super::LOCK_TTL.as_secs()
                 ),
             );
         }
