@@ -198,6 +198,17 @@ async fn every_bad_input_is_rejected_with_a_message() {
         );
         assert_eq!(v["code"], "invalid_body", "{v}");
     }
+    // Saved with both a bad expression and a bad zone: both are named, nothing is saved.
+    let (s, v) = f
+        .put_config(json!({"config": {"provider": {"provider": "local"},
+            "schedule": {"cron": "61 * * * *", "timezone": "Mars/Olympus"}}}))
+        .await;
+    assert!(s.is_client_error(), "{s} {v}");
+    let said = v["message"].as_str().unwrap();
+    assert!(
+        said.contains("61 is not a minute") && said.contains("Mars/Olympus"),
+        "{v}"
+    );
     // Nothing was saved.
     assert_eq!(f.get_config().await["is_default"], true);
 }
@@ -374,6 +385,17 @@ async fn a_schedule_is_previewed_before_it_is_saved_and_its_errors_are_in_our_wo
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["code"], "invalid_timezone");
     assert_eq!(v["message"], "Mars/Olympus is not an IANA time zone");
+    // Saved with both a bad expression and a bad zone: both are named, nothing is saved.
+    let (s, v) = f
+        .put_config(json!({"config": {"provider": {"provider": "local"},
+            "schedule": {"cron": "61 * * * *", "timezone": "Mars/Olympus"}}}))
+        .await;
+    assert!(s.is_client_error(), "{s} {v}");
+    let said = v["message"].as_str().unwrap();
+    assert!(
+        said.contains("61 is not a minute") && said.contains("Mars/Olympus"),
+        "{v}"
+    );
     // Nothing was saved.
     assert_eq!(f.get_config().await["is_default"], true);
 }

@@ -65,6 +65,21 @@ impl ParsedSchedule {
         Ok(parsed)
     }
 
+    /// Every problem of a schedule, not only the first: a bad expression and a bad zone
+    /// are both named (empty when it parses).
+    pub fn problems(schedule: &Schedule) -> Vec<ScheduleError> {
+        let Err(first) = Self::parse(schedule) else {
+            return Vec::new();
+        };
+        let zone_too = !matches!(first, ScheduleError::TimeZone(_))
+            && Tz::from_str(schedule.timezone.trim()).is_err();
+        let mut all = vec![first];
+        if zone_too {
+            all.push(ScheduleError::TimeZone(schedule.timezone.clone()));
+        }
+        all
+    }
+
     /// The next `n` runs strictly after `after`, in the schedule's zone.
     pub fn next_runs(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Tz>> {
         self.cron
@@ -100,6 +115,17 @@ mod tests {
             cron: cron.into(),
             timezone: tz.into(),
         }
+    }
+
+    #[test]
+    fn every_problem_of_a_schedule_is_named() {
+        let both = ParsedSchedule::problems(&sched("61 * * * *", "Mars/Base"));
+        assert_eq!(both.len(), 2, "{both:?}");
+        assert!(matches!(both[0], ScheduleError::Cron { .. }), "{both:?}");
+        assert_eq!(both[1], ScheduleError::TimeZone("Mars/Base".into()));
+        let zone = ParsedSchedule::problems(&sched("0 2 * * *", "Mars/Base"));
+        assert_eq!(zone, vec![ScheduleError::TimeZone("Mars/Base".into())]);
+        assert!(ParsedSchedule::problems(&sched("0 2 * * *", "UTC")).is_empty());
     }
 
     #[test]

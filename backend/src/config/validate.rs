@@ -36,13 +36,15 @@ pub fn config(c: &StorageConfig) -> Result<(), Invalid> {
     provider(&c.provider)?;
     secret_name(&c.secret_name)?;
     if let Some(s) = &c.schedule {
-        ParsedSchedule::parse(s).map_err(|e| {
-            invalid(
+        let problems = ParsedSchedule::problems(s);
+        if !problems.is_empty() {
+            let words: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return Err(invalid(
                 "schedule",
-                e.to_string(),
+                words.join("; and "),
                 "use five cron fields (minute hour day-of-month month day-of-week), e.g. \"0 2 * * *\", and an IANA zone such as \"Europe/Berlin\" or \"UTC\"",
-            )
-        })?;
+            ));
+        }
     }
     retention(&c.retention)
 }
