@@ -198,17 +198,6 @@ async fn every_bad_input_is_rejected_with_a_message() {
         );
         assert_eq!(v["code"], "invalid_body", "{v}");
     }
-    // Saved with both a bad expression and a bad zone: both are named, nothing is saved.
-    let (s, v) = f
-        .put_config(json!({"config": {"provider": {"provider": "local"},
-            "schedule": {"cron": "61 * * * *", "timezone": "Mars/Olympus"}}}))
-        .await;
-    assert!(s.is_client_error(), "{s} {v}");
-    let said = v["message"].as_str().unwrap();
-    assert!(
-        said.contains("61 is not a minute") && said.contains("Mars/Olympus"),
-        "{v}"
-    );
     // Nothing was saved.
     assert_eq!(f.get_config().await["is_default"], true);
 }
