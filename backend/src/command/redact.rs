@@ -45,12 +45,17 @@ impl Redactor {
     /// `line` with every secret removed, cut to [`MAX_LINE`] characters: what a run's
     /// log keeps.
     pub fn line(&self, line: &str) -> String {
-        let out = self.clean(line);
-        if out.chars().count() > MAX_LINE {
-            out.chars().take(MAX_LINE).collect::<String>() + "…"
-        } else {
-            out
-        }
+        cut(self.clean(line))
+    }
+}
+
+/// `line` cut to [`MAX_LINE`] characters, as a run's log keeps it (for lines the runner
+/// already redacted).
+pub fn cut(line: String) -> String {
+    if line.chars().count() > MAX_LINE {
+        line.chars().take(MAX_LINE).collect::<String>() + "…"
+    } else {
+        line
     }
 }
 

@@ -28,7 +28,8 @@ pub async fn run_tool(
     ctx.log(redact.line(&format!("$ {}", shown.join(" "))));
     let mut tee = |s: Stream, line: &str| {
         if !super::context::log::is_noise(line) {
-            ctx.log(redact.line(line));
+            // Already redacted by the runner (one door): only cut.
+            ctx.log(crate::command::redact::cut(line.to_owned()));
         }
         on_line(s, line);
     };

@@ -253,10 +253,9 @@ async fn restore_postgres(
     ));
     // The lines come redacted from the runtime (its runner, or the restore Job's log);
     // the log keeps them cut as every tool's.
-    let cut = super::context::log::Redactor::default();
     let mut on_line = |_: Stream, line: &str| {
         if !super::context::log::is_noise(line) {
-            ctx.log(cut.line(line));
+            ctx.log(crate::command::redact::cut(line.to_owned()));
         }
         if let Some(p) = tracker.line(line) {
             ctx.progress(p);
