@@ -7,8 +7,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::runtime::Runtime;
+use crate::runtime::host::toolbox::Toolbox;
 use crate::runtime::kubernetes::{KubeOptions, KubeRuntime, KubeSettings};
-use crate::runtime::local::{LocalRuntime, Toolbox};
+use crate::runtime::local::LocalRuntime;
 use crate::state::{AppState, Settings};
 use crate::telemetry::LogFormat;
 
@@ -178,7 +179,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(*args).await,
         Command::Guard => {
             tokio::task::spawn_blocking(|| {
-                crate::runtime::local::guard::run(std::io::stdin().lock())
+                crate::runtime::host::guard::run(std::io::stdin().lock())
             })
             .await?;
             Ok(())
@@ -196,7 +197,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Before any tool runs: what a tool forks must die with Lifeboat, even by SIGKILL.
     match std::env::current_exe() {
         Ok(exe) => {
-            if let Err(e) = crate::runtime::local::guard::start(&exe) {
+            if let Err(e) = crate::runtime::host::guard::start(&exe) {
                 tracing::warn!(error = %e, "a killed Lifeboat may leave its tools' workers running");
             }
         }

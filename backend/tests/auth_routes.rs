@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use lifeboat::app::app;
 use lifeboat::auth::{Auth, AuthContext};
-use lifeboat::runtime::local::Toolbox;
+use lifeboat::runtime::host::toolbox::Toolbox;
 use lifeboat::secret::Secret;
 use lifeboat::state::{AppState, Settings};
 use tower::ServiceExt;

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use lifeboat::app::app;
-use lifeboat::runtime::local::Toolbox;
+use lifeboat::runtime::host::toolbox::Toolbox;
 use lifeboat::state::{AppState, Settings};
 use lifeboat_shared::operation::{OperationEvent, OperationStatus};
 use tower::ServiceExt;

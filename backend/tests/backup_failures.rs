@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use backup_support::{env, env_with, stop};
-use lifeboat::runtime::local::Toolbox;
+use lifeboat::runtime::host::toolbox::Toolbox;
 use lifeboat_shared::operation::{OperationStatus, StepStatus};
 
 fn step_status(op: &lifeboat_shared::operation::Operation, id: &str) -> StepStatus {

@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use backup_support::{layout, query};
 use lifeboat::runtime::Instance;
+use lifeboat::runtime::host::paths::Paths;
+use lifeboat::runtime::host::process::Runner;
+use lifeboat::runtime::host::toolbox::Toolbox;
 use lifeboat::runtime::local::instance::{DEMO_NAMESPACE, LocalInstance, seed};
-use lifeboat::runtime::local::{Paths, Runner, Toolbox};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_instance_is_created_seeded_and_reused() {
@@ -17,7 +19,7 @@ async fn demo_instance_is_created_seeded_and_reused() {
     let data = dir.path().join("data");
     let runner = Arc::new(Runner::new(Toolbox::discover(), Paths::new(&data)));
 
-    let first = LocalInstance::ensure(runner.clone(), DEMO_NAMESPACE)
+    let first = LocalInstance::ensure(runner.clone(), None, DEMO_NAMESPACE)
         .await
         .unwrap();
     let info = first.info();
@@ -40,7 +42,7 @@ async fn demo_instance_is_created_seeded_and_reused() {
         .pgdata()
         .join("postmaster.pid");
     std::fs::write(&pidfile, "999999\n").unwrap();
-    let second = LocalInstance::ensure(runner.clone(), DEMO_NAMESPACE)
+    let second = LocalInstance::ensure(runner.clone(), None, DEMO_NAMESPACE)
         .await
         .unwrap();
     let second_info = second.info();
@@ -56,7 +58,7 @@ async fn demo_instance_is_created_seeded_and_reused() {
     // Someone took the remembered port meanwhile: the instance moves to a free one.
     let port = second_info.postgres_port.unwrap();
     let squatter = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let third = LocalInstance::ensure(runner.clone(), DEMO_NAMESPACE)
+    let third = LocalInstance::ensure(runner.clone(), None, DEMO_NAMESPACE)
         .await
         .unwrap();
     let third_info = third.info();

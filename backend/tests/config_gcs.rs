@@ -64,7 +64,7 @@ async fn gcs_requests_target_the_bucket_and_prefix_and_restic_gets_a_private_key
         .map(|(k, v)| (k.as_str(), v.expose().to_owned()))
         .collect();
     // The key reaches restic as a file the runtime writes 0600 for each run and removes
-    // after it (see `runtime::local::process`), never in its environment or arguments.
+    // after it (see `runtime::host::process`), never in its environment or arguments.
     let key_file = target
         .restic
         .env_files

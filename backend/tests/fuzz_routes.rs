@@ -14,7 +14,7 @@ use axum::http::{Method, Request};
 use http_body_util::BodyExt;
 use lifeboat::app::app;
 use lifeboat::auth::{Auth, AuthContext};
-use lifeboat::runtime::local::Toolbox;
+use lifeboat::runtime::host::toolbox::Toolbox;
 use lifeboat::secret::Secret;
 use lifeboat::state::Settings;
 use proptest::prelude::*;

@@ -19,9 +19,11 @@ use lifeboat::keycloak::install::KeycloakInstall;
 use lifeboat::keycloak::realm::{self, REALM, SCRIPTS_CLIENT};
 use lifeboat::keycloak::server::{Database, ServerSpec};
 use lifeboat::runtime::Instance;
+use lifeboat::runtime::host::paths::Paths;
+use lifeboat::runtime::host::process::Runner;
+use lifeboat::runtime::host::toolbox::Toolbox;
 use lifeboat::runtime::local::instance::keycloak::KeycloakProcess;
 use lifeboat::runtime::local::instance::{DEMO_NAMESPACE, LocalInstance};
-use lifeboat::runtime::local::{Paths, Runner, Toolbox};
 use lifeboat::secret::Secret;
 use serde_json::json;
 
@@ -46,7 +48,9 @@ async fn the_demo_realms_on_a_real_keycloak_sign_users_in_to_lifeboat() {
     backup_support::open_up(dir.path());
     let data = dir.path().join("data");
     let runner = Arc::new(Runner::new(Toolbox::discover(), Paths::new(&data)));
-    let pg = LocalInstance::ensure(runner, DEMO_NAMESPACE).await.unwrap();
+    let pg = LocalInstance::ensure(runner, None, DEMO_NAMESPACE)
+        .await
+        .unwrap();
     let info = pg.info();
     let db_password = random_password();
     query(

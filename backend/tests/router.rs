@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use lifeboat::app::app;
-use lifeboat::runtime::local::Toolbox;
+use lifeboat::runtime::host::toolbox::Toolbox;
 use lifeboat::state::Settings;
 use tower::ServiceExt;
 

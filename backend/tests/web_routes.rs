@@ -6,7 +6,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use lifeboat::app::app;
-use lifeboat::runtime::local::Toolbox;
+use lifeboat::runtime::host::toolbox::Toolbox;
 use lifeboat::state::Settings;
 use tower::ServiceExt;
 

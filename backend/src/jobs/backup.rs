@@ -328,7 +328,7 @@ async fn postgres(
     let detail = format!("{} ({})", last.label, human(last.size_bytes));
     // Right after the backup, the closest we get to its consistent point; a restore checks
     // the restored database against these.
-    let counts = match instance.counts().await {
+    let counts = match instance.sql().await.counts().await {
         Ok(c) => c,
         Err(e) => {
             ctx.warn(format!("row counts were not recorded: {e}"));

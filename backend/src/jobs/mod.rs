@@ -240,7 +240,7 @@ pub(crate) mod tests {
     pub(crate) fn jobs_in(dir: &std::path::Path) -> Arc<Jobs> {
         let runtime: Arc<dyn Runtime> = Arc::new(crate::runtime::local::LocalRuntime::new(
             dir,
-            crate::runtime::local::Toolbox::discover_in(&[]),
+            crate::runtime::host::toolbox::Toolbox::discover_in(&[]),
         ));
         let gate = OperationGate::new();
         Arc::new(Jobs::new(

@@ -16,12 +16,12 @@
 //! `kubernetes/` with a Dash Enterprise namespace on an API server (its tools run in
 //! Lifeboat's own pod, through the same process runner).
 
+pub mod error;
+pub mod host;
 pub mod kubernetes;
+pub mod loaded;
 pub mod local;
-pub mod sql;
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use lifeboat_shared::backup::InstanceInfo;
@@ -31,95 +31,9 @@ use crate::command::{Place, Stream, ToolCommand, ToolOutput};
 use crate::config_store::ConfigStore;
 use crate::secrets::SecretSource;
 
-/// Why a tool could not be run to completion (a non-zero exit is *not* an error here: the
-/// caller decides what each exit code means).
-#[derive(Debug, thiserror::Error)]
-pub enum RuntimeError {
-    /// The tool is not installed where the runtime looks.
-    #[error("{0} is not installed")]
-    Missing(&'static str),
-    /// It could not be started.
-    #[error("cannot start {tool}: {source}")]
-    Spawn {
-        /// Which tool.
-        tool: &'static str,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Reading its output or waiting for it failed.
-    #[error("lost track of {tool}: {source}")]
-    Io {
-        /// Which tool.
-        tool: &'static str,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A secret file for the run could not be written.
-    #[error("cannot write a secret file for {tool}: {source}")]
-    SecretFile {
-        /// Which tool.
-        tool: &'static str,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The operation was cancelled (or Lifeboat is stopping); the tool was killed.
-    #[error("{0} was stopped because the operation was cancelled")]
-    Cancelled(&'static str),
-}
-
-/// Why an instance could not be set up or used.
-#[derive(Debug, thiserror::Error)]
-pub enum InstanceError {
-    /// A file or folder could not be created or read.
-    #[error("{what} {path}: {source}")]
-    Io {
-        /// What we were doing.
-        what: &'static str,
-        /// Where.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A tool could not run.
-    #[error(transparent)]
-    Runtime(#[from] RuntimeError),
-    /// A tool ran and failed.
-    #[error("{step} failed: {tail}")]
-    Tool {
-        /// Which step.
-        step: &'static str,
-        /// The end of its output.
-        tail: String,
-    },
-    /// Postgres did not come up.
-    #[error("PostgreSQL did not start: {0}")]
-    Start(String),
-    /// An instance already exists there.
-    #[error("an instance already exists in namespace {0}")]
-    Exists(String),
-    /// What was asked is not possible on this runtime yet.
-    #[error("{0} is not possible on this runtime yet")]
-    NotHere(String),
-    /// The configuration objects could not be listed.
-    #[error("{0}")]
-    Export(String),
-    /// The cluster refused or failed what a restore asked of it.
-    #[error("{0}")]
-    Cluster(String),
-    /// The instance's Keycloak did not start, or its realms could not be laid out.
-    #[error("Keycloak: {0}")]
-    Keycloak(String),
-}
-
-impl InstanceError {
-    /// Where the disk was full, when that is why it failed.
-    pub fn full_disk(&self) -> Option<&std::path::Path> {
-        match self {
-            Self::Io { path, source, .. } if crate::disk::is_full(source) => Some(path),
-            _ => None,
-        }
-    }
-}
+pub use error::{InstanceError, RuntimeError, StagingError};
+use host::marker::RestoreMarker;
+use host::sql::SystemSql;
 
 /// Runs tools and owns the instances and places they work on. Implementations kill what
 /// they started when `cancel` fires and never leave a tool running after `run` returns.
@@ -311,40 +225,20 @@ pub trait Instance: Send + Sync + std::fmt::Debug {
     /// answer").
     async fn start_restored(&self, waiting: &(dyn Fn(&str) + Sync)) -> Result<(), InstanceError>;
 
-    /// Whether Postgres has finished recovery (and accepts writes).
-    async fn is_primary(&self) -> Result<bool, InstanceError>;
+    /// The SQL checks of its Postgres (recovery finished, row counts, apps and workspaces,
+    /// identity providers), written once in [`SystemSql`]: a runtime says only how `psql`
+    /// reaches its Postgres now.
+    async fn sql(&self) -> SystemSql;
 
-    /// Row counts of the tables a restore verifies, as `database.table → rows`.
-    async fn counts(&self) -> Result<BTreeMap<String, u64>, InstanceError>;
-
-    /// The names of App Manager's apps and workspaces, for the post-restore checklist.
-    async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError>;
-
-    /// Keycloak's enabled identity providers, as `realm/alias` (for the checklist of a
-    /// restore into a new namespace: each must learn the new Keycloak's address).
-    async fn identity_providers(&self) -> Result<Vec<String>, InstanceError>;
+    /// The marker a restore leaves while it replaces this instance's data (past the point
+    /// of no return): while it names an operation, Lifeboat will not start its Postgres.
+    /// Written once in [`RestoreMarker`]; a runtime says only where it is kept.
+    fn restore_marker(&self) -> RestoreMarker;
 
     /// The restore replacing this instance's data, if one started and did not finish.
-    fn restoring(&self) -> Option<String>;
-
-    /// Records that operation `op` is replacing this instance's data (past the point of no
-    /// return): until [`Instance::clear_restoring`], Lifeboat will not start its Postgres.
-    fn mark_restoring(&self, op: &str) -> Result<(), InstanceError>;
-
-    /// The restore finished: the instance is whole again.
-    fn clear_restoring(&self) -> Result<(), InstanceError>;
-}
-
-/// Why a staging area could not be prepared or read.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot {what} the staging area {place}: {source}")]
-pub struct StagingError {
-    /// What we were doing.
-    pub what: &'static str,
-    /// Where, in words.
-    pub place: String,
-    /// Why.
-    pub source: std::io::Error,
+    fn restoring(&self) -> Option<String> {
+        self.restore_marker().read()
+    }
 }
 
 /// A place a job writes and then reads back: a folder locally, a volume in Kubernetes.

@@ -115,7 +115,7 @@ async fn locked(ctx: &JobCtx, plan: &Plan) -> Result<Outcome, StepFailure> {
     let result = replace(ctx, plan, &instance).await;
     match &result {
         Ok(_) => {
-            if let Err(e) = instance.clear_restoring() {
+            if let Err(e) = instance.restore_marker().clear() {
                 ctx.warn(format!("cannot clear the restore marker: {e}"));
             }
             ctx.set_aftermath(None);
@@ -174,7 +174,8 @@ async fn stop(
         }
     };
     instance
-        .mark_restoring(&ctx.id)
+        .restore_marker()
+        .mark(&ctx.id)
         .map_err(|e| failed("target_not_marked", e.to_string(), None))?;
     ctx.set_aftermath(Some(incomplete_text(&plan.namespace)));
     if created {
@@ -334,7 +335,7 @@ async fn start(ctx: &JobCtx, instance: &dyn Instance) -> Result<((), Option<Stri
         if ctx.cancel.is_cancelled() {
             return Err(StepError::Cancelled);
         }
-        match instance.is_primary().await {
+        match instance.sql().await.is_primary().await {
             Ok(true) => break,
             Ok(false) | Err(_) if Instant::now() < deadline => {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -390,7 +391,7 @@ async fn reapply_config(
 }
 
 async fn verify(plan: &Plan, instance: &dyn Instance) -> Result<((), Option<String>), StepError> {
-    let counts = instance.counts().await.map_err(|e| {
+    let counts = instance.sql().await.counts().await.map_err(|e| {
         failed(
             "verify_failed",
             format!("cannot query the restored database: {e}"),
@@ -447,6 +448,8 @@ async fn checklist(
     instance: &dyn Instance,
 ) -> Result<(Vec<ChecklistItem>, Option<String>), StepError> {
     let (apps, workspaces) = instance
+        .sql()
+        .await
         .apps_and_workspaces()
         .await
         .map_err(|e| failed("checklist_failed", e.to_string(), None))?;
@@ -474,7 +477,7 @@ async fn checklist(
     // the address to put in front of it named.
     if matches!(plan.kind, TargetKind::New { .. }) {
         let keycloak = instance.info().keycloak_url;
-        match instance.identity_providers().await {
+        match instance.sql().await.identity_providers().await {
             Ok(providers) => items.extend(providers.iter().map(|p| {
                 let (realm, alias) = p.split_once('/').unwrap_or(("", p));
                 let path = format!("/realms/{realm}/broker/{alias}/endpoint");

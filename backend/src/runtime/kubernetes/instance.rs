@@ -2,7 +2,6 @@
 //! system Postgres in the StatefulSet's pod, reached by pgBackRest over TLS, and the
 //! platform's configuration objects.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -17,9 +16,10 @@ use super::rewrite::Move;
 use super::workloads::Workloads;
 use crate::command::{Place, Stream, ToolOutput, Volume};
 use crate::pgbackrest::{RemotePgSettings, RepoPaths};
-use crate::runtime::local::Runner;
-use crate::runtime::local::paths::LocalStaging;
-use crate::runtime::sql::Psql;
+use crate::runtime::host::marker::RestoreMarker;
+use crate::runtime::host::process::Runner;
+use crate::runtime::host::sql::{Psql, SystemSql};
+use crate::runtime::host::staging::FolderStaging;
 use crate::runtime::{Applied, DataRestore, Instance, InstanceError, RuntimeError, Staging};
 
 /// How long the restored Postgres may take to report a ready pod.
@@ -182,8 +182,8 @@ impl KubeInstance {
         }
     }
 
-    fn staging(&self) -> LocalStaging {
-        LocalStaging::new(
+    fn staging(&self) -> FolderStaging {
+        FolderStaging::new(
             self.runner.paths(),
             Place::root(Volume::BackupStaging(self.namespace.clone())),
             Vec::new(),
@@ -219,10 +219,6 @@ impl KubeInstance {
             &self.namespace,
             &self.settings.statefulset,
         )
-    }
-
-    fn marker(&self) -> PathBuf {
-        self.conf_dir.join("restore-in-progress")
     }
 
     /// How saved objects move here from `source` (`None` in place).
@@ -487,7 +483,7 @@ impl Instance for KubeInstance {
     async fn install_repository(&self, fetched: &Place) -> Result<(), InstanceError> {
         let fetched = self.runner.paths().of(fetched);
         let repo = self.staging_repo();
-        crate::runtime::local::files::discard_tree(&repo)
+        crate::runtime::host::files::discard_tree(&repo)
             .await
             .map_err(io("cannot move aside", &repo))?;
         std::fs::rename(&fetched, &repo).map_err(io("cannot move the fetched repository to", &repo))
@@ -570,42 +566,14 @@ impl Instance for KubeInstance {
             .map_err(|e| InstanceError::Start(e.to_string()))
     }
 
-    async fn is_primary(&self) -> Result<bool, InstanceError> {
-        self.psql().await.is_primary(&self.runner).await
+    /// From Lifeboat's container to the system Postgres' pod (or its Service).
+    async fn sql(&self) -> SystemSql {
+        SystemSql::new(self.psql().await, self.runner.clone())
     }
 
-    async fn counts(&self) -> Result<BTreeMap<String, u64>, InstanceError> {
-        self.psql().await.counts(&self.runner).await
-    }
-
-    async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError> {
-        self.psql().await.apps_and_workspaces(&self.runner).await
-    }
-
-    async fn identity_providers(&self) -> Result<Vec<String>, InstanceError> {
-        self.psql().await.identity_providers(&self.runner).await
-    }
-
-    /// The marker is a file on Lifeboat's volume: it outlives Lifeboat's pod.
-    fn restoring(&self) -> Option<String> {
-        std::fs::read_to_string(self.marker())
-            .ok()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-    }
-
-    fn mark_restoring(&self, op: &str) -> Result<(), InstanceError> {
-        let path = self.marker();
-        crate::atomic::write_file(&path, op.as_bytes(), 0o644).map_err(io("cannot write", &path))
-    }
-
-    fn clear_restoring(&self) -> Result<(), InstanceError> {
-        let path = self.marker();
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(io("cannot remove", &path)(e))
-            }
-            _ => Ok(()),
-        }
+    /// A file on Lifeboat's volume (`instances/<namespace>/pgbr/restore-in-progress`): it
+    /// outlives Lifeboat's pod.
+    fn restore_marker(&self) -> RestoreMarker {
+        RestoreMarker::at(self.conf_dir.join("restore-in-progress"))
     }
 }

@@ -45,7 +45,10 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::local::{Paths, Runner, Toolbox};
+use super::host::paths::Paths;
+use super::host::process::Runner;
+use super::host::staging::FolderStaging;
+use super::host::toolbox::Toolbox;
 use crate::command::{Place, Stream, ToolCommand, ToolOutput, Volume};
 use crate::config_store::{ConfigMapStore, ConfigStore};
 use crate::runtime::{InstanceRegistry, Runtime, RuntimeError, Staging};
@@ -183,7 +186,7 @@ impl Runtime for KubeRuntime {
 
     fn restore_staging(&self, operation: &str) -> Arc<dyn Staging> {
         let paths = self.runner.paths();
-        Arc::new(super::local::paths::LocalStaging::new(
+        Arc::new(FolderStaging::new(
             paths,
             Place::root(Volume::RestoreStaging(operation.to_owned())),
             Vec::new(),

@@ -7,7 +7,7 @@
 //! (`instances/<namespace>/pgbr/instance-id`) and loads them again at start.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::authorization::v1::{
@@ -19,7 +19,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 
 use super::instance::{KubeInstance, KubeSettings};
-use crate::runtime::local::Runner;
+use crate::runtime::host::process::Runner;
+use crate::runtime::loaded::Loaded;
 use crate::runtime::{Instance, InstanceError, InstanceRegistry};
 
 /// The ClusterRole bound to Lifeboat in each namespace it manages besides its own.
@@ -60,8 +61,7 @@ pub struct KubeRegistry {
     namespace: String,
     runner: Arc<Runner>,
     settings: KubeSettings,
-    own: OnceLock<Arc<dyn Instance>>,
-    others: Mutex<BTreeMap<String, Arc<dyn Instance>>>,
+    loaded: Loaded,
     removed: Mutex<std::collections::BTreeSet<String>>,
 }
 
@@ -69,7 +69,7 @@ impl std::fmt::Debug for KubeRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KubeRegistry")
             .field("namespace", &self.namespace)
-            .field("own", &self.own)
+            .field("loaded", &self.loaded)
             .finish_non_exhaustive()
     }
 }
@@ -87,8 +87,7 @@ impl KubeRegistry {
             namespace,
             runner,
             settings,
-            own: OnceLock::new(),
-            others: Mutex::new(BTreeMap::new()),
+            loaded: Loaded::default(),
             removed: Mutex::new(std::collections::BTreeSet::new()),
         }
     }
@@ -109,12 +108,6 @@ impl KubeRegistry {
     /// Namespaces whose remains [`InstanceRegistry::remove`] removed, to be filled again.
     fn removed(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
         self.removed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn others(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<dyn Instance>>> {
-        self.others
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -250,19 +243,15 @@ impl KubeRegistry {
 #[async_trait::async_trait]
 impl InstanceRegistry for KubeRegistry {
     fn own(&self) -> Option<Arc<dyn Instance>> {
-        self.own.get().cloned()
+        self.loaded.own()
     }
 
     fn get(&self, namespace: &str) -> Option<Arc<dyn Instance>> {
-        self.own()
-            .filter(|i| i.namespace() == namespace)
-            .or_else(|| self.others().get(namespace).cloned())
+        self.loaded.get(namespace)
     }
 
     fn list(&self) -> Vec<Arc<dyn Instance>> {
-        let mut all: Vec<Arc<dyn Instance>> = self.own().into_iter().collect();
-        all.extend(self.others().values().cloned());
-        all
+        self.loaded.list()
     }
 
     /// A namespace a restore created and did not fill: its folder is on Lifeboat's volume,
@@ -315,8 +304,7 @@ impl InstanceRegistry for KubeRegistry {
     }
 
     fn adopt(&self, instance: Arc<dyn Instance>) {
-        self.others()
-            .insert(instance.namespace().to_owned(), instance);
+        self.loaded.adopt(instance);
     }
 
     /// Removes Lifeboat's folder of a namespace a restore did not fill (the namespace stays:
@@ -331,7 +319,7 @@ impl InstanceRegistry for KubeRegistry {
             .data_dir()
             .join("instances")
             .join(namespace);
-        crate::runtime::local::files::remove_tree(dir.clone())
+        crate::runtime::host::files::remove_tree(dir.clone())
             .await
             .map_err(|source| InstanceError::Io {
                 what: "cannot remove",
@@ -364,7 +352,7 @@ impl InstanceRegistry for KubeRegistry {
             // A restore stopped the system Postgres on purpose and did not finish: its data
             // is incomplete until a restore succeeds, so do not wait for it to answer.
             tracing::error!(namespace = %self.namespace, operation = %op, "a restore into this namespace did not finish; the system Postgres stays stopped until a restore succeeds");
-            let _ = self.own.set(Arc::new(instance));
+            self.loaded.set_own(Arc::new(instance));
             return Ok(());
         }
         let started = tokio::time::Instant::now();
@@ -379,7 +367,7 @@ impl InstanceRegistry for KubeRegistry {
             }
         }
         tracing::info!(namespace = %self.namespace, "system instance ready");
-        let _ = self.own.set(Arc::new(instance));
+        self.loaded.set_own(Arc::new(instance));
         Ok(())
     }
 

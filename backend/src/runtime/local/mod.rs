@@ -2,34 +2,26 @@
 //! are folders below Lifeboat's data dir, secrets are 0600 files, and the instances are
 //! PostgreSQL clusters Lifeboat runs itself (the demo instance and those restores create).
 //!
-//! - `process.rs` — the process runner (the one place a process is started).
-//! - `guard.rs` — the helper that kills the tools' process groups when Lifeboat dies.
-//! - `toolbox.rs` — finds restic, pgBackRest and PostgreSQL on this host.
-//! - `paths.rs` — where each place is; staging folders.
-//! - `files.rs` — folder sizes, copies, free space.
+//! What runs tools and finds them is the host layer (`runtime::host`), shared with the
+//! kubernetes runtime; this folder is what a local instance alone needs.
+//!
 //! - `instance/` — one local instance: its Postgres, seed and configuration folder.
 //! - `registry.rs` — the instances by namespace.
 
-pub mod files;
-pub mod guard;
 pub mod instance;
-pub mod paths;
-pub mod process;
 pub mod registry;
-pub mod toolbox;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-pub use paths::Paths;
-pub use process::Runner;
-pub use registry::LocalRegistry;
-pub use toolbox::Toolbox;
-
+use super::host::staging::FolderStaging;
 use crate::command::{Place, Stream, ToolCommand, ToolOutput, Volume};
 use crate::config_store::{ConfigStore, FileStore};
+use crate::runtime::host::paths::Paths;
+use crate::runtime::host::process::Runner;
+use crate::runtime::host::toolbox::Toolbox;
 use crate::runtime::{InstanceRegistry, Runtime, RuntimeError, Staging};
 use crate::secrets::{LocalSecrets, SecretSource};
 
@@ -37,7 +29,7 @@ use crate::secrets::{LocalSecrets, SecretSource};
 #[derive(Debug)]
 pub struct LocalRuntime {
     runner: Arc<Runner>,
-    registry: LocalRegistry,
+    registry: registry::LocalRegistry,
     secrets: Arc<LocalSecrets>,
 }
 
@@ -53,13 +45,9 @@ impl LocalRuntime {
         toolbox: Toolbox,
         keycloak: Option<instance::keycloak::KeycloakSetup>,
     ) -> Self {
-        let mut runner = Runner::new(toolbox, Paths::new(data_dir));
-        if let Some(setup) = keycloak {
-            runner = runner.with_keycloak(setup);
-        }
-        let runner = Arc::new(runner);
+        let runner = Arc::new(Runner::new(toolbox, Paths::new(data_dir)));
         Self {
-            registry: LocalRegistry::new(runner.clone()),
+            registry: registry::LocalRegistry::new(runner.clone(), keycloak),
             secrets: Arc::new(LocalSecrets::new(data_dir.join("secrets"))),
             runner,
         }
@@ -108,7 +96,7 @@ impl Runtime for LocalRuntime {
         let paths = self.runner.paths();
         // The fetch fills `<data_dir>/restores` (maybe a volume of its own); a new
         // instance's data directory then fills the data dir.
-        Arc::new(paths::LocalStaging::new(
+        Arc::new(FolderStaging::new(
             paths,
             Place::root(Volume::RestoreStaging(operation.to_owned())),
             vec![paths.data_dir().to_path_buf()],

@@ -2,37 +2,35 @@
 //! (namespace `demo`) and those restores created in other namespaces, which come back up
 //! with Lifeboat.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::instance::{DEMO_NAMESPACE, Layout, LocalInstance, namespaces_in, read_marker};
-use super::process::Runner;
+use super::instance::keycloak::KeycloakSetup;
+use super::instance::{DEMO_NAMESPACE, Layout, LocalInstance, namespaces_in};
+use crate::runtime::host::process::Runner;
+use crate::runtime::loaded::Loaded;
 use crate::runtime::{Instance, InstanceError, InstanceRegistry};
 
 /// The instances under `<data_dir>/instances/`.
 #[derive(Debug)]
 pub struct LocalRegistry {
     runner: Arc<Runner>,
-    own: OnceLock<Arc<dyn Instance>>,
-    /// Instances restores created in other namespaces, by namespace.
-    others: Mutex<BTreeMap<String, Arc<dyn Instance>>>,
+    /// Keycloak, when the instances run one beside their Postgres.
+    keycloak: Option<KeycloakSetup>,
+    loaded: Loaded,
     /// Namespaces whose instance start-up is still bringing up (not listed, not touched).
     starting: Mutex<BTreeSet<String>>,
 }
 
 impl LocalRegistry {
     /// The registry of the instances `runner`'s data dir holds (none loaded yet).
-    pub fn new(runner: Arc<Runner>) -> Self {
+    pub fn new(runner: Arc<Runner>, keycloak: Option<KeycloakSetup>) -> Self {
         Self {
             runner,
-            own: OnceLock::new(),
-            others: Mutex::default(),
+            keycloak,
+            loaded: Loaded::default(),
             starting: Mutex::default(),
         }
-    }
-
-    fn others(&self) -> MutexGuard<'_, BTreeMap<String, Arc<dyn Instance>>> {
-        self.others.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn starting_set(&self) -> MutexGuard<'_, BTreeSet<String>> {
@@ -47,20 +45,15 @@ impl LocalRegistry {
 #[async_trait::async_trait]
 impl InstanceRegistry for LocalRegistry {
     fn own(&self) -> Option<Arc<dyn Instance>> {
-        self.own.get().cloned()
+        self.loaded.own()
     }
 
     fn get(&self, namespace: &str) -> Option<Arc<dyn Instance>> {
-        self.own()
-            .filter(|i| i.namespace() == namespace)
-            .or_else(|| self.others().get(namespace).cloned())
+        self.loaded.get(namespace)
     }
 
     fn list(&self) -> Vec<Arc<dyn Instance>> {
-        self.own()
-            .into_iter()
-            .chain(self.others().values().cloned())
-            .collect()
+        self.loaded.list()
     }
 
     fn has_remains(&self, namespace: &str) -> bool {
@@ -75,18 +68,18 @@ impl InstanceRegistry for LocalRegistry {
     async fn create_empty(&self, namespace: &str) -> Result<Arc<dyn Instance>, InstanceError> {
         Ok(Arc::new(LocalInstance::create_empty(
             self.runner.clone(),
+            self.keycloak.as_ref(),
             namespace,
         )?))
     }
 
     fn adopt(&self, instance: Arc<dyn Instance>) {
-        self.others()
-            .insert(instance.namespace().to_owned(), instance);
+        self.loaded.adopt(instance);
     }
 
     async fn remove(&self, namespace: &str) -> Result<(), InstanceError> {
         let root = self.layout(namespace).root;
-        super::files::remove_tree(root.clone())
+        crate::runtime::host::files::remove_tree(root.clone())
             .await
             .map_err(|source| InstanceError::Io {
                 what: "cannot remove",
@@ -96,7 +89,7 @@ impl InstanceRegistry for LocalRegistry {
     }
 
     fn restoring_in(&self, namespace: &str) -> Option<String> {
-        read_marker(&self.layout(namespace))
+        self.layout(namespace).restore_marker().read()
     }
 
     /// Brings up the demo instance and publishes it (`own`, which `/api/v1/instance`,
@@ -112,11 +105,13 @@ impl InstanceRegistry for LocalRegistry {
             .filter(|ns| ns != DEMO_NAMESPACE && self.get(ns).is_none())
             .collect();
         *self.starting_set() = others.iter().cloned().collect();
-        let own: Arc<dyn Instance> =
-            Arc::new(LocalInstance::ensure(self.runner.clone(), DEMO_NAMESPACE).await?);
-        let _ = self.own.set(own);
+        let own: Arc<dyn Instance> = Arc::new(
+            LocalInstance::ensure(self.runner.clone(), self.keycloak.as_ref(), DEMO_NAMESPACE)
+                .await?,
+        );
+        self.loaded.set_own(own);
         futures::future::join_all(others.iter().map(|namespace| async move {
-            match LocalInstance::ensure(self.runner.clone(), namespace).await {
+            match LocalInstance::ensure(self.runner.clone(), self.keycloak.as_ref(), namespace).await {
                 Ok(other) => self.adopt(Arc::new(other)),
                 Err(e) => {
                     tracing::error!(%namespace, error = %e, "the instance in this namespace did not start");

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::super::files::copy_dir;
+use crate::runtime::host::files::copy_dir;
 
 /// Copies the live folder to `to` (replacing what was there); returns (files, bytes).
 pub fn export(live: &Path, to: &Path) -> std::io::Result<(u64, u64)> {

@@ -99,7 +99,7 @@ impl KeycloakProcess {
             .map_err(io(log))?;
         let err = out.try_clone().map_err(io(log))?;
         let cmd = command(install, &spec);
-        let mut launch = super::super::process::launcher(&cmd.program, None);
+        let mut launch = crate::runtime::host::process::launcher(&cmd.program, None);
         launch
             .args(&cmd.args)
             .current_dir(&spec.state_dir)

@@ -25,17 +25,20 @@ pub mod keycloak;
 mod postgres;
 pub mod seed;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lifeboat_shared::backup::InstanceInfo;
 use serde::{Deserialize, Serialize};
 
-use super::paths::{LocalStaging, Paths};
-use super::process::Runner;
 use crate::command::{Place, ToolCommand, ToolOutput, Volume};
 use crate::pgbackrest::{PgbrSettings, RepoPaths};
+use crate::runtime::host::files;
+use crate::runtime::host::marker::RestoreMarker;
+use crate::runtime::host::paths::{self, Paths};
+use crate::runtime::host::process::Runner;
+use crate::runtime::host::sql::SystemSql;
+use crate::runtime::host::staging::FolderStaging;
 use crate::runtime::{Applied, Instance, InstanceError, Staging};
 
 /// How long start-up waits for another pgBackRest's lock on the stanza.
@@ -79,7 +82,7 @@ impl Layout {
     /// The layout of `namespace` in `data_dir`.
     pub fn new(data_dir: &Path, namespace: &str) -> Self {
         Self {
-            root: data_dir.join("instances").join(namespace),
+            root: paths::namespace_dir(data_dir, namespace),
         }
     }
     /// `instance.json`.
@@ -100,7 +103,7 @@ impl Layout {
     }
     /// pgBackRest's own folder.
     pub fn pgbr_dir(&self) -> PathBuf {
-        self.root.join("pgbr")
+        paths::pgbr_dir(&self.root)
     }
     /// `pgbackrest.conf`.
     pub fn pgbr_config(&self) -> PathBuf {
@@ -108,7 +111,7 @@ impl Layout {
     }
     /// What restic backs up: `pgbackrest/` and `config/` below it.
     pub fn staging(&self) -> PathBuf {
-        self.root.join("staging")
+        paths::backup_staging(&self.root)
     }
     /// The staging pgBackRest repository.
     pub fn staging_repo(&self) -> PathBuf {
@@ -123,8 +126,8 @@ impl Layout {
         self.root.join("config")
     }
     /// Present while a restore replaces this instance's data (names the operation).
-    pub fn restore_marker(&self) -> PathBuf {
-        self.root.join("restoring")
+    pub fn restore_marker(&self) -> RestoreMarker {
+        RestoreMarker::at(self.root.join("restoring"))
     }
     /// pgBackRest settings for this layout.
     pub fn pgbr_settings(&self, port: u16) -> PgbrSettings {
@@ -150,8 +153,13 @@ pub struct LocalInstance {
 
 impl LocalInstance {
     /// Creates the instance in `namespace` on first start, or re-uses it; starts Postgres
-    /// either way (unless a restore into it did not finish).
-    pub async fn ensure(runner: Arc<Runner>, namespace: &str) -> Result<Self, InstanceError> {
+    /// (and Keycloak beside it when `keycloak` is given) either way, unless a restore into
+    /// it did not finish.
+    pub async fn ensure(
+        runner: Arc<Runner>,
+        keycloak: Option<&keycloak::KeycloakSetup>,
+        namespace: &str,
+    ) -> Result<Self, InstanceError> {
         let data_dir = runner.paths().data_dir().to_path_buf();
         let ids = runner.postgres_user();
         let layout = Layout::new(&data_dir, namespace);
@@ -170,7 +178,7 @@ impl LocalInstance {
             );
             save(&layout, &file)?;
         }
-        let mut instance = Self::assemble(runner, file, layout)?;
+        let mut instance = Self::assemble(runner, keycloak, file, layout)?;
         if let Some(op) = instance.restoring() {
             tracing::error!(
                 namespace,
@@ -187,7 +195,11 @@ impl LocalInstance {
     /// Creates the files of a new, empty instance in `namespace` for a restore to fill:
     /// identity (a fresh port, never seeded), folders and pgBackRest settings. Postgres is
     /// not started; the caller restores a data directory first. Refuses an existing one.
-    pub fn create_empty(runner: Arc<Runner>, namespace: &str) -> Result<Self, InstanceError> {
+    pub fn create_empty(
+        runner: Arc<Runner>,
+        keycloak: Option<&keycloak::KeycloakSetup>,
+        namespace: &str,
+    ) -> Result<Self, InstanceError> {
         let data_dir = runner.paths().data_dir().to_path_buf();
         let layout = Layout::new(&data_dir, namespace);
         if layout.file().exists() {
@@ -199,12 +211,13 @@ impl LocalInstance {
         prepare_dirs(&data_dir, &layout, runner.postgres_user())?;
         std::fs::create_dir_all(layout.config_dir())
             .map_err(io("cannot create", &layout.config_dir()))?;
-        Self::assemble(runner, file, layout)
+        Self::assemble(runner, keycloak, file, layout)
     }
 
     /// Writes the pgBackRest settings and puts the parts together.
     fn assemble(
         runner: Arc<Runner>,
+        keycloak: Option<&keycloak::KeycloakSetup>,
         file: InstanceFile,
         layout: Layout,
     ) -> Result<Self, InstanceError> {
@@ -215,8 +228,7 @@ impl LocalInstance {
             ids,
         )?;
         let postmaster = Postmaster::new(layout.clone(), file.port, runner.toolbox(), ids);
-        let keycloak = runner
-            .keycloak()
+        let keycloak = keycloak
             .map(|setup| keycloak::InstanceKeycloak::new(setup.clone(), &layout.root, file.port));
         Ok(Self {
             keycloak,
@@ -396,7 +408,7 @@ impl Instance for LocalInstance {
     }
 
     fn backup_staging(&self) -> Arc<dyn Staging> {
-        Arc::new(LocalStaging::new(
+        Arc::new(FolderStaging::new(
             self.paths(),
             Place::root(Volume::BackupStaging(self.file.namespace.clone())),
             Vec::new(),
@@ -405,11 +417,9 @@ impl Instance for LocalInstance {
 
     async fn size_bytes(&self) -> u64 {
         let (pgdata, config) = (self.layout.pgdata(), self.layout.config_dir());
-        tokio::task::spawn_blocking(move || {
-            super::files::dir_size(&pgdata) + super::files::dir_size(&config)
-        })
-        .await
-        .unwrap_or(0)
+        tokio::task::spawn_blocking(move || files::dir_size(&pgdata) + files::dir_size(&config))
+            .await
+            .unwrap_or(0)
     }
 
     async fn data_dir(&self) -> (String, Option<u64>) {
@@ -470,7 +480,7 @@ impl Instance for LocalInstance {
     async fn install_repository(&self, fetched: &Place) -> Result<(), InstanceError> {
         let fetched = self.paths().of(fetched);
         let repo = self.layout.staging_repo();
-        super::files::discard_tree(&repo)
+        files::discard_tree(&repo)
             .await
             .map_err(io("cannot move aside", &repo))?;
         // A rename, unless the fetch and the instance are on different file systems (a
@@ -479,7 +489,7 @@ impl Instance for LocalInstance {
             Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
                 let (from, to) = (fetched.clone(), repo.clone());
                 tokio::task::spawn_blocking(move || {
-                    super::files::copy_dir(&from, &to).and_then(|_| std::fs::remove_dir_all(&from))
+                    files::copy_dir(&from, &to).and_then(|_| std::fs::remove_dir_all(&from))
                 })
                 .await
                 .map_err(|e| {
@@ -525,7 +535,7 @@ impl Instance for LocalInstance {
             return Ok(());
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while !matches!(self.is_primary().await, Ok(true)) {
+        while !matches!(self.sql().await.is_primary().await, Ok(true)) {
             if std::time::Instant::now() > deadline {
                 return Err(InstanceError::Start(
                     "Postgres was still replaying WAL after 120 s; Keycloak was not started".into(),
@@ -537,52 +547,15 @@ impl Instance for LocalInstance {
         kc.start().await.map_err(keycloak_error)
     }
 
-    async fn is_primary(&self) -> Result<bool, InstanceError> {
-        self.postmaster.psql().is_primary(&self.runner).await
+    /// Through the Unix socket, as the PostgreSQL OS user.
+    async fn sql(&self) -> SystemSql {
+        SystemSql::new(self.postmaster.psql(), self.runner.clone())
     }
 
-    async fn counts(&self) -> Result<BTreeMap<String, u64>, InstanceError> {
-        self.postmaster.psql().counts(&self.runner).await
+    /// `<data_dir>/instances/<namespace>/restoring`.
+    fn restore_marker(&self) -> RestoreMarker {
+        self.layout.restore_marker()
     }
-
-    async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError> {
-        self.postmaster
-            .psql()
-            .apps_and_workspaces(&self.runner)
-            .await
-    }
-
-    async fn identity_providers(&self) -> Result<Vec<String>, InstanceError> {
-        self.postmaster
-            .psql()
-            .identity_providers(&self.runner)
-            .await
-    }
-
-    fn restoring(&self) -> Option<String> {
-        read_marker(&self.layout)
-    }
-
-    fn mark_restoring(&self, op: &str) -> Result<(), InstanceError> {
-        let path = self.layout.restore_marker();
-        std::fs::write(&path, op).map_err(io("cannot write", &path))
-    }
-
-    fn clear_restoring(&self) -> Result<(), InstanceError> {
-        let path = self.layout.restore_marker();
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(io("cannot remove", &path)(e))
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-pub(super) fn read_marker(layout: &Layout) -> Option<String> {
-    std::fs::read_to_string(layout.restore_marker())
-        .ok()
-        .map(|s| s.trim().to_owned())
 }
 
 /// The namespaces that have an instance in `data_dir` (an `instance.json`).

@@ -20,12 +20,12 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
-use super::super::process::{Runner, launcher};
-use super::super::toolbox::Toolbox;
 use super::{Layout, chown, io, run_ok, write_owned};
 use crate::command::{Tool, ToolCommand};
 use crate::runtime::InstanceError;
-use crate::runtime::sql::Psql;
+use crate::runtime::host::process::{Runner, launcher};
+use crate::runtime::host::sql::Psql;
+use crate::runtime::host::toolbox::Toolbox;
 
 /// How long Postgres may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);

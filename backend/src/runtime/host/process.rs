@@ -1,4 +1,4 @@
-//! The local process runner: tools run as child processes of `lifeboat` on this host.
+//! The process runner: tools run as child processes of `lifeboat` on this host.
 //!
 //! Each child gets its own process group, so cancelling kills the tool *and* anything it
 //! started (pgBackRest forks workers), and whatever a tool leaves in its group when it
@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::paths::Paths;
 use super::toolbox::Toolbox;
 use crate::command::{Arg, SecretFile, Stream, TAIL_LINES, Tool, ToolCommand, ToolOutput};
-use crate::runtime::RuntimeError;
+use crate::runtime::error::RuntimeError;
 
 /// Runs tools as local processes.
 #[derive(Debug, Clone)]
@@ -31,13 +31,11 @@ pub struct Runner {
     paths: Paths,
     /// `Some((uid, gid))` of the `postgres` user when Lifeboat runs as root.
     postgres_user: Option<(u32, u32)>,
-    /// Keycloak, when the instances run one beside their Postgres.
-    keycloak: Option<super::instance::keycloak::KeycloakSetup>,
 }
 
 /// A `setpriv` command that runs `program` with a parent-death signal (it dies with
 /// Lifeboat), as `ids` when given, in its own process group.
-pub(super) fn launcher(program: &Path, ids: Option<(u32, u32)>) -> Command {
+pub(in crate::runtime) fn launcher(program: &Path, ids: Option<(u32, u32)>) -> Command {
     let mut command = Command::new("setpriv");
     if let Some((uid, gid)) = ids {
         command
@@ -57,20 +55,7 @@ impl Runner {
             toolbox,
             paths,
             postgres_user: postgres_ids_if_root(),
-            keycloak: None,
         }
-    }
-
-    /// The same runner, whose instances run Keycloak beside their Postgres.
-    #[must_use]
-    pub fn with_keycloak(mut self, setup: super::instance::keycloak::KeycloakSetup) -> Self {
-        self.keycloak = Some(setup);
-        self
-    }
-
-    /// Keycloak's setup, when the instances run it.
-    pub fn keycloak(&self) -> Option<&super::instance::keycloak::KeycloakSetup> {
-        self.keycloak.as_ref()
     }
 
     /// The `(uid, gid)` PostgreSQL tools run as, when that differs from Lifeboat's own.

@@ -6,12 +6,13 @@
 //! reaches the system Postgres' Service from Lifeboat's container.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::InstanceError;
-use super::local::Runner;
+use super::process::Runner;
 use crate::command::{Stream, Tool, ToolCommand};
+use crate::runtime::error::InstanceError;
 
 /// The tables whose row counts a backup records and a restore checks, by database.
 pub const COUNTED: [(&str, &[&str]); 2] = [
@@ -92,34 +93,49 @@ impl Psql {
         }
         Ok(lines.join("\n"))
     }
+}
+
+/// The SQL checks of a system Postgres, the same on every runtime (each says only how
+/// `psql` reaches its Postgres): recovery, the row counts a backup records and a restore
+/// verifies, and what the post-restore checklist names.
+#[derive(Debug, Clone)]
+pub struct SystemSql {
+    psql: Psql,
+    runner: Arc<Runner>,
+}
+
+impl SystemSql {
+    /// The checks of the Postgres `psql` reaches, run by `runner`.
+    pub fn new(psql: Psql, runner: Arc<Runner>) -> Self {
+        Self { psql, runner }
+    }
+
+    async fn query(&self, database: &str, sql: &str) -> Result<String, InstanceError> {
+        self.psql.query(&self.runner, database, sql).await
+    }
 
     /// Whether Postgres has finished recovery (and accepts writes).
-    pub async fn is_primary(&self, runner: &Runner) -> Result<bool, InstanceError> {
-        let out = self
-            .query(runner, "postgres", "SELECT pg_is_in_recovery()")
-            .await?;
+    pub async fn is_primary(&self) -> Result<bool, InstanceError> {
+        let out = self.query("postgres", "SELECT pg_is_in_recovery()").await?;
         Ok(out.trim() == "f")
     }
 
     /// Row counts of the [`COUNTED`] tables, as `database.table → rows`.
-    pub async fn counts(&self, runner: &Runner) -> Result<BTreeMap<String, u64>, InstanceError> {
+    pub async fn counts(&self) -> Result<BTreeMap<String, u64>, InstanceError> {
         let mut counts = BTreeMap::new();
         for (db, tables) in COUNTED {
-            let out = self.query(runner, db, &count_query(tables)).await?;
+            let out = self.query(db, &count_query(tables)).await?;
             counts.extend(parse_counts(db, &out));
         }
         Ok(counts)
     }
 
     /// The names of App Manager's apps and of its workspaces, each sorted.
-    pub async fn apps_and_workspaces(
-        &self,
-        runner: &Runner,
-    ) -> Result<(Vec<String>, Vec<String>), InstanceError> {
+    pub async fn apps_and_workspaces(&self) -> Result<(Vec<String>, Vec<String>), InstanceError> {
         let mut lists = Vec::with_capacity(2);
         for table in ["apps", "workspaces"] {
             let sql = format!("SELECT name FROM {table} ORDER BY name");
-            lists.push(names(&self.query(runner, "appmanager", &sql).await?));
+            lists.push(names(&self.query("appmanager", &sql).await?));
         }
         let workspaces = lists.pop().unwrap_or_default();
         let apps = lists.pop().unwrap_or_default();
@@ -127,10 +143,10 @@ impl Psql {
     }
 
     /// Keycloak's enabled identity providers, as `realm/alias`, sorted.
-    pub async fn identity_providers(&self, runner: &Runner) -> Result<Vec<String>, InstanceError> {
+    pub async fn identity_providers(&self) -> Result<Vec<String>, InstanceError> {
         let sql = "SELECT r.name || '/' || i.provider_alias FROM identity_provider i \
                    JOIN realm r ON r.id = i.realm_id WHERE i.enabled ORDER BY 1";
-        Ok(names(&self.query(runner, "keycloak", sql).await?))
+        Ok(names(&self.query("keycloak", sql).await?))
     }
 }
 

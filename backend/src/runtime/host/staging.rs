@@ -1,66 +1,17 @@
-//! Where the local runtime keeps things: every [`Place`] a command names maps to a folder
-//! below Lifeboat's data dir, and [`LocalStaging`] is a staging area in one of them.
+//! A staging area on this host: a folder below Lifeboat's data dir (a restore's fetched
+//! snapshot, a backup's staging), as both runtimes hand them to jobs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::files::dir_size;
-use super::instance::Layout;
-use crate::command::{Place, Volume};
+use super::files::{dir_size, remove_tree};
+use super::paths::Paths;
+use crate::command::Place;
 use crate::disk::available_bytes;
 use crate::runtime::{Staging, StagingError};
 
-/// The data dir's layout for places.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Paths {
-    data_dir: PathBuf,
-}
-
-impl Paths {
-    /// Places below `data_dir`.
-    pub fn new(data_dir: &Path) -> Self {
-        Self {
-            data_dir: data_dir.to_path_buf(),
-        }
-    }
-
-    /// Lifeboat's data dir.
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-
-    /// The folder a volume is.
-    pub fn volume(&self, volume: &Volume) -> PathBuf {
-        match volume {
-            Volume::PgbackrestConfig(ns) => Layout::new(&self.data_dir, ns).pgbr_dir(),
-            Volume::BackupStaging(ns) => Layout::new(&self.data_dir, ns).staging(),
-            Volume::RestoreStaging(op) => self.restores().join(op),
-        }
-    }
-
-    /// The path a place is.
-    pub fn of(&self, place: &Place) -> PathBuf {
-        let root = self.volume(&place.volume);
-        if place.rel.is_empty() {
-            root
-        } else {
-            root.join(&place.rel)
-        }
-    }
-
-    /// Where restores fetch their snapshots (`<data_dir>/restores`).
-    pub fn restores(&self) -> PathBuf {
-        self.data_dir.join("restores")
-    }
-
-    /// Where a run's secret files live while it runs.
-    pub fn secret_run_dir(&self) -> PathBuf {
-        self.data_dir.join("secrets").join("run")
-    }
-}
-
 /// A staging area: a folder on this host.
 #[derive(Debug, Clone)]
-pub struct LocalStaging {
+pub struct FolderStaging {
     place: Place,
     dir: PathBuf,
     /// Other folders it will fill too (a restore's fetch then a new data directory): free
@@ -68,7 +19,7 @@ pub struct LocalStaging {
     shares_with: Vec<PathBuf>,
 }
 
-impl LocalStaging {
+impl FolderStaging {
     /// The staging area at `place`.
     pub fn new(paths: &Paths, place: Place, shares_with: Vec<PathBuf>) -> Self {
         Self {
@@ -88,7 +39,7 @@ impl LocalStaging {
 }
 
 #[async_trait::async_trait]
-impl Staging for LocalStaging {
+impl Staging for FolderStaging {
     fn place(&self) -> Place {
         self.place.clone()
     }
@@ -98,7 +49,7 @@ impl Staging for LocalStaging {
     }
 
     async fn reset(&self) -> Result<(), StagingError> {
-        super::files::remove_tree(self.dir.clone())
+        remove_tree(self.dir.clone())
             .await
             .map_err(self.err("clear"))?;
         std::fs::create_dir_all(&self.dir).map_err(self.err("create"))
@@ -127,7 +78,7 @@ impl Staging for LocalStaging {
     }
 
     async fn remove(&self) {
-        if let Err(e) = super::files::remove_tree(self.dir.clone()).await {
+        if let Err(e) = remove_tree(self.dir.clone()).await {
             tracing::warn!(dir = %self.dir.display(), error = %e, "cannot remove a staging folder");
         }
     }
@@ -136,28 +87,13 @@ impl Staging for LocalStaging {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn places_map_below_the_data_dir() {
-        let p = Paths::new(Path::new("/d"));
-        let conf = Place::at(Volume::PgbackrestConfig("demo".into()), "pgbackrest.conf");
-        assert_eq!(
-            p.of(&conf),
-            Path::new("/d/instances/demo/pgbr/pgbackrest.conf")
-        );
-        let fetched = Place::root(Volume::RestoreStaging("op-1".into())).join("pgbackrest");
-        assert_eq!(p.of(&fetched), Path::new("/d/restores/op-1/pgbackrest"));
-        assert_eq!(
-            p.volume(&Volume::BackupStaging("x".into())),
-            Path::new("/d/instances/x/staging")
-        );
-    }
+    use crate::command::Volume;
 
     #[tokio::test]
     async fn staging_resets_measures_reads_and_removes() {
         let d = tempfile::tempdir().unwrap();
         let paths = Paths::new(d.path());
-        let s = LocalStaging::new(
+        let s = FolderStaging::new(
             &paths,
             Place::root(Volume::RestoreStaging("op".into())),
             vec![],
