@@ -50,11 +50,11 @@ pub fn app(state: AppState) -> Router {
         .route("/login", axum::routing::get(crate::auth::login_page))
         .route(
             crate::auth::sso::START_PATH,
-            axum::routing::get(crate::auth::sso::start),
+            axum::routing::get(crate::auth::sso_routes::start),
         )
         .route(
             crate::auth::sso::CALLBACK_PATH,
-            axum::routing::get(crate::auth::sso::callback),
+            axum::routing::get(crate::auth::sso_routes::callback),
         )
         // Any other `/api` path is an API 404, not the web page.
         .route("/api", axum::routing::any(crate::api::unknown_route))

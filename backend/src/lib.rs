@@ -3,7 +3,8 @@
 //!
 //! Above the runtime seam, naming no runtime: `api`, `auth`, `web`, `state`, `app`, `jobs`,
 //! `operations`, `config`, `storage`, `restic`, `pgbackrest`, `secrets`. The seam and its
-//! implementations: `runtime` (`runtime::local` today; `runtime::kubernetes` beside it).
+//! implementations: `runtime` (`runtime::host`, the processes, folders and SQL both stand on;
+//! `runtime::local` and `runtime::kubernetes` above it).
 
 pub mod api;
 pub mod app;

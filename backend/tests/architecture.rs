@@ -3,9 +3,15 @@
 //!
 //! - the top-level modules of `backend/src` and of `frontend/src` import each other without
 //!   a cycle (counting every `crate::<module>` in code that is not a test or a comment);
+//! - so do their files: every `crate::`, `super::`, `self::` and child-module path, groups
+//!   included, resolved to the file it names (a parent's `mod.rs` is a file like any other:
+//!   a child that imports what its parent defines while the parent uses the child is a
+//!   circle);
 //! - only the runtime (`backend/src/runtime/`) starts a process;
 //! - nothing in `backend/src/jobs/` touches a file system itself;
-//! - only the supervisor (`jobs/supervisor.rs`) sets an operation's status;
+//! - only the supervisor (`jobs/supervisor.rs`) sets an operation's status (a grep here; by
+//!   construction too: a step holds a `JobCtx`, which does not hand out the operations
+//!   store; the `compile_fail` example on `JobCtx` is that rule's plant);
 //! - no function in `backend/src` or `frontend/src` is longer than 120 lines, whatever its
 //!   visibility and qualifiers, in a module, an impl or a trait.
 //!
@@ -107,6 +113,156 @@ fn import_graph(files: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>
                     .collect();
                 if to != from && modules.contains(&to) {
                     graph.entry(from.clone()).or_default().insert(to);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// The module path of a file: `runtime/host/process.rs` → `runtime::host::process`;
+/// `mod.rs` (and `lib.rs`, `main.rs`) are their folder's module.
+fn module_of(rel: &str) -> Vec<String> {
+    let mut parts: Vec<String> = rel
+        .trim_end_matches(".rs")
+        .split('/')
+        .map(str::to_owned)
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Code without visibility words (`pub(crate)`, `pub(super)`, `pub(in …)`), which name a
+/// module without importing anything.
+fn without_visibility(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(i) = rest.find("pub(") {
+        let end = rest[i..].find(')').map_or(rest.len(), |e| i + e + 1);
+        out.push_str(&rest[..i]);
+        out.push_str("pub ");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One path at the start of `s` (`a::b::{c, d::e}` or `a::b`), expanded into every path it
+/// names, and how many bytes it took. A group's members are expanded recursively.
+fn read_path(s: &str) -> (Vec<Vec<String>>, usize) {
+    let s_trim = s.trim_start();
+    let skipped = s.len() - s_trim.len();
+    if let Some(group) = s_trim.strip_prefix('{') {
+        let mut paths = Vec::new();
+        let mut used = 1;
+        let mut rest = group;
+        loop {
+            let r = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+            used += rest.len() - r.len();
+            rest = r;
+            if rest.is_empty() {
+                break;
+            }
+            if rest.starts_with('}') {
+                used += 1;
+                break;
+            }
+            let (mut inner, n) = read_path(rest);
+            if n == 0 {
+                // Not a path (`*`, `self as x`): skip one character.
+                let c = rest.chars().next().map_or(1, char::len_utf8);
+                used += c;
+                rest = &rest[c..];
+                continue;
+            }
+            paths.append(&mut inner);
+            used += n;
+            rest = &rest[n..];
+        }
+        return (paths, skipped + used);
+    }
+    let ident: String = s_trim.chars().take_while(|c| is_ident(*c)).collect();
+    if ident.is_empty() {
+        return (Vec::new(), 0);
+    }
+    let after = &s_trim[ident.len()..];
+    if let Some(next) = after.strip_prefix("::") {
+        let (tails, n) = read_path(next);
+        if n > 0 && !tails.is_empty() {
+            let paths = tails
+                .into_iter()
+                .map(|mut t| {
+                    t.insert(0, ident.clone());
+                    t
+                })
+                .collect();
+            return (paths, skipped + ident.len() + 2 + n);
+        }
+    }
+    (vec![vec![ident.clone()]], skipped + ident.len())
+}
+
+/// Which file imports which: every `crate::`, `super::`, `self::` path and every path that
+/// starts with a child module, in product code, resolved to the longest module prefix that
+/// is a file (`crate::runtime::host::paths::Paths` → `runtime/host/paths.rs`).
+fn file_graph(files: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
+    let modules: BTreeMap<Vec<String>, String> = files
+        .iter()
+        .map(|(rel, _)| (module_of(rel), rel.clone()))
+        .collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (rel, text) in files {
+        let me = module_of(rel);
+        let code = without_visibility(&product_code(text));
+        let edges = graph.entry(rel.clone()).or_default();
+        let mut i = 0;
+        while i < code.len() {
+            let prev = code[..i].chars().next_back();
+            let starts = code[i..].chars().next().is_some_and(is_ident)
+                && !prev.is_some_and(|c| is_ident(c) || c == ':');
+            if !starts {
+                i += code[i..].chars().next().map_or(1, char::len_utf8);
+                continue;
+            }
+            let (paths, n) = read_path(&code[i..]);
+            i += n.max(1);
+            for path in paths.into_iter().filter(|p| p.len() > 1) {
+                let mut segs = path.into_iter().peekable();
+                let mut abs: Vec<String> = match segs.peek().map(String::as_str) {
+                    Some("crate") => Vec::new(),
+                    Some("self" | "super") => me.clone(),
+                    Some(first) => {
+                        let mut child = me.clone();
+                        child.push(first.to_owned());
+                        if !modules.contains_key(&child) {
+                            continue;
+                        }
+                        me.clone()
+                    }
+                    None => continue,
+                };
+                if segs.peek().is_some_and(|s| s == "crate" || s == "self") {
+                    segs.next();
+                }
+                while segs.peek().is_some_and(|s| s == "super") {
+                    segs.next();
+                    abs.pop();
+                }
+                abs.extend(segs);
+                while !abs.is_empty() && !modules.contains_key(&abs) {
+                    abs.pop();
+                }
+                if let Some(to) = modules.get(&abs).filter(|to| *to != rel) {
+                    edges.insert(to.clone());
                 }
             }
         }
@@ -287,6 +443,38 @@ fn frontend_modules_import_each_other_without_a_cycle() {
 }
 
 #[test]
+fn backend_files_import_each_other_without_a_circle() {
+    let graph = file_graph(&rust_files(&src("backend")));
+    assert!(
+        graph
+            .get("runtime/local/mod.rs")
+            .is_some_and(|to| to.contains("runtime/host/process.rs")),
+        "the file graph misses a known import: {graph:#?}"
+    );
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!(
+            "backend/src has a file-level import circle: {}",
+            cycle.join(" → ")
+        );
+    }
+}
+
+#[test]
+fn frontend_files_import_each_other_without_a_circle() {
+    let graph = file_graph(&rust_files(&src("frontend")));
+    assert!(
+        graph.values().any(|to| !to.is_empty()),
+        "the file graph is empty"
+    );
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!(
+            "frontend/src has a file-level import circle: {}",
+            cycle.join(" → ")
+        );
+    }
+}
+
+#[test]
 fn only_the_runtime_starts_processes() {
     let bad = offending_lines(
         &rust_files(&src("backend")),
@@ -367,6 +555,42 @@ fn the_cycle_checker_finds_a_cycle_one_use_line_makes() {
     let cycle = find_cycle(&import_graph(&files)).unwrap();
     assert_eq!(cycle.first(), cycle.last());
     assert!(cycle.contains(&"a".to_owned()) && cycle.contains(&"b".to_owned()));
+}
+
+#[test]
+fn the_file_checker_finds_a_circle_through_a_parent_and_its_child() {
+    let mut files = vec![
+        file(
+            "a/mod.rs",
+            "pub(crate) mod b;\nmod c;\npub use b::X;\npub(super) fn f() {}\n",
+        ),
+        file("a/b.rs", "use super::c::Y;\npub struct X;\n"),
+        file(
+            "a/c.rs",
+            "pub struct Y;\n// use super::b::X; is a comment\n#[cfg(test)]\nuse super::*;\n",
+        ),
+        file("d.rs", "use crate::{a::b::X, e};\n"),
+        file("e.rs", "pub(crate) fn g() { crate::a::c::h(); }\n"),
+    ];
+    let graph = file_graph(&files);
+    assert_eq!(find_cycle(&graph), None, "{graph:#?}");
+    assert!(graph["d.rs"].contains("a/b.rs") && graph["d.rs"].contains("e.rs"));
+    assert!(graph["e.rs"].contains("a/c.rs"));
+    // A child that imports what its parent defines, while the parent re-exports it.
+    files.push(file("a/c.rs", "use super::f;\npub struct Y;\n"));
+    files.swap_remove(2);
+    let cycle = find_cycle(&file_graph(&files)).expect("a circle");
+    assert_eq!(cycle.first(), cycle.last());
+    assert!(cycle.contains(&"a/mod.rs".to_owned()), "{cycle:?}");
+    // Nested groups and `super::super`.
+    let files = vec![
+        file("x/y/z.rs", "use super::super::{w::{self, V}};\n"),
+        file("x/w.rs", "use crate::x::y::{z::Q};\n"),
+        file("x/mod.rs", "mod w;\nmod y;\n"),
+        file("x/y/mod.rs", "mod z;\n"),
+    ];
+    let cycle = find_cycle(&file_graph(&files)).expect("a circle through a nested group");
+    assert!(cycle.contains(&"x/w.rs".to_owned()) && cycle.contains(&"x/y/z.rs".to_owned()));
 }
 
 #[test]

@@ -7,7 +7,7 @@ use axum::routing::get;
 use lifeboat_shared::backup::AuditList;
 use serde::Deserialize;
 
-use super::{AppError, Json, Query};
+use crate::error::{AppError, Json, Query};
 use crate::state::AppState;
 
 /// The most entries one call returns.

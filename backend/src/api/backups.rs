@@ -8,7 +8,7 @@ use axum::routing::get;
 use lifeboat_shared::backup::{BackupList, BackupManifest, StartBackup, StartRestore};
 use lifeboat_shared::operation::{Operation, Trigger};
 
-use super::{AppError, Json, Path};
+use crate::error::{AppError, Json, Path};
 use crate::jobs::JobsError;
 use crate::state::AppState;
 use crate::storage::catalog;
@@ -64,7 +64,7 @@ pub fn busy(running: &Operation) -> axum::response::Response {
 
 async fn start(
     State(state): State<AppState>,
-    caller: super::Caller,
+    caller: super::caller::Caller,
     Json(body): Json<StartBackup>,
 ) -> Result<axum::response::Response, AppError> {
     let audit = |detail: &str, outcome: &str| {
@@ -106,7 +106,7 @@ async fn start(
 async fn restore(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    caller: super::Caller,
+    caller: super::caller::Caller,
     Json(body): Json<StartRestore>,
 ) -> Result<axum::response::Response, AppError> {
     use crate::jobs::restore::{RequestError, RestoreRequest, TargetKind, resolve};

@@ -7,7 +7,7 @@ use axum::routing::get;
 use lifeboat_shared::backup::BucketUsage;
 
 use super::backups::{current_target, storage_error};
-use super::{AppError, Json};
+use crate::error::{AppError, Json};
 use crate::operations::clock;
 use crate::state::AppState;
 use crate::storage::usage;

@@ -10,9 +10,9 @@ use lifeboat_shared::config::{
     ConfigView, PutConfig, SaveResult, Schedule, SchedulePreview, VerifyReport,
 };
 
-use super::{AppError, Json, Query};
 use crate::config::schedule::{ParsedSchedule, ScheduleError};
 use crate::config::{ConfigError, SaveError};
+use crate::error::{AppError, Json, Query};
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -57,7 +57,7 @@ async fn show(State(state): State<AppState>) -> Result<Json<ConfigView>, AppErro
 
 async fn put(
     State(state): State<AppState>,
-    caller: super::Caller,
+    caller: super::caller::Caller,
     Json(body): Json<PutConfig>,
 ) -> Result<Json<SaveResult>, AppError> {
     let result = state.config().save(&body).await.map_err(save_error);

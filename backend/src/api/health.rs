@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::routing::get;
 use lifeboat_shared::{Health, HealthStatus, InstanceStart};
 
-use super::Json;
+use crate::error::Json;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use lifeboat_shared::backup::{InstanceInfo, InstanceList};
 
-use super::{AppError, Json};
+use crate::error::{AppError, Json};
 use crate::state::AppState;
 
 /// The routes.

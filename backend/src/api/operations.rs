@@ -12,7 +12,7 @@ use futures::Stream;
 use lifeboat_shared::operation::{Operation, OperationEvent, OperationList};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{AppError, Json, Path};
+use crate::error::{AppError, Json, Path};
 use crate::jobs::JobsError;
 use crate::state::AppState;
 
@@ -94,7 +94,7 @@ async fn log(
 
 async fn cancel(
     State(state): State<AppState>,
-    caller: super::Caller,
+    caller: super::caller::Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Operation>), AppError> {
     match state.jobs().cancel(&id) {

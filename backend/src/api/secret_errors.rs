@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use super::AppError;
+use crate::error::AppError;
 use crate::secrets::SecretError;
 
 /// The answer to a request that failed on the secret store.

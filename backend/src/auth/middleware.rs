@@ -7,7 +7,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::{Auth, CSRF_HEADER, SESSION_COOKIE, Via};
+use super::http::{CSRF_HEADER, SESSION_COOKIE, cookie};
+use super::store::{Auth, Via};
 use crate::error::AppError;
 
 /// Who made a request; handlers read it from the request extensions.
@@ -56,17 +57,6 @@ pub struct AuthContext {
 
 const SIGN_IN_HINT: &str = "Open the one-time login link printed in Lifeboat's log, or send \
      `Authorization: Bearer <token>` with the admin token from the data dir's `admin-token` file";
-
-/// Reads a cookie from the `Cookie` headers.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find_map(|(k, v)| (k == name).then_some(v))
-}
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)

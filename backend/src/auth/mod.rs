@@ -6,19 +6,15 @@
 //! Cookie sessions must also pass CSRF (a per-session token echoed in `X-CSRF-Token`) and an
 //! `Origin` check on every state-changing request; bearer requests are exempt from both.
 
+mod http;
 mod middleware;
 pub mod oidc;
 mod routes;
 pub mod sso;
+pub mod sso_routes;
 mod store;
 
+pub use http::{CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, client_addr};
 pub use middleware::{AuthContext, AuthMethod, Principal, require_auth};
-pub use routes::{client_addr, login_page, router};
+pub use routes::{login_page, router};
 pub use store::{Auth, AuthError, NewSession, Via};
-
-/// The session cookie (HttpOnly).
-pub const SESSION_COOKIE: &str = "lifeboat_session";
-/// The CSRF cookie (readable by the page, which echoes it in [`CSRF_HEADER`]).
-pub const CSRF_COOKIE: &str = "lifeboat_csrf";
-/// The header carrying the CSRF token.
-pub const CSRF_HEADER: &str = "x-csrf-token";

@@ -2,53 +2,20 @@
 
 use axum::Router;
 use axum::extract::{Extension, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::post;
 use serde::Deserialize;
 
-use super::middleware::cookie;
 use lifeboat_shared::session::{SessionInfo, SignedOut};
 
-use super::{AuthContext, Principal, Via};
-use super::{CSRF_COOKIE, NewSession, SESSION_COOKIE};
+use super::http::{
+    ClientAddr, SESSION_COOKIE, clear_cookies, cookie, origin, over_tls, set_cookies,
+};
+use super::middleware::{AuthContext, Principal};
+use super::store::Via;
 use crate::audit::AuditLog;
 use crate::error::{AppError, Json};
-
-/// The client's address, for the audit trail ([`client_addr`], which `api::Caller` uses too).
-#[derive(Debug)]
-pub struct ClientAddr(pub String);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Self(client_addr(parts)))
-    }
-}
-
-/// `X-Forwarded-For`'s first address behind a proxy (at most 64 characters, no control
-/// characters), else the peer's, else `unknown`.
-pub fn client_addr(parts: &axum::http::request::Parts) -> String {
-    let forwarded = parts
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| {
-            let v = v.trim().chars().filter(|c| !c.is_control());
-            v.take(64).collect::<String>()
-        })
-        .filter(|v| !v.is_empty());
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
-    forwarded.or(peer).unwrap_or_else(|| "unknown".into())
-}
 
 /// Records a sign-in attempt (never the token or code, only how it was tried).
 fn record_sign_in(audit: &AuditLog, from: &str, how: &str, accepted: bool) {
@@ -77,41 +44,6 @@ pub struct LoginQuery {
     /// The one-time code.
     #[serde(default)]
     pub code: String,
-}
-
-/// Whether the client reached Lifeboat over TLS: Lifeboat itself speaks plain HTTP on
-/// loopback, so TLS means a terminating proxy that says so in `X-Forwarded-Proto`.
-pub(super) fn over_tls(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
-}
-
-pub(super) fn set_cookies(resp: &mut Response, s: &NewSession, secure: bool) {
-    let flags = if secure {
-        "Path=/; SameSite=Strict; Secure"
-    } else {
-        "Path=/; SameSite=Strict"
-    };
-    let session = format!("{SESSION_COOKIE}={}; HttpOnly; {flags}", s.id.expose());
-    let csrf = format!("{CSRF_COOKIE}={}; {flags}", s.csrf.expose());
-    for c in [session, csrf] {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-}
-
-fn clear_cookies(resp: &mut Response) {
-    for name in [SESSION_COOKIE, CSRF_COOKIE] {
-        if let Ok(v) =
-            HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0; SameSite=Strict"))
-        {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
 }
 
 /// `GET /login?code=…`: the one-time link from the startup log.
@@ -184,8 +116,7 @@ async fn logout(State(auth): AuthState, headers: HeaderMap) -> Response {
     let mut end_session = None;
     if let (Some(ctx), Some(id)) = (auth, cookie(&headers, SESSION_COOKIE)) {
         if let (Some((_, _, Via::Keycloak)), Some(sso)) = (ctx.auth.session(id), &ctx.sso) {
-            end_session =
-                super::sso::origin(&headers).map(|o| sso.end_session_url(&format!("{o}/")));
+            end_session = origin(&headers).map(|o| sso.end_session_url(&format!("{o}/")));
         }
         ctx.auth.logout(id);
     }

@@ -8,7 +8,8 @@ use lifeboat_shared::config::{
 use lifeboat_shared::operation::OperationId;
 use tokio_util::sync::CancellationToken;
 
-use super::{Config, ConfigError, Invalid, validate};
+use super::current::{Config, ConfigError};
+use super::validate::{self, Invalid};
 use crate::secret::Secret;
 use crate::secrets::{SecretError, SecretValues, effective_name};
 use crate::storage::ClientTuning;

@@ -11,7 +11,7 @@ use kube::api::PostParams;
 use kube::{Api, Client};
 use lifeboat_shared::config::StorageConfig;
 
-use super::{ConfigStore, SavedConfig, StoreError};
+use super::store::{ConfigStore, SavedConfig, StoreError};
 
 /// The key the configuration is kept under.
 pub const KEY: &str = "config.json";

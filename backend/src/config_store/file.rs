@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use lifeboat_shared::config::StorageConfig;
 
-use super::{ConfigStore, SavedConfig, StoreError};
+use super::store::{ConfigStore, SavedConfig, StoreError};
 use crate::atomic;
 
 /// The configuration file.

@@ -24,6 +24,19 @@ use crate::storage::repository::RepoError;
 use crate::storage::usage::{self, Usage};
 use crate::storage::{Target, catalog};
 
+/// The steps of a backup, in order.
+pub fn backup_steps() -> Vec<lifeboat_shared::operation::Step> {
+    super::step::pending_steps(&[
+        ("preflight", "Pre-flight checks"),
+        ("lock", "Take the bucket lock"),
+        ("postgres", "Back up the system Postgres (pgBackRest)"),
+        ("configuration", "Export the configuration"),
+        ("upload", "Upload to the bucket (restic)"),
+        ("catalog", "Write the catalog entry"),
+        ("retention", "Apply retention"),
+    ])
+}
+
 struct Preflight {
     instance: Arc<dyn Instance>,
     target: Target,

@@ -11,6 +11,9 @@ use crate::command::{Stream, ToolCommand, ToolOutput};
 use crate::storage::repository::{self, RepoError};
 use crate::storage::{Target, lock};
 
+/// How long a bucket lock lease lasts without a heartbeat.
+pub const LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Runs a tool for `ctx`'s operation (killed when the operation is cancelled).
 pub async fn run_tool(
     ctx: &JobCtx,
@@ -126,15 +129,15 @@ pub async fn take_lock(
         pid: std::process::id(),
         operation_id: ctx.id.clone(),
     };
-    match lock::acquire(target, holder, super::LOCK_TTL).await {
+    match lock::acquire(target, holder, LOCK_TTL).await {
         // No clock time in the line (the page shows step lines as they come, and a UTC
         // stamp is no time an admin reads): how the lease is kept, in words.
         Ok(lease) => Ok((
             lease,
             Some(format!(
                 "held for this job, its {} s lease renewed every {} s while it runs",
-                super::LOCK_TTL.as_secs(),
-                (super::LOCK_TTL / 3).as_secs()
+                LOCK_TTL.as_secs(),
+                (LOCK_TTL / 3).as_secs()
             )),
         )),
         Err(e @ lock::LockError::Held(_)) => Err(failed(
@@ -171,9 +174,7 @@ pub async fn while_locked(
             ctx.cancel.clone(),
         );
         tokio::spawn(async move {
-            lease
-                .heartbeat(super::LOCK_TTL / 3, stop, lost.clone())
-                .await;
+            lease.heartbeat(LOCK_TTL / 3, stop, lost.clone()).await;
             if lost.is_cancelled() {
                 cancel.cancel();
             }
@@ -192,7 +193,7 @@ pub async fn while_locked(
                 "lock",
                 format!(
                     "could not be released ({e}); it expires by itself within {} s",
-                    super::LOCK_TTL.as_secs()
+                    LOCK_TTL.as_secs()
                 ),
             );
         }

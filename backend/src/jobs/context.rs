@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use std::sync::Arc;
 
-use super::Jobs;
+use super::deps::JobDeps;
 use crate::operations::clock;
 
 pub mod estimate;
@@ -25,11 +25,38 @@ pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 pub const MAX_WARNINGS: usize = 20;
 
 /// One running job's handle on its operation.
+///
+/// A step reaches the runtime and the configuration through it, and reports progress,
+/// warnings and its log; it cannot reach the operations store, so only the supervisor
+/// changes an operation's status. This compiles:
+///
+/// ```no_run
+/// use lifeboat::jobs::context::JobCtx;
+///
+/// async fn a_step(ctx: &JobCtx) {
+///     let _tools = ctx.runtime().install_hint();
+///     let _bucket = ctx.config().current_target().await;
+///     ctx.log("a line of the run's log".to_owned());
+/// }
+/// ```
+///
+/// and a step that would set its operation's status does not:
+///
+/// ```compile_fail,E0616
+/// use lifeboat::jobs::context::JobCtx;
+/// use lifeboat_shared::operation::OperationStatus;
+///
+/// fn a_step(ctx: &JobCtx) {
+///     let _ = ctx.jobs.operations().update(&ctx.id, |op| {
+///         op.status = OperationStatus::Succeeded;
+///     });
+/// }
+/// ```
 #[derive(Debug)]
 pub struct JobCtx {
     /// What the job may use, through the accessors below: never the operations store
     /// itself, so a step cannot change its operation's status (the supervisor's alone).
-    jobs: Arc<Jobs>,
+    jobs: Arc<JobDeps>,
     /// The operation.
     pub id: String,
     /// Fires when the job must stop (cancel, shutdown, lock lost).
@@ -64,7 +91,7 @@ struct Throttle {
 
 impl JobCtx {
     /// A context for operation `id`.
-    pub fn new(jobs: Arc<Jobs>, id: String, cancel: CancellationToken) -> Self {
+    pub fn new(jobs: Arc<JobDeps>, id: String, cancel: CancellationToken) -> Self {
         Self {
             jobs,
             id,
@@ -347,7 +374,7 @@ mod tests {
                 outcome: None,
             })
             .unwrap();
-        let ctx = JobCtx::new(jobs.clone(), "op-1".into(), CancellationToken::new());
+        let ctx = JobCtx::new(jobs.deps().clone(), "op-1".into(), CancellationToken::new());
         for done in 1..=50 {
             ctx.progress(Progress {
                 bytes_done: done,
@@ -392,7 +419,7 @@ mod tests {
                 outcome: None,
             })
             .unwrap();
-        let ctx = JobCtx::new(jobs.clone(), "op-2".into(), CancellationToken::new());
+        let ctx = JobCtx::new(jobs.deps().clone(), "op-2".into(), CancellationToken::new());
         ctx.set_weights(&[("fetch", 1.0), ("postgres", 1.0)]);
         let half = |ctx: &JobCtx| {
             ctx.with_overall(Progress {
@@ -413,7 +440,7 @@ mod tests {
         let unknown = ctx.with_overall(Progress::default());
         assert_eq!(unknown.overall_fraction, Some(1.0));
         // Never backwards, even when a step's total grows.
-        let ctx = JobCtx::new(jobs.clone(), "op-2".into(), CancellationToken::new());
+        let ctx = JobCtx::new(jobs.deps().clone(), "op-2".into(), CancellationToken::new());
         ctx.set_weights(&[("fetch", 1.0), ("postgres", 1.0)]);
         ctx.step_started("fetch");
         assert_eq!(half(&ctx).overall_fraction, Some(0.25));

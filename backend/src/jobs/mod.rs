@@ -10,6 +10,7 @@
 pub mod backup;
 pub mod bucket;
 pub mod context;
+pub mod deps;
 pub mod measure;
 pub mod restore;
 pub mod schedule;
@@ -29,8 +30,9 @@ use crate::gate::OperationGate;
 use crate::operations::{Operations, OperationsError, clock};
 use crate::runtime::Runtime;
 
-/// How long a bucket lock lease lasts without a heartbeat.
-pub const LOCK_TTL: Duration = Duration::from_secs(60);
+pub use backup::backup_steps;
+pub use bucket::LOCK_TTL;
+pub use deps::JobDeps;
 
 /// Why a job could not be started or cancelled.
 #[derive(Debug, thiserror::Error)]
@@ -49,18 +51,20 @@ pub enum JobsError {
     NotRunning(String),
 }
 
-/// What jobs need and nothing more (the operations, the runtime with its instances, the
-/// storage configuration for the bucket and retention, the gate and the audit trail), and
-/// the jobs running now, by operation id.
+/// The jobs of one Lifeboat: what they need ([`JobDeps`], which they deref to) and the jobs
+/// running now, by operation id.
 #[derive(Debug)]
 pub struct Jobs {
-    operations: Operations,
-    runtime: Arc<dyn Runtime>,
-    config: Config,
-    gate: OperationGate,
-    audit: AuditLog,
+    deps: Arc<JobDeps>,
     running: Mutex<HashMap<String, Running>>,
-    shutdown: CancellationToken,
+}
+
+impl std::ops::Deref for Jobs {
+    type Target = JobDeps;
+
+    fn deref(&self) -> &JobDeps {
+        &self.deps
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -78,13 +82,8 @@ impl Jobs {
         audit: AuditLog,
     ) -> Self {
         Self {
-            operations,
-            runtime,
-            config,
-            gate,
-            audit,
+            deps: Arc::new(JobDeps::new(operations, runtime, config, gate, audit)),
             running: Mutex::default(),
-            shutdown: CancellationToken::new(),
         }
     }
 
@@ -92,34 +91,9 @@ impl Jobs {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Fires when Lifeboat stops.
-    pub fn shutdown_token(&self) -> &CancellationToken {
-        &self.shutdown
-    }
-
-    /// Every backup and restore, durable and live.
-    pub fn operations(&self) -> &Operations {
-        &self.operations
-    }
-
-    /// Where tools run and instances live.
-    pub fn runtime(&self) -> &Arc<dyn Runtime> {
-        &self.runtime
-    }
-
-    /// The storage configuration (the bucket, retention, the schedule).
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// One backup or restore at a time.
-    pub fn gate(&self) -> &OperationGate {
-        &self.gate
-    }
-
-    /// The audit trail.
-    pub fn audit(&self) -> &AuditLog {
-        &self.audit
+    /// What the jobs need, shared with each running job.
+    pub fn deps(&self) -> &Arc<JobDeps> {
+        &self.deps
     }
 
     /// Starts a backup: records it and runs it in the background. `Busy` when another
@@ -134,7 +108,7 @@ impl Jobs {
                 description,
                 trigger,
             },
-            backup_steps(),
+            backup::backup_steps(),
             Box::new(|ctx| Box::pin(backup::run(ctx))),
         )
     }
@@ -167,26 +141,26 @@ impl Jobs {
     ) -> Result<Operation, JobsError> {
         let id = clock::new_id("op");
         let guard = self
-            .gate
+            .gate()
             .try_enter(id.clone())
             .map_err(|running| self.busy(&running))?;
         let op = self
-            .operations
+            .operations()
             .insert(supervisor::pending(id.clone(), kind, steps))?;
         let running = Running {
-            cancel: self.shutdown.child_token(),
+            cancel: self.shutdown_token().child_token(),
         };
         self.running().insert(id.clone(), running.clone());
         let jobs = self.clone();
         tokio::spawn(async move {
-            supervisor::run(&jobs, &id, running.cancel.clone(), job, guard).await;
+            supervisor::run(jobs.deps(), &id, running.cancel.clone(), job, guard).await;
             jobs.running().remove(&id);
         });
         Ok(op)
     }
 
     fn busy(&self, running: &str) -> JobsError {
-        match self.operations.get(running) {
+        match self.operations().get(running) {
             Some(op) => JobsError::Busy(Box::new(op)),
             None => JobsError::NotRunning(running.to_owned()),
         }
@@ -195,7 +169,7 @@ impl Jobs {
     /// Asks a running operation to stop; the supervisor records it as cancelled.
     pub fn cancel(&self, id: &str) -> Result<Operation, JobsError> {
         let op = self
-            .operations
+            .operations()
             .get(id)
             .ok_or_else(|| JobsError::NotFound(id.to_owned()))?;
         let running = self.running().get(id).cloned();
@@ -211,25 +185,12 @@ impl Jobs {
     /// Stops every job (they end as interrupted) and waits up to `timeout` for them to
     /// finish.
     pub async fn shutdown(&self, timeout: Duration) {
-        self.shutdown.cancel();
+        self.shutdown_token().cancel();
         let deadline = tokio::time::Instant::now() + timeout;
         while !self.running().is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-}
-
-/// The steps of a backup, in order.
-pub fn backup_steps() -> Vec<Step> {
-    step::pending_steps(&[
-        ("preflight", "Pre-flight checks"),
-        ("lock", "Take the bucket lock"),
-        ("postgres", "Back up the system Postgres (pgBackRest)"),
-        ("configuration", "Export the configuration"),
-        ("upload", "Upload to the bucket (restic)"),
-        ("catalog", "Write the catalog entry"),
-        ("retention", "Apply retention"),
-    ])
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use tokio_util::sync::CancellationToken;
 
 use futures::future::BoxFuture;
 
-use super::Jobs;
 use super::context::JobCtx;
+use super::deps::JobDeps;
 use super::step::{StepError, StepFailure};
 use crate::operations::clock;
 use crate::storage::lock;
@@ -41,7 +41,7 @@ pub fn pending(
 
 /// Runs operation `id` to its end and records how it ended.
 pub async fn run(
-    jobs: &Arc<Jobs>,
+    jobs: &Arc<JobDeps>,
     id: &str,
     cancel: CancellationToken,
     job: Job,
@@ -135,7 +135,7 @@ async fn tick(ctx: &JobCtx) -> std::convert::Infallible {
 
 /// Records how an operation ended in the audit trail. Called inside the operation's final
 /// update, so the entry is written before the end is published.
-fn audit_end(jobs: &Jobs, op: &Operation) {
+fn audit_end(jobs: &JobDeps, op: &Operation) {
     let id = &op.id;
     let what = match &op.kind {
         OperationKind::Backup { .. } => format!("backup {id}"),
@@ -172,7 +172,7 @@ fn interrupted_error(kind: &OperationKind, why: &str) -> ApiError {
 }
 
 /// For a restore a previous Lifeboat left unfinished: what state its target is in.
-fn restore_aftermath(jobs: &Jobs, op: &Operation) -> Option<String> {
+fn restore_aftermath(jobs: &JobDeps, op: &Operation) -> Option<String> {
     let OperationKind::Restore {
         target_namespace, ..
     } = &op.kind
@@ -203,7 +203,7 @@ fn close_steps(op: &mut Operation, ended: OperationStatus) {
     }
 }
 
-fn record(jobs: &Jobs, id: &str, change: impl FnOnce(&mut Operation)) {
+fn record(jobs: &JobDeps, id: &str, change: impl FnOnce(&mut Operation)) {
     if let Err(e) = jobs.operations().update(id, change) {
         tracing::error!(operation = id, error = %e, "cannot record the operation");
     }
@@ -211,7 +211,7 @@ fn record(jobs: &Jobs, id: &str, change: impl FnOnce(&mut Operation)) {
 
 /// At start: every operation a previous Lifeboat left pending or running is marked
 /// interrupted, and the bucket lock it held (if still there) is released. Returns the ids.
-pub async fn recover(jobs: &Jobs) -> Vec<String> {
+pub async fn recover(jobs: &JobDeps) -> Vec<String> {
     let stale_ops: Vec<Operation> = jobs
         .operations()
         .list()
@@ -260,9 +260,9 @@ pub async fn recover(jobs: &Jobs) -> Vec<String> {
 }
 
 /// Records a scheduled backup that did not run because `running` was running.
-pub fn record_skip(jobs: &Jobs, running: &str) {
+pub fn record_skip(jobs: &JobDeps, running: &str) {
     let now = clock::now();
-    let mut steps = super::backup_steps();
+    let mut steps = super::backup::backup_steps();
     for s in &mut steps {
         s.status = StepStatus::Skipped;
     }

@@ -6,7 +6,7 @@
 //! locally); restic then moves that folder into the bucket. The staging repository is
 //! written uncompressed (`compress-type=none`) so that restic, which chunks and deduplicates
 //! content, stores an unchanged relation file of the next backup as zero new bytes; restic
-//! compresses what it uploads itself. See ARCHITECTURE.md for the measurement.
+//! compresses what it uploads itself. See docs/figures.md for the measurement.
 
 pub mod info;
 pub mod progress;
@@ -161,7 +161,7 @@ pub fn render_remote_config(s: &RemotePgSettings) -> String {
 /// Between pods, pgBackRest sends files as they are: with `compress-type=none` it would
 /// otherwise gzip them (level 3) on one side and unpack them on the other, which costs
 /// more CPU than an in-cluster network saves (the Kubernetes backup's Postgres step, scale
-/// 20: 4.9–5.6 s with it, 4.0–4.3 s without; ARCHITECTURE.md).
+/// 20: 4.9–5.6 s with it, 4.0–4.3 s without; docs/figures.md).
 pub const NO_NETWORK_COMPRESSION: &str = "--compress-level-network=0";
 
 /// The `archive_command` PostgreSQL runs for each WAL segment (`--config` is explicit
@@ -206,18 +206,6 @@ pub fn backup_full(config: &Place) -> ToolCommand {
 /// `info --output=json`.
 pub fn info(config: &Place) -> ToolCommand {
     command(config, &["--output=json", "info"])
-}
-
-/// A restore of `label` (or the latest backup) over the data directory, changing only the
-/// files that differ.
-pub fn restore_delta(config: &Place, label: Option<&str>) -> ToolCommand {
-    let set = label.map(|l| format!("--set={l}"));
-    let mut args = vec!["--delta", "--log-level-console=detail"];
-    if let Some(s) = &set {
-        args.push(s);
-    }
-    args.push("restore");
-    command(config, &args)
 }
 
 /// A restore of `label` (or the latest backup) over the data directory, changing only the
@@ -344,9 +332,19 @@ mod tests {
         assert_eq!(args[0], "--stanza=system");
         assert_eq!(args.last().copied(), Some("backup"));
         assert!(cmd.as_postgres_user);
-        let r = restore_delta(&conf, Some("20261125-110705F"));
-        assert!(r.text_args().contains(&"--set=20261125-110705F"));
-        assert!(r.text_args().contains(&"--delta"));
+        let r = restore_to_backup(&conf, Some("20261125-110705F"));
+        assert_eq!(
+            r.text_args()[1..],
+            [
+                "--delta",
+                "--type=immediate",
+                "--target-action=promote",
+                "--log-level-console=detail",
+                "--set=20261125-110705F",
+                "restore"
+            ]
+        );
+        assert!(r.as_postgres_user);
         assert!(
             archive_command("/usr/bin/pgbackrest".as_ref(), "/c".as_ref())
                 .ends_with("--config=/c --stanza=system archive-push %p")

@@ -17,7 +17,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Secret as KubeSecret;
 use kube::{Api, Client};
 
-use super::{SecretError, SecretSource, SecretValues, is_dns1123_label, is_dns1123_subdomain};
+use super::source::{
+    SecretError, SecretSource, SecretValues, is_dns1123_label, is_dns1123_subdomain,
+};
 use crate::secret::Secret;
 
 /// How long one read may take, retries included, before the API server counts as

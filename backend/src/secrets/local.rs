@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{SecretError, SecretSource, SecretValues};
+use super::source::{SecretError, SecretSource, SecretValues};
 use crate::atomic;
 use crate::secret::Secret;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use lifeboat_shared::operation::Progress;
 use tokio_util::sync::CancellationToken;
 
-use super::Plan;
+use super::preflight::Plan;
 use crate::jobs::bucket::{open_error, run_tool};
 use crate::jobs::context::JobCtx;
 use crate::jobs::measure::{exit_text, human, rate_and_eta};

@@ -5,7 +5,7 @@
 //!
 //! Nothing of the target is touched before the `stop` step: a failure or cancel before it
 //! leaves the target as it was (only the staging folder is removed). From `stop` on, the
-//! target carries a marker (`Instance::mark_restoring`) until the restore succeeds, so a
+//! target carries a marker (`Instance::restore_marker`) until the restore succeeds, so a
 //! failed, cancelled or killed restore is reported with the state it left, Lifeboat does not
 //! start a half-restored Postgres, and running the restore again starts over cleanly.
 
@@ -15,7 +15,6 @@ mod preflight;
 use std::sync::Arc;
 use std::time::Instant;
 
-use lifeboat_shared::backup::BackupManifest;
 use lifeboat_shared::operation::{ChecklistItem, Outcome, Step};
 
 use super::bucket::{take_lock, while_locked};
@@ -23,19 +22,10 @@ use super::context::JobCtx;
 use super::measure::{PgbackrestProgress, human};
 use super::step::{StepError, StepFailure, failed, step};
 use crate::command::Stream;
-use crate::runtime::{Applied, Instance, Staging};
-use crate::storage::Target;
+use crate::runtime::{Applied, Instance};
 
-pub use preflight::{RequestError, Resolved, TargetKind, resolve};
-
-/// What an admin asked for (checked by [`resolve`] before the operation is recorded).
-#[derive(Debug, Clone)]
-pub struct RestoreRequest {
-    /// The catalog id of the backup.
-    pub backup_id: String,
-    /// Where to.
-    pub target: Resolved,
-}
+use preflight::Plan;
+pub use preflight::{RequestError, Resolved, RestoreRequest, TargetKind, resolve};
 
 /// The steps of a restore, in order. Into a new namespace, the `stop` step creates the
 /// namespace's instance rather than stopping one, and is titled so.
@@ -72,20 +62,6 @@ pub fn incomplete_text(namespace: &str) -> String {
         "The system Postgres of namespace {namespace} was being replaced: it is stopped and \
          its data is incomplete until a restore succeeds."
     )
-}
-
-/// Everything pre-flight established.
-struct Plan {
-    manifest: BackupManifest,
-    target: Target,
-    snapshot: String,
-    label: Option<String>,
-    namespace: String,
-    kind: TargetKind,
-    /// Where the snapshot is fetched.
-    staging: Arc<dyn Staging>,
-    /// An earlier restore into this target stopped half-way.
-    was_incomplete: bool,
 }
 
 /// Runs the whole restore.

@@ -4,15 +4,37 @@
 
 use std::sync::Arc;
 
-use lifeboat_shared::backup::{RESTORE_CONFIRMATION, StartRestore};
+use lifeboat_shared::backup::{BackupManifest, RESTORE_CONFIRMATION, StartRestore};
 
-use super::{Plan, RestoreRequest};
 use crate::jobs::context::JobCtx;
 use crate::jobs::measure::human;
 use crate::jobs::step::{StepError, failed};
-use crate::runtime::{Instance, InstanceRegistry};
+use crate::runtime::{Instance, InstanceRegistry, Staging};
 use crate::secrets::is_dns1123_label;
-use crate::storage::catalog;
+use crate::storage::{Target, catalog};
+
+/// What an admin asked for (checked by [`resolve`] before the operation is recorded).
+#[derive(Debug, Clone)]
+pub struct RestoreRequest {
+    /// The catalog id of the backup.
+    pub backup_id: String,
+    /// Where to.
+    pub target: Resolved,
+}
+
+/// Everything pre-flight established.
+pub struct Plan {
+    pub(super) manifest: BackupManifest,
+    pub(super) target: Target,
+    pub(super) snapshot: String,
+    pub(super) label: Option<String>,
+    pub(super) namespace: String,
+    pub(super) kind: TargetKind,
+    /// Where the snapshot is fetched.
+    pub(super) staging: Arc<dyn Staging>,
+    /// An earlier restore into this target stopped half-way.
+    pub(super) was_incomplete: bool,
+}
 
 /// Why a restore request is refused before anything is recorded.
 #[derive(Debug, thiserror::Error)]

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::paths::Paths;
 use super::toolbox::Toolbox;
 use crate::command::{Arg, SecretFile, Stream, TAIL_LINES, Tool, ToolCommand, ToolOutput};
-use crate::runtime::error::RuntimeError;
+use crate::runtime::error::{InstanceError, RuntimeError};
 
 /// Runs tools as local processes.
 #[derive(Debug, Clone)]
@@ -90,6 +90,25 @@ impl Runner {
             }
         }
         Err(RuntimeError::Missing(name))
+    }
+
+    /// Runs a command that must exit 0; its output's tail is the error when it does not.
+    pub async fn run_ok(
+        &self,
+        cmd: ToolCommand,
+        step: &'static str,
+    ) -> Result<ToolOutput, InstanceError> {
+        let out = self
+            .run(cmd, CancellationToken::new(), &mut |_, _| {})
+            .await?;
+        if out.exit_code == Some(0) {
+            Ok(out)
+        } else {
+            Err(InstanceError::Tool {
+                step,
+                tail: crate::pgbackrest::output_tail(&out),
+            })
+        }
     }
 
     /// Runs `cmd` to completion, calling `on_line` for every line of output.

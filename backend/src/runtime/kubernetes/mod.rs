@@ -33,13 +33,6 @@ pub mod rewrite;
 pub mod watch;
 pub mod workloads;
 
-/// How often a wait on the API server looks again where it does not watch (a Job going;
-/// the StatefulSet's status after its first second; any wait when the Role grants no
-/// `watch`): each look is one small list or get. (A look every
-/// 50 ms measured no faster than 100 on the 2-core machine: the extra requests cost the
-/// control plane and the node what they saved.)
-const POLL: std::time::Duration = std::time::Duration::from_millis(100);
-
 use std::path::PathBuf;
 use std::sync::Arc;
 

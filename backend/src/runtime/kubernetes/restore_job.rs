@@ -451,7 +451,7 @@ impl RestoreJob {
             if started.elapsed() > DELETE_LIMIT {
                 return Err(stuck());
             }
-            tokio::time::sleep(super::POLL).await;
+            tokio::time::sleep(watch::POLL).await;
         }
         let left = DELETE_LIMIT.saturating_sub(started.elapsed());
         watch::until(&pods, &self.selector(), left, |p| {

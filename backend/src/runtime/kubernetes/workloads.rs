@@ -31,7 +31,7 @@ pub const REPLICAS_BEFORE: &str = "lifeboat.plotly.com/replicas-before-restore";
 const STOP_LIMIT: Duration = Duration::from_secs(90);
 
 /// How often the StatefulSet's status is looked at while it catches up with its pods, for
-/// the first [`CATCH_UP_SOON`] (then every [`super::POLL`]: a stuck controller is not
+/// the first [`CATCH_UP_SOON`] (then every [`watch::POLL`]: a stuck controller is not
 /// asked 50 times a second for a minute and a half).
 const CATCH_UP_POLL: Duration = Duration::from_millis(20);
 /// How long the status usually takes at most.
@@ -186,7 +186,7 @@ impl Workloads {
             let pause = if started.elapsed() < CATCH_UP_SOON {
                 CATCH_UP_POLL
             } else {
-                super::POLL
+                watch::POLL
             };
             tokio::time::sleep(pause).await;
         }

@@ -264,8 +264,8 @@ fn ports(root: &Path) -> Result<Ports, KeycloakRunError> {
         return Ok(p);
     }
     let p = Ports {
-        http: super::free_port().map_err(io_err(&path))?,
-        management: super::free_port().map_err(io_err(&path))?,
+        http: super::layout::free_port().map_err(io_err(&path))?,
+        management: super::layout::free_port().map_err(io_err(&path))?,
     };
     let bytes = serde_json::to_vec(&p).map_err(|e| io_err(&path)(std::io::Error::other(e)))?;
     crate::atomic::write_file(&path, &bytes, 0o644).map_err(io_err(&path))?;

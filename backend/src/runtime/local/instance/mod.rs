@@ -22,6 +22,7 @@
 
 pub mod config_folder;
 pub mod keycloak;
+pub mod layout;
 mod postgres;
 pub mod seed;
 
@@ -29,21 +30,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lifeboat_shared::backup::InstanceInfo;
-use serde::{Deserialize, Serialize};
 
-use crate::command::{Place, ToolCommand, ToolOutput, Volume};
-use crate::pgbackrest::{PgbrSettings, RepoPaths};
+use crate::command::{Place, ToolOutput, Volume};
 use crate::runtime::host::files;
 use crate::runtime::host::marker::RestoreMarker;
-use crate::runtime::host::paths::{self, Paths};
+use crate::runtime::host::paths::Paths;
 use crate::runtime::host::process::Runner;
 use crate::runtime::host::sql::SystemSql;
 use crate::runtime::host::staging::FolderStaging;
 use crate::runtime::{Applied, Instance, InstanceError, Staging};
+use layout::{chown_tree, free_port, io, load_or_create, prepare_dirs, save, write_owned};
 
 /// How long start-up waits for another pgBackRest's lock on the stanza.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
+pub use layout::{InstanceFile, Layout, namespaces_in};
 pub use postgres::Postmaster;
 
 /// The namespace of the demo instance.
@@ -51,94 +52,6 @@ pub const DEMO_NAMESPACE: &str = "demo";
 
 /// What the instance's platform version is reported as.
 pub const DEMO_PLATFORM_VERSION: &str = "dash-enterprise-5.4 (lifeboat demo)";
-
-fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> InstanceError {
-    let path = path.to_path_buf();
-    move |source| InstanceError::Io { what, path, source }
-}
-
-/// The remembered identity of an instance (`instance.json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InstanceFile {
-    /// Stable id.
-    pub instance_id: String,
-    /// Its namespace.
-    pub namespace: String,
-    /// Postgres' TCP port on 127.0.0.1.
-    pub port: u16,
-    /// Whether the seed data went in (the seed runs once).
-    #[serde(default)]
-    pub seeded: bool,
-}
-
-/// Where an instance's files are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
-    /// `<data_dir>/instances/<namespace>`.
-    pub root: PathBuf,
-}
-
-impl Layout {
-    /// The layout of `namespace` in `data_dir`.
-    pub fn new(data_dir: &Path, namespace: &str) -> Self {
-        Self {
-            root: paths::namespace_dir(data_dir, namespace),
-        }
-    }
-    /// `instance.json`.
-    pub fn file(&self) -> PathBuf {
-        self.root.join("instance.json")
-    }
-    /// PGDATA.
-    pub fn pgdata(&self) -> PathBuf {
-        self.root.join("pg")
-    }
-    /// The socket folder.
-    pub fn socket_dir(&self) -> PathBuf {
-        self.root.join("pgsock")
-    }
-    /// The server log.
-    pub fn server_log(&self) -> PathBuf {
-        self.root.join("postgres.log")
-    }
-    /// pgBackRest's own folder.
-    pub fn pgbr_dir(&self) -> PathBuf {
-        paths::pgbr_dir(&self.root)
-    }
-    /// `pgbackrest.conf`.
-    pub fn pgbr_config(&self) -> PathBuf {
-        self.pgbr_dir().join("pgbackrest.conf")
-    }
-    /// What restic backs up: `pgbackrest/` and `config/` below it.
-    pub fn staging(&self) -> PathBuf {
-        paths::backup_staging(&self.root)
-    }
-    /// The staging pgBackRest repository.
-    pub fn staging_repo(&self) -> PathBuf {
-        self.staging().join("pgbackrest")
-    }
-    /// The exported configuration.
-    pub fn staging_config(&self) -> PathBuf {
-        self.staging().join("config")
-    }
-    /// The live configuration folder.
-    pub fn config_dir(&self) -> PathBuf {
-        self.root.join("config")
-    }
-    /// Present while a restore replaces this instance's data (names the operation).
-    pub fn restore_marker(&self) -> RestoreMarker {
-        RestoreMarker::at(self.root.join("restoring"))
-    }
-    /// pgBackRest settings for this layout.
-    pub fn pgbr_settings(&self, port: u16) -> PgbrSettings {
-        PgbrSettings {
-            repo: RepoPaths::new(self.staging_repo(), &self.pgbr_dir()),
-            pg_path: self.pgdata(),
-            pg_port: port,
-            pg_socket_path: self.socket_dir(),
-        }
-    }
-}
 
 /// A local instance: its identity, files and Postgres server.
 #[derive(Debug)]
@@ -246,12 +159,13 @@ impl LocalInstance {
         let started = tokio::time::Instant::now();
         let mut pause = std::time::Duration::from_millis(250);
         loop {
-            match run_ok(
-                &self.runner,
-                crate::pgbackrest::stanza_create(&self.pgbackrest_config()),
-                "pgbackrest stanza-create",
-            )
-            .await
+            match self
+                .runner
+                .run_ok(
+                    crate::pgbackrest::stanza_create(&self.pgbackrest_config()),
+                    "pgbackrest stanza-create",
+                )
+                .await
             {
                 Ok(_) => return Ok(()),
                 Err(InstanceError::Tool { tail, .. })
@@ -558,43 +472,6 @@ impl Instance for LocalInstance {
     }
 }
 
-/// The namespaces that have an instance in `data_dir` (an `instance.json`).
-pub fn namespaces_in(data_dir: &Path) -> Vec<String> {
-    let mut found: Vec<String> = std::fs::read_dir(data_dir.join("instances"))
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().join("instance.json").is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| crate::secrets::is_dns1123_label(n))
-        .collect();
-    found.sort();
-    found
-}
-
-/// Runs a command that must exit 0.
-pub(crate) async fn run_ok(
-    runner: &Runner,
-    cmd: ToolCommand,
-    step: &'static str,
-) -> Result<ToolOutput, InstanceError> {
-    let out = runner
-        .run(
-            cmd,
-            tokio_util::sync::CancellationToken::new(),
-            &mut |_, _| {},
-        )
-        .await?;
-    if out.exit_code == Some(0) {
-        Ok(out)
-    } else {
-        Err(InstanceError::Tool {
-            step,
-            tail: crate::pgbackrest::output_tail(&out),
-        })
-    }
-}
-
 fn keycloak_error(e: keycloak::KeycloakRunError) -> InstanceError {
     InstanceError::Keycloak(e.to_string())
 }
@@ -623,141 +500,4 @@ fn print_demo_users(users: &crate::keycloak::realm::DemoUsers, file: &Path) {
         n = users.users.len(),
         file = file.display(),
     );
-}
-
-fn load_or_create(layout: &Layout, namespace: &str) -> Result<InstanceFile, InstanceError> {
-    let path = layout.file();
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| io("cannot read", &path)(std::io::Error::other(e))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(&layout.root).map_err(io("cannot create", &layout.root))?;
-            let file = InstanceFile {
-                instance_id: format!(
-                    "{namespace}-{:08x}",
-                    crate::operations::clock::random_u64() as u32
-                ),
-                namespace: namespace.to_owned(),
-                port: free_port().map_err(io("cannot find a free port", &path))?,
-                seeded: false,
-            };
-            save(layout, &file)?;
-            Ok(file)
-        }
-        Err(e) => Err(io("cannot read", &path)(e)),
-    }
-}
-
-fn save(layout: &Layout, file: &InstanceFile) -> Result<(), InstanceError> {
-    let path = layout.file();
-    let tmp = layout.root.join(".instance.json.tmp");
-    let bytes = serde_json::to_vec_pretty(file)
-        .map_err(|e| io("cannot encode", &path)(std::io::Error::other(e)))?;
-    std::fs::write(&tmp, bytes).map_err(io("cannot write", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io("cannot write", &path))
-}
-
-/// A TCP port free on 127.0.0.1 right now.
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port())
-}
-
-fn prepare_dirs(
-    data_dir: &Path,
-    layout: &Layout,
-    ids: Option<(u32, u32)>,
-) -> Result<(), InstanceError> {
-    use std::os::unix::fs::PermissionsExt as _;
-    // The postgres user must be able to walk down to its folders.
-    for dir in [data_dir, &data_dir.join("instances"), &layout.root] {
-        std::fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
-        if ids.is_some() {
-            let meta = std::fs::metadata(dir).map_err(io("cannot read", dir))?;
-            let mode = meta.permissions().mode();
-            if mode & 0o001 == 0 {
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o711))
-                    .map_err(io("cannot open up", dir))?;
-            }
-        }
-    }
-    let pgbr = layout.pgbr_dir();
-    for (dir, mode) in [
-        (layout.pgdata(), 0o700),
-        (layout.socket_dir(), 0o700),
-        (pgbr.clone(), 0o750),
-        (pgbr.join("lock"), 0o750),
-        (pgbr.join("log"), 0o750),
-        (pgbr.join("spool"), 0o750),
-        (layout.staging(), 0o755),
-        (layout.staging_repo(), 0o750),
-    ] {
-        std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
-        if dir != layout.staging() {
-            chown(&dir, ids)?;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
-                .map_err(io("cannot set permissions on", &dir))?;
-        }
-    }
-    Ok(())
-}
-
-fn chown_tree(path: &Path, ids: Option<(u32, u32)>) -> Result<(), InstanceError> {
-    if ids.is_none() {
-        return Ok(());
-    }
-    if let Some((uid, gid)) = ids {
-        std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(io("cannot chown", path))?;
-    }
-    if path.is_dir() && !path.is_symlink() {
-        for e in std::fs::read_dir(path).map_err(io("cannot read", path))? {
-            chown_tree(&e.map_err(io("cannot read", path))?.path(), ids)?;
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn chown(path: &Path, ids: Option<(u32, u32)>) -> Result<(), InstanceError> {
-    if let Some((uid, gid)) = ids {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(io("cannot chown", path))?;
-    }
-    Ok(())
-}
-
-pub(crate) fn write_owned(
-    path: &Path,
-    content: &str,
-    ids: Option<(u32, u32)>,
-) -> Result<(), InstanceError> {
-    std::fs::write(path, content).map_err(io("cannot write", path))?;
-    chown(path, ids)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn layout_is_per_namespace() {
-        let l = Layout::new(Path::new("/d"), "demo");
-        assert_eq!(l.pgdata(), Path::new("/d/instances/demo/pg"));
-        assert_eq!(
-            l.staging_repo(),
-            Path::new("/d/instances/demo/staging/pgbackrest")
-        );
-        let s = l.pgbr_settings(5555);
-        assert_eq!(s.pg_port, 5555);
-        assert_eq!(s.repo.repo_path, l.staging_repo());
-    }
-
-    #[test]
-    fn identity_is_created_once_and_remembered() {
-        let d = tempfile::tempdir().unwrap();
-        let l = Layout::new(d.path(), "demo");
-        let a = load_or_create(&l, "demo").unwrap();
-        let b = load_or_create(&l, "demo").unwrap();
-        assert_eq!(a, b);
-        assert!(a.port > 0 && !a.seeded && a.instance_id.starts_with("demo-"));
-    }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
-use super::{Layout, chown, io, run_ok, write_owned};
+use super::layout::{Layout, chown, io, write_owned};
 use crate::command::{Tool, ToolCommand};
 use crate::runtime::InstanceError;
 use crate::runtime::host::process::{Runner, launcher};
@@ -212,7 +212,7 @@ impl Server {
             ],
         );
         cmd.as_postgres_user = true;
-        run_ok(runner, cmd, "initdb").await?;
+        runner.run_ok(cmd, "initdb").await?;
         Ok(())
     }
 
@@ -364,7 +364,7 @@ impl Server {
         let cmd = self
             .psql()
             .command("postgres", &["-q", "-f", &path.display().to_string()]);
-        let res = run_ok(runner, cmd, name).await;
+        let res = runner.run_ok(cmd, name).await;
         let _ = std::fs::remove_file(&path);
         res.map(|_| ())
     }
