@@ -65,7 +65,7 @@ impl std::fmt::Display for ApiFailure {
 }
 
 /// Percent-encodes one path segment (ids are plain, but a URL is never built from raw text).
-pub(crate) fn segment(s: &str) -> String {
+pub fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -1,5 +1,5 @@
 //! The configuration form's draft: every field as typed, its inline validation, and the
-//! `PutConfig` it becomes. Pure, so it is tested natively.
+//! `PutConfig` it becomes. Pure, so its tests are plain module tests.
 
 use lifeboat_shared::config::{
     ConfigView, Credentials, PassphraseChange, Provider, PutConfig, Retention, Schedule,
@@ -265,7 +265,7 @@ impl std::fmt::Debug for ConfigDraft {
 }
 
 /// Whether `text` is a JSON object. In the browser, its own `JSON.parse` (no JSON parser in
-/// the bundle); natively (unit tests), serde_json.
+/// the bundle); off the browser, serde_json.
 fn is_json_object(text: &str) -> bool {
     #[cfg(target_arch = "wasm32")]
     {
@@ -691,7 +691,7 @@ mod tests {
         let put = d.to_put();
         assert_eq!((&put.credentials, &put.passphrase), (&None, &None));
         assert_eq!(put.config.secret_name, "lifeboat-storage");
-        // The body as sent (natively: serde_json is there only for these tests).
+        // The body as sent (off the browser only: serde_json is not in the bundle).
         #[cfg(not(target_arch = "wasm32"))]
         {
             let body = serde_json::to_value(&put).unwrap();

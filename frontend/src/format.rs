@@ -1,5 +1,6 @@
 //! Human units for sizes, durations, rates, progress and times. Pure (no clock, no browser),
-//! so it is tested natively.
+//! so its tests are plain module tests (run in headless Chromium
+//! with the other wasm tests).
 
 /// `1536` → `1.5 KiB`; binary units, one decimal from KiB up.
 pub fn bytes(n: u64) -> String {

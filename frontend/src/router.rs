@@ -120,15 +120,16 @@ impl Navigator {
 
     /// Goes to `route` (a new history entry).
     pub fn push(&self, route: &Route) {
+        self.push_href(&self.href(route));
+    }
+
+    /// Goes to `href`, a route's path with maybe a `#fragment` (a new history entry).
+    fn push_href(&self, href: &str) {
         let Some(window) = web_sys::window() else {
             return;
         };
         if let Ok(history) = window.history() {
-            let _ = history.push_state_with_url(
-                &wasm_bindgen::JsValue::NULL,
-                "",
-                Some(&self.href(route)),
-            );
+            let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(href));
         }
         if let Ok(event) = web_sys::Event::new(NAVIGATE_EVENT) {
             let _ = window.dispatch_event(&event);
@@ -202,6 +203,9 @@ pub struct LinkProps {
     /// CSS classes of the `<a>`.
     #[prop_or_default]
     pub classes: Classes,
+    /// A part of the page to go to (`backup-<id>`: a row of the Backups table).
+    #[prop_or_default]
+    pub fragment: Option<AttrValue>,
     /// The link's content.
     #[prop_or_default]
     pub children: Html,
@@ -212,19 +216,22 @@ pub struct LinkProps {
 #[function_component(Link)]
 pub fn link(props: &LinkProps) -> Html {
     let navigator = use_navigator();
-    let href = match &navigator {
+    let mut href = match &navigator {
         Some(n) => n.href(&props.to),
         None => props.to.to_path(),
     };
+    if let Some(f) = &props.fragment {
+        href = format!("{href}#{f}");
+    }
     let onclick = {
-        let to = props.to.clone();
+        let href = href.clone();
         Callback::from(move |e: MouseEvent| {
             if e.button() != 0 || e.ctrl_key() || e.meta_key() || e.shift_key() || e.alt_key() {
                 return;
             }
             if let Some(n) = &navigator {
                 e.prevent_default();
-                n.push(&to);
+                n.push_href(&href);
             }
         })
     };

@@ -1,4 +1,4 @@
-//! Inline validation of what admins type. Pure, so it is tested natively. The server
+//! Inline validation of what admins type. Pure, so its tests are plain module tests. The server
 //! validates again; these checks only catch mistakes before a round trip, with messages
 //! that say what is expected.
 
@@ -254,7 +254,7 @@ pub fn timezone(tz: &str) -> Result<(), String> {
     }
 }
 
-/// Whether the browser's `Intl` knows the zone (natively, in unit tests: every name).
+/// Whether the browser's `Intl` knows the zone (off the browser: every name).
 fn known_zone(tz: &str) -> bool {
     #[cfg(target_arch = "wasm32")]
     {

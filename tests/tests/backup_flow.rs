@@ -109,6 +109,56 @@ async fn backup_now_from_the_page_and_a_second_instance_lists_it() -> anyhow::Re
         .await?;
     assert_eq!(list["backups"][0]["description"], description);
 
+    // The finished backup's own page links to its row, which the table then shows, marked
+    // and in view (at a phone's height, where the table starts below the fold).
+    let backup_id = list["backups"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let ops: Value = a
+        .api()
+        .get(format!("{}/api/v1/operations", a.url))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let op_id = ops["operations"]
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|o| o["outcome"]["backup_id"] == backup_id.as_str())
+        })
+        .and_then(|o| o["id"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no operation produced {backup_id}: {ops}"))?;
+    c.set_window_size(390, 600).await?;
+    c.goto(&format!("{}/operations/{op_id}", a.url)).await?;
+    browser
+        .wait_for_text("[data-testid=backup-row-link]", "Backups table")
+        .await?;
+    click(&browser, "[data-testid=backup-row-link] a").await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen: Value = c
+            .execute(
+                "const r = document.querySelector('tr.lb-row-target'); if (!r) return null; \
+                 const b = r.getBoundingClientRect(); \
+                 return [r.dataset.backupId, b.top >= 0 && b.top < window.innerHeight, location.hash];",
+                vec![],
+            )
+            .await?;
+        if seen[0] == backup_id.as_str() && seen[1] == true {
+            assert_eq!(seen[2], format!("#backup-{backup_id}"));
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the backup's row is not marked and in view: {seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    c.set_window_size(1280, 900).await?;
+
     // A second instance on the same bucket lists the first one's backup.
     let data_b = dir.path().join("b");
     let b = Lifeboat::start(&data_b, &[]).await?;

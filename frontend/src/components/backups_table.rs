@@ -68,11 +68,45 @@ fn description_cell(d: &str) -> Html {
     }
 }
 
+/// The fragment of the page's address (`#backup-<id>` after "Backups table" on a finished
+/// backup's page): that row is highlighted, and scrolled into view ([`scroll_once`]).
+fn target_row() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// Scrolls the row `anchor` into view once it is drawn, once per link followed.
+fn scroll_once(anchor: &str) {
+    thread_local! {
+        static SCROLLED: std::cell::RefCell<String> = std::cell::RefCell::default();
+    }
+    if SCROLLED.with(|s| s.replace(anchor.to_owned())) == anchor {
+        return;
+    }
+    let id = anchor.to_owned();
+    gloo_timers::callback::Timeout::new(0, move || {
+        if let Some(row) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(&id))
+        {
+            row.scroll_into_view();
+        }
+    })
+    .forget();
+}
+
 /// The table. A plain function rather than a component (a component costs the bundle its
 /// own lifecycle code).
 pub fn backups_table(props: &BackupsTableProps) -> Html {
     let now = props.now;
+    let target = target_row();
     let rows = props.backups.iter().map(|b| {
+        let anchor = format!("backup-{}", b.id);
+        let class = (target.get(1..) == Some(anchor.as_str())).then(|| {
+            scroll_once(&anchor);
+            "lb-row-target"
+        });
         let on_restore = props.on_restore.clone();
         let backup = b.clone();
         let onclick = Callback::from(move |_: MouseEvent| on_restore.emit(backup.clone()));
@@ -86,7 +120,7 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
             format::exact_bytes(b.bytes_added)
         );
         html! {
-            <tr key={b.id.clone()} data-testid="backup-row" data-backup-id={b.id.clone()}>
+            <tr key={b.id.clone()} id={anchor} {class} data-testid="backup-row" data-backup-id={b.id.clone()}>
                 <td data-label="Date">{ when(&b.started_at, now) }</td>
                 <td data-label="Description">{ description_cell(&b.description) }</td>
                 <td data-label="Trigger">{ trigger(&b.trigger) }</td>

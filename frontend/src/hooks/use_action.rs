@@ -3,7 +3,7 @@
 //!
 //! Every such button used to carry its own `busy` and `error` states and its own
 //! `spawn_local`; this hook is that code once. The state machine is a pure [`Reducible`]
-//! (tested natively); the hook only wires it to the API context and the browser's task
+//! (tested as a plain function); the hook only wires it to the API context and the browser's task
 //! queue.
 
 use std::future::Future;

@@ -13,11 +13,11 @@ use crate::components::operation_progress::{operation_progress, title, when};
 use crate::components::restore_dialog::RestoreDialog;
 use crate::components::status;
 use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch, use_redraw_every};
+use crate::pages::actions::{StartRestoreAction, dismiss, follow, use_start_restore};
 use crate::pages::backups::{BackupsCard, kind_word};
+use crate::pages::browser::{focus_soon, now};
+use crate::pages::sign_in::use_sign_in;
 use crate::pages::storage::StorageSection;
-use crate::pages::{
-    StartRestoreAction, dismiss, follow, use_sign_in, use_since_load, use_start_restore,
-};
 use crate::router::{Link, Route};
 use crate::state::{Link as FeedLink, OperationsState};
 
@@ -172,7 +172,7 @@ fn use_start(
                 follow(ops.as_ref(), None, op);
                 announcement.set("The backup has started.".to_owned());
                 dialog.set(Dialog::Closed);
-                crate::pages::focus_soon("#lb-op-h");
+                focus_soon("#lb-op-h");
                 Ok(())
             }
         })
@@ -186,10 +186,24 @@ fn closer(dialog: &UseStateHandle<Dialog>) -> Callback<()> {
     Callback::from(move |()| dialog.set(Dialog::Closed))
 }
 
+/// `value` once it differs from what it was when the live operations first loaded (before
+/// that, and while it is the same, `None`): the key of a fetch that must run again when a
+/// new operation ends, not when the first snapshot merely tells the page of the last one.
+#[hook]
+fn use_since_load<T: Clone + PartialEq + 'static>(value: T, loaded: bool) -> Option<T> {
+    let baseline = use_mut_ref(|| None::<T>);
+    if !loaded {
+        return None;
+    }
+    let mut b = baseline.borrow_mut();
+    let first = b.get_or_insert_with(|| value.clone());
+    (*first != value).then_some(value)
+}
+
 /// The card of the operation in progress (its bar, percent, step and time left), or one
 /// line for the last one, so that the Backups table stays in view.
 fn current_card(op: &Operation, link_note: Option<&'static str>) -> Html {
-    let now = crate::pages::now();
+    let now = now();
     let link = html! {
         <Link to={Route::Operation { id: op.id.clone() }} classes="lb-link">
             { "Open the progress page" }

@@ -13,10 +13,11 @@ use crate::components::empty_state::empty_state;
 use crate::components::operation_progress::local_time;
 use crate::components::repository::repository;
 use crate::hooks::Loadable;
+use crate::pages::browser::now;
 use crate::state::OperationsState;
 
 /// "A backup", "A restore": the subject of a sentence about a running operation.
-pub(crate) fn kind_word(op: &Operation) -> &'static str {
+pub fn kind_word(op: &Operation) -> &'static str {
     match op.kind {
         OperationKind::Backup { .. } => "A backup",
         OperationKind::Restore { .. } => "A restore",
@@ -79,7 +80,7 @@ fn next_run(config: &Loadable<ConfigView>, now: Option<f64>) -> Html {
 }
 
 /// What the card draws from: the page's data and what its buttons do.
-pub(crate) struct BackupsCard<'a> {
+pub struct BackupsCard<'a> {
     /// The storage configuration (no bucket: nothing to list, nothing to back up).
     pub config: &'a Loadable<ConfigView>,
     /// The catalog.
@@ -99,7 +100,7 @@ pub(crate) struct BackupsCard<'a> {
 impl BackupsCard<'_> {
     /// The card. A plain function rather than a component (a component costs the bundle
     /// its own lifecycle code).
-    pub(crate) fn view(self) -> Html {
+    pub fn view(self) -> Html {
         let active = self.live.active();
         let blocked = backup_blocked(self.config, active);
         let configured = matches!(self.config, Loadable::Loaded(v) if v.config.is_some());
@@ -120,7 +121,7 @@ impl BackupsCard<'_> {
                 } else if let Some(reason) = &blocked {
                     <p id="lb-backup-blocked" class="lb-sr">{ reason.clone() }</p>
                 }
-                { next_run(self.config, crate::pages::now()) }
+                { next_run(self.config, now()) }
                 { self.body(active) }
             </section>
         }
@@ -170,7 +171,7 @@ impl BackupsCard<'_> {
                     with_warnings: with_warnings(self.live),
                     restore_disabled,
                     on_restore: self.on_restore,
-                    now: crate::pages::now(),
+                    now: now(),
                 });
                 html! { <>{ damaged(list) }{ table }{ repository(&list.backups, self.stored) }</> }
             }

@@ -14,7 +14,9 @@ use crate::components::banner::error_banner;
 use crate::components::operation_progress::{operation_progress, title};
 use crate::components::restore_dialog::RestoreDialog;
 use crate::hooks::{Action, Loadable, Operations, use_action, use_fetch, use_redraw_every};
-use crate::pages::{StartRestoreAction, dismiss, use_sign_in, use_start_restore};
+use crate::pages::actions::{StartRestoreAction, dismiss, use_start_restore};
+use crate::pages::browser::{focus_soon, now};
+use crate::pages::sign_in::use_sign_in;
 use crate::router::{Link, Route};
 use crate::state::OperationsAction;
 
@@ -205,7 +207,7 @@ fn cancel_area(
         Callback::from(move |_: MouseEvent| {
             if ask && !*asking {
                 asking.set(true);
-                crate::pages::focus_soon("[data-testid=cancel-confirm]");
+                focus_soon("[data-testid=cancel-confirm]");
             } else {
                 asking.set(false);
                 cancel.run(id.clone());
@@ -314,7 +316,14 @@ fn operation_view(
         <>
             <section class="lb-card" aria-labelledby="lb-opp-h">
                 <h2 id="lb-opp-h">{ title(op) }</h2>
-                { operation_progress(op, crate::pages::now(), true) }
+                { operation_progress(op, now(), true) }
+                if let (false, Some(Outcome::Backup { backup_id })) = (failed, &op.outcome) {
+                    <p class="lb-note" data-testid="backup-row-link">
+                        { "The backup is listed in the " }
+                        <Link to={Route::Home} fragment={format!("backup-{backup_id}")}>{ "Backups table" }</Link>
+                        { "." }
+                    </p>
+                }
                 if failed {
                     <p class="lb-note" data-testid="retry-note">
                         { if is_restore {

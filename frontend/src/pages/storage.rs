@@ -8,6 +8,7 @@ use crate::components::banner::error_banner;
 use crate::components::config_form::ConfigForm;
 use crate::components::config_summary::{ConfigSummaryProps, config_summary};
 use crate::hooks::{Loadable, use_action};
+use crate::pages::browser::{browser_time_zone, focus_soon};
 
 /// Properties of [`StorageSection`].
 #[derive(Debug, Clone, PartialEq, Properties)]
@@ -64,7 +65,7 @@ pub fn storage_section(props: &StorageSectionProps) -> Html {
             let (editing, verify, config) = (editing.clone(), verify.clone(), config.clone());
             async move {
                 let saved = api.put_config(&body).await.inspect_err(|_| {
-                    crate::pages::focus_soon("[data-testid=config-form] [data-testid=error-banner]")
+                    focus_soon("[data-testid=config-form] [data-testid=error-banner]")
                 })?;
                 config.set(Loadable::Loaded(saved.config));
                 verify.set(Some(saved.verify));
@@ -110,7 +111,7 @@ pub fn storage_section(props: &StorageSectionProps) -> Html {
         },
         Loadable::Loaded(view) if *editing => html! {
             <ConfigForm view={view.clone()}
-                default_timezone={crate::pages::browser_time_zone()}
+                default_timezone={browser_time_zone()}
                 save={save.state()} verify_call={run_verify.state()}
                 verify={(*verify).clone()}
                 locked_reason={props.locked_reason.clone()}

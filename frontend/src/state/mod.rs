@@ -1,6 +1,6 @@
 //! The page's live view of operations: one pure reducer fed by the event stream, by polling
-//! and by the API's own answers (a started backup, a fetched operation). Pure, so it is
-//! tested natively.
+//! and by the API's own answers (a started backup, a fetched operation). Pure, so its tests
+//! are plain module tests.
 //!
 //! Rules: a snapshot replaces everything (it is the server's whole truth, sent first on every
 //! connection and by every poll); an upsert is applied only when its revision is newer than

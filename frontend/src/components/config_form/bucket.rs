@@ -9,7 +9,7 @@ use crate::components::field::event_value;
 use crate::config_draft::{AzureSecret, ConfigDraft, ProviderKind, field};
 
 /// The Bucket fieldset: the provider menu and the provider's fields.
-pub(super) fn bucket(form: &Form<'_>, d: &ConfigDraft) -> Html {
+pub fn bucket(form: &Form<'_>, d: &ConfigDraft) -> Html {
     let on_provider = {
         let draft = form.draft.clone();
         Callback::from(move |e: Event| {
@@ -67,7 +67,7 @@ pub(super) fn bucket(form: &Form<'_>, d: &ConfigDraft) -> Html {
 
 /// The Credentials fieldset (cloud providers only): the Secret's name and the write-only
 /// credentials of the provider.
-pub(super) fn credentials(form: &Form<'_>, d: &ConfigDraft, v: &ConfigView) -> Html {
+pub fn credentials(form: &Form<'_>, d: &ConfigDraft, v: &ConfigView) -> Html {
     let secrets = match d.provider {
         ProviderKind::Local => Html::default(),
         ProviderKind::S3 => html! {

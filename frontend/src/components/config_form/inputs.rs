@@ -7,18 +7,18 @@ use crate::components::field::Field;
 use crate::config_draft::{ConfigDraft, Errors};
 
 /// Sets one text field of the draft.
-pub(super) type Apply = fn(&mut ConfigDraft, String);
+pub type Apply = fn(&mut ConfigDraft, String);
 
 /// A text field's help: the hint under its label and its placeholder.
-pub(super) type Help = (Option<&'static str>, Option<&'static str>);
+pub type Help = (Option<&'static str>, Option<&'static str>);
 
 /// The element id of a field.
-pub(super) fn id(key: &str) -> String {
+pub fn id(key: &str) -> String {
     format!("lb-cfg-{key}")
 }
 
 /// The form's state, borrowed by the functions that draw its parts.
-pub(super) struct Form<'a> {
+pub struct Form<'a> {
     /// The draft as typed.
     pub draft: &'a UseStateHandle<ConfigDraft>,
     /// The fields the admin has typed into (their errors show before a submit).
@@ -57,7 +57,7 @@ impl Form<'_> {
 
     /// A change that is not text (radio, select, checkbox). Boxed, so that the callback is
     /// compiled once rather than once per change.
-    pub(super) fn update(&self, apply: Box<dyn Fn(&mut ConfigDraft)>) -> Callback<Event> {
+    pub fn update(&self, apply: Box<dyn Fn(&mut ConfigDraft)>) -> Callback<Event> {
         let draft = self.draft.clone();
         Callback::from(move |_: Event| {
             let mut next = (*draft).clone();
@@ -67,7 +67,7 @@ impl Form<'_> {
     }
 
     /// One input of the form, of the given kind.
-    pub(super) fn input(
+    pub fn input(
         &self,
         key: &'static str,
         label: &'static str,
@@ -104,7 +104,7 @@ impl Form<'_> {
 
 /// What kind of input a field is.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Input {
+pub enum Input {
     /// Plain text: whether it is required, and its help.
     Text(bool, Help),
     /// A write-only credential, never shown again once stored (a textarea when `true`).

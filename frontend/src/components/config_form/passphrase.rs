@@ -24,7 +24,7 @@ fn choice(form: &Form<'_>, d: &ConfigDraft, m: PassphraseMode, label: &'static s
 }
 
 /// The fieldset; `set` says whether a passphrase is set now.
-pub(super) fn passphrase(form: &Form<'_>, d: &ConfigDraft, set: bool) -> Html {
+pub fn passphrase(form: &Form<'_>, d: &ConfigDraft, set: bool) -> Html {
     let new_pass = html! {
         <>
             { form.input(field::PASSPHRASE, if d.passphrase_mode == PassphraseMode::Change { "New passphrase" } else { "Passphrase" },

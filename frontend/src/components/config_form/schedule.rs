@@ -9,11 +9,7 @@ use crate::config_draft::{ConfigDraft, field};
 
 /// The schedule: on or off, its cron expression and time zone, and (as typed, before it
 /// is saved) the schedule in words with its next runs.
-pub(super) fn schedule(
-    form: &Form<'_>,
-    d: &ConfigDraft,
-    preview: Option<&SchedulePreview>,
-) -> Html {
+pub fn schedule(form: &Form<'_>, d: &ConfigDraft, preview: Option<&SchedulePreview>) -> Html {
     let wrong = form.errors.contains_key(field::CRON) || form.errors.contains_key(field::TIMEZONE);
     html! {
         <fieldset class="lb-fieldset">
@@ -48,7 +44,7 @@ pub(super) fn schedule(
 }
 
 /// The retention counts.
-pub(super) fn retention(form: &Form<'_>, d: &ConfigDraft) -> Html {
+pub fn retention(form: &Form<'_>, d: &ConfigDraft) -> Html {
     let counts: [(&'static str, &'static str, &String, Apply); 4] = [
         (field::KEEP_LAST, "Keep the latest", &d.keep_last, |d, v| {
             d.keep_last = v

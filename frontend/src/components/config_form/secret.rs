@@ -11,7 +11,7 @@ use crate::config_draft::{
 };
 
 /// The fieldset; `namespace` is the instance's, when the page knows it.
-pub(super) fn managed_secret(
+pub fn managed_secret(
     form: &Form<'_>,
     d: &ConfigDraft,
     s: &ManagedSecret,
