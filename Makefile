@@ -16,7 +16,7 @@ WASM_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true
 DATA_DIR ?= $(ROOT)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: help install install-run run ui serve cluster test lint unit wasm-test e2e k8s-test size bench-smoke bench faults soak
+.PHONY: help install install-run run ui serve cluster test lint unit node-test wasm-test e2e k8s-test size bench-smoke bench faults soak
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
@@ -42,7 +42,7 @@ serve: install-run ## start Lifeboat from the existing build
 # about sixty crates, three minutes on two cores).
 BIN_PACKAGES := -p lifeboat -p lifeboat-e2e
 
-test: install lint ui unit wasm-test e2e size bench-smoke ## every test tier (what CI runs)
+test: install lint ui unit node-test wasm-test e2e size bench-smoke ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
 lint: install-run ## rustfmt and clippy (host and wasm32) with -D warnings
@@ -52,6 +52,13 @@ lint: install-run ## rustfmt and clippy (host and wasm32) with -D warnings
 
 unit: install ## unit, router and integration tests of the server and the wire types (native)
 	cargo test --locked -p lifeboat-shared -p lifeboat
+
+# The node stand-in's own tests (pod status, /etc/hosts, env resolution). install.sh keeps
+# the node's Go caches (in $LIFEBOAT_CACHE/k8s-<version>/node-go), so only the first run
+# downloads and compiles its dependencies; scripts/node-test.sh uses the same ones.
+node-test: ## the node stand-in's own Go tests (go vet, go test in cluster/node)
+	scripts/install.sh cluster
+	scripts/node-test.sh
 
 # The frontend's own module tests run here too, in the browser like the page (not natively:
 # that was a second build of yew and its dependencies for the host, two minutes of CI).
@@ -74,7 +81,7 @@ size: install-run ## print the release bundle's size (raw and gzipped); fail ove
 
 # The benchmarks are `#[ignore]`d tests that print figures (they assert behaviour, never
 # speed). CI runs them on a small data set so the commands stay working; `make bench` gives
-# the figures quoted in ARCHITECTURE.md (about 1 GB of data, minutes, ~6 GB of disk).
+# the figures quoted in docs/figures.md (about 1 GB of data, minutes, ~6 GB of disk).
 BENCH_SCALE ?= 60
 bench-smoke: install ui ## run every benchmark on a tiny data set (they must work; figures are not goals here)
 	LIFEBOAT_BENCH_SCALE=2 cargo test --locked -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1

@@ -101,28 +101,31 @@ if [ "$WHAT" = all ]; then
 fi
 # --- Go: the Kubernetes control plane, etcd and lifeboat-node, built from pinned sources ---
 # Cached outside the clone, keyed by the versions and a hash of the module files (and, for
-# the node, of its sources), so a second run (or CI on the same machine) does not rebuild
-# them. Go's own build and module caches for this (about 6 GB) live in a folder beside
-# and are removed once the binaries are built: only the binaries are kept.
-go_build_env() {
+# the node, of its sources, its tests left out: they do not change the binary), so a second
+# run (or CI on the same machine) does not rebuild them. Go's own build and module caches
+# for the control plane and etcd (about 6 GB) live in a folder beside and are removed once
+# the binaries are built: only the binaries are kept. The node's (about 2 GB) are kept, in
+# node-go/ beside, since its own tests use them too (scripts/node-test.sh, `make node-test`);
+# -modcacherw leaves its module files deletable with a plain `rm -rf`.
+go_build_env() { # build cache, module cache, extra GOFLAGS
   command -v go >/dev/null 2>&1 || { log "Go is not installed: the k8s tests need it"; exit 1; }
-  export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
-  export GOCACHE="$1/go-cache" GOMODCACHE="$1/go-mod"
+  export GOTOOLCHAIN=local GOFLAGS="-mod=readonly${3:+ $3}"
+  export GOCACHE="$1" GOMODCACHE="$2"
 }
-go_build_done() {
+go_build_done() { # removes the caches go_build_env named
   go clean -cache -modcache 2>/dev/null || true
   rm -rf "$GOCACHE" "$GOMODCACHE"
 }
 build_cluster() {
   local up node dir
   up=$(cat cluster/upstream/kubernetes/go.{mod,sum} cluster/upstream/etcd/go.{mod,sum} | sha256sum | cut -c1-12)
-  node=$(cat cluster/node/go.{mod,sum} cluster/node/*.go | sha256sum | cut -c1-12)
+  node=$(printf '%s\n' cluster/node/go.mod cluster/node/go.sum cluster/node/*.go | grep -v '_test\.go$' | xargs cat | sha256sum | cut -c1-12)
   dir="${LIFEBOAT_CACHE:-$HOME/.cache/lifeboat}/k8s-$K8S_VERSION"
   if [ -f "$dir/.built-$up" ] && [ -f "$dir/.node-$node" ]; then return; fi
   mkdir -p "$dir/bin"
-  go_build_env "$dir"
   if [ ! -f "$dir/.built-$up" ]; then
     log "go build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION, etcd $ETCD_VERSION (cold: about 8 minutes, 2 GB of memory, 6 GB of disk while it builds)"
+    go_build_env "$dir/go-cache" "$dir/go-mod"
     local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
     (cd cluster/upstream/kubernetes && go build -trimpath -o "$dir/bin/" -ldflags "-s -w \
         -X k8s.io/component-base/version.gitVersion=$K8S_VERSION \
@@ -133,14 +136,16 @@ build_cluster() {
     (cd cluster/upstream/etcd && go build -trimpath -o "$dir/bin/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3)
     rm -f "$dir"/.built-*
     touch "$dir/.built-$up"
+    go_build_done
   fi
   if [ ! -f "$dir/.node-$node" ]; then
     log "go build lifeboat-node"
+    # The same caches and flags as scripts/node-test.sh, so its tests reuse what this compiled.
+    go_build_env "$dir/node-go/cache" "$dir/node-go/mod" -modcacherw
     (cd cluster/node && go build -trimpath -o "$dir/bin/lifeboat-node" -ldflags "-s -w" .)
     rm -f "$dir"/.node-*
     touch "$dir/.node-$node"
   fi
-  go_build_done
 }
 if [ "$WHAT" = all ] || [ "$WHAT" = cluster ]; then build_cluster; fi
 

@@ -245,11 +245,7 @@ func (r *podRun) runOnce(ctx context.Context, c *containerRun) (int32, error) {
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
-	c.mu.Lock()
-	c.cmd = cmd
-	c.exited = make(chan struct{})
-	c.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}
-	c.mu.Unlock()
+	c.started(cmd)
 	r.p.publish(r)
 	err = cmd.Wait()
 	// A container's processes end with its main one (its PID namespace goes with PID 1).
@@ -282,6 +278,20 @@ func (r *podRun) runOnce(ctx context.Context, c *containerRun) (int32, error) {
 	c.mu.Unlock()
 	r.p.publish(r)
 	return code, nil
+}
+
+// started records that the container's process runs: Running, and ready at once when it
+// has no readiness probe (as the kubelet does, after a restart too; with a probe, the probe
+// says when).
+func (c *containerRun) started(cmd *exec.Cmd) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cmd = cmd
+	c.exited = make(chan struct{})
+	c.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}
+	if c.spec.ReadinessProbe == nil {
+		c.ready = true
+	}
 }
 
 // command builds the process of a container (or, with `override`, a command run inside it
@@ -392,10 +402,9 @@ func lookPath(name string, dirs []string) (string, error) {
 	return exec.LookPath(name)
 }
 
-// environment is the container's env (values from Secrets, ConfigMaps and envFrom
-// resolved through the API by virtual-kubelet; the downward API's pod IP, which it could
-// not know yet, is this pod's address: a container sees its IP only if it declares it, as
-// on a real cluster), plus a kubeconfig for its service account, and Service hosts that
+// environment is the container's env (envFrom, then env, resolved here by resolveEnv:
+// values from Secrets, ConfigMaps and the downward API, whose pod IP is this pod's address:
+// a container sees its IP only if it declares it, as on a real cluster), plus a kubeconfig for its service account, and Service hosts that
 // point at a pod instead of a cluster IP.
 func (r *podRun) environment(ctx context.Context, c *containerRun, image *ImageSpec) (map[string]string, error) {
 	env := map[string]string{"PATH": "/usr/local/bin:/usr/bin:/bin"}
