@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prints the size of the release bundle in dist/ (wasm and JS), raw and gzip -9, and fails
 # when the gzipped total (every .wasm and .js, plugin.js included) is over the budget of
-# 250 KiB = 250 × 1,024 = 256,000 bytes, so that `make test` (whose last tier is `make size`)
-# fails on a regression. LIMIT_GZ=<bytes> overrides the line for an experiment.
+# 250 KiB = 250 × 1,024 = 256,000 bytes, so that `make test` (which runs `make size`) fails
+# on a regression. LIMIT_GZ=<bytes> overrides the line for an experiment.
 set -euo pipefail
 LIMIT_GZ=${LIMIT_GZ:-256000}
 cd "$(dirname "$0")/../dist"
