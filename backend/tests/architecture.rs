@@ -8,6 +8,8 @@
 //!   a child that imports what its parent defines while the parent uses the child is a
 //!   circle);
 //! - only the runtime (`backend/src/runtime/`) starts a process;
+//! - only `cli.rs` (the composition root) and each runtime's own folder name a runtime: the
+//!   host layer and the kubernetes runtime never reach into `runtime/local`;
 //! - nothing in `backend/src/jobs/` touches a file system itself;
 //! - only the supervisor (`jobs/supervisor.rs`) sets an operation's status (a grep here; by
 //!   construction too: a step holds a `JobCtx`, which does not hand out the operations
@@ -488,6 +490,44 @@ fn only_the_runtime_starts_processes() {
     );
 }
 
+/// Whether a line names one runtime's implementation (`runtime::local`, `runtime::kubernetes`,
+/// or the same from inside `runtime/` through `super::`).
+fn names_a_runtime(line: &str) -> bool {
+    [
+        "runtime::local",
+        "runtime::kubernetes",
+        "super::local",
+        "super::kubernetes",
+    ]
+    .iter()
+    .any(|p| line.contains(p))
+}
+
+#[test]
+fn only_the_composition_root_names_a_runtime() {
+    // `cli.rs` picks the runtime; each runtime names itself; nothing else names either, and
+    // the host layer and the kubernetes runtime never reach into the local one.
+    let bad = offending_lines(
+        &rust_files(&src("backend")),
+        |rel| rel != "cli.rs" && !rel.starts_with("runtime/local/"),
+        |line| {
+            names_a_runtime(line)
+                && !(line.contains("runtime::kubernetes") || line.contains("super::kubernetes"))
+        },
+    );
+    let mut bad = bad;
+    bad.extend(offending_lines(
+        &rust_files(&src("backend")),
+        |rel| rel != "cli.rs" && !rel.starts_with("runtime/kubernetes/"),
+        |line| line.contains("runtime::kubernetes") || line.contains("super::kubernetes"),
+    ));
+    assert!(
+        bad.is_empty(),
+        "a runtime named outside cli.rs and its own folder:\n{}",
+        bad.join("\n")
+    );
+}
+
 #[test]
 fn jobs_never_touch_files_themselves() {
     let bad = offending_lines(
@@ -612,6 +652,22 @@ fn the_line_checkers_find_what_they_forbid() {
         1
     );
     assert_eq!(offending_lines(&files, |_| true, starts_process).len(), 2);
+    let named = vec![
+        file(
+            "runtime/kubernetes/a.rs",
+            "use crate::runtime::local::Runner;\n",
+        ),
+        file("runtime/host/b.rs", "use super::super::local::x;\n"),
+        file("cli.rs", "use crate::runtime::local::LocalRuntime;\n"),
+        file(
+            "jobs/c.rs",
+            "fn f() {}\n#[cfg(test)]\nuse crate::runtime::local::LocalRuntime;\n",
+        ),
+    ];
+    assert_eq!(
+        offending_lines(&named, |r| r != "cli.rs", names_a_runtime).len(),
+        2
+    );
     assert_eq!(
         offending_lines(&files, |r| r != "jobs/supervisor.rs", sets_status).len(),
         1

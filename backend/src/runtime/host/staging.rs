@@ -1,13 +1,13 @@
 //! A staging area on this host: a folder below Lifeboat's data dir (a restore's fetched
 //! snapshot, a backup's staging), as both runtimes hand them to jobs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::files::{dir_size, remove_tree};
 use super::paths::Paths;
 use crate::command::Place;
 use crate::disk::available_bytes;
-use crate::runtime::{Staging, StagingError};
+use crate::runtime::{InstanceError, Staging, StagingError};
 
 /// A staging area: a folder on this host.
 #[derive(Debug, Clone)]
@@ -81,6 +81,39 @@ impl Staging for FolderStaging {
         if let Err(e) = remove_tree(self.dir.clone()).await {
             tracing::warn!(dir = %self.dir.display(), error = %e, "cannot remove a staging folder");
         }
+    }
+}
+
+/// Makes the repository a restore fetched to `fetched` the instance's staging repository
+/// `repo`, on both runtimes: refused before anything is touched when nothing was fetched
+/// there; else the old repository goes and the fetched one takes its place (a rename, or a
+/// copy when the two are on different file systems).
+pub async fn install_repository(fetched: &Path, repo: &Path) -> Result<(), InstanceError> {
+    let io = |what: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| InstanceError::Io { what, path, source }
+    };
+    if !fetched.is_dir() {
+        return Err(io("there is no fetched repository at", fetched)(
+            std::io::ErrorKind::NotFound.into(),
+        ));
+    }
+    super::files::discard_tree(repo)
+        .await
+        .map_err(io("cannot move aside", repo))?;
+    match std::fs::rename(fetched, repo) {
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            let (from, to) = (fetched.to_path_buf(), repo.to_path_buf());
+            tokio::task::spawn_blocking(move || {
+                super::files::copy_dir(&from, &to).and_then(|_| std::fs::remove_dir_all(&from))
+            })
+            .await
+            .map_err(|e| {
+                io("cannot copy the fetched repository to", repo)(std::io::Error::other(e))
+            })?
+            .map_err(io("cannot copy the fetched repository to", repo))
+        }
+        moved => moved.map_err(io("cannot move the fetched repository to", repo)),
     }
 }
 

@@ -482,11 +482,7 @@ impl Instance for KubeInstance {
     /// Moves the fetched repository to where Lifeboat's `pgbackrest server` serves it.
     async fn install_repository(&self, fetched: &Place) -> Result<(), InstanceError> {
         let fetched = self.runner.paths().of(fetched);
-        let repo = self.staging_repo();
-        crate::runtime::host::files::discard_tree(&repo)
-            .await
-            .map_err(io("cannot move aside", &repo))?;
-        std::fs::rename(&fetched, &repo).map_err(io("cannot move the fetched repository to", &repo))
+        crate::runtime::host::staging::install_repository(&fetched, &self.staging_repo()).await
     }
 
     /// Nothing to do: the restore Job's delta restore checks every file already in the

@@ -37,7 +37,7 @@ use crate::runtime::host::marker::RestoreMarker;
 use crate::runtime::host::paths::Paths;
 use crate::runtime::host::process::Runner;
 use crate::runtime::host::sql::SystemSql;
-use crate::runtime::host::staging::FolderStaging;
+use crate::runtime::host::staging::{self, FolderStaging};
 use crate::runtime::{Applied, Instance, InstanceError, Staging};
 use layout::{chown_tree, free_port, io, load_or_create, prepare_dirs, save, write_owned};
 
@@ -392,27 +392,8 @@ impl Instance for LocalInstance {
     }
 
     async fn install_repository(&self, fetched: &Place) -> Result<(), InstanceError> {
-        let fetched = self.paths().of(fetched);
         let repo = self.layout.staging_repo();
-        files::discard_tree(&repo)
-            .await
-            .map_err(io("cannot move aside", &repo))?;
-        // A rename, unless the fetch and the instance are on different file systems (a
-        // data dir whose instances live on a volume of their own): then a copy.
-        match std::fs::rename(&fetched, &repo) {
-            Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
-                let (from, to) = (fetched.clone(), repo.clone());
-                tokio::task::spawn_blocking(move || {
-                    files::copy_dir(&from, &to).and_then(|_| std::fs::remove_dir_all(&from))
-                })
-                .await
-                .map_err(|e| {
-                    io("cannot copy the fetched repository to", &repo)(std::io::Error::other(e))
-                })?
-                .map_err(io("cannot copy the fetched repository to", &repo))?;
-            }
-            moved => moved.map_err(io("cannot move the fetched repository to", &repo))?,
-        }
+        staging::install_repository(&self.paths().of(fetched), &repo).await?;
         chown_tree(&repo, self.postmaster.ids())
     }
 
