@@ -5,16 +5,17 @@
 //! this suite pass; a check that fails names itself.
 //!
 //! The checks run in order on one instance, as a backup and a restore use it: the registry
-//! publishes its own instance; the instance describes itself, measures what a backup
-//! stages, answers SQL and exports its configuration; pgBackRest backs it up; a fetched
+//! publishes its own instance; the instance describes itself, answers SQL and exports its
+//! configuration; pgBackRest backs it up; it measures what a backup stages; a fetched
 //! repository is installed; it stops, is emptied, refuses to start empty, refuses an unknown
 //! backup label, restores the backup and comes back up with the same rows, and takes back
 //! its saved configuration; the restore
 //! marker outlives a crash (a new registry on the same state leaves it stopped); a new
 //! namespace starts empty, is adopted, refused twice and removed.
 //!
-//! Runs against the local runtime (real PostgreSQL, pgBackRest, no Keycloak). The kubernetes
-//! registry is not a subject yet: see the `kubernetes` note at the bottom.
+//! Runs against the local runtime (real PostgreSQL, pgBackRest, no Keycloak) and against the
+//! kubernetes runtime on the real control plane (a Dash Enterprise-shaped namespace, the
+//! suite beside its idle Lifeboat, as Lifeboat's pod would run it).
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
 mod backup_support;
@@ -28,12 +29,16 @@ use std::sync::Arc;
 use lifeboat::command::{Place, Volume};
 use lifeboat::runtime::host::paths::Paths;
 use lifeboat::runtime::host::toolbox::Toolbox;
+use lifeboat::runtime::kubernetes::{KubeOptions, KubeRuntime, KubeSettings};
 use lifeboat::runtime::local::LocalRuntime;
 use lifeboat::runtime::{DataRestore, Instance, InstanceError, Runtime};
 use tokio_util::sync::CancellationToken;
 
 /// Copies one folder place to another.
 type CopyPlace = Box<dyn Fn(&Place, &Place)>;
+
+/// Builds the runtime again.
+type Rebuild = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn Runtime>>>>>;
 
 /// A runtime under test, and what the suite cannot ask of it through the seam.
 struct Subject {
@@ -42,7 +47,7 @@ struct Subject {
     /// The runtime, its registry started.
     runtime: Arc<dyn Runtime>,
     /// The same runtime built again on the same state, as after Lifeboat was killed.
-    again: Box<dyn Fn() -> Arc<dyn Runtime>>,
+    again: Rebuild,
     /// Copies a folder place to another (what restic's restore does into a staging area).
     copy: CopyPlace,
     /// A namespace that holds no instance.
@@ -50,6 +55,9 @@ struct Subject {
     /// Whether `empty_data` removes the data (locally); on Kubernetes a delta restore checks
     /// every file instead, and `empty_data` leaves them.
     empties_data: bool,
+    /// Whether the runtime can tell the free space beside the data directory (locally; on
+    /// Kubernetes the claim is mounted by Postgres' pod, not Lifeboat's).
+    knows_free_space: bool,
 }
 
 /// What the checks found out and pass along (the backup taken, the rows it holds).
@@ -133,9 +141,10 @@ async fn size_counts_what_a_backup_stages(s: &Subject, _: &mut Found) -> CheckRe
         format!("size_bytes {size}: less than 1 MiB")
     })?;
     let (where_, free) = i.data_dir().await;
-    ensure(!where_.is_empty() && free.is_some_and(|f| f > 0), || {
-        format!("data_dir ({where_:?}, {free:?})")
-    })
+    ensure(
+        !where_.is_empty() && free.is_some() == s.knows_free_space && free != Some(0),
+        || format!("data_dir ({where_:?}, {free:?})"),
+    )
 }
 
 async fn its_postgres_runs_and_answers_sql(s: &Subject, found: &mut Found) -> CheckResult {
@@ -341,16 +350,31 @@ async fn restore_data_restores_the_backup(s: &Subject, found: &mut Found) -> Che
     })
 }
 
+/// What the restore's start step does after `start_restored`: waits (up to two minutes)
+/// until Postgres has finished recovery, then until the instance reports running (on
+/// Kubernetes, its pod ready).
+async fn wait_up(i: &dyn Instance) -> CheckResult {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !matches!(i.sql().await.is_primary().await, Ok(true)) {
+        ensure(tokio::time::Instant::now() < deadline, || {
+            "Postgres did not finish recovery within 120 s of start_restored".into()
+        })?;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    while !i.is_running().await {
+        ensure(tokio::time::Instant::now() < deadline, || {
+            "not running within 120 s of start_restored".into()
+        })?;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
 async fn start_restored_promotes_with_the_same_rows(s: &Subject, found: &mut Found) -> CheckResult {
     let i = own(s);
     i.start_restored(&|_| {}).await.map_err(err)?;
-    ensure(i.is_running().await, || {
-        "not running after start_restored".into()
-    })?;
+    wait_up(i.as_ref()).await?;
     let sql = i.sql().await;
-    ensure(sql.is_primary().await.map_err(err)?, || {
-        "still in recovery after start_restored".into()
-    })?;
     let counts = sql.counts().await.map_err(err)?;
     ensure(counts == found.counts, || {
         format!("rows {counts:?}, backed up {:?}", found.counts)
@@ -366,9 +390,14 @@ async fn apply_config_puts_back_the_saved_configuration(
         .apply_config(&fetched_config(), i.namespace())
         .await
         .map_err(err)?;
-    ensure(applied.files == found.exported.0, || {
-        format!("applied {applied:?}, exported {:?}", found.exported)
-    })?;
+    // Every object exported is applied, or named as deliberately left (Lifeboat's own
+    // objects on Kubernetes).
+    ensure(
+        applied.files > 0
+            && applied.files <= found.exported.0
+            && (applied.files == found.exported.0 || !applied.notes.is_empty()),
+        || format!("applied {applied:?}, exported {:?}", found.exported),
+    )?;
     ensure(applied.rewritten == 0, || {
         format!(
             "rewrote {} files in place (same namespace)",
@@ -404,7 +433,7 @@ async fn the_restore_marker_outlives_a_crash(s: &Subject, _: &mut Found) -> Chec
     // Lifeboat killed mid-restore: its Postgres dies with it; a new Lifeboat on the same
     // state must leave the half-restored instance stopped, and say why.
     i.stop().await.map_err(err)?;
-    let again = (s.again)();
+    let again = (s.again)().await;
     again.instances().start().await.map_err(err)?;
     let back = again
         .instances()
@@ -426,9 +455,7 @@ async fn the_restore_marker_outlives_a_crash(s: &Subject, _: &mut Found) -> Chec
         "the registry still sees a cleared marker".into()
     })?;
     back.start_restored(&|_| {}).await.map_err(err)?;
-    ensure(back.is_running().await, || {
-        "not running again after clear".into()
-    })?;
+    wait_up(back.as_ref()).await?;
     back.stop().await.map_err(err)
 }
 
@@ -492,10 +519,10 @@ async fn run_contract(subject: &Subject) {
     for (name, check) in checks![
         registry_publishes_its_own_instance,
         an_instance_describes_itself,
-        size_counts_what_a_backup_stages,
         its_postgres_runs_and_answers_sql,
         export_config_stages_the_configuration,
         pgbackrest_backs_it_up,
+        size_counts_what_a_backup_stages,
         install_repository_takes_a_fetched_copy,
         stop_stops_postgres,
         empty_data_empties_the_data_directory,
@@ -541,23 +568,237 @@ async fn the_local_runtime_keeps_the_instance_contract() {
         move || -> Arc<dyn Runtime> { Arc::new(LocalRuntime::new(&data, Toolbox::discover())) }
     };
     let runtime = build();
+    let again: Rebuild = Box::new(move || {
+        let runtime = build();
+        Box::pin(async move { runtime })
+    });
     runtime.instances().start().await.unwrap();
     let paths = Paths::new(&data);
     let subject = Subject {
         name: "local",
         runtime,
-        again: Box::new(build),
+        again,
         copy: Box::new(move |from, to| copy_tree(&paths.of(from), &paths.of(to))),
         other_namespace: "contract-new".into(),
         empties_data: true,
+        knows_free_space: true,
     };
     run_contract(&subject).await;
     subject.runtime.instances().stop_all().await;
 }
 
-// kubernetes: the suite takes a `KubeRuntime` the same way once the test process can reach
-// a namespace as Lifeboat's pod does. It cannot yet: pgBackRest reaches the system Postgres
-// by its Service name (`system-postgres.<ns>.svc`, checked by TLS), which only the node's
-// per-pod hosts file resolves, so `KubeRegistry::start` (stanza-create) never succeeds from
-// here. The kubernetes runtime's instances are exercised end to end instead, through
-// Lifeboat's own pod, by `tests/tests/k8s_backup.rs`.
+/// What the kubernetes subject is told by the test that starts it (environment variables).
+const KUBE_ENV: [&str; 4] = [
+    "CONTRACT_KUBECONFIG",
+    "CONTRACT_NAMESPACE",
+    "CONTRACT_DATA_DIR",
+    "CONTRACT_TLS_DIR",
+];
+
+async fn kube_runtime(env: &BTreeMap<&str, String>) -> Arc<dyn Runtime> {
+    let settings = KubeSettings {
+        tls_dir: env["CONTRACT_TLS_DIR"].clone().into(),
+        ..KubeSettings::default()
+    };
+    let options = KubeOptions {
+        kubeconfig: Some(env["CONTRACT_KUBECONFIG"].clone().into()),
+        namespace: Some(env["CONTRACT_NAMESPACE"].clone()),
+        settings,
+        config_map: "lifeboat-config".into(),
+    };
+    let data = PathBuf::from(&env["CONTRACT_DATA_DIR"]);
+    Arc::new(
+        KubeRuntime::connect(&data, Toolbox::discover(), options)
+            .await
+            .unwrap(),
+    )
+}
+
+/// The suite against the kubernetes runtime, as Lifeboat's pod runs it: its tools here, its
+/// data dir the folder of Lifeboat's staging claim, the namespace's Service names resolved
+/// as the node resolves them for a pod (the test that starts this one gives it a mount
+/// namespace whose `/etc/hosts` says so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "started by the_kubernetes_runtime_keeps_the_instance_contract, in a mount namespace with the cluster's names"]
+async fn kubernetes_subject() {
+    let env: BTreeMap<&str, String> = KUBE_ENV
+        .iter()
+        .map(|k| {
+            (
+                *k,
+                std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set")),
+            )
+        })
+        .collect();
+    let runtime = kube_runtime(&env).await;
+    let start = runtime.instances().start();
+    if tokio::time::timeout(std::time::Duration::from_secs(120), start)
+        .await
+        .is_err()
+    {
+        // Why: what the registry's start retries (pgBackRest's stanza-create over TLS).
+        let config = Place::at(
+            Volume::PgbackrestConfig(env["CONTRACT_NAMESPACE"].clone()),
+            "pgbackrest.conf",
+        );
+        let out = runtime
+            .run(
+                lifeboat::pgbackrest::stanza_create(&config),
+                CancellationToken::new(),
+                &mut |_, _| {},
+            )
+            .await;
+        panic!("the registry did not start within 120 s; stanza-create says {out:?}");
+    }
+    let paths = Paths::new(std::path::Path::new(&env["CONTRACT_DATA_DIR"]));
+    let again: Rebuild = Box::new(move || {
+        let env = env.clone();
+        Box::pin(async move { kube_runtime(&env).await })
+    });
+    let subject = Subject {
+        name: "kubernetes",
+        runtime,
+        again,
+        copy: Box::new(move |from, to| copy_tree(&paths.of(from), &paths.of(to))),
+        other_namespace: "contract-new".into(),
+        empties_data: false,
+        knows_free_space: false,
+    };
+    run_contract(&subject).await;
+}
+
+/// A control plane, a Dash Enterprise-shaped namespace, and the suite beside its Lifeboat,
+/// idle (on its volume, with its service account and client certificate; its pod stays up:
+/// the system Postgres archives its WAL to the pgBackRest server there), and
+/// [`kubernetes_subject`] run in a mount namespace whose `/etc/hosts` names the system
+/// Postgres' Service as the node does for a pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kubernetes_runtime_keeps_the_instance_contract() {
+    use lifeboat_e2e::cluster::Cluster;
+    let cluster = tokio::task::spawn_blocking(Cluster::start)
+        .await
+        .unwrap()
+        .unwrap();
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.dash_namespace("dash").unwrap();
+        cluster
+    })
+    .await
+    .unwrap();
+    let ns = "dash";
+    let work = tempfile::tempdir().unwrap();
+    backup_support::open_up(work.path());
+    let tls = work.path().join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    for key in ["ca.crt", "tls.crt", "tls.key"] {
+        let b64 = cluster
+            .kubectl_ok(&[
+                "-n",
+                ns,
+                "get",
+                "secret",
+                "lifeboat-pgbackrest-client",
+                "-o",
+                &format!("jsonpath={{.data.{}}}", key.replace('.', "\\.")),
+            ])
+            .unwrap();
+        let out = std::process::Command::new("base64")
+            .arg("-d")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write as _;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(b64.trim().as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        assert!(out.status.success() && !out.stdout.is_empty(), "{key}");
+        std::fs::write(tls.join(key), out.stdout).unwrap();
+        // As the Secret's volume has them (mode 0640, the pod's fsGroup: pgBackRest runs as
+        // the postgres user and refuses a key others may read).
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(tls.join(key), std::fs::Permissions::from_mode(0o640)).unwrap();
+        let chgrp = std::process::Command::new("chgrp")
+            .arg("postgres")
+            .arg(tls.join(key))
+            .status()
+            .unwrap();
+        assert!(chgrp.success());
+    }
+    let pg_ip = cluster.pod_ip(ns, "app=system-postgres").unwrap();
+    let hosts = work.path().join("hosts");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1\tlocalhost\n{pg_ip}\tsystem-postgres.{ns}.svc system-postgres\n"),
+    )
+    .unwrap();
+    let data = claim_dir(&cluster, ns, "lifeboat-staging");
+    // Lifeboat's own service account, as its pod authenticates (its Role and bindings).
+    let token = cluster
+        .kubectl_ok(&["-n", ns, "create", "token", "lifeboat", "--duration=1h"])
+        .unwrap();
+    let kubeconfig = cluster.token_kubeconfig("contract", token.trim()).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    // Bounded: a registry that cannot reach the system Postgres retries for ten minutes.
+    let run = std::process::Command::new("timeout")
+        .args([
+            "600",
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+        ])
+        .arg("mount --bind \"$0\" /etc/hosts && exec \"$@\"")
+        .arg(&hosts)
+        .arg(&exe)
+        .args(["--exact", "kubernetes_subject", "--ignored", "--nocapture"])
+        .env("CONTRACT_KUBECONFIG", &kubeconfig)
+        .env("CONTRACT_NAMESPACE", ns)
+        .env("CONTRACT_DATA_DIR", &data)
+        .env("CONTRACT_TLS_DIR", &tls)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.status.success() && said.contains("test kubernetes_subject ... ok"),
+        "{said}\n{}",
+        cluster.diagnose(ns)
+    );
+}
+
+/// The folder of a claim's volume on the node.
+fn claim_dir(cluster: &lifeboat_e2e::cluster::Cluster, ns: &str, claim: &str) -> PathBuf {
+    let pv = cluster
+        .kubectl_ok(&[
+            "-n",
+            ns,
+            "get",
+            "pvc",
+            claim,
+            "-o",
+            "jsonpath={.spec.volumeName}",
+        ])
+        .unwrap();
+    let path = cluster
+        .kubectl_ok(&[
+            "get",
+            "pv",
+            pv.trim(),
+            "-o",
+            "jsonpath={.spec.hostPath.path}",
+        ])
+        .unwrap();
+    PathBuf::from(path.trim())
+}
