@@ -897,7 +897,7 @@ async fn restores_in_place(
             "sales-dashboard",
             "--type=merge",
             "-p",
-            r#"{"spec":{"replicas":5}}"#,
+            r#"{"spec":{"replicas":5,"workspace":true}}"#,
         ][..],
         // One of each kind a restore in place recreates (see every_grant_used).
         // Scaled down since the backup (saved at 2): the restore brings the saved count
@@ -917,6 +917,23 @@ async fn restores_in_place(
             "env",
             "deployment/app-manager",
             "ADDED_AFTER_BACKUP=1",
+        ],
+        // And on kinds server-side apply leaves alone the same way: a Service's label and
+        // port, a custom resource's annotation (and its field, above).
+        &["label", "service", "keycloak", "added-after-backup=x"],
+        &[
+            "patch",
+            "service",
+            "keycloak",
+            "--type=json",
+            "-p",
+            r#"[{"op":"add","path":"/spec/ports/-","value":{"name":"added","port":9999}}]"#,
+        ],
+        &[
+            "annotate",
+            "dashapp",
+            "sales-dashboard",
+            "added-after-backup=x",
         ],
         // Created since the backup: named in the report, left in place.
         &[
@@ -981,7 +998,12 @@ async fn restores_in_place(
         .split_once("put back as saved (what was added since the backup removed): ")
         .map(|(_, rest)| rest.split(';').next().unwrap_or(rest))
         .unwrap_or_else(|| panic!("nothing put back: {configuration}"));
-    for object in ["Secret/dash-sso", "Deployment/app-manager"] {
+    for object in [
+        "Secret/dash-sso",
+        "Deployment/app-manager",
+        "Service/keycloak",
+        "DashApp/sales-dashboard",
+    ] {
         assert!(
             put_back.contains(object),
             "{object} not put back: {put_back}"

@@ -14,6 +14,7 @@ use kube::core::GroupVersionKind;
 use kube::discovery::ApiResource;
 use kube::{Client, ResourceExt};
 
+use super::objects::strip;
 use super::rewrite::{Move, rewrite};
 use super::workloads::is_lifeboats_own;
 
@@ -363,9 +364,9 @@ async fn apply_one(r: &Ready<'_>, params: &PatchParams) -> Result<DynamicObject,
         .await
 }
 
-/// Makes `live` (as server-side apply left it) what was saved where apply alone does not:
-/// a Secret's or ConfigMap's keys added since the backup go, and a workload's pod template
-/// becomes the saved one (containers, env, volumes, its labels and annotations). A JSON
+/// Makes `live` (as server-side apply left it) what was saved where apply alone does not
+/// ([`additions_patch`]): what was added since the backup goes (a Secret's key, an env var,
+/// a label, a Service's port, a custom resource's field). A JSON
 /// merge patch from the live value to the saved one: keys the backup lacks are removed,
 /// what differs is replaced; fields the API server defaults come back as it defaults them.
 /// `true` when it put back something a report should name: a key removed, or a value
@@ -381,7 +382,9 @@ async fn put_back(r: &Ready<'_>, live: &DynamicObject) -> Result<bool, kube::Err
             &Patch::Merge(&patch),
         )
         .await?;
-    Ok(matches!(r.file.kind(), "Secret" | "ConfigMap") || has_values(&patch))
+    // A workload's template patch of only `null`s may be fields the server defaults: not
+    // named. Anything else put back is.
+    Ok(!matches!(r.file.kind(), "Deployment" | "StatefulSet") || has_values(&patch))
 }
 
 /// Whether a merge patch sets anything (rather than only removing).
@@ -393,16 +396,35 @@ fn has_values(patch: &serde_json::Value) -> bool {
     }
 }
 
-/// The merge patch [`put_back`] sends for `kind`, if `live` has something to remove.
+/// The merge patch [`put_back`] sends for `kind`, if `live` differs from what was saved
+/// beyond what server-side apply already made equal: on every kind, labels and annotations
+/// added since the backup (not the cluster's own, see [`strip`]); a Secret's or ConfigMap's
+/// keys added since; a workload's pod template; a claim's spec never (it is bound and may
+/// only grow: the cluster's); and on every other kind (Services, Ingresses, custom
+/// resources, roles…) the whole body, less what the cluster sets (a Service's cluster IPs).
 fn additions_patch(
     kind: &str,
     saved: &DynamicObject,
     live: &DynamicObject,
 ) -> Option<serde_json::Value> {
     use serde_json::{Map, Value};
+    let value = |o: &DynamicObject| strip(kind, serde_json::to_value(o).unwrap_or(Value::Null));
+    let (was, is) = (value(saved), value(live));
+    let mut patch = Map::new();
+    let labels = |v: &Value| {
+        let meta = v.get("metadata");
+        let field = |f: &str| {
+            meta.and_then(|m| m.get(f))
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new()))
+        };
+        serde_json::json!({"labels": field("labels"), "annotations": field("annotations")})
+    };
+    if let Some(d) = merge_diff(&labels(&is), &labels(&was)) {
+        patch.insert("metadata".into(), d);
+    }
     match kind {
         "Secret" | "ConfigMap" => {
-            let mut patch = Map::new();
             for field in ["data", "binaryData"] {
                 let Some(now) = live.data.get(field).and_then(Value::as_object) else {
                     continue;
@@ -419,19 +441,33 @@ fn additions_patch(
                     patch.insert(field.to_owned(), Value::Object(gone));
                 }
             }
-            (!patch.is_empty()).then_some(Value::Object(patch))
         }
         "Deployment" | "StatefulSet" => {
-            let was = saved.data.pointer("/spec/template")?;
-            let is = live.data.pointer("/spec/template")?;
             // Sent even when it holds only `null`s: a field added since the backup (a
             // template annotation, say) looks like a field the server defaults, which a
-            // `null` only makes it default again.
-            let diff = merge_diff(is, was)?;
-            Some(serde_json::json!({"spec": {"template": diff}}))
+            // `null` only makes it default again. Replicas come back separately.
+            if let (Some(was), Some(is)) =
+                (was.pointer("/spec/template"), is.pointer("/spec/template"))
+                && let Some(diff) = merge_diff(is, was)
+            {
+                patch.insert("spec".into(), serde_json::json!({"template": diff}));
+            }
         }
-        _ => None,
+        "PersistentVolumeClaim" => {}
+        _ => {
+            let body = |v: &Value| -> Value {
+                let mut out = v.as_object().cloned().unwrap_or_default();
+                for k in ["apiVersion", "kind", "metadata", "status"] {
+                    out.remove(k);
+                }
+                Value::Object(out)
+            };
+            if let Some(Value::Object(diff)) = merge_diff(&body(&is), &body(&was)) {
+                patch.extend(diff);
+            }
+        }
     }
+    (!patch.is_empty()).then_some(Value::Object(patch))
 }
 
 /// The RFC 7386 merge patch that turns `from` into `to` (`None` when they are equal):
@@ -661,7 +697,60 @@ mod tests {
             &serde_json::json!({"spec": {"template": {"spec": {"dnsPolicy": null}}}})
         ));
         assert_eq!(additions_patch("Deployment", &saved, &saved), None);
-        assert_eq!(additions_patch("Service", &saved, &live), None);
+
+        // A Service: a port and a label added since come off; its cluster IPs stay the
+        // cluster's.
+        let service = |extra: bool| {
+            let mut v = serde_json::json!({
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "web", "annotations": {"team": "a"}},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}
+            });
+            if extra {
+                v["metadata"]["labels"] = serde_json::json!({"added": "x"});
+                v["spec"]["clusterIP"] = "10.0.0.7".into();
+                v["spec"]["clusterIPs"] = serde_json::json!(["10.0.0.7"]);
+                v["spec"]["ports"] = serde_json::json!([{"port": 80}, {"port": 81}]);
+                v["status"] = serde_json::json!({"loadBalancer": {}});
+            }
+            obj(v)
+        };
+        assert_eq!(
+            additions_patch("Service", &service(false), &service(true)),
+            Some(serde_json::json!({
+                "metadata": {"labels": {"added": null}},
+                "spec": {"ports": [{"port": 80}]}
+            }))
+        );
+        assert_eq!(
+            additions_patch("Service", &service(false), &service(false)),
+            None
+        );
+        // A custom resource's field added since goes; a claim's spec is the cluster's.
+        let custom = |spec: serde_json::Value| {
+            obj(serde_json::json!({
+                "apiVersion": "dash.plotly.com/v1", "kind": "DashApp",
+                "metadata": {"name": "sales"}, "spec": spec
+            }))
+        };
+        assert_eq!(
+            additions_patch(
+                "DashApp",
+                &custom(serde_json::json!({"replicas": 2})),
+                &custom(serde_json::json!({"replicas": 2, "debug": true}))
+            ),
+            Some(serde_json::json!({"spec": {"debug": null}}))
+        );
+        let claim = |size: &str| {
+            obj(serde_json::json!({
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+                "spec": {"resources": {"requests": {"storage": size}}}
+            }))
+        };
+        assert_eq!(
+            additions_patch("PersistentVolumeClaim", &claim("1Gi"), &claim("2Gi")),
+            None
+        );
     }
 
     #[test]
