@@ -70,13 +70,13 @@ impl AppState {
         let gate = OperationGate::new();
         let config = Config::new(&settings.data_dir, runtime.clone(), gate.clone());
         let audit = AuditLog::new(settings.data_dir.join("audit.jsonl"));
-        let jobs = Arc::new(Jobs::new(
+        let jobs = Arc::new(Jobs::new(crate::jobs::JobDeps::new(
             Operations::open(settings.data_dir.join("operations")),
             runtime.clone(),
             config.clone(),
             gate,
             audit.clone(),
-        ));
+        )));
         Self {
             inner: Arc::new(Inner {
                 settings,

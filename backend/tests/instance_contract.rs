@@ -737,7 +737,7 @@ async fn the_kubernetes_runtime_keeps_the_instance_contract() {
         format!("127.0.0.1\tlocalhost\n{pg_ip}\tsystem-postgres.{ns}.svc system-postgres\n"),
     )
     .unwrap();
-    let data = claim_dir(&cluster, ns, "lifeboat-staging");
+    let data = cluster.claim_dir(ns, "lifeboat-staging").unwrap();
     // Lifeboat's own service account, as its pod authenticates (its Role and bindings).
     let token = cluster
         .kubectl_ok(&["-n", ns, "create", "token", "lifeboat", "--duration=1h"])
@@ -776,29 +776,4 @@ async fn the_kubernetes_runtime_keeps_the_instance_contract() {
         "{said}\n{}",
         cluster.diagnose(ns)
     );
-}
-
-/// The folder of a claim's volume on the node.
-fn claim_dir(cluster: &lifeboat_e2e::cluster::Cluster, ns: &str, claim: &str) -> PathBuf {
-    let pv = cluster
-        .kubectl_ok(&[
-            "-n",
-            ns,
-            "get",
-            "pvc",
-            claim,
-            "-o",
-            "jsonpath={.spec.volumeName}",
-        ])
-        .unwrap();
-    let path = cluster
-        .kubectl_ok(&[
-            "get",
-            "pv",
-            pv.trim(),
-            "-o",
-            "jsonpath={.spec.hostPath.path}",
-        ])
-        .unwrap();
-    PathBuf::from(path.trim())
 }

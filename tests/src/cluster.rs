@@ -349,6 +349,27 @@ impl Cluster {
         self.kubectl_ok(&["apply", "-f", &file.display().to_string()])
     }
 
+    /// The folder of a claim's volume on the node.
+    pub fn claim_dir(&self, namespace: &str, claim: &str) -> anyhow::Result<PathBuf> {
+        let pv = self.kubectl_ok(&[
+            "-n",
+            namespace,
+            "get",
+            "pvc",
+            claim,
+            "-o",
+            "jsonpath={.spec.volumeName}",
+        ])?;
+        let path = self.kubectl_ok(&[
+            "get",
+            "pv",
+            pv.trim(),
+            "-o",
+            "jsonpath={.spec.hostPath.path}",
+        ])?;
+        Ok(PathBuf::from(path.trim()))
+    }
+
     /// A kubeconfig that authenticates with `token` (e.g. a service account's).
     pub fn token_kubeconfig(&self, name: &str, token: &str) -> anyhow::Result<PathBuf> {
         let path = self.path(&format!("{name}.kubeconfig"));

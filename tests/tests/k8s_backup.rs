@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,31 +18,6 @@ use lifeboat_e2e::cluster::Cluster;
 use lifeboat_e2e::remote::{Remote as Api, step_detail, succeeded};
 use lifeboat_e2e::servers::Moto;
 use serde_json::{Value, json};
-
-/// The folder of a claim's volume on the node.
-fn claim_dir(cluster: &Cluster, ns: &str, claim: &str) -> PathBuf {
-    let pv = cluster
-        .kubectl_ok(&[
-            "-n",
-            ns,
-            "get",
-            "pvc",
-            claim,
-            "-o",
-            "jsonpath={.spec.volumeName}",
-        ])
-        .unwrap();
-    let path = cluster
-        .kubectl_ok(&[
-            "get",
-            "pv",
-            pv.trim(),
-            "-o",
-            "jsonpath={.spec.hostPath.path}",
-        ])
-        .unwrap();
-    PathBuf::from(path.trim())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
@@ -144,7 +119,9 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
         "{kept}"
     );
     assert!(
-        !claim_dir(&cluster, "dash", "lifeboat-staging")
+        !&cluster
+            .claim_dir("dash", "lifeboat-staging")
+            .unwrap()
             .join("config.json")
             .exists()
     );
@@ -188,8 +165,10 @@ async fn backup_now_in_a_namespace_over_pgbackrest_tls() {
     assert!(!moto.list("backups", "dash/").await.unwrap().is_empty());
 
     // The configuration it saved: the platform's kinds, custom resources included, cleaned.
-    let config =
-        claim_dir(&cluster, "dash", "lifeboat-staging").join("instances/dash/staging/config");
+    let config = &cluster
+        .claim_dir("dash", "lifeboat-staging")
+        .unwrap()
+        .join("instances/dash/staging/config");
     let index: Value =
         serde_json::from_str(&std::fs::read_to_string(config.join("index.json")).unwrap()).unwrap();
     assert_eq!(
@@ -862,8 +841,10 @@ async fn restores_in_place(
     cluster: &Cluster,
     api: &Api,
 ) -> (Api, String, BTreeMap<String, String>) {
-    let staging =
-        claim_dir(cluster, "dash", "lifeboat-staging").join("instances/dash/staging/config");
+    let staging = cluster
+        .claim_dir("dash", "lifeboat-staging")
+        .unwrap()
+        .join("instances/dash/staging/config");
     let saved_objects = files_below(&staging);
     let before = checksums(cluster);
     assert!(before.contains_key("postgres.ballast"), "{before:?}");

@@ -24,11 +24,7 @@ use std::time::Duration;
 use lifeboat_shared::operation::{Operation, OperationKind, Step, Trigger};
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::AuditLog;
-use crate::config::Config;
-use crate::gate::OperationGate;
-use crate::operations::{Operations, OperationsError, clock};
-use crate::runtime::Runtime;
+use crate::operations::{OperationsError, clock};
 
 pub use backup::backup_steps;
 pub use bucket::LOCK_TTL;
@@ -73,16 +69,10 @@ struct Running {
 }
 
 impl Jobs {
-    /// The jobs of one Lifeboat.
-    pub fn new(
-        operations: Operations,
-        runtime: Arc<dyn Runtime>,
-        config: Config,
-        gate: OperationGate,
-        audit: AuditLog,
-    ) -> Self {
+    /// The jobs of one Lifeboat, sharing `deps`.
+    pub fn new(deps: JobDeps) -> Self {
         Self {
-            deps: Arc::new(JobDeps::new(operations, runtime, config, gate, audit)),
+            deps: Arc::new(deps),
             running: Mutex::default(),
         }
     }
@@ -196,6 +186,11 @@ impl Jobs {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::audit::AuditLog;
+    use crate::config::Config;
+    use crate::gate::OperationGate;
+    use crate::operations::Operations;
+    use crate::runtime::Runtime;
 
     /// The jobs of a Lifeboat whose data dir is `dir`, on the local runtime with no tools.
     pub(crate) fn jobs_in(dir: &std::path::Path) -> Arc<Jobs> {
@@ -204,12 +199,12 @@ pub(crate) mod tests {
             crate::runtime::host::toolbox::Toolbox::discover_in(&[]),
         ));
         let gate = OperationGate::new();
-        Arc::new(Jobs::new(
+        Arc::new(Jobs::new(JobDeps::new(
             Operations::open(dir.join("operations")),
             runtime.clone(),
             Config::new(dir, runtime, gate.clone()),
             gate,
             AuditLog::new(dir.join("audit.jsonl")),
-        ))
+        )))
     }
 }
