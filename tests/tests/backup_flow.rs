@@ -143,7 +143,7 @@ async fn backup_now_from_the_page_and_a_second_instance_lists_it() -> anyhow::Re
             .execute(
                 "const r = document.querySelector('tr.lb-row-target'); if (!r) return null; \
                  const b = r.getBoundingClientRect(); \
-                 return [r.dataset.backupId, b.top >= 0 && b.top < window.innerHeight, location.hash];",
+                 return [r.dataset.backupId, Math.round(b.top) >= 0 && b.top < window.innerHeight, location.hash, window.scrollY, b.top];",
                 vec![],
             )
             .await?;

@@ -76,7 +76,8 @@ fn target_row() -> String {
         .unwrap_or_default()
 }
 
-/// Scrolls the row `anchor` into view once it is drawn, once per link followed.
+/// Scrolls the row `anchor` into view once it is drawn, once per link followed, and again
+/// over the next seconds while the cards above it load and push it down.
 fn scroll_once(anchor: &str) {
     thread_local! {
         static SCROLLED: std::cell::RefCell<String> = std::cell::RefCell::default();
@@ -84,16 +85,18 @@ fn scroll_once(anchor: &str) {
     if SCROLLED.with(|s| s.replace(anchor.to_owned())) == anchor {
         return;
     }
-    let id = anchor.to_owned();
-    gloo_timers::callback::Timeout::new(0, move || {
-        if let Some(row) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id(&id))
-        {
-            row.scroll_into_view();
-        }
-    })
-    .forget();
+    for ms in [0, 300, 1000, 2500] {
+        let id = anchor.to_owned();
+        gloo_timers::callback::Timeout::new(ms, move || {
+            if let Some(row) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id(&id))
+            {
+                row.scroll_into_view();
+            }
+        })
+        .forget();
+    }
 }
 
 /// The table. A plain function rather than a component (a component costs the bundle its
