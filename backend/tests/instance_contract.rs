@@ -67,7 +67,6 @@ struct Found {
     /// What `export_config` staged: (files, bytes).
     exported: (u64, u64),
     counts: BTreeMap<String, u64>,
-    fetched: Option<Place>,
     size_before_empty: u64,
 }
 
@@ -235,7 +234,7 @@ async fn pgbackrest_backs_it_up(s: &Subject, found: &mut Found) -> CheckResult {
     Ok(())
 }
 
-async fn install_repository_takes_a_fetched_copy(s: &Subject, found: &mut Found) -> CheckResult {
+async fn install_repository_takes_a_fetched_copy(s: &Subject, _: &mut Found) -> CheckResult {
     let i = own(s);
     let staging = s.runtime.restore_staging("contract-op");
     staging.reset().await.map_err(|e| e.to_string())?;
@@ -254,7 +253,6 @@ async fn install_repository_takes_a_fetched_copy(s: &Subject, found: &mut Found)
         "a refused install removed the installed repository".into()
     })?;
     i.install_repository(&fetched).await.map_err(err)?;
-    found.fetched = Some(fetched);
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! naming the operation. It outlives a crash of Lifeboat or of its pod, so a restart knows
 //! not to start a half-restored Postgres. The same on both runtimes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::runtime::error::InstanceError;
 
@@ -17,11 +17,6 @@ impl RestoreMarker {
     /// The marker at `path`.
     pub fn at(path: PathBuf) -> Self {
         Self { path }
-    }
-
-    /// Where it is.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// The operation whose restore did not finish, if one is marked.
