@@ -98,6 +98,36 @@ fn fill(at: &Path) {
     let _ = f.sync_all();
 }
 
+/// The backup sets (pgBackRest's folders named for their labels) in a repository's
+/// `backup/<stanza>` folder.
+fn backup_sets(at: &Path) -> Vec<String> {
+    std::fs::read_dir(at)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with(|c: char| c.is_ascii_digit()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until pgBackRest has begun a backup set that is not in `before` (it copies into a
+/// folder named for the new label). Watched on the disk every 10 ms rather than through the
+/// API's progress, which may tell of the copy seconds late on a busy machine: a copy of a
+/// few seconds could end before the test saw it begin.
+async fn copy_begun(sets: &Path, before: &[String]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while backup_sets(sets).iter().all(|set| before.contains(set)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pgBackRest began no backup set in {}",
+            sets.display()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Starts an operation with POST `path`; returns its URL once its `postgres` step runs
 /// (paused there by `LIFEBOAT_PAUSE_AT_STEP`).
 async fn at_postgres_step(server: &Lifeboat, path: &str, body: &Value) -> String {
@@ -215,11 +245,10 @@ async fn a_full_disk_is_named_and_leaves_nothing_torn() {
 
     // 1. The staging fills while pgBackRest copies the backup into it.
     let roomy = 2 * 1024 * 1024 * 1024;
+    let sets = instances.join("demo/staging/pgbackrest/backup/system");
+    let before = backup_sets(&sets);
     let url = at_postgres_step(&server, "/backups", &backup).await;
-    wait_until(&http, &url, Duration::from_secs(60), |op| {
-        op["progress"]["bytes_done"].as_u64().is_some_and(|b| b > 0) || ended(op)
-    })
-    .await;
+    copy_begun(&sets, &before).await;
     shrink(&instances);
     let op = end_of(&server, &url).await;
     resize(&instances, roomy);

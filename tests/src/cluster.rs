@@ -30,10 +30,16 @@ pub fn bin_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("LIFEBOAT_K8S_BIN") {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
-    home.join(".cache/lifeboat")
-        .join(format!("k8s-{K8S_VERSION}"))
-        .join("bin")
+    // scripts/install.sh builds them into $LIFEBOAT_CACHE (default ~/.cache/lifeboat).
+    let cache = std::env::var_os("LIFEBOAT_CACHE").map_or_else(
+        || {
+            let home =
+                std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+            home.join(".cache/lifeboat")
+        },
+        PathBuf::from,
+    );
+    cache.join(format!("k8s-{K8S_VERSION}")).join("bin")
 }
 
 /// A running control plane and node. Dropping it stops everything.
@@ -49,6 +55,32 @@ pub struct Cluster {
     pub audit_log: PathBuf,
     /// The prefix of the pods' loopback IPs (`127.0.<n>.`).
     pub pod_ip_prefix: String,
+    /// Held while the cluster runs: the lock on its pod network (see `claim_pod_network`).
+    _pod_network: std::fs::File,
+}
+
+/// Claims a pod network (`127.0.<n>.`, n in 100..=199) that no other cluster on this machine
+/// holds. Each is a locked file for as long as its cluster runs (the lock goes with the
+/// process, however it ends), so control planes started side by side (the test tiers run
+/// several test binaries at once) never give two pods the same address and port.
+fn claim_pod_network() -> anyhow::Result<(u32, std::fs::File)> {
+    let dir = std::env::temp_dir().join("lifeboat-pod-networks");
+    std::fs::create_dir_all(&dir)?;
+    let first = std::process::id() % 100;
+    for i in 0..100 {
+        let n = 100 + (first + i) % 100;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(n.to_string()))?;
+        match file.try_lock() {
+            Ok(()) => return Ok((n, file)),
+            Err(std::fs::TryLockError::WouldBlock) => continue,
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+    }
+    bail!("every pod network (127.0.100.x to 127.0.199.x) is held by another running cluster")
 }
 
 /// How long each component may take to come up.
@@ -75,11 +107,13 @@ impl Cluster {
             }
         }
         let dir = tempfile::Builder::new().prefix("lbk8s-").tempdir()?;
+        let (network, pod_network) = claim_pod_network()?;
         let mut cluster = Self {
             kubeconfig: dir.path().join("admin.kubeconfig"),
             audit_log: dir.path().join("audit.log"),
             server: String::new(),
-            pod_ip_prefix: format!("127.0.{}.", 100 + (std::process::id() % 100)),
+            pod_ip_prefix: format!("127.0.{network}."),
+            _pod_network: pod_network,
             procs: Vec::new(),
             dir,
         };
@@ -89,6 +123,11 @@ impl Cluster {
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// The cluster's own folder (its certificates, kubeconfigs, and the node's pods).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     fn boot(&mut self, bin: &Path) -> anyhow::Result<()> {

@@ -55,13 +55,31 @@ async fn admin_token(keycloak_url: &str, admin: &(String, String)) -> anyhow::Re
         .map_err(|e| anyhow::anyhow!("no admin token at {keycloak_url}: {e}"))
 }
 
-/// The addresses the namespaces' Keycloaks listen on (`ss`: Java on the ports their
-/// Deployment names, 8080 and 9000).
-fn java_listeners() -> anyhow::Result<Vec<String>> {
+/// The addresses this cluster's Keycloaks listen on (`ss`: Java on the ports their
+/// Deployment names, 8080 and 9000). Only the Java processes of this cluster's pods count
+/// (their `KUBECONFIG` is under the cluster's folder): other test binaries may run control
+/// planes, and Keycloaks, at the same time.
+fn java_listeners(cluster: &Cluster) -> anyhow::Result<Vec<String>> {
     let out = std::process::Command::new("ss").args(["-Hltnp"]).output()?;
+    let ours = |pid: &str| {
+        std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+            env.split(|b| *b == 0).any(|var| {
+                var.strip_prefix(b"KUBECONFIG=".as_slice())
+                    .is_some_and(|path| {
+                        path.starts_with(cluster.dir().as_os_str().as_encoded_bytes())
+                    })
+            })
+        })
+    };
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.contains("\"java\""))
+        .filter(|l| {
+            l.split("pid=")
+                .nth(1)
+                .and_then(|rest| rest.split(',').next())
+                .is_some_and(ours)
+        })
         .filter_map(|l| l.split_whitespace().nth(3))
         // Java's IPv4 sockets show as IPv4-mapped IPv6 ones.
         .map(|a| a.replace("[::ffff:", "").replace(']', ""))
@@ -180,7 +198,7 @@ async fn keycloak_in_the_namespace_comes_back_from_a_restore() -> anyhow::Result
     the_namespace_is_dash_enterprise_shaped(&cluster, &ns.lifeboat_token).await?;
 
     // Every Keycloak socket is on its pod's loopback address.
-    let listening = java_listeners()?;
+    let listening = java_listeners(&cluster)?;
     assert!(
         !listening.is_empty()
             && listening
@@ -337,7 +355,7 @@ async fn keycloak_in_the_namespace_comes_back_from_a_restore() -> anyhow::Result
     grant(&kc, &users, "dash-admin", &admin_pw)
         .await
         .map_err(|e| anyhow::anyhow!("the first one still serves: {e}"))?;
-    let listening = java_listeners()?;
+    let listening = java_listeners(&cluster)?;
     assert!(
         listening
             .iter()
