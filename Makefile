@@ -16,7 +16,7 @@ WASM_PROFILE := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true
 DATA_DIR ?= $(ROOT)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: help install install-run run ui serve cluster test lint unit node-test wasm-test e2e k8s-test size bench-smoke bench faults soak
+.PHONY: help install install-run run ui serve cluster test tiers lint unit node-test wasm-test e2e k8s-test size bench-smoke bench faults soak
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
@@ -26,8 +26,15 @@ install: ## install every pinned tool the tests need (idempotent)
 install-run: ## install only what running Lifeboat and building the page need
 	scripts/install.sh run
 
-run: install-run ## install what is missing, build the page, start Lifeboat on $(LISTEN)
-	$(MAKE) --no-print-directory ui
+# The server's build needs none of the installed tools, so it starts at once and runs beside
+# the installs and the page's build (its output in target/server-build.log).
+run: ## install what is missing, build the page and the server, start Lifeboat on $(LISTEN)
+	@mkdir -p target
+	@echo "[run] building the server beside the installs (log: target/server-build.log)"
+	cargo build --locked -p lifeboat >target/server-build.log 2>&1 & server=$$!; \
+	  trap 'kill $$server 2>/dev/null || true' EXIT; \
+	  $(MAKE) --no-print-directory install-run ui; \
+	  wait $$server || { tail -40 target/server-build.log; echo "[run] the server's build failed"; exit 1; }
 	cargo run --locked -p lifeboat -- serve --listen $(LISTEN) --data-dir $(DATA_DIR) --static-dir $(ROOT)/dist
 
 ui: install-run ## build the page into dist/ (offline trunk, wasm-opt from npm binaryen)
@@ -42,8 +49,17 @@ serve: install-run ## start Lifeboat from the existing build
 # about sixty crates, three minutes on two cores).
 BIN_PACKAGES := -p lifeboat -p lifeboat-e2e
 
-test: install lint ui unit node-test wasm-test e2e size bench-smoke ## every test tier (what CI runs)
+# `tiers` runs what `unit`, `e2e` and `bench-smoke` run, with their binaries side by side.
+# The control plane's Go build (minutes, cold) runs in the background from `install` on;
+# `tiers` and `node-test` wait for it (`scripts/install.sh cluster`) when they need it.
+test: export LIFEBOAT_CLUSTER_BUILD = background
+test: install lint ui wasm-test tiers node-test size ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
+
+# The unit, end-to-end and benchmark-smoke binaries, built once and run a few at a time
+# (LIFEBOAT_TEST_JOBS, default 3): most of them wait on servers, not on the CPU.
+tiers: install ui ## unit, e2e and bench-smoke side by side (what `make test` runs); logs in target/test-logs
+	scripts/test-tiers.sh
 
 lint: install-run ## rustfmt and clippy (host and wasm32) with -D warnings
 	cargo fmt --all --check
