@@ -7,7 +7,7 @@
 #
 # After the Debian packages, the installs that do not depend on each other run side by side
 # (the Rust tools' builds, npm, PyPI, Keycloak, the crates of the workspace, the Go build),
-# each into its own log under $LIFEBOAT_CACHE/install-logs; a failing one's log is printed.
+# each into its own log under target/install-logs; a failing one's log is printed.
 #
 #   scripts/install.sh          everything needed to run and test
 #   scripts/install.sh run      only what `lifeboat serve` and the UI build need
@@ -23,8 +23,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WHAT=${1:-all}
-CACHE="${LIFEBOAT_CACHE:-$HOME/.cache/lifeboat}"
-LOGS="$CACHE/install-logs"
+# Absolute, so that the links in .tools/ and the tests (which run from the packages'
+# folders) name the same place.
+CACHE=$(realpath -m "${LIFEBOAT_CACHE:-$HOME/.cache/lifeboat}")
+export LIFEBOAT_CACHE=$CACHE
+LOGS="$ROOT/target/install-logs" # this checkout's: another clone's installs write their own
 
 TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
@@ -67,6 +70,8 @@ fi
 
 # --- side by side: each install below runs as a job with its own log --------------------
 mkdir -p "$LOGS"
+# Interrupted, the jobs stop too (started in the background, they would ignore Ctrl-C).
+trap 'trap - TERM; kill -TERM 0 2>/dev/null; exit 130' INT TERM
 JOB_PIDS=()
 JOB_NAMES=()
 job() { # name, function and its arguments: runs it in the background, output to its log
@@ -261,11 +266,11 @@ cluster)
   ;;
 all)
   if ! cluster_built; then
-    : >"$cluster_log"
+    command -v go >/dev/null 2>&1 || { log "Go is not installed: the k8s tests need it"; exit 1; }
     if [ "${LIFEBOAT_CLUSTER_BUILD:-}" = background ]; then
       # Left running when this script returns: `scripts/install.sh cluster` waits for it.
       log "the control plane and node: building in the background (cold: about 8 minutes; log: $cluster_log)"
-      (setsid "$0" cluster >>"$cluster_log" 2>&1 </dev/null &)
+      (setsid "$ROOT/scripts/install.sh" cluster >>"$cluster_log" 2>&1 </dev/null &)
     else
       log "the control plane and node: building beside the other installs (cold: about 8 minutes)"
       job cluster locked "$CLUSTER_DIR.lock" build_cluster

@@ -9,6 +9,7 @@
 # folder, with the arguments and environment those targets give them.
 #
 #   scripts/test-tiers.sh                 build, then run every tier's binaries
+#   scripts/test-tiers.sh 'k8s_|restore'  build, then run only those whose names match (grep -E)
 #   LIFEBOAT_TEST_JOBS=4 scripts/...      how many binaries run at once (default 3)
 #   LIFEBOAT_TEST_LOGS=<dir>              where each binary's output goes (default target/test-logs)
 #
@@ -18,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${LIFEBOAT_TEST_JOBS:-3}
+case "$JOBS" in '' | *[!0-9]* | 0) echo "LIFEBOAT_TEST_JOBS must be a number of 1 or more" >&2; exit 2 ;; esac
 LOGS=${LIFEBOAT_TEST_LOGS:-$ROOT/target/test-logs}
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
@@ -26,25 +28,16 @@ mkdir -p "$LOGS"
 # `--message-format=json` names every test executable with its package's manifest.
 executables() { # cargo arguments...
   cargo test --locked --no-run --message-format=json-render-diagnostics "$@" |
-    python3 -c '
-import json, sys, os
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        # A package's library and binary may share a name: their unit tests are lib:<name>
-        # and bin:<name>, an integration test its own name.
-        kind = m["target"]["kind"][0]
-        name = m["target"]["name"] if kind == "test" else kind + ":" + m["target"]["name"]
-        print(name, os.path.dirname(m["manifest_path"]), m["executable"])
-'
+    python3 scripts/test_executables.py
 }
 list=$LOGS/.executables
 executables -p lifeboat-shared -p lifeboat >"$list"
 cargo build --locked -p lifeboat -p lifeboat-e2e # the binary the end-to-end tests run
 executables -p lifeboat-e2e >>"$list"
+if [ -n "${1:-}" ]; then
+  grep -E "^[^[:space:]]*($1)" "$list" >"$list.only" || { echo "test-tiers: no test binary matches '$1'" >&2; exit 2; }
+  mv "$list.only" "$list"
+fi
 # The control plane the Kubernetes tests start: waits for a build `make test` started in the
 # background, or builds it.
 scripts/install.sh cluster
@@ -74,25 +67,34 @@ SLOW_FIRST="k8s_backup k8s_keycloak keycloak_demo killed_at_every_step faults_bu
 
 order() {
   local n
-  for n in $SLOW_FIRST; do grep "^$n " "$list" || true; done
-  grep -v -E "^($(echo $SLOW_FIRST | tr ' ' '|')) " "$list" || true
+  for n in $SLOW_FIRST; do grep "^$n"$'\t' "$list" || true; done
+  grep -v -E "^($(echo $SLOW_FIRST | tr ' ' '|'))"$'\t' "$list" || true
 }
 
 # --- run ---------------------------------------------------------------------------------------
+# Each binary runs in a process group of its own (setsid), so that an interrupted run stops
+# it and whatever it started (its Postgres, Keycloak, control plane) rather than leaving them.
 run_one() { # name, package dir, executable
   local name=$1 dir=$2 exe=$3 log=$LOGS/$1.log start rc
   start=$(date +%s)
   # shellcheck disable=SC2046 # the arguments and variables are words
-  (cd "$dir" && env CARGO_MANIFEST_DIR="$dir" $(env_for "$name") "$exe" $(args_for "$name" "$dir")) \
-    >"$log" 2>&1 && rc=0 || rc=$?
-  echo "$rc $(($(date +%s) - start))" >"$log.done"
+  (cd "$dir" && exec setsid env CARGO_MANIFEST_DIR="$dir" $(env_for "$name") "$exe" $(args_for "$name" "$dir")) \
+    >"$log" 2>&1 &
+  echo $! >"$LOGS/$name.session" # setsid made its pid its session's id
+  wait $! && rc=0 || rc=$?
+  finished "$name" "$rc" "$start"
+}
+
+finished() { # name, exit status, start: written whole, then renamed, so never read half-written
+  echo "$2 $(($(date +%s) - $3))" >"$LOGS/$1.log.done.tmp"
+  mv "$LOGS/$1.log.done.tmp" "$LOGS/$1.log.done"
 }
 
 doc_tests() { # the doctests (a `compile_fail` one among them) are not in any executable
   local start rc log=$LOGS/doctests.log
   start=$(date +%s)
   cargo test --locked --doc -p lifeboat-shared -p lifeboat >"$log" 2>&1 && rc=0 || rc=$?
-  echo "$rc $(($(date +%s) - start))" >"$log.done"
+  finished doctests "$rc" "$start"
 }
 
 report() { # name: prints one line for a finished binary, and returns its exit status
@@ -106,12 +108,24 @@ report() { # name: prints one line for a finished binary, and returns its exit s
   return "$rc"
 }
 
-total=$(($(wc -l <"$list") + 1))
-echo "test-tiers: $total test binaries (doctests included), $JOBS at a time; logs in $LOGS"
+total=$(wc -l <"$list")
+[ -n "${1:-}" ] || total=$((total + 1))
+what=" (the doctests counted as one)"
+[ -z "${1:-}" ] || what=" matching '$1'"
+echo "test-tiers: $total test binaries$what, $JOBS at a time; logs in $LOGS"
 started=$(date +%s)
 declare -A pending=()
-doc_tests &
-pending[doctests]=$!
+stop_all() { # stops every binary still running, with what it started
+  local name
+  for name in "${!pending[@]}"; do
+    [ -f "$LOGS/$name.session" ] && pkill -TERM -s "$(cat "$LOGS/$name.session")" 2>/dev/null || true
+  done
+}
+trap 'stop_all; echo "test-tiers: interrupted" >&2; exit 130' INT TERM
+if [ -z "${1:-}" ]; then
+  doc_tests &
+  pending[doctests]=$!
+fi
 failed=()
 reap() { # waits for one binary to finish and reports it
   local name
@@ -123,7 +137,7 @@ reap() { # waits for one binary to finish and reports it
     fi
   done
 }
-while read -r name dir exe; do
+while IFS=$'\t' read -r name dir exe; do
   while [ "${#pending[@]}" -ge "$JOBS" ]; do reap; done
   run_one "$name" "$dir" "$exe" &
   pending[$name]=$!
