@@ -830,21 +830,28 @@ func (r *podRun) token(ctx context.Context, src *corev1.ServiceAccountTokenProje
 	if sa == "" {
 		sa = "default"
 	}
-	// The Node authorizer learns that the pod is bound here from its own watch, which may
-	// lag the binding the node acted on: a refusal then is asked again, as the kubelet
-	// retries a volume it could not set up, for up to 30 s.
-	deadline := time.Now().Add(30 * time.Second)
+	// The kubelet retries a volume it could not set up; so does the node, for up to 60 s.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		out, err := r.p.cfg.Client.CoreV1().ServiceAccounts(r.pod.Namespace).CreateToken(ctx, sa, req, metav1.CreateOptions{})
 		if err == nil {
 			return out.Status.Token, nil
 		}
-		if !apierrors.IsForbidden(err) || time.Now().After(deadline) {
+		if !tokenRetryable(err) || r.isStopping() || ctx.Err() != nil || time.Now().After(deadline) {
 			return "", fmt.Errorf("token for service account %s: %w", sa, err)
 		}
 		log.Printf("pod %s/%s: token for service account %s refused, asking again: %v", r.pod.Namespace, r.pod.Name, sa, err)
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// tokenRetryable says whether a refused token request may succeed when asked again. The
+// Node authorizer learns that the pod is bound here from its own watch, and the token API
+// finds the bound pod through the API server's cache: either may lag the binding the node
+// acted on (seen on a loaded machine: "pod ... not found" for a pod that exists).
+func tokenRetryable(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsNotFound(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err)
 }
 
 func (r *podRun) writeKubeconfig(token string) error {
