@@ -212,17 +212,15 @@ go_build_done() { # removes the caches go_build_env named
   rm -rf "$GOCACHE" "$GOMODCACHE"
 }
 CLUSTER_DIR="$CACHE/k8s-$K8S_VERSION"
+# The stamps' keys: the control plane's and etcd's module files; the node's, with its sources.
+UPSTREAM_KEY=$(cat cluster/upstream/kubernetes/go.{mod,sum} cluster/upstream/etcd/go.{mod,sum} | sha256sum | cut -c1-12)
+NODE_KEY=$(printf '%s\n' cluster/node/go.mod cluster/node/go.sum cluster/node/*.go | grep -v '_test\.go$' | xargs cat | sha256sum | cut -c1-12)
 cluster_built() { # whether the binaries for these sources are in the cache
-  local up node
-  up=$(cat cluster/upstream/kubernetes/go.{mod,sum} cluster/upstream/etcd/go.{mod,sum} | sha256sum | cut -c1-12)
-  node=$(printf '%s\n' cluster/node/go.mod cluster/node/go.sum cluster/node/*.go | grep -v '_test\.go$' | xargs cat | sha256sum | cut -c1-12)
-  [ -f "$CLUSTER_DIR/.built-$up" ] && [ -f "$CLUSTER_DIR/.node-$node" ]
+  [ -f "$CLUSTER_DIR/.built-$UPSTREAM_KEY" ] && [ -f "$CLUSTER_DIR/.node-$NODE_KEY" ]
 }
 build_cluster() {
-  local up node dir=$CLUSTER_DIR
-  up=$(cat cluster/upstream/kubernetes/go.{mod,sum} cluster/upstream/etcd/go.{mod,sum} | sha256sum | cut -c1-12)
-  node=$(printf '%s\n' cluster/node/go.mod cluster/node/go.sum cluster/node/*.go | grep -v '_test\.go$' | xargs cat | sha256sum | cut -c1-12)
-  if [ -f "$dir/.built-$up" ] && [ -f "$dir/.node-$node" ]; then return; fi
+  local up=$UPSTREAM_KEY node=$NODE_KEY dir=$CLUSTER_DIR
+  if cluster_built; then return; fi
   mkdir -p "$dir/bin"
   if [ ! -f "$dir/.built-$up" ]; then
     log "go build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION, etcd $ETCD_VERSION (cold: about 8 minutes, 2 GB of memory, 6 GB of disk while it builds)"
