@@ -100,7 +100,7 @@ size: install-run ## print the release bundle's size (raw and gzipped); fail ove
 # the figures quoted in docs/figures.md (about 1 GB of data, minutes, ~6 GB of disk).
 BENCH_SCALE ?= 60
 bench-smoke: install ui ## run every benchmark on a tiny data set (they must work; figures are not goals here)
-	LIFEBOAT_BENCH_SCALE=2 cargo test --locked -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
+	LIFEBOAT_BENCH_SCALE=2 LIFEBOAT_BENCH_ROUNDS=1 cargo test --locked -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
 	LIFEBOAT_KC_BENCH_USERS=200 cargo test --locked -p lifeboat --test keycloak_bench -- --ignored --nocapture
 	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture

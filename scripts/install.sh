@@ -52,7 +52,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # --- Debian packages ---------------------------------------------------------
-APT_PKGS=(restic pgbackrest postgresql-15 postgresql-client-15 make gzip openssl)
+APT_PKGS=(restic pgbackrest postgresql-15 postgresql-client-15 redis-server redis-tools make gzip openssl)
 command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
 python3 -c 'import venv, ensurepip' 2>/dev/null || APT_PKGS+=(python3-venv)
 if [ "$WHAT" = all ]; then APT_PKGS+=(chromium chromium-driver); fi

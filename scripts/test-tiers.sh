@@ -54,7 +54,7 @@ args_for() { # name, package dir
 }
 env_for() { # name
   case "$1" in
-  backup_bench | restore_bench) echo "LIFEBOAT_BENCH_SCALE=2" ;;
+  backup_bench | restore_bench) echo "LIFEBOAT_BENCH_SCALE=2 LIFEBOAT_BENCH_ROUNDS=1" ;;
   keycloak_bench) echo "LIFEBOAT_KC_BENCH_USERS=200" ;;
   k8s_bench) echo "LIFEBOAT_K8S_BENCH_SCALE=2 LIFEBOAT_K8S_BENCH_ROUNDS=1" ;;
   api_load) echo "LIFEBOAT_LOAD_SECONDS=20 LIFEBOAT_LOAD_CLIENTS=20 LIFEBOAT_LOAD_RPS=10 LIFEBOAT_LOAD_ROWS=20000" ;;
