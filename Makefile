@@ -101,6 +101,7 @@ size: install-run ## print the release bundle's size (raw and gzipped); fail ove
 BENCH_SCALE ?= 60
 bench-smoke: install ui ## run every benchmark on a tiny data set (they must work; figures are not goals here)
 	LIFEBOAT_BENCH_SCALE=2 LIFEBOAT_BENCH_ROUNDS=1 cargo test --locked -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
+	LIFEBOAT_APPS_BENCH_SIZE=0.005 cargo test --locked -p lifeboat --test apps_bench -- --ignored --nocapture
 	LIFEBOAT_KC_BENCH_USERS=200 cargo test --locked -p lifeboat --test keycloak_bench -- --ignored --nocapture
 	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture
@@ -127,9 +128,11 @@ soak: install ## the soak: $(SOAK_MINUTES) minutes of everything at once, then i
 	LIFEBOAT_SOAK_MINUTES=$(SOAK_MINUTES) cargo test --locked -p lifeboat-e2e --test soak -- --ignored --nocapture
 
 K8S_BENCH_SCALE ?= 20
+APPS_BENCH_SIZE ?= 1
 K8S_BENCH_ROUNDS ?= 5
 bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
 	LIFEBOAT_BENCH_SCALE=$(BENCH_SCALE) cargo test --locked --release -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
+	LIFEBOAT_APPS_BENCH_SIZE=$(APPS_BENCH_SIZE) cargo test --locked --release -p lifeboat --test apps_bench -- --ignored --nocapture
 	cargo test --locked --release -p lifeboat --test keycloak_bench -- --ignored --nocapture
 	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture

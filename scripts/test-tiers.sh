@@ -48,6 +48,7 @@ scripts/install.sh cluster
 args_for() { # name, package dir
   case "$1" in
   backup_bench | restore_bench) echo "--include-ignored --nocapture --test-threads=1" ;;
+  apps_bench) echo "--include-ignored --nocapture" ;;
   keycloak_bench | render_bench | k8s_bench | api_load) echo "--include-ignored --nocapture" ;;
   *) case "$2" in */tests) echo "--test-threads=2" ;; *) echo "" ;; esac ;;
   esac
@@ -56,6 +57,7 @@ env_for() { # name
   case "$1" in
   backup_bench | restore_bench) echo "LIFEBOAT_BENCH_SCALE=2 LIFEBOAT_BENCH_ROUNDS=1" ;;
   keycloak_bench) echo "LIFEBOAT_KC_BENCH_USERS=200" ;;
+  apps_bench) echo "LIFEBOAT_APPS_BENCH_SIZE=0.005" ;;
   k8s_bench) echo "LIFEBOAT_K8S_BENCH_SCALE=2 LIFEBOAT_K8S_BENCH_ROUNDS=1" ;;
   api_load) echo "LIFEBOAT_LOAD_SECONDS=20 LIFEBOAT_LOAD_CLIENTS=20 LIFEBOAT_LOAD_RPS=10 LIFEBOAT_LOAD_ROWS=20000" ;;
   esac

@@ -99,6 +99,7 @@ async fn snapshot_then_upserts_and_preflight_explains_a_missing_instance() {
         .start_backup(
             "no instance".into(),
             lifeboat_shared::operation::Trigger::Scheduled,
+            true,
         )
         .unwrap();
 

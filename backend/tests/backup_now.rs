@@ -62,7 +62,20 @@ async fn backup_now_writes_snapshot_then_catalog_and_a_second_one_gets_409() {
             .unwrap()
             .ends_with('F')
     );
-    assert_eq!(snapshot_ids(&env.bucket()), vec![snapshot.to_owned()]);
+    // Two snapshots: the system's, and the apps' data's.
+    let mut named: Vec<String> = m["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["snapshot_id"].as_str().unwrap().to_owned())
+        .collect();
+    named.sort();
+    named.dedup();
+    assert_eq!(named.len(), 2, "{m:#}");
+    assert!(named.contains(&snapshot.to_owned()));
+    let mut stored = snapshot_ids(&env.bucket());
+    stored.sort();
+    assert_eq!(stored, named);
     assert_restic_check(&env.bucket());
 
     let (status, one) = env.get(&format!("/api/v1/backups/{backup_id}")).await;

@@ -20,18 +20,21 @@ use backup_support::{assert_restic_check, open_up, processes_mentioning, psql_de
 use lifeboat_e2e::server::Lifeboat;
 use serde_json::{Value, json};
 
-const BACKUP_STEPS: [&str; 7] = [
+const BACKUP_STEPS: [&str; 8] = [
     "preflight",
     "lock",
     "postgres",
     "configuration",
     "upload",
+    "apps",
     "catalog",
     "retention",
 ];
+/// A restore of one app's data alone: it never touches the system.
+const APP_RESTORE_STEPS: [&str; 5] = ["preflight", "lock", "fetch", "apps", "checklist"];
 /// A restore in place, in order (`lifeboat_e2e::restore::STEPS`); once `stop` has run,
 /// the instance is no longer what it was.
-const RESTORE_STEPS: [&str; 9] = lifeboat_e2e::restore::STEPS;
+const RESTORE_STEPS: [&str; 10] = lifeboat_e2e::restore::STEPS;
 const POINT_OF_NO_RETURN: &str = "stop";
 
 /// Starts Lifeboat paused at `step` (or not paused), and waits for its instance when it
@@ -131,9 +134,12 @@ async fn killed_at_the_start_of_every_step() {
     let plan: Vec<(&str, &str)> = BACKUP_STEPS
         .iter()
         .map(|s| ("backup", *s))
+        .chain(APP_RESTORE_STEPS.iter().map(|s| ("apps", *s)))
         .chain(RESTORE_STEPS.iter().map(|s| ("restore", *s)))
         .collect();
     let restore = json!({"confirmation": "restore backup", "target_namespace": "demo"});
+    let app_restore =
+        json!({"confirmation": "restore backup", "target_namespace": "demo", "apps": ["app-001"]});
     let mut past_the_point = false;
     let mut server = start(&data, Some(plan[0].1)).await;
     for (i, &(kind, step)) in plan.iter().enumerate() {
@@ -144,10 +150,10 @@ async fn killed_at_the_start_of_every_step() {
             "backup" => format!("{base}/api/v1/backups"),
             _ => format!("{base}/api/v1/backups/{backup}/restore"),
         };
-        let body = if kind == "backup" {
-            json!({})
-        } else {
-            restore.clone()
+        let body = match kind {
+            "backup" => json!({}),
+            "apps" => app_restore.clone(),
+            _ => restore.clone(),
         };
         let (status, op) = post(&http, &path, &body).await;
         assert_eq!(status, 202, "{kind} {step}: refused: {op}");
@@ -164,7 +170,7 @@ async fn killed_at_the_start_of_every_step() {
         let (http, base) = (server.api(), server.url.clone());
         wait_instance(&http, &base).await;
         let op = promises_kept(&server, &data, &id, step).await;
-        if kind != "restore" {
+        if kind == "backup" {
             continue;
         }
         let (_, instance) = get(&http, &format!("{base}/api/v1/instance")).await;

@@ -170,10 +170,17 @@ async fn in_place_then_into_a_new_namespace_side_by_side() {
         apps.contains(&"app-001") && apps.contains(&"app-025"),
         "{apps:?}"
     );
+    // Workspaces whose files came back need nothing; an app whose data came back says so.
     assert!(
-        checklist
+        !checklist
             .iter()
-            .any(|c| c.action.starts_with("Delete and recreate") && c.subject == "ws-app-001"),
+            .any(|c| c.action.starts_with("Delete and recreate")),
+        "{checklist:?}"
+    );
+    let app_001 = checklist.iter().find(|c| c.subject == "app-001").unwrap();
+    assert_eq!(
+        app_001.detail.as_deref(),
+        Some("its Postgres database, Redis, files came back"),
         "{checklist:?}"
     );
     assert!(demo.restoring().is_none());

@@ -2,9 +2,7 @@
 
 use std::rc::Rc;
 
-use lifeboat_shared::backup::{
-    AuditEntry, AuditList, BackupList, InstanceInfo, StartBackup, StartRestore,
-};
+use lifeboat_shared::backup::{AuditEntry, AuditList, BackupList, StartBackup, StartRestore};
 use lifeboat_shared::config::{ConfigView, PutConfig, SaveResult, SchedulePreview, VerifyReport};
 use lifeboat_shared::operation::{Operation, OperationList};
 use lifeboat_shared::{API_PREFIX, ApiError, Health};
@@ -172,9 +170,14 @@ impl Api {
         self.send_json("POST", &path, body).await
     }
 
-    /// `GET /api/v1/instance`.
-    pub async fn instance(&self) -> Result<InstanceInfo, ApiFailure> {
-        self.get_json("/instance").await
+    /// `GET /api/v1/instance`'s `namespace`, the one field the page shows. (Read as one
+    /// field: `InstanceInfo`'s deserializer, with its apps, costs the bundle kilobytes.)
+    pub async fn instance_namespace(&self) -> Result<String, ApiFailure> {
+        let value = json(&self.call("GET", "/instance", None).await?).await;
+        value
+            .and_then(|v| js_sys::Reflect::get(&v, &"namespace".into()).ok())
+            .and_then(|n| n.as_string())
+            .ok_or_else(|| ApiFailure::Network("the answer names no namespace".to_owned()))
     }
 
     /// `GET /api/v1/audit?limit=20&offset=…`: a page of the audit trail, newest first,

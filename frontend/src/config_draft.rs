@@ -241,6 +241,8 @@ pub struct ConfigDraft {
     pub cron: String,
     /// IANA time zone.
     pub timezone: String,
+    /// Scheduled backups leave apps' own data out (kept as saved; the page has no switch yet).
+    pub schedule_without_apps: bool,
     /// Retention counts as typed.
     pub keep_last: String,
     /// Daily count.
@@ -339,6 +341,7 @@ impl ConfigDraft {
             d.schedule_enabled = true;
             d.cron = s.cron.clone();
             d.timezone = s.timezone.clone();
+            d.schedule_without_apps = !s.include_apps;
         }
         d.keep_last = count_text(c.retention.keep_last);
         d.keep_daily = count_text(c.retention.keep_daily);
@@ -516,6 +519,7 @@ impl ConfigDraft {
                 schedule: self.schedule_enabled.then(|| Schedule {
                     cron: self.cron.split_whitespace().collect::<Vec<_>>().join(" "),
                     timezone: t(&self.timezone),
+                    include_apps: !self.schedule_without_apps,
                 }),
                 retention: Retention {
                     keep_last: n(&self.keep_last),
@@ -577,6 +581,7 @@ mod tests {
             schedule: Some(Schedule {
                 cron: "0 2 * * *".into(),
                 timezone: "UTC".into(),
+                include_apps: true,
             }),
             retention: Retention {
                 keep_last: 7,

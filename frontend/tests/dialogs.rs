@@ -367,6 +367,7 @@ async fn restore_needs_the_exact_phrase() {
             confirmation: "restore backup".into(),
             target_namespace: "dash".into(),
             replace_existing: false,
+            apps: None,
         }]
     );
     handle.destroy();
@@ -413,6 +414,7 @@ async fn restore_to_a_new_namespace_validates_the_name() {
             confirmation: "restore backup".into(),
             target_namespace: "dash-copy".into(),
             replace_existing: true,
+            apps: None,
         }]
     );
     handle.destroy();
@@ -445,6 +447,7 @@ async fn a_retry_presets_the_namespace_it_went_into() {
             confirmation: "restore backup".into(),
             target_namespace: "dash-copy".into(),
             replace_existing: true,
+            apps: None,
         }]
     );
     handle.destroy();
@@ -490,6 +493,7 @@ fn restore_op(status: OperationStatus) -> Operation {
             backup_id: "bk-1".into(),
             target_namespace: "dash".into(),
             requested_by: "admin".into(),
+            apps: None,
         },
         status,
         steps: vec![
@@ -687,6 +691,7 @@ async fn the_checklist_keeps_its_ticks_across_reloads_and_counts_them() {
             action: a.into(),
             subject: String::new(),
             copy: None,
+            detail: None,
         })
         .collect();
     let render = |div: &Element| {
@@ -735,16 +740,19 @@ async fn checklist_lists_each_item() {
             action: "Log in again".into(),
             subject: String::new(),
             copy: None,
+            detail: None,
         },
         ChecklistItem {
             action: "Rebuild and Deploy".into(),
             subject: "sales-dashboard".into(),
             copy: None,
+            detail: None,
         },
         ChecklistItem {
             action: "Delete and recreate from the latest commit".into(),
             subject: "workspace of sales-dashboard".into(),
             copy: None,
+            detail: None,
         },
         ChecklistItem {
             action: "Register the new redirect URI at the identity provider".into(),
@@ -752,6 +760,7 @@ async fn checklist_lists_each_item() {
             copy: Some(
                 "http://127.0.0.1:41234/auth/realms/dash/broker/corporate-sso/endpoint".into(),
             ),
+            detail: None,
         },
     ];
     let handle =

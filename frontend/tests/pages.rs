@@ -516,6 +516,7 @@ async fn a_running_backup_is_in_progress_and_blocks_backup_now() {
         OperationKind::Backup {
             description: "Before the upgrade".into(),
             trigger: Trigger::Scheduled,
+            include_apps: true,
         },
         OperationStatus::Running,
     );
@@ -560,6 +561,7 @@ fn failed_restore() -> Operation {
             backup_id: "bk-1".into(),
             target_namespace: "dash".into(),
             requested_by: "admin".into(),
+            apps: None,
         },
         OperationStatus::Failed,
     );
@@ -744,6 +746,7 @@ async fn a_retried_restore_says_for_about_how_long_the_platform_is_down() {
             backup_id: "bk-2".into(),
             target_namespace: "dash".into(),
             requested_by: "admin".into(),
+            apps: None,
         },
         OperationStatus::Succeeded,
     );
@@ -848,6 +851,7 @@ async fn cancel_asks_once_before_it_stops_a_restore_and_a_cancel_is_not_a_failur
     backup.kind = OperationKind::Backup {
         description: String::new(),
         trigger: Trigger::Scheduled,
+        include_apps: true,
     };
     let (div, handle) = render(Some(standalone_api()), vec![backup], true);
     settle().await;

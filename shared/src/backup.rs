@@ -9,7 +9,9 @@ use crate::operation::Trigger;
 /// One component of a backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Component {
-    /// `postgres` (the system database, via pgBackRest) or `configuration`.
+    /// `postgres` (the system database, via pgBackRest), `configuration`, or an app's or
+    /// workspace's data: `app/<name>/postgres`, `app/<name>/redis`, `app/<name>/files`,
+    /// `workspace/<name>/files`.
     pub name: String,
     /// The restic snapshot holding it.
     pub snapshot_id: String,
@@ -18,6 +20,28 @@ pub struct Component {
     pub pgbackrest_label: Option<String>,
     /// Size of the data the component holds, in bytes.
     pub size_bytes: u64,
+    /// Where it is in its snapshot (`dumps/app-001/postgres.dump`, `files/apps/app-001`),
+    /// for an app's or workspace's data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// How it was taken (`pgbackrest`, `pg_dump -Fc`, `redis-cli --rdb`, `restic`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// How long taking it took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+impl Component {
+    /// The app whose data this is (`app/<name>/…`), if it is an app's.
+    pub fn app(&self) -> Option<&str> {
+        self.name.strip_prefix("app/")?.split('/').next()
+    }
+
+    /// The workspace whose files these are (`workspace/<name>/files`), if they are.
+    pub fn workspace(&self) -> Option<&str> {
+        self.name.strip_prefix("workspace/")?.split('/').next()
+    }
 }
 
 /// The instance a backup came from.
@@ -72,6 +96,14 @@ impl BackupManifest {
     pub fn component(&self, name: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.name == name)
     }
+
+    /// The apps whose data the backup holds, sorted, once each.
+    pub fn apps(&self) -> Vec<&str> {
+        let mut apps: Vec<&str> = self.components.iter().filter_map(Component::app).collect();
+        apps.sort_unstable();
+        apps.dedup();
+        apps
+    }
 }
 
 /// The body of `GET /api/v1/backups`: every backup in the bucket, newest first.
@@ -114,12 +146,25 @@ pub struct DamagedBackup {
 }
 
 /// The body of `POST /api/v1/backups`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartBackup {
     /// Optional description, up to 500 characters, no control characters.
     #[serde(default)]
     pub description: String,
+    /// Whether apps' own data (their Postgres, Redis and files, and the workspaces' files)
+    /// goes in too. Default true.
+    #[serde(default = "crate::yes")]
+    pub include_apps: bool,
+}
+
+impl Default for StartBackup {
+    fn default() -> Self {
+        Self {
+            description: String::new(),
+            include_apps: true,
+        }
+    }
 }
 
 /// The body of `POST /api/v1/backups/{id}/restore`.
@@ -133,6 +178,10 @@ pub struct StartRestore {
     /// Replace an instance that already lives in `target_namespace` (other than this one).
     #[serde(default)]
     pub replace_existing: bool,
+    /// Restore only these apps' data, into the instance's own namespace, leaving the system
+    /// and every other app untouched. Absent: everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apps: Option<Vec<String>>,
 }
 
 /// The phrase a restore must be confirmed with.
@@ -166,6 +215,74 @@ pub struct InstanceInfo {
     /// Lifeboat runs one beside its Postgres.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keycloak_url: Option<String>,
+    /// Its apps that have data of their own, as App Manager records them, with how to reach
+    /// that data (by name).
+    #[serde(default)]
+    pub apps: Vec<AppInfo>,
+    /// Its workspaces and their files.
+    #[serde(default)]
+    pub workspaces: Vec<WorkspaceInfo>,
+}
+
+/// An app with data of its own: a managed Postgres database, a managed Redis, a persistent
+/// filesystem (any of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInfo {
+    /// The app's name in App Manager.
+    pub name: String,
+    /// Its managed Postgres database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<AppPostgres>,
+    /// Its managed Redis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<AppRedis>,
+    /// Its persistent filesystem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<AppFiles>,
+}
+
+/// An app's database on the instance's app-data Postgres server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppPostgres {
+    /// The database (its owner role has the same name).
+    pub database: String,
+    /// The server's TCP port on 127.0.0.1 (local runtime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The server's host name (kubernetes runtime: its Service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// An app's Redis server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRedis {
+    /// Its TCP port on 127.0.0.1 (local runtime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Its host name (kubernetes runtime: its Service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// An app's or workspace's persistent files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppFiles {
+    /// The folder holding them (local runtime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    /// The PersistentVolumeClaim holding them (kubernetes runtime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+}
+
+/// A workspace and its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceInfo {
+    /// The workspace's name in App Manager.
+    pub name: String,
+    /// Its files.
+    pub files: AppFiles,
 }
 
 /// The body of `GET /api/v1/instances`: this Lifeboat's own instance first, then the ones

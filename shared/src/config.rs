@@ -56,6 +56,9 @@ pub struct Schedule {
     pub cron: String,
     /// IANA time zone, e.g. `Europe/Berlin`.
     pub timezone: String,
+    /// Whether scheduled backups take apps' own data too (as Backup Now's `include_apps`).
+    #[serde(default = "crate::yes")]
+    pub include_apps: bool,
 }
 
 /// Which backups to keep after each successful backup. All zero keeps everything.

@@ -18,3 +18,8 @@ pub use health::{Health, HealthStatus, InstanceStart};
 
 /// The prefix of every API route.
 pub const API_PREFIX: &str = "/api/v1";
+
+/// `true`, for `#[serde(default = "crate::yes")]` on settings that default to on.
+pub(crate) fn yes() -> bool {
+    true
+}

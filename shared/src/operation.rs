@@ -59,6 +59,9 @@ pub enum OperationKind {
         description: String,
         /// Who or what started it.
         trigger: Trigger,
+        /// Whether apps' own data goes in too.
+        #[serde(default = "crate::yes")]
+        include_apps: bool,
     },
     /// A restore of a backup into a namespace.
     Restore {
@@ -68,6 +71,9 @@ pub enum OperationKind {
         target_namespace: String,
         /// Who confirmed it.
         requested_by: String,
+        /// Only these apps' data, when the restore is of some apps alone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        apps: Option<Vec<String>>,
     },
     /// A kind this bundle does not know yet.
     #[serde(other)]
@@ -230,6 +236,9 @@ pub struct ChecklistItem {
     pub action: String,
     /// What to do it to, e.g. an app's name.
     pub subject: String,
+    /// What is already done about it, in words (an app's data that came back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// Text to copy exactly, when there is some (the redirect URI an identity provider
     /// must learn): the page shows it whole with a Copy button.
     #[serde(default, skip_serializing_if = "Option::is_none")]

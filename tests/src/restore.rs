@@ -11,7 +11,7 @@ use crate::page::{click, element, fill, get_json};
 use crate::server::Lifeboat;
 
 /// The restore's steps, in order.
-pub const STEPS: [&str; 9] = [
+pub const STEPS: [&str; 10] = [
     "preflight",
     "lock",
     "fetch",
@@ -20,6 +20,7 @@ pub const STEPS: [&str; 9] = [
     "start",
     "configuration",
     "verify",
+    "apps",
     "checklist",
 ];
 
@@ -260,9 +261,16 @@ pub async fn assert_page_succeeded(browser: &Browser) -> anyhow::Result<()> {
         has("Rebuild and Deploy", "app-001") && has("Rebuild and Deploy", "app-025"),
         "the checklist does not say to rebuild app-001 and app-025: {items:?}"
     );
+    // ws-app-001's files came back with the backup: nothing to recreate.
     anyhow::ensure!(
-        has("Delete and recreate", "ws-app-001"),
-        "the checklist does not say to recreate ws-app-001: {items:?}"
+        !has("Delete and recreate", "ws-app-001"),
+        "the checklist says to recreate ws-app-001, whose files came back: {items:?}"
+    );
+    anyhow::ensure!(
+        items
+            .iter()
+            .any(|i| i.contains("app-001") && i.contains("came back")),
+        "the checklist does not say app-001's data came back: {items:?}"
     );
     Ok(())
 }

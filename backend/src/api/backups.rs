@@ -83,7 +83,10 @@ async fn start(
     let trigger = Trigger::Manual {
         by: caller.who.clone(),
     };
-    match state.jobs().start_backup(description.clone(), trigger) {
+    match state
+        .jobs()
+        .start_backup(description.clone(), trigger, body.include_apps)
+    {
         Ok(op) => {
             audit(
                 &format!("Backup Now {:?} as {}", description, op.id),
@@ -164,9 +167,15 @@ async fn restore(
             .await
             .inspect_err(|e| audit(&format!("refused: {}", e.body.code)))?;
     }
+    if let Some(apps) = &body.apps {
+        apps_refused(&state, &id, &target, apps)
+            .await
+            .inspect_err(|e| audit(&format!("refused: {}", e.body.code)))?;
+    }
     let req = RestoreRequest {
         backup_id: id.clone(),
         target,
+        apps: body.apps.clone(),
     };
     match state.jobs().start_restore(req, caller.who.clone()) {
         Ok(op) => {
@@ -182,6 +191,68 @@ async fn restore(
             audit(&format!("refused: {}", e.body.code));
             Err(e)
         }
+    }
+}
+
+/// A restore of some apps' data alone goes into this Lifeboat's own namespace and names
+/// apps the backup holds data of: else `400 apps_restore_in_place_only`, or `422
+/// unknown_app` naming the ones it does not hold (nothing is started either way).
+async fn apps_refused(
+    state: &AppState,
+    id: &str,
+    target: &crate::jobs::restore::Resolved,
+    apps: &[String],
+) -> Result<(), AppError> {
+    let own = state.instance().map(|i| i.namespace().to_owned());
+    if own.as_deref() != Some(target.namespace.as_str()) {
+        return Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            "apps_restore_in_place_only",
+            "some apps' data alone is restored into this instance's own namespace only",
+        )
+        .with_hint("leave `apps` out to restore everything into another namespace"));
+    }
+    if apps.is_empty() {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_app",
+            "`apps` names no app",
+        )
+        .with_hint("name at least one app, or leave `apps` out to restore everything"));
+    }
+    let unknown_app = |names: Vec<String>| {
+        AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_app",
+            format!("backup {id} holds no data of app {}", names.join(", ")),
+        )
+        .with_hint("choose apps the backup lists (GET /api/v1/backups/{id})")
+    };
+    let bad: Vec<String> = apps
+        .iter()
+        .filter(|a| !crate::secrets::is_dns1123_label(a))
+        .map(|a| crate::error::quote(a))
+        .collect();
+    if !bad.is_empty() {
+        return Err(unknown_app(bad));
+    }
+    let manifest = match catalog::get(&current_target(state).await?, id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            return Err(AppError::not_found(format!(
+                "no backup {id} in the catalog"
+            )));
+        }
+        Err(e) => return Err(storage_error(&e)),
+    };
+    let unknown: Vec<String> = crate::jobs::apps::unknown(&manifest, apps)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(unknown_app(unknown))
     }
 }
 

@@ -24,10 +24,17 @@ async fn list(State(state): State<AppState>) -> Json<InstanceList> {
 }
 
 async fn info(State(state): State<AppState>) -> Result<Json<InstanceInfo>, AppError> {
-    state
-        .instance()
-        .map(|i| Json(i.info()))
-        .ok_or_else(|| instance_starting(&state))
+    let instance = state.instance().ok_or_else(|| instance_starting(&state))?;
+    let mut info = instance.info();
+    // The apps' data as App Manager records it; the rest answers when that cannot be read.
+    match instance.app_data().await {
+        Ok((apps, workspaces)) => {
+            info.apps = apps;
+            info.workspaces = workspaces;
+        }
+        Err(e) => tracing::warn!(error = %e, "the apps' data could not be listed"),
+    }
+    Ok(Json(info))
 }
 
 /// `503 instance_starting`: the instance is not up yet, so nothing may touch it. Says why

@@ -23,6 +23,12 @@ pub enum Tool {
     PgCtl,
     /// `initdb` (create a cluster).
     Initdb,
+    /// `pg_dump` (an app's database, custom format).
+    PgDump,
+    /// `pg_restore` (an app's database).
+    PgRestore,
+    /// `redis-cli` (an app's Redis: its RDB, its keys).
+    RedisCli,
 }
 
 impl Tool {
@@ -34,6 +40,9 @@ impl Tool {
             Self::Psql => "psql",
             Self::PgCtl => "pg_ctl",
             Self::Initdb => "initdb",
+            Self::PgDump => "pg_dump",
+            Self::PgRestore => "pg_restore",
+            Self::RedisCli => "redis-cli",
         }
     }
 }
@@ -48,6 +57,10 @@ pub enum Volume {
     BackupStaging(String),
     /// Where the restore with this operation id fetches its snapshot.
     RestoreStaging(String),
+    /// The apps' and workspaces' data of the instance in this namespace, as a backup reads
+    /// it: `files/` (their persistent files, live) and `dumps/` (their databases and Redis,
+    /// staged for the backup).
+    AppData(String),
 }
 
 /// A path inside a [`Volume`] (`rel` is relative; empty means the volume itself).

@@ -114,6 +114,7 @@ mod tests {
         Schedule {
             cron: cron.into(),
             timezone: tz.into(),
+            include_apps: true,
         }
     }
 

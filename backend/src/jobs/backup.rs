@@ -7,18 +7,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lifeboat_shared::backup::{BackupManifest, Component, SourceInstance};
-use lifeboat_shared::operation::{OperationKind, Outcome, Progress, Trigger};
+use lifeboat_shared::operation::{OperationKind, Outcome, Trigger};
 use tokio_util::sync::CancellationToken;
 
 use super::bucket::{
     current_target, open_error, open_repo, run_tool, take_lock, tools_present, while_locked,
 };
 use super::context::JobCtx;
-use super::measure::{PgbackrestProgress, exit_text, human, rate, readable_item};
+use super::measure::{PgbackrestProgress, exit_text, human};
 use super::step::{StepError, StepFailure, failed, step};
 use crate::command::Stream;
 use crate::operations::clock;
-use crate::restic::backup::{self as rb, BackupMessage};
+use crate::restic::backup as rb;
 use crate::runtime::Instance;
 use crate::storage::repository::RepoError;
 use crate::storage::usage::{self, Usage};
@@ -32,6 +32,7 @@ pub fn backup_steps() -> Vec<lifeboat_shared::operation::Step> {
         ("postgres", "Back up the system Postgres (pgBackRest)"),
         ("configuration", "Export the configuration"),
         ("upload", "Upload to the bucket (restic)"),
+        ("apps", "Back up the apps' data (databases, Redis, files)"),
         ("catalog", "Write the catalog entry"),
         ("retention", "Apply retention"),
     ])
@@ -45,7 +46,7 @@ struct Preflight {
 
 /// Runs the whole backup; `Ok` names the new catalog entry.
 pub async fn run(ctx: &JobCtx) -> Result<Outcome, StepFailure> {
-    ctx.set_weights(&[("postgres", 0.5), ("upload", 0.5)]);
+    ctx.set_weights(&[("postgres", 0.4), ("upload", 0.4), ("apps", 0.2)]);
     let started_at = clock::now();
     let backup_id = clock::new_id("bk");
     let pre = step(ctx, "preflight", preflight(ctx)).await?;
@@ -79,14 +80,29 @@ async fn locked(
     let config_bytes = step(ctx, "configuration", export_config(pre.instance.as_ref())).await?;
     let before = usage::measure(&pre.target).await.ok();
     let summary = step(ctx, "upload", upload(ctx, pre, backup_id)).await?;
-    let added = added_to_bucket(&pre.target, before, &summary).await;
-    let (description, trigger) = match ctx.kind() {
+    let (description, trigger, include_apps) = match ctx.kind() {
         Some(OperationKind::Backup {
             description,
             trigger,
-        }) => (description, trigger),
-        _ => (String::new(), Trigger::Scheduled),
+            include_apps,
+        }) => (description, trigger, include_apps),
+        _ => (String::new(), Trigger::Scheduled, true),
     };
+    let apps = step(
+        ctx,
+        "apps",
+        super::apps::back_up(
+            ctx,
+            &pre.target,
+            pre.instance.as_ref(),
+            backup_id,
+            include_apps,
+        ),
+    )
+    .await
+    .inspect_err(|_| forget_orphan(ctx, pre, &summary.snapshot_id))?;
+    let added = added_to_bucket(&pre.target, before, &summary).await
+        + apps.iter().map(|a| a.added).sum::<u64>();
     let manifest = BackupManifest {
         id: backup_id.to_owned(),
         started_at: started_at.to_owned(),
@@ -100,22 +116,31 @@ async fn locked(
         platform_version: pre.instance.platform_version(),
         lifeboat_version: env!("CARGO_PKG_VERSION").to_owned(),
         postgres_major: pg.postgres_major.unwrap_or(15),
-        components: vec![
+        components: [
             Component {
                 name: "postgres".into(),
                 snapshot_id: summary.snapshot_id.clone(),
                 pgbackrest_label: Some(pg.label.clone()),
                 size_bytes: pg.size_bytes,
+                path: Some("pgbackrest".into()),
+                method: Some("pgbackrest".into()),
+                duration_ms: Some(pg.duration_ms),
             },
             Component {
                 name: "configuration".into(),
                 snapshot_id: summary.snapshot_id.clone(),
                 pgbackrest_label: None,
                 size_bytes: config_bytes,
+                path: Some("config".into()),
+                method: None,
+                duration_ms: None,
             },
-        ],
+        ]
+        .into_iter()
+        .chain(apps.iter().flat_map(|a| a.components.iter().cloned()))
+        .collect(),
         bytes_added: added,
-        size_bytes: summary.total_bytes_processed,
+        size_bytes: summary.total_bytes_processed + apps.iter().map(|a| a.processed).sum::<u64>(),
         encrypted: pre.target.restic.has_passphrase(),
         key_fingerprint: pre.key_fingerprint.clone(),
         counts: pg.counts,
@@ -127,7 +152,12 @@ async fn locked(
             .map_err(|e| failed("catalog_write_failed", e.to_string(), None))
     })
     .await
-    .inspect_err(|_| forget_orphan(ctx, pre, &summary.snapshot_id))?;
+    .inspect_err(|_| {
+        forget_orphan(ctx, pre, &summary.snapshot_id);
+        for a in &apps {
+            forget_orphan(ctx, pre, &a.snapshot_id);
+        }
+    })?;
     // The backup exists from here on; retention problems are warnings, not failures.
     if let Err(f) = step(ctx, "retention", retention(ctx, pre)).await {
         ctx.warn(format!("retention was not applied: {}", f.error));
@@ -277,6 +307,7 @@ async fn staging_full(instance: &dyn Instance, during: &str, words: &str) -> Ste
 
 /// What the Postgres step produced.
 struct PgResult {
+    duration_ms: u64,
     label: String,
     size_bytes: u64,
     postgres_major: Option<u32>,
@@ -295,7 +326,9 @@ async fn postgres(
         }
     };
     let run = instance.postgres_run().await;
+    let started = Instant::now();
     let out = run_tool(ctx, crate::pgbackrest::backup_full(&config), &mut on_line).await?;
+    let duration_ms = started.elapsed().as_millis() as u64;
     if out.exit_code != Some(0) {
         let words = out.tail(|_| false);
         if staging_filled(instance, &words).await {
@@ -350,6 +383,7 @@ async fn postgres(
     };
     Ok((
         PgResult {
+            duration_ms,
             label: last.label,
             size_bytes: last.size_bytes,
             postgres_major: last.postgres_major,
@@ -375,64 +409,15 @@ async fn upload(
     pre: &Preflight,
     backup_id: &str,
 ) -> Result<(rb::Summary, Option<String>), StepError> {
-    let namespace = pre.instance.namespace();
-    let tags = vec![
-        "lifeboat".to_owned(),
-        format!("backup={backup_id}"),
-        format!("namespace={namespace}"),
-        format!("instance={}", pre.instance.id()),
-    ];
-    let mut cmd = rb::backup_command(
-        &pre.target.restic,
-        &host_name(namespace),
-        &tags,
+    let summary = super::snapshot::snapshot(
+        ctx,
+        &pre.target,
+        pre.instance.as_ref(),
+        backup_id,
+        pre.instance.backup_staging().place(),
         &["pgbackrest", "config"],
-    );
-    cmd.cwd = Some(pre.instance.backup_staging().place());
-    let started = Instant::now();
-    let mut summary = None;
-    let mut errors = Vec::new();
-    let mut on_line = |_: Stream, line: &str| match rb::parse_backup_line(line) {
-        BackupMessage::Status(s) => ctx.progress(Progress {
-            bytes_done: s.bytes_done,
-            bytes_total: (s.total_bytes > 0).then_some(s.total_bytes),
-            files_done: s.files_done,
-            files_total: (s.total_files > 0).then_some(s.total_files),
-            rate_bytes_per_sec: rate(s.bytes_done, started),
-            eta_seconds: s.seconds_remaining.map(|s| s as f64),
-            current: s.current_files.first().map(|f| readable_item(f)),
-            ..Progress::default()
-        }),
-        BackupMessage::Summary(s) => summary = Some(s),
-        BackupMessage::Error(e) => errors.push(e),
-        BackupMessage::Other => {}
-    };
-    let out = run_tool(ctx, cmd, &mut on_line).await?;
-    for e in errors {
-        ctx.warn(format!("restic: {e}"));
-    }
-    match crate::restic::Exit::of(&out) {
-        crate::restic::Exit::Ok => {}
-        crate::restic::Exit::Partial => ctx.warn("restic could not read some files".into()),
-        _ => {
-            return Err(failed(
-                "restic_failed",
-                format!(
-                    "restic backup failed (exit {}): {}",
-                    exit_text(out.exit_code),
-                    crate::restic::output_tail(&out)
-                ),
-                Some("check the bucket and its free space, then run the backup again"),
-            ));
-        }
-    }
-    let summary = summary.ok_or_else(|| {
-        failed(
-            "restic_failed",
-            "restic finished without reporting a snapshot",
-            None,
-        )
-    })?;
+    )
+    .await?;
     let detail = format!(
         "snapshot {} ({} processed, {} added)",
         summary.snapshot_id,
@@ -460,7 +445,7 @@ async fn forget(
 
 async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>), StepError> {
     let policy = ctx.config().retention().await;
-    let host = host_name(pre.instance.namespace());
+    let host = super::snapshot::host_name(pre.instance.namespace());
     let Some(plan) = rb::forget_command(&pre.target.restic, &policy, &host, "lifeboat") else {
         return Ok(((), Some("no retention policy: every backup is kept".into())));
     };
@@ -538,9 +523,4 @@ fn forget_orphan(ctx: &JobCtx, pre: &Preflight, snapshot: &str) {
             _ => tracing::warn!(%snapshot, "cannot forget a snapshot that has no catalog entry"),
         }
     });
-}
-
-/// restic's host name for an instance's snapshots (retention groups by it).
-pub fn host_name(namespace: &str) -> String {
-    format!("lifeboat-{namespace}")
 }

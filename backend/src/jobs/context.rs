@@ -363,6 +363,7 @@ mod tests {
                 kind: OperationKind::Backup {
                     description: String::new(),
                     trigger: Trigger::Scheduled,
+                    include_apps: true,
                 },
                 status: OperationStatus::Running,
                 steps: crate::jobs::backup_steps(),

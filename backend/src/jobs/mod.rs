@@ -7,6 +7,7 @@
 //! cancels every job and records it as interrupted. At start, [`supervisor::recover`] marks
 //! whatever was left running by a killed Lifeboat as interrupted and releases its lock.
 
+pub mod apps;
 pub mod backup;
 pub mod bucket;
 pub mod context;
@@ -14,6 +15,7 @@ pub mod deps;
 pub mod measure;
 pub mod restore;
 pub mod schedule;
+pub mod snapshot;
 pub mod step;
 pub mod supervisor;
 
@@ -92,11 +94,13 @@ impl Jobs {
         self: &Arc<Self>,
         description: String,
         trigger: Trigger,
+        include_apps: bool,
     ) -> Result<Operation, JobsError> {
         self.start(
             OperationKind::Backup {
                 description,
                 trigger,
+                include_apps,
             },
             backup::backup_steps(),
             Box::new(|ctx| Box::pin(backup::run(ctx))),
@@ -115,8 +119,9 @@ impl Jobs {
                 backup_id: req.backup_id.clone(),
                 target_namespace: req.target.namespace.clone(),
                 requested_by,
+                apps: req.apps.clone(),
             },
-            restore::restore_steps(matches!(req.target.kind, restore::TargetKind::New { .. })),
+            restore::steps_of(&req),
             Box::new(move |ctx| Box::pin(restore::run(ctx, req))),
         )
     }

@@ -37,7 +37,7 @@ pub fn spawn(jobs: &Arc<Jobs>) {
                         },
                     };
                     if due <= now {
-                        run_once(&jobs);
+                        run_once(&jobs, schedule.as_ref().is_none_or(|s| s.include_apps));
                         next = None;
                         continue;
                     }
@@ -57,8 +57,8 @@ pub fn spawn(jobs: &Arc<Jobs>) {
     });
 }
 
-fn run_once(jobs: &Arc<Jobs>) {
-    match jobs.start_backup(String::new(), Trigger::Scheduled) {
+fn run_once(jobs: &Arc<Jobs>, include_apps: bool) {
+    match jobs.start_backup(String::new(), Trigger::Scheduled, include_apps) {
         Ok(op) => {
             tracing::info!(operation = %op.id, "scheduled backup started");
             jobs.audit().record(
@@ -102,6 +102,7 @@ mod tests {
                 kind: OperationKind::Backup {
                     description: String::new(),
                     trigger: Trigger::Manual { by: "admin".into() },
+                    include_apps: true,
                 },
                 status: OperationStatus::Running,
                 steps: vec![],
@@ -114,7 +115,7 @@ mod tests {
             })
             .unwrap();
         let _held = jobs.gate().try_enter("op-running").unwrap();
-        run_once(&jobs);
+        run_once(&jobs, true);
         let skipped: Vec<Operation> = jobs
             .operations()
             .list()

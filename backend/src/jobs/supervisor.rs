@@ -272,6 +272,7 @@ pub fn record_skip(jobs: &JobDeps, running: &str) {
         kind: lifeboat_shared::operation::OperationKind::Backup {
             description: String::new(),
             trigger: lifeboat_shared::operation::Trigger::Scheduled,
+            include_apps: true,
         },
         status: OperationStatus::Cancelled,
         steps,

@@ -194,6 +194,7 @@ mod tests {
             kind: OperationKind::Backup {
                 description: String::new(),
                 trigger: Trigger::Scheduled,
+                include_apps: true,
             },
             status: OperationStatus::Pending,
             steps: vec![],

@@ -82,6 +82,9 @@ pub enum InstanceError {
     /// The instance's Keycloak did not start, or its realms could not be laid out.
     #[error("Keycloak: {0}")]
     Keycloak(String),
+    /// An app's data service (its Postgres database, its Redis) failed what was asked.
+    #[error("{0}")]
+    App(String),
 }
 
 impl InstanceError {

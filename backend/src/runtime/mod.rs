@@ -16,6 +16,7 @@
 //! `kubernetes/` with a Dash Enterprise namespace on an API server (its tools run in
 //! Lifeboat's own pod, through the same process runner).
 
+pub mod apps;
 pub mod error;
 pub mod host;
 pub mod kubernetes;
@@ -24,13 +25,14 @@ pub mod local;
 
 use std::sync::Arc;
 
-use lifeboat_shared::backup::InstanceInfo;
+use lifeboat_shared::backup::{AppInfo, InstanceInfo, WorkspaceInfo};
 use tokio_util::sync::CancellationToken;
 
 use crate::command::{Place, Stream, ToolCommand, ToolOutput};
 use crate::config_store::ConfigStore;
 use crate::secrets::SecretSource;
 
+pub use apps::{AppPart, Owner, PartKind};
 pub use error::{InstanceError, RuntimeError, StagingError};
 use host::marker::RestoreMarker;
 use host::sql::SystemSql;
@@ -234,6 +236,36 @@ pub trait Instance: Send + Sync + std::fmt::Debug {
     /// of no return): while it names an operation, Lifeboat will not start its Postgres.
     /// Written once in [`RestoreMarker`]; a runtime says only where it is kept.
     fn restore_marker(&self) -> RestoreMarker;
+
+    /// Its apps that have data of their own and its workspaces, as App Manager records
+    /// them (its `appmanager` database), each with how it is reached here.
+    async fn app_data(&self) -> Result<(Vec<AppInfo>, Vec<WorkspaceInfo>), InstanceError>;
+
+    /// Where a backup reads its apps' data (`files/`, `dumps/`; see [`apps`]): the root of
+    /// the apps' snapshot.
+    fn app_data_place(&self) -> Place;
+
+    /// Stages `part` for a backup below [`Instance::app_data_place`]: an app's database
+    /// with `pg_dump -Fc`, its Redis as a point-in-time RDB (`redis-cli --rdb`, which does
+    /// not block the server); files are read where they live. Returns the part's bytes.
+    async fn stage_app_part(
+        &self,
+        part: &AppPart,
+        cancel: CancellationToken,
+    ) -> Result<u64, InstanceError>;
+
+    /// Empties what [`Instance::stage_app_part`] staged (`dumps/`), leaving it in place.
+    async fn clear_app_staging(&self) -> Result<(), InstanceError>;
+
+    /// Restores `part` from `from` (the root of a fetched apps' snapshot), creating what is
+    /// missing here first (its database and role, its Redis, its folder) and stopping and
+    /// starting its Redis around the restore; returns what it did, in words.
+    async fn restore_app_part(
+        &self,
+        part: &AppPart,
+        from: &Place,
+        cancel: CancellationToken,
+    ) -> Result<String, InstanceError>;
 
     /// The restore replacing this instance's data, if one started and did not finish.
     fn restoring(&self) -> Option<String> {

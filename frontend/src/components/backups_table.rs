@@ -40,6 +40,7 @@ fn running_row(op: &Operation, now: Option<f64>) -> Html {
         OperationKind::Backup {
             description,
             trigger: t,
+            ..
         } => (description.clone(), trigger(t)),
         _ => (String::new(), String::new()),
     };

@@ -65,6 +65,7 @@ pub fn checklist(items_in: &[ChecklistItem], op: &str, redraw: Callback<()>) -> 
                 <label for={id}>
                     <strong>{ item.action.clone() }</strong>
                     if !item.subject.is_empty() { { ": " }{ item.subject.clone() } }
+                    if let Some(d) = &item.detail { { " (" }{ d.clone() }{ ")" } }
                 </label>
                 if let Some(text) = &item.copy {
                     <code class="lb-copy" data-testid="checklist-copy">{ text.clone() }</code>

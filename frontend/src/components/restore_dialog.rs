@@ -98,6 +98,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
                     confirmation: RESTORE_CONFIRMATION.to_owned(),
                     target_namespace: target_namespace.clone(),
                     replace_existing,
+                    apps: None,
                 });
             }
         })

@@ -72,7 +72,7 @@ pub fn backup_restore_page() -> Html {
     let stored = use_fetch((finished, *backups_reload), |api| async move {
         api.bucket_stored().await
     });
-    let instance = use_fetch((), |api| async move { api.instance().await });
+    let instance = use_fetch((), |api| async move { api.instance_namespace().await });
     // The audit trail is fetched again when an operation starts or ends.
     let changed = use_since_load(
         live.current().map(|o| (o.id.clone(), o.status)),
@@ -127,7 +127,7 @@ pub fn backup_restore_page() -> Html {
         on_restore,
         on_reload: reload(&backups_reload),
     };
-    let instance_namespace = instance.ok().map(|i| AttrValue::from(i.namespace.clone()));
+    let instance_namespace = instance.ok().map(|n| AttrValue::from(n.clone()));
     let unavailable = match (&*dialog, backups.ok()) {
         (Dialog::Restore(b), Some(list)) => live.unavailable_for(&list.backups, b.size_bytes),
         _ => None,
@@ -168,7 +168,12 @@ fn use_start(
         use_action(move |api: Api, description: String| {
             let (ops, dialog, announcement) = (ops.clone(), dialog.clone(), announcement.clone());
             async move {
-                let op = api.start_backup(&StartBackup { description }).await?;
+                let op = api
+                    .start_backup(&StartBackup {
+                        description,
+                        include_apps: true,
+                    })
+                    .await?;
                 follow(ops.as_ref(), None, op);
                 announcement.set("The backup has started.".to_owned());
                 dialog.set(Dialog::Closed);

@@ -55,11 +55,7 @@ async fn load_retry(
                 ),
             })
         })?;
-    let own_namespace = api
-        .instance()
-        .await
-        .ok()
-        .map(|i| AttrValue::from(i.namespace));
+    let own_namespace = api.instance_namespace().await.ok().map(AttrValue::from);
     let unavailable_secs = live.and_then(|s| s.unavailable_for(&list.backups, backup.size_bytes));
     Ok(Retry {
         backup,

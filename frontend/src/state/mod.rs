@@ -164,6 +164,7 @@ mod tests {
             kind: OperationKind::Backup {
                 description: String::new(),
                 trigger: Trigger::Scheduled,
+                include_apps: true,
             },
             status,
             steps: vec![],
@@ -216,6 +217,7 @@ mod tests {
             backup_id: "bk-1".into(),
             target_namespace: "dash".into(),
             requested_by: "admin".into(),
+            apps: None,
         };
         let mut stop = step("stop");
         stop.started_at = Some("2026-11-25T11:00:10Z".into());

@@ -188,6 +188,7 @@ mod tests {
                 backup_id: "b".into(),
                 target_namespace: "dash".into(),
                 requested_by: String::new(),
+                apps: None,
             },
             status,
             steps: vec![Step {
@@ -217,6 +218,7 @@ mod tests {
         let backup = OperationKind::Backup {
             description: String::new(),
             trigger: lifeboat_shared::operation::Trigger::Scheduled,
+            include_apps: true,
         };
         assert!(typical_durations(&backup, &past).is_empty());
     }

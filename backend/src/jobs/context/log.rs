@@ -35,6 +35,9 @@ pub fn tool_name(tool: Tool) -> &'static str {
         Tool::Psql => "psql",
         Tool::PgCtl => "pg_ctl",
         Tool::Initdb => "initdb",
+        Tool::PgDump => "pg_dump",
+        Tool::PgRestore => "pg_restore",
+        Tool::RedisCli => "redis-cli",
     }
 }
 

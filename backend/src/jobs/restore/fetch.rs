@@ -9,6 +9,7 @@ use lifeboat_shared::operation::Progress;
 use tokio_util::sync::CancellationToken;
 
 use super::preflight::Plan;
+use crate::command::Place;
 use crate::jobs::bucket::{open_error, run_tool};
 use crate::jobs::context::JobCtx;
 use crate::jobs::measure::{exit_text, human, rate_and_eta};
@@ -98,6 +99,30 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
             human((bytes as f64 / secs.max(0.001)) as u64)
         )),
     ))
+}
+
+/// Fetches the apps' parts the plan restores, from their snapshot, into `into`: all of the
+/// snapshot when `all`, else only those parts' paths (`restic restore --include`).
+pub(super) async fn fetch_apps(
+    ctx: &JobCtx,
+    plan: &Plan,
+    all: bool,
+    into: Place,
+) -> Result<(), StepError> {
+    let Some((_, first)) = plan.apps.first() else {
+        return Ok(());
+    };
+    let mut cmd = rb::restore_command(&plan.target.restic, &first.snapshot_id, into);
+    if !all {
+        for (part, _) in &plan.apps {
+            cmd.args.push(format!("--include=/{}", part.path()).into());
+        }
+    }
+    let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
+    if out.exit_code != Some(0) {
+        return Err(why_not_fetched(plan, &out).await);
+    }
+    Ok(())
 }
 
 /// Why restic's restore failed, as the step's error: a wrong passphrase, no repository, a

@@ -49,8 +49,29 @@ pub fn restore_steps(new_namespace: bool) -> Vec<Step> {
         ),
         ("configuration", "Re-apply the configuration"),
         ("verify", "Verify the restored data"),
+        ("apps", "Restore the apps' data (databases, Redis, files)"),
         ("checklist", "Prepare the post-restore checklist"),
     ])
+}
+
+/// The steps of a restore of some apps' data alone (the system is not touched).
+pub fn app_restore_steps() -> Vec<Step> {
+    super::step::pending_steps(&[
+        ("preflight", "Pre-flight checks"),
+        ("lock", "Take the bucket lock"),
+        ("fetch", "Fetch the apps' data from the bucket (restic)"),
+        ("apps", "Restore the apps' data (databases, Redis, files)"),
+        ("checklist", "Prepare the post-restore checklist"),
+    ])
+}
+
+/// The steps `req` runs.
+pub fn steps_of(req: &RestoreRequest) -> Vec<Step> {
+    if req.apps.is_some() {
+        app_restore_steps()
+    } else {
+        restore_steps(matches!(req.target.kind, TargetKind::New { .. }))
+    }
 }
 
 /// Less free than this beside a data directory is a full disk (a WAL segment is 16 MiB).
@@ -67,7 +88,16 @@ pub fn incomplete_text(namespace: &str) -> String {
 /// Runs the whole restore.
 pub async fn run(ctx: &JobCtx, req: RestoreRequest) -> Result<Outcome, StepFailure> {
     // Fetch and pgBackRest move the data; starting Postgres replays WAL.
-    ctx.set_weights(&[("fetch", 0.45), ("postgres", 0.45), ("start", 0.1)]);
+    if req.apps.is_some() {
+        ctx.set_weights(&[("fetch", 0.5), ("apps", 0.5)]);
+    } else {
+        ctx.set_weights(&[
+            ("fetch", 0.4),
+            ("postgres", 0.4),
+            ("start", 0.1),
+            ("apps", 0.1),
+        ]);
+    }
     let plan = step(ctx, "preflight", preflight::check(ctx, &req)).await?;
     let (instance_id, namespace) = match &plan.kind {
         TargetKind::Existing(i) => (i.id().to_owned(), i.namespace().to_owned()),
@@ -85,7 +115,10 @@ pub async fn run(ctx: &JobCtx, req: RestoreRequest) -> Result<Outcome, StepFailu
 }
 
 async fn locked(ctx: &JobCtx, plan: &Plan) -> Result<Outcome, StepFailure> {
-    step(ctx, "fetch", fetch::fetch(ctx, plan)).await?;
+    if plan.apps_only {
+        return apps_only(ctx, plan).await;
+    }
+    step(ctx, "fetch", fetch_all(ctx, plan)).await?;
     // The point of no return: from here the target is being replaced.
     let (instance, created) = step(ctx, "stop", stop(ctx, plan)).await?;
     let result = replace(ctx, plan, &instance).await;
@@ -120,8 +153,108 @@ async fn replace(
     step(ctx, "start", start(ctx, instance)).await?;
     step(ctx, "configuration", reapply_config(plan, instance)).await?;
     step(ctx, "verify", verify(plan, instance)).await?;
-    let checklist = step(ctx, "checklist", checklist(ctx, plan, instance)).await?;
+    let from = plan.staging.place().join(APPS_FETCHED);
+    let restored = step(
+        ctx,
+        "apps",
+        crate::jobs::apps::restore(ctx, instance, &plan.apps, &from),
+    )
+    .await?;
+    let checklist = step(ctx, "checklist", checklist(ctx, plan, instance, &restored)).await?;
     Ok(Outcome::Restore { checklist })
+}
+
+/// Where in the staging the apps' snapshot is fetched.
+const APPS_FETCHED: &str = "appdata";
+
+/// The system's snapshot, then the apps' (everything in it).
+async fn fetch_all(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<String>), StepError> {
+    let ((), detail) = fetch::fetch(ctx, plan).await?;
+    let into = plan.staging.place().join(APPS_FETCHED);
+    fetch::fetch_apps(ctx, plan, true, into).await?;
+    let detail = match (detail, plan.apps.len()) {
+        (d, 0) => d,
+        (Some(d), n) => Some(format!("{d}; the apps' data ({n} parts)")),
+        (None, n) => Some(format!("the apps' data ({n} parts)")),
+    };
+    Ok(((), detail))
+}
+
+/// A restore of some apps' data alone: nothing of the system is touched, and only those
+/// apps' parts are fetched.
+async fn apps_only(ctx: &JobCtx, plan: &Plan) -> Result<Outcome, StepFailure> {
+    let TargetKind::Existing(instance) = &plan.kind else {
+        return Err(StepFailure {
+            step: "fetch",
+            error: failed(
+                "apps_restore_in_place_only",
+                "some apps' data alone is restored into an existing instance only",
+                None,
+            ),
+        });
+    };
+    let into = plan.staging.place().join(APPS_FETCHED);
+    step(ctx, "fetch", async {
+        plan.staging
+            .reset()
+            .await
+            .map_err(|e| failed("fetch_failed", e.to_string(), None))?;
+        fetch::fetch_apps(ctx, plan, false, into.clone()).await?;
+        let bytes: u64 = plan.apps.iter().map(|(_, c)| c.size_bytes).sum();
+        Ok((
+            (),
+            Some(format!("{} parts ({})", plan.apps.len(), human(bytes))),
+        ))
+    })
+    .await?;
+    let restored = step(
+        ctx,
+        "apps",
+        crate::jobs::apps::restore(ctx, instance.as_ref(), &plan.apps, &into),
+    )
+    .await?;
+    let checklist = step(ctx, "checklist", async {
+        let items = app_items(&restored, None);
+        let n = items.len();
+        Ok((items, Some(format!("{n} apps whose data came back"))))
+    })
+    .await?;
+    Ok(Outcome::Restore { checklist })
+}
+
+/// One checklist item per app whose data came back (`workspaces`, when given, gets the
+/// workspaces whose files came back).
+fn app_items(
+    restored: &[crate::runtime::AppPart],
+    workspaces: Option<&mut std::collections::BTreeSet<String>>,
+) -> Vec<ChecklistItem> {
+    use crate::runtime::PartKind;
+    let mut by_app: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    let mut ws = std::collections::BTreeSet::new();
+    for p in restored {
+        match p.app_name() {
+            Some(app) => by_app.entry(app).or_default().push(match p.kind {
+                PartKind::Postgres => "Postgres database",
+                PartKind::Redis => "Redis",
+                PartKind::Files => "files",
+            }),
+            None => {
+                ws.insert(p.name().to_owned());
+            }
+        }
+    }
+    if let Some(w) = workspaces {
+        *w = ws;
+    }
+    by_app
+        .into_iter()
+        .map(|(app, what)| ChecklistItem {
+            action: "Restart the app: its data came back".into(),
+            subject: app.to_owned(),
+            copy: None,
+            detail: Some(format!("its {} came back", what.join(", "))),
+        })
+        .collect()
 }
 
 /// Stops the target's Postgres (or creates the new instance) and marks it as being replaced.
@@ -422,6 +555,7 @@ async fn checklist(
     ctx: &JobCtx,
     plan: &Plan,
     instance: &dyn Instance,
+    restored: &[crate::runtime::AppPart],
 ) -> Result<(Vec<ChecklistItem>, Option<String>), StepError> {
     let (apps, workspaces) = instance
         .sql()
@@ -436,16 +570,29 @@ async fn checklist(
             instance.namespace()
         ),
         copy: None,
+        detail: None,
     }];
+    let mut files_back = std::collections::BTreeSet::new();
+    let came_back: std::collections::BTreeMap<String, Option<String>> =
+        app_items(restored, Some(&mut files_back))
+            .into_iter()
+            .map(|i| (i.subject, i.detail))
+            .collect();
     items.extend(apps.iter().map(|a| ChecklistItem {
         action: "Rebuild and Deploy".into(),
         subject: a.clone(),
         copy: None,
+        detail: came_back.get(a).cloned().flatten(),
     }));
+    let workspaces: Vec<String> = workspaces
+        .into_iter()
+        .filter(|w| !files_back.contains(w))
+        .collect();
     items.extend(workspaces.iter().map(|w| ChecklistItem {
         action: "Delete and recreate from the latest commit".into(),
         subject: w.clone(),
         copy: None,
+        detail: None,
     }));
     // In another namespace Keycloak answers at another address: each identity provider
     // still sends its users back to the old one until it knows the new broker endpoint.
@@ -469,6 +616,7 @@ async fn checklist(
                     copy: keycloak
                         .as_ref()
                         .map(|k| format!("{}{path}", k.trim_end_matches('/'))),
+                    detail: None,
                 }
             })),
             Err(e) => ctx.warn(format!(

@@ -20,6 +20,8 @@ pub struct RestoreRequest {
     pub backup_id: String,
     /// Where to.
     pub target: Resolved,
+    /// Only these apps' data (into the instance's own namespace), when asked.
+    pub apps: Option<Vec<String>>,
 }
 
 /// Everything pre-flight established.
@@ -34,6 +36,10 @@ pub struct Plan {
     pub(super) staging: Arc<dyn Staging>,
     /// An earlier restore into this target stopped half-way.
     pub(super) was_incomplete: bool,
+    /// The apps' and workspaces' data to bring back.
+    pub(super) apps: Vec<(crate::runtime::AppPart, lifeboat_shared::backup::Component)>,
+    /// Only that: the system and every other app stay as they are.
+    pub(super) apps_only: bool,
 }
 
 /// Why a restore request is refused before anything is recorded.
@@ -173,9 +179,15 @@ pub(super) async fn check(
         return Err(version_mismatch(manifest.postgres_major, local));
     }
     let is_new = matches!(req.target.kind, TargetKind::New { .. });
-    // The fetch writes the whole backup; a new instance then gets its own data directory.
+    let apps = apps_asked(&manifest, req.apps.as_deref())?;
+    // The fetch writes the whole backup (or the apps' parts asked); a new instance then
+    // gets its own data directory.
     let postgres_bytes = manifest.component("postgres").map_or(0, |c| c.size_bytes);
-    let need = manifest.size_bytes + if is_new { postgres_bytes } else { 0 };
+    let need = if req.apps.is_some() {
+        apps.iter().map(|(_, c)| c.size_bytes).sum::<u64>() * 2
+    } else {
+        manifest.size_bytes + if is_new { postgres_bytes } else { 0 }
+    };
     let want = need + need / 10 + 16 * 1024 * 1024;
     let staging = runtime.restore_staging(&ctx.id);
     if let Some(avail) = staging.free_bytes().await
@@ -195,15 +207,14 @@ pub(super) async fn check(
         TargetKind::Existing(i) => i.restoring().is_some(),
         TargetKind::New { .. } => false,
     };
-    let detail = format!(
-        "backup {} of namespace {} ({}, PostgreSQL {}); into {} namespace {}",
-        manifest.id,
-        manifest.source.namespace,
-        human(manifest.size_bytes),
-        manifest.postgres_major,
-        if is_new { "new" } else { "existing" },
-        req.target.namespace,
-    );
+    if was_incomplete && req.apps.is_some() {
+        return Err(failed(
+            "instance_incomplete",
+            "a restore into this instance did not finish: its system Postgres is stopped, so no app's data can be restored alone",
+            Some("run the whole restore again first"),
+        ));
+    }
+    let detail = describe(&manifest, req, apps.len());
     Ok((
         Plan {
             staging,
@@ -214,9 +225,60 @@ pub(super) async fn check(
             namespace: req.target.namespace.clone(),
             kind: req.target.kind.clone(),
             was_incomplete,
+            apps,
+            apps_only: req.apps.is_some(),
         },
         Some(detail),
     ))
+}
+
+/// The parts of the backup the restore brings back; an app named that it holds nothing of
+/// is `unknown_app` (the API refuses it first; a catalog entry may change in between).
+fn apps_asked(
+    manifest: &BackupManifest,
+    asked: Option<&[String]>,
+) -> Result<Vec<(crate::runtime::AppPart, lifeboat_shared::backup::Component)>, StepError> {
+    if let Some(asked) = asked {
+        let unknown = crate::jobs::apps::unknown(manifest, asked);
+        if !unknown.is_empty() {
+            return Err(failed(
+                "unknown_app",
+                format!(
+                    "backup {} holds no data of {}",
+                    manifest.id,
+                    unknown.join(", ")
+                ),
+                Some("choose apps the backup lists"),
+            ));
+        }
+    }
+    Ok(crate::jobs::apps::selected(manifest, asked))
+}
+
+/// The pre-flight step's words: what is restored where.
+fn describe(manifest: &BackupManifest, req: &RestoreRequest, parts: usize) -> String {
+    match &req.apps {
+        Some(names) => format!(
+            "backup {} of namespace {}: the data of {} ({parts} parts) into namespace {}",
+            manifest.id,
+            manifest.source.namespace,
+            names.join(", "),
+            req.target.namespace,
+        ),
+        None => format!(
+            "backup {} of namespace {} ({}, PostgreSQL {}); into {} namespace {}",
+            manifest.id,
+            manifest.source.namespace,
+            human(manifest.size_bytes),
+            manifest.postgres_major,
+            if matches!(req.target.kind, TargetKind::New { .. }) {
+                "new"
+            } else {
+                "existing"
+            },
+            req.target.namespace,
+        ),
+    }
 }
 
 /// A PostgreSQL major version that is not the one installed.

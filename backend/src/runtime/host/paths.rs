@@ -34,6 +34,7 @@ impl Paths {
             Volume::PgbackrestConfig(ns) => pgbr_dir(&self.namespace_dir(ns)),
             Volume::BackupStaging(ns) => backup_staging(&self.namespace_dir(ns)),
             Volume::RestoreStaging(op) => self.restores().join(op),
+            Volume::AppData(ns) => app_data(&self.namespace_dir(ns)),
         }
     }
 
@@ -71,6 +72,11 @@ pub fn namespace_dir(data_dir: &Path, namespace: &str) -> PathBuf {
 /// pgBackRest's own folder in a namespace's folder (`pgbackrest.conf`, locks, logs).
 pub fn pgbr_dir(namespace_dir: &Path) -> PathBuf {
     namespace_dir.join("pgbr")
+}
+
+/// The apps' and workspaces' data of a namespace: `files/` and `dumps/` below it.
+pub fn app_data(namespace_dir: &Path) -> PathBuf {
+    namespace_dir.join("appdata")
 }
 
 /// What restic backs up of a namespace: `pgbackrest/` and `config/` below it.

@@ -95,6 +95,15 @@ impl Psql {
     }
 }
 
+/// What App Manager records of its apps' data services and its workspaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppRecord {
+    /// (app, service), sorted.
+    pub services: Vec<(String, String)>,
+    /// Workspace names, sorted.
+    pub workspaces: Vec<String>,
+}
+
 /// The SQL checks of a system Postgres, the same on every runtime (each says only how
 /// `psql` reaches its Postgres): recovery, the row counts a backup records and a restore
 /// verifies, and what the post-restore checklist names.
@@ -140,6 +149,36 @@ impl SystemSql {
         let workspaces = lists.pop().unwrap_or_default();
         let apps = lists.pop().unwrap_or_default();
         Ok((apps, workspaces))
+    }
+
+    /// In one query (it answers `GET /api/v1/instance`): the data services App Manager
+    /// records for its apps (`app_services`), as (app, service) sorted, the service one of
+    /// `postgres`, `redis`, `files` (none when App Manager's database predates them), and
+    /// its workspaces' names, sorted.
+    pub async fn app_services(&self) -> Result<AppRecord, InstanceError> {
+        let workspaces = "SELECT 'w|' || name FROM workspaces";
+        let both = format!(
+            "SELECT 'a|' || a.name || '|' || s.service FROM app_services s \
+             JOIN apps a ON a.id = s.app_id UNION ALL {workspaces} ORDER BY 1"
+        );
+        let out = match self.query("appmanager", &both).await {
+            Ok(out) => out,
+            // App Manager's database from before `app_services`.
+            Err(InstanceError::Tool { tail, .. }) if tail.contains("app_services") => {
+                self.query("appmanager", &format!("{workspaces} ORDER BY 1"))
+                    .await?
+            }
+            Err(e) => return Err(e),
+        };
+        let mut record = AppRecord::default();
+        for line in names(&out) {
+            match line.split('|').collect::<Vec<_>>()[..] {
+                ["a", app, service] => record.services.push((app.to_owned(), service.to_owned())),
+                ["w", ws] => record.workspaces.push(ws.to_owned()),
+                _ => {}
+            }
+        }
+        Ok(record)
     }
 
     /// Keycloak's enabled identity providers, as `realm/alias`, sorted.

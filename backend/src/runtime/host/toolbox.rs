@@ -35,12 +35,14 @@ impl Toolbox {
 
     /// Looks up every tool in the given folders, first match wins.
     pub fn discover_in(dirs: &[PathBuf]) -> Self {
-        let want: [(&'static str, &'static str); 5] = [
+        let want: [(&'static str, &'static str); 7] = [
             ("restic", "restic"),
             ("pgbackrest", "pgbackrest"),
             ("initdb", "postgresql-15"),
             ("pg_ctl", "postgresql-15"),
             ("postgres", "postgresql-15"),
+            ("redis-server", "redis-server"),
+            ("redis-cli", "redis-tools"),
         ];
         let tools = want
             .into_iter()
@@ -142,14 +144,16 @@ mod tests {
     fn reports_missing_tools_with_their_package() {
         let empty = tempfile::tempdir().unwrap();
         let tb = Toolbox::discover_in(&[empty.path().to_path_buf()]);
-        assert_eq!(tb.missing().len(), 5);
+        assert_eq!(tb.missing().len(), 7);
         let hint = tb.install_hint().unwrap();
         assert!(
-            hint.contains("restic, pgbackrest, initdb, pg_ctl, postgres"),
+            hint.contains("restic, pgbackrest, initdb, pg_ctl, postgres, redis-server, redis-cli"),
             "{hint}"
         );
         assert!(
-            hint.contains("apt-get install restic pgbackrest postgresql-15"),
+            hint.contains(
+                "apt-get install restic pgbackrest postgresql-15 redis-server redis-tools"
+            ),
             "{hint}"
         );
     }

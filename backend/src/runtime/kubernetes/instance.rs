@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::ConfigMap;
-use lifeboat_shared::backup::InstanceInfo;
+use lifeboat_shared::backup::{AppInfo, InstanceInfo, WorkspaceInfo};
 use tokio_util::sync::CancellationToken;
 
 use super::apply::Selection;
@@ -20,7 +20,9 @@ use crate::runtime::host::marker::RestoreMarker;
 use crate::runtime::host::process::Runner;
 use crate::runtime::host::sql::{Psql, SystemSql};
 use crate::runtime::host::staging::FolderStaging;
-use crate::runtime::{Applied, DataRestore, Instance, InstanceError, RuntimeError, Staging};
+use crate::runtime::{
+    AppPart, Applied, DataRestore, Instance, InstanceError, RuntimeError, Staging,
+};
 
 /// How long the restored Postgres may take to report a ready pod.
 const READY_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
@@ -335,6 +337,8 @@ impl Instance for KubeInstance {
             restore_incomplete: self.restoring(),
             // The namespace's Keycloak is its own Deployment: not Lifeboat's to report yet.
             keycloak_url: None,
+            apps: Vec::new(),
+            workspaces: Vec::new(),
         }
     }
 
@@ -571,5 +575,43 @@ impl Instance for KubeInstance {
     /// outlives Lifeboat's pod.
     fn restore_marker(&self) -> RestoreMarker {
         RestoreMarker::at(self.conf_dir.join("restore-in-progress"))
+    }
+
+    /// None yet: the apps' data of a namespace (their Postgres StatefulSet, Redis pods and
+    /// claims, read by Jobs that mount them) is the next part of this runtime's work, so a
+    /// backup here holds the system and reports no app data rather than failing on it.
+    async fn app_data(&self) -> Result<(Vec<AppInfo>, Vec<WorkspaceInfo>), InstanceError> {
+        Ok((Vec::new(), Vec::new()))
+    }
+
+    fn app_data_place(&self) -> Place {
+        Place::root(Volume::AppData(self.namespace.clone()))
+    }
+
+    async fn stage_app_part(
+        &self,
+        part: &AppPart,
+        _cancel: CancellationToken,
+    ) -> Result<u64, InstanceError> {
+        Err(InstanceError::NotHere(format!(
+            "backing up {}",
+            part.describe()
+        )))
+    }
+
+    async fn clear_app_staging(&self) -> Result<(), InstanceError> {
+        Ok(())
+    }
+
+    async fn restore_app_part(
+        &self,
+        part: &AppPart,
+        _from: &Place,
+        _cancel: CancellationToken,
+    ) -> Result<String, InstanceError> {
+        Err(InstanceError::NotHere(format!(
+            "restoring {}",
+            part.describe()
+        )))
     }
 }

@@ -27,6 +27,9 @@ pub struct InstanceFile {
     /// Whether the seed data went in (the seed runs once).
     #[serde(default)]
     pub seeded: bool,
+    /// Whether the apps' demo data went in (once, at the first start that lays them out).
+    #[serde(default)]
+    pub apps_seeded: bool,
 }
 
 /// Where an instance's files are.
@@ -127,6 +130,7 @@ pub fn load_or_create(layout: &Layout, namespace: &str) -> Result<InstanceFile, 
                 namespace: namespace.to_owned(),
                 port: free_port().map_err(io("cannot find a free port", &path))?,
                 seeded: false,
+                apps_seeded: false,
             };
             save(layout, &file)?;
             Ok(file)

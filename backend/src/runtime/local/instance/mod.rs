@@ -18,18 +18,23 @@
 //! | `staging/pgbackrest/` | pgBackRest's staging repository (`repo1-path`) | postgres |
 //! | `staging/config/` | the configuration as exported for the last backup | lifeboat |
 //! | `config/` | the configuration (YAML) | lifeboat |
+//! | `appdata/` | the apps' own data: the app-data Postgres, a Redis per app, persistent files (see `apps`) | lifeboat, postgres |
 //! | `keycloak/` | when Keycloak runs beside Postgres: `ports.json` (chosen once), `secrets.json` (0600: the master admin's and the `keycloak` role's passwords), `keycloak.log`, its transaction log and temporary files | lifeboat |
 
+mod app_seed;
+pub mod apps;
 pub mod config_folder;
 pub mod keycloak;
 pub mod layout;
 mod postgres;
+mod redis;
 pub mod seed;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lifeboat_shared::backup::InstanceInfo;
+use lifeboat_shared::backup::{AppInfo, InstanceInfo, WorkspaceInfo};
+use tokio_util::sync::CancellationToken;
 
 use crate::command::{Place, ToolOutput, Volume};
 use crate::runtime::host::files;
@@ -38,7 +43,8 @@ use crate::runtime::host::paths::Paths;
 use crate::runtime::host::process::Runner;
 use crate::runtime::host::sql::SystemSql;
 use crate::runtime::host::staging::{self, FolderStaging};
-use crate::runtime::{Applied, Instance, InstanceError, Staging};
+use crate::runtime::{AppPart, Applied, Instance, InstanceError, Staging};
+use apps::{AppServices, Recorded};
 use layout::{chown_tree, free_port, io, load_or_create, prepare_dirs, save, write_owned};
 
 /// How long start-up waits for another pgBackRest's lock on the stanza.
@@ -56,6 +62,8 @@ pub const DEMO_PLATFORM_VERSION: &str = "dash-enterprise-5.4 (lifeboat demo)";
 /// A local instance: its identity, files and Postgres server.
 #[derive(Debug)]
 pub struct LocalInstance {
+    /// The apps' own data services.
+    apps: AppServices,
     /// Keycloak beside Postgres, when the runtime runs it.
     keycloak: Option<keycloak::InstanceKeycloak>,
     file: InstanceFile,
@@ -120,6 +128,7 @@ impl LocalInstance {
         }
         let mut file = load_or_create(&layout, namespace)?;
         file.seeded = true;
+        file.apps_seeded = true;
         save(&layout, &file)?;
         prepare_dirs(&data_dir, &layout, runner.postgres_user())?;
         std::fs::create_dir_all(layout.config_dir())
@@ -143,7 +152,12 @@ impl LocalInstance {
         let postmaster = Postmaster::new(layout.clone(), file.port, runner.toolbox(), ids);
         let keycloak = keycloak
             .map(|setup| keycloak::InstanceKeycloak::new(setup.clone(), &layout.root, file.port));
+        let apps = AppServices::new(
+            crate::runtime::host::paths::app_data(&layout.root),
+            runner.clone(),
+        )?;
         Ok(Self {
+            apps,
             keycloak,
             file,
             layout,
@@ -188,7 +202,8 @@ impl LocalInstance {
     /// seeds the demo data once.
     async fn bring_up(&mut self) -> Result<(), InstanceError> {
         self.postmaster.init_if_needed(&self.runner).await?;
-        self.postmaster.write_settings(&self.archive_command())?;
+        self.postmaster
+            .write_settings(Some(&self.archive_command()))?;
         // Right after a crash, the old server's children may hold its shared memory for a
         // moment; the start is retried a few times.
         let mut attempt = 0;
@@ -233,6 +248,7 @@ impl LocalInstance {
             self.file.seeded = true;
             save(&self.layout, &self.file)?;
         }
+        self.bring_up_apps().await;
         self.start_keycloak().await;
         tracing::info!(
             namespace,
@@ -243,6 +259,38 @@ impl LocalInstance {
             self.file.port
         );
         Ok(())
+    }
+
+    /// Brings up the apps' data services App Manager records, seeding them on the first
+    /// start. One that does not come up is logged and left: the system does not depend on
+    /// it, and a backup reports it.
+    async fn bring_up_apps(&mut self) {
+        let seed = !self.file.apps_seeded;
+        let result = async {
+            let recorded = Recorded::read(&self.sql().await).await?;
+            let parts = self.apps.bring_up(&recorded).await?;
+            if seed {
+                for part in &parts {
+                    app_seed::seed(&self.apps, part).await?;
+                }
+            }
+            Ok::<_, InstanceError>(())
+        }
+        .await;
+        match result {
+            Ok(()) if seed => {
+                self.file.apps_seeded = true;
+                if let Err(e) = save(&self.layout, &self.file) {
+                    tracing::error!(error = %e, "cannot remember that the apps' data is seeded");
+                }
+            }
+            Ok(()) => {}
+            Err(e) => tracing::error!(
+                namespace = %self.file.namespace,
+                error = %e,
+                "the apps' data services did not all come up"
+            ),
+        }
     }
 
     /// Starts Keycloak, if this instance runs one, and lays out the demo realms in the demo
@@ -303,6 +351,8 @@ impl Instance for LocalInstance {
                 .keycloak
                 .as_ref()
                 .and_then(keycloak::InstanceKeycloak::url),
+            apps: Vec::new(),
+            workspaces: Vec::new(),
         }
     }
 
@@ -356,6 +406,7 @@ impl Instance for LocalInstance {
         if let Some(kc) = &self.keycloak {
             kc.stop().await;
         }
+        self.apps.stop().await;
         self.postmaster.stop().await;
         Ok(())
     }
@@ -423,21 +474,17 @@ impl Instance for LocalInstance {
     /// Starts Postgres and, once it has replayed WAL and promoted, Keycloak on the restored
     /// realms.
     async fn start_restored(&self, waiting: &(dyn Fn(&str) + Sync)) -> Result<(), InstanceError> {
-        self.postmaster.write_settings(&self.archive_command())?;
+        self.postmaster
+            .write_settings(Some(&self.archive_command()))?;
         waiting("waiting for Postgres to replay WAL to the backup's consistent point");
         self.postmaster.start().await?;
+        self.wait_primary().await?;
+        waiting("starting the apps' data services");
+        let recorded = Recorded::read(&self.sql().await).await?;
+        self.apps.bring_up(&recorded).await?;
         let Some(kc) = &self.keycloak else {
             return Ok(());
         };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while !matches!(self.sql().await.is_primary().await, Ok(true)) {
-            if std::time::Instant::now() > deadline {
-                return Err(InstanceError::Start(
-                    "Postgres was still replaying WAL after 120 s; Keycloak was not started".into(),
-                ));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
         waiting("waiting for Keycloak to answer");
         kc.start().await.map_err(keycloak_error)
     }
@@ -447,9 +494,57 @@ impl Instance for LocalInstance {
         SystemSql::new(self.postmaster.psql(), self.runner.clone())
     }
 
+    async fn app_data(&self) -> Result<(Vec<AppInfo>, Vec<WorkspaceInfo>), InstanceError> {
+        let recorded = Recorded::read(&self.sql().await).await?;
+        Ok(self.apps.describe(&recorded).await)
+    }
+
+    fn app_data_place(&self) -> Place {
+        Place::root(Volume::AppData(self.file.namespace.clone()))
+    }
+
+    async fn stage_app_part(
+        &self,
+        part: &AppPart,
+        cancel: CancellationToken,
+    ) -> Result<u64, InstanceError> {
+        self.apps.stage(part, cancel).await
+    }
+
+    async fn clear_app_staging(&self) -> Result<(), InstanceError> {
+        self.apps.clear_staging()
+    }
+
+    async fn restore_app_part(
+        &self,
+        part: &AppPart,
+        from: &Place,
+        cancel: CancellationToken,
+    ) -> Result<String, InstanceError> {
+        self.apps
+            .restore(part, &self.paths().of(from), cancel)
+            .await
+    }
+
     /// `<data_dir>/instances/<namespace>/restoring`.
     fn restore_marker(&self) -> RestoreMarker {
         self.layout.restore_marker()
+    }
+}
+
+impl LocalInstance {
+    /// Waits until Postgres has replayed WAL and promoted (two minutes at most).
+    async fn wait_primary(&self) -> Result<(), InstanceError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !matches!(self.sql().await.is_primary().await, Ok(true)) {
+            if std::time::Instant::now() > deadline {
+                return Err(InstanceError::Start(
+                    "Postgres was still replaying WAL after 120 s; Keycloak and the apps' data services were not started".into(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Ok(())
     }
 }
 

@@ -98,10 +98,10 @@ impl Postmaster {
         self.server.init_if_needed(runner).await
     }
 
-    /// Writes `lifeboat.conf` (port, socket, archiving) and includes it from
-    /// `postgresql.conf`. Rewritten at every start, so a restored data directory gets this
-    /// instance's settings back.
-    pub fn write_settings(&self, archive_command: &str) -> Result<(), InstanceError> {
+    /// Writes `lifeboat.conf` (port, socket, archiving with `archive_command`, none without)
+    /// and includes it from `postgresql.conf`. Rewritten at every start, so a restored data
+    /// directory gets this instance's settings back.
+    pub fn write_settings(&self, archive_command: Option<&str>) -> Result<(), InstanceError> {
         self.server.write_settings(archive_command)
     }
 
@@ -219,22 +219,27 @@ impl Server {
     /// Writes `lifeboat.conf` (port, socket, archiving) and includes it from
     /// `postgresql.conf`. Rewritten at every start, so a restored data directory gets this
     /// instance's settings back.
-    fn write_settings(&self, archive_command: &str) -> Result<(), InstanceError> {
+    fn write_settings(&self, archive_command: Option<&str>) -> Result<(), InstanceError> {
         let pgdata = self.layout.pgdata();
+        let archiving = match archive_command {
+            Some(c) => format!(
+                "archive_mode = on\narchive_command = '{}'",
+                c.replace('\'', "''")
+            ),
+            None => "archive_mode = off".to_owned(),
+        };
         let conf = format!(
             "# Written by Lifeboat at every start.\n\
              port = {}\n\
              listen_addresses = '127.0.0.1'\n\
              unix_socket_directories = '{}'\n\
              wal_level = replica\n\
-             archive_mode = on\n\
-             archive_command = '{}'\n\
+             {archiving}\n\
              # PostgreSQL's default: recovery refuses a value below the backed-up cluster's,
              # and a backup from Kubernetes (or any stock Postgres) has 10.
              max_wal_senders = 10\n",
             self.port,
             self.layout.socket_dir().display(),
-            archive_command.replace('\'', "''"),
         );
         write_owned(&pgdata.join("lifeboat.conf"), &conf, self.ids)?;
         let main = pgdata.join("postgresql.conf");

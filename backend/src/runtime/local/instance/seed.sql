@@ -86,3 +86,12 @@ INSERT INTO workspaces (name, app_id, owner, commit_sha, created_at)
          substr(md5('commit' || i), 1, 12),
          timestamptz '2026-02-01 00:00:00+00' + i * interval '1 hour'
   FROM generate_series(1, {APPS}) AS i WHERE i % 3 <> 0;
+-- The data services App Manager gives its apps: a database on the app-data Postgres, a
+-- Redis, a persistent filesystem (Lifeboat backs them up with the platform).
+CREATE TABLE app_services (
+  app_id integer NOT NULL REFERENCES apps(id),
+  service text NOT NULL CHECK (service IN ('postgres', 'redis', 'files')),
+  PRIMARY KEY (app_id, service));
+INSERT INTO app_services SELECT id, 'postgres' FROM apps WHERE id % 4 = 1;
+INSERT INTO app_services SELECT id, 'redis' FROM apps WHERE id % 10 = 1;
+INSERT INTO app_services SELECT id, 'files' FROM apps WHERE id % 3 = 1;
