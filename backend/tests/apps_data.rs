@@ -114,6 +114,16 @@ fn files(dir: &Path) -> BTreeMap<String, (u64, u32)> {
     out
 }
 
+/// The newest backup's component names.
+fn component_names(list: &Value) -> Vec<&str> {
+    list["backups"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect()
+}
+
 fn folder(app: &AppInfo) -> std::path::PathBuf {
     app.files.as_ref().unwrap().folder.clone().unwrap().into()
 }
@@ -320,12 +330,7 @@ async fn a_part_that_cannot_be_taken_is_a_warning_naming_it_and_apps_can_be_left
         op.warnings
     );
     let (_, list) = env.get("/api/v1/backups").await;
-    let names: Vec<&str> = list["backups"][0]["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = component_names(&list);
     assert!(!names.contains(&"app/app-001/redis"), "{names:?}");
     assert!(names.contains(&"app/app-001/postgres") && names.contains(&"app/app-021/redis"));
 
@@ -342,12 +347,7 @@ async fn a_part_that_cannot_be_taken_is_a_warning_naming_it_and_apps_can_be_left
         .await;
     assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
     let (_, list) = env.get("/api/v1/backups").await;
-    let names: Vec<&str> = list["backups"][0]["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = component_names(&list);
     assert_eq!(names, ["postgres", "configuration"]);
     let apps_step = op.steps.iter().find(|s| s.id == "apps").unwrap();
     assert!(
@@ -397,12 +397,7 @@ async fn a_redis_that_stops_answering_is_a_warning_not_a_hung_backup() {
         op.warnings
     );
     let (_, list) = env.get("/api/v1/backups").await;
-    let names: Vec<&str> = list["backups"][0]["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = component_names(&list);
     assert!(names.contains(&"app/app-001/redis") && !names.contains(&"app/app-021/redis"));
     stop(&env).await;
 }

@@ -151,14 +151,7 @@ exec {} \"$@\"
     assert_eq!(list["backups"].as_array().unwrap().len(), 1);
     assert_eq!(list["backups"][0]["description"], "after the restart");
     // Its two snapshots (the system's, the apps' data's), and nothing of the killed one.
-    let mut named: Vec<&str> = list["backups"][0]["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["snapshot_id"].as_str().unwrap())
-        .collect();
-    named.sort_unstable();
-    named.dedup();
+    let named = backup_support::named_snapshots(&list["backups"][0]);
     assert_eq!(snapshot_ids(&bucket).len(), named.len());
     assert_eq!(named.len(), 2);
     assert_restic_check(&bucket);

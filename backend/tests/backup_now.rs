@@ -63,14 +63,7 @@ async fn backup_now_writes_snapshot_then_catalog_and_a_second_one_gets_409() {
             .ends_with('F')
     );
     // Two snapshots: the system's, and the apps' data's.
-    let mut named: Vec<String> = m["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["snapshot_id"].as_str().unwrap().to_owned())
-        .collect();
-    named.sort();
-    named.dedup();
+    let named = backup_support::named_snapshots(m);
     assert_eq!(named.len(), 2, "{m:#}");
     assert!(named.contains(&snapshot.to_owned()));
     let mut stored = snapshot_ids(&env.bucket());

@@ -39,14 +39,7 @@ async fn keep_last_one_leaves_one_backup_everywhere() {
     assert_eq!(backups.len(), 1);
     assert_eq!(backups[0]["description"], "second");
     // The second backup's two snapshots (the system's, the apps' data's) and no other.
-    let mut named: Vec<String> = backups[0]["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["snapshot_id"].as_str().unwrap().to_owned())
-        .collect();
-    named.sort();
-    named.dedup();
+    let named = backup_support::named_snapshots(&backups[0]);
     let mut stored = snapshot_ids(&env.bucket());
     stored.sort();
     assert_eq!((stored, named.len()), (named, 2));

@@ -338,3 +338,17 @@ pub fn processes_mentioning(dir: &Path) -> Vec<String> {
     }
     found
 }
+
+/// The restic snapshots a catalog entry names (the system's, the apps' data's), sorted,
+/// once each.
+pub fn named_snapshots(manifest: &Value) -> Vec<String> {
+    let mut named: Vec<String> = manifest["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["snapshot_id"].as_str().unwrap().to_owned())
+        .collect();
+    named.sort();
+    named.dedup();
+    named
+}

@@ -348,23 +348,28 @@ impl AppServices {
             .map_err(io("cannot read", &target))
     }
 
-    /// `pg_dump -Fc` of `app`'s database into `target`, as the PostgreSQL OS user.
+    /// `pg_dump -Fc` of `app`'s database into `target`.
     fn dump_command(&self, app: &str, target: &Path) -> ToolCommand {
+        let target = target.display().to_string();
+        self.pg_tool(Tool::PgDump, &["-Fc", "-f", &target, app])
+    }
+
+    /// A PostgreSQL client tool on the app-data server, as the PostgreSQL OS user over its
+    /// socket, `args` after the connection's.
+    fn pg_tool(&self, tool: Tool, args: &[&str]) -> ToolCommand {
         let psql = self.postgres.psql();
         let mut c = ToolCommand::new(
-            Tool::PgDump,
+            tool,
             [
-                "-h".to_owned(),
-                psql.host,
-                "-p".into(),
-                psql.port.to_string(),
-                "-U".into(),
-                "postgres".into(),
-                "-Fc".into(),
-                "-f".into(),
-                target.display().to_string(),
-                app.to_owned(),
-            ],
+                "-h",
+                &psql.host,
+                "-p",
+                &psql.port.to_string(),
+                "-U",
+                "postgres",
+            ]
+            .into_iter()
+            .chain(args.iter().copied()),
         );
         c.as_postgres_user = true;
         c.env.push(("PGCONNECT_TIMEOUT".into(), "10".into()));
@@ -439,24 +444,11 @@ impl AppServices {
         dump: &Path,
         cancel: CancellationToken,
     ) -> Result<String, InstanceError> {
-        let psql = self.postgres.psql();
-        let mut cmd = ToolCommand::new(
+        let dump = dump.display().to_string();
+        let cmd = self.pg_tool(
             Tool::PgRestore,
-            [
-                "-h".to_owned(),
-                psql.host,
-                "-p".into(),
-                psql.port.to_string(),
-                "-U".into(),
-                "postgres".into(),
-                "--exit-on-error".into(),
-                "--single-transaction".into(),
-                "-d".into(),
-                app.to_owned(),
-                dump.display().to_string(),
-            ],
+            &["--exit-on-error", "--single-transaction", "-d", app, &dump],
         );
-        cmd.as_postgres_user = true;
         let out = self.runner.run(cmd, cancel, &mut |_, _| {}).await?;
         if out.exit_code != Some(0) {
             return Err(InstanceError::Tool {
