@@ -416,6 +416,8 @@ impl AppServices {
     ) -> Result<String, InstanceError> {
         self.ensure_server().await?;
         // Replaced whole, so it holds exactly what was backed up (tables made since go too).
+        // pg_restore then loads it two jobs at a time (indexes built side by side): a
+        // failure leaves a database the next restore drops and fills again.
         let sql = format!(
             "SELECT 'CREATE ROLE \"{app}\" LOGIN' WHERE NOT EXISTS \
              (SELECT FROM pg_roles WHERE rolname = '{app}')\n\\gexec\n\
@@ -447,7 +449,7 @@ impl AppServices {
         let dump = dump.display().to_string();
         let cmd = self.pg_tool(
             Tool::PgRestore,
-            &["--exit-on-error", "--single-transaction", "-d", app, &dump],
+            &["--exit-on-error", "--jobs=2", "-d", app, &dump],
         );
         let out = self.runner.run(cmd, cancel, &mut |_, _| {}).await?;
         if out.exit_code != Some(0) {
@@ -481,10 +483,24 @@ impl AppServices {
         })
     }
 
+    /// The fetched tree is renamed into place (copied across file systems); the old one is
+    /// moved out of `files/` (a backup never reads it) and removed in the background.
     async fn restore_files(&self, part: &AppPart, source: &Path) -> Result<String, InstanceError> {
         let target = self.files_folder(part);
+        if target.exists() {
+            let trash = self.root.join("trash");
+            std::fs::create_dir_all(&trash).map_err(io("cannot create", &trash))?;
+            let aside = trash.join(part.component().replace('/', "-"));
+            crate::runtime::host::files::discard_tree(&aside)
+                .await
+                .map_err(io("cannot remove", &aside))?;
+            std::fs::rename(&target, &aside).map_err(io("cannot move aside", &target))?;
+            crate::runtime::host::files::discard_tree(&aside)
+                .await
+                .map_err(io("cannot remove", &aside))?;
+        }
         let (s, t) = (source.to_path_buf(), target.clone());
-        let files = tokio::task::spawn_blocking(move || replace_tree(&s, &t))
+        let files = tokio::task::spawn_blocking(move || put_tree(&s, &t))
             .await
             .map_err(|e| io("cannot restore", &target)(std::io::Error::other(e)))?
             .map_err(io("cannot restore", &target))?;
@@ -553,25 +569,15 @@ fn save_ports(file: &Path, ports: &Ports) -> Result<(), InstanceError> {
     crate::atomic::write_file(file, &bytes, 0o644).map_err(io("cannot write", file))
 }
 
-/// Makes `target` hold exactly what `source` holds (contents, modes), moving `source`'s
-/// files when both are on one file system; returns how many files.
-fn replace_tree(source: &Path, target: &Path) -> std::io::Result<u64> {
-    let aside = target.with_extension("replaced");
-    if aside.exists() {
-        std::fs::remove_dir_all(&aside)?;
-    }
-    if target.exists() {
-        std::fs::rename(target, &aside)?;
-    }
+/// Puts the tree `source` at `target` (which is not there): a rename on one file system, a
+/// copy with its modes across two; returns how many files.
+fn put_tree(source: &Path, target: &Path) -> std::io::Result<u64> {
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent)?;
     }
     let files = count_files(source)?;
     if std::fs::rename(source, target).is_err() {
         copy_tree(source, target)?;
-    }
-    if aside.exists() {
-        std::fs::remove_dir_all(&aside)?;
     }
     Ok(files)
 }
