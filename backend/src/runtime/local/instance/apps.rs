@@ -416,8 +416,8 @@ impl AppServices {
     ) -> Result<String, InstanceError> {
         self.ensure_server().await?;
         // Replaced whole, so it holds exactly what was backed up (tables made since go too).
-        // pg_restore then loads it two jobs at a time (indexes built side by side): a
-        // failure leaves a database the next restore drops and fills again.
+        // (`pg_restore --jobs=2` measured slower than one transaction: 1.38 s against 1.14 s
+        // for a 100 MB app, and 14.1 s against 9.4 s for the apps' step of a full restore.)
         let sql = format!(
             "SELECT 'CREATE ROLE \"{app}\" LOGIN' WHERE NOT EXISTS \
              (SELECT FROM pg_roles WHERE rolname = '{app}')\n\\gexec\n\
@@ -449,7 +449,7 @@ impl AppServices {
         let dump = dump.display().to_string();
         let cmd = self.pg_tool(
             Tool::PgRestore,
-            &["--exit-on-error", "--jobs=2", "-d", app, &dump],
+            &["--exit-on-error", "--single-transaction", "-d", app, &dump],
         );
         let out = self.runner.run(cmd, cancel, &mut |_, _| {}).await?;
         if out.exit_code != Some(0) {
