@@ -23,9 +23,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use backup_support::{Env, as_postgres, du, env, layout, stop};
+use backup_support::{Env, as_postgres, du, env, layout, step_seconds, step_times, stop};
 use lifeboat_e2e::servers::Moto;
-use lifeboat_shared::operation::{Operation, OperationStatus};
+use lifeboat_shared::operation::OperationStatus;
 use serde_json::{Value, json};
 
 /// Where a raw restore reads from.
@@ -140,40 +140,6 @@ fn raw_restore(repo: &Repo, snapshot: &str, label: &str, dir: &Path) -> (Duratio
     );
     std::fs::remove_dir_all(dir).unwrap();
     (restored, usable)
-}
-
-fn step_times(op: &Operation) -> String {
-    let parse = |t: &Option<String>| {
-        time::OffsetDateTime::parse(
-            t.as_deref().unwrap_or_default(),
-            &time::format_description::well_known::Rfc3339,
-        )
-        .ok()
-    };
-    op.steps
-        .iter()
-        .filter_map(|s| {
-            let d = parse(&s.finished_at)? - parse(&s.started_at)?;
-            Some(format!("{} {:.2}s", s.id, d.as_seconds_f64()))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Seconds from a step's start to its end, if it ran.
-fn step_seconds(op: &Operation, id: &str) -> f64 {
-    let parse = |t: &Option<String>| {
-        time::OffsetDateTime::parse(
-            t.as_deref().unwrap_or_default(),
-            &time::format_description::well_known::Rfc3339,
-        )
-        .ok()
-    };
-    op.steps
-        .iter()
-        .find(|s| s.id == id)
-        .and_then(|s| Some((parse(&s.finished_at)? - parse(&s.started_at)?).as_seconds_f64()))
-        .unwrap_or(0.0)
 }
 
 /// A Lifeboat restore's wall time: to the end of its `postgres` step (the work the raw

@@ -151,8 +151,8 @@ pub fn restic_in(repo: &Path, cwd: &Path, args: &[&str]) {
     );
 }
 
-/// Each step of `op` with how long it took: `preflight 0.74s, lock 0.00s, …`.
-pub fn step_times(op: &Operation) -> String {
+/// How long step `s` took, if it ran.
+fn step_duration(s: &lifeboat_shared::operation::Step) -> Option<f64> {
     let at = |t: &Option<String>| {
         time::OffsetDateTime::parse(
             t.as_deref().unwrap_or_default(),
@@ -160,15 +160,26 @@ pub fn step_times(op: &Operation) -> String {
         )
         .ok()
     };
+    Some((at(&s.finished_at)? - at(&s.started_at)?).as_seconds_f64())
+}
+
+/// Each step of `op` with how long it took: `preflight 0.74s, lock 0.00s, …`.
+pub fn step_times(op: &Operation) -> String {
     let steps: Vec<String> = op
         .steps
         .iter()
-        .filter_map(|s| {
-            let d = at(&s.finished_at)? - at(&s.started_at)?;
-            Some(format!("{} {:.2}s", s.id, d.as_seconds_f64()))
-        })
+        .filter_map(|s| Some(format!("{} {:.2}s", s.id, step_duration(s)?)))
         .collect();
     steps.join(", ")
+}
+
+/// Seconds step `id` of `op` took (0 when it did not run).
+pub fn step_seconds(op: &Operation, id: &str) -> f64 {
+    op.steps
+        .iter()
+        .find(|s| s.id == id)
+        .and_then(step_duration)
+        .unwrap_or(0.0)
 }
 
 /// Lets the postgres user walk into a temporary directory.
