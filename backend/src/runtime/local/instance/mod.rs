@@ -248,8 +248,16 @@ impl LocalInstance {
             self.file.seeded = true;
             save(&self.layout, &self.file)?;
         }
-        self.bring_up_apps().await;
-        self.start_keycloak().await;
+        // Neither waits for the other: Keycloak takes seconds to answer, the apps' services
+        // (a second Postgres, a Redis per app) about as long on a first start.
+        let seed = !self.file.apps_seeded;
+        let (apps_up, ()) = tokio::join!(self.bring_up_apps(seed), self.start_keycloak());
+        if apps_up && seed {
+            self.file.apps_seeded = true;
+            if let Err(e) = save(&self.layout, &self.file) {
+                tracing::error!(error = %e, "cannot remember that the apps' data is seeded");
+            }
+        }
         tracing::info!(
             namespace,
             port = self.file.port,
@@ -261,11 +269,11 @@ impl LocalInstance {
         Ok(())
     }
 
-    /// Brings up the apps' data services App Manager records, seeding them on the first
-    /// start. One that does not come up is logged and left: the system does not depend on
-    /// it, and a backup reports it.
-    async fn bring_up_apps(&mut self) {
-        let seed = !self.file.apps_seeded;
+    /// Brings up the apps' data services App Manager records, seeding them when `seed`;
+    /// whether they all came up. One that does not is logged and left: the system does not
+    /// depend on it, and a backup reports it.
+    async fn bring_up_apps(&self, seed: bool) -> bool {
+        let started = std::time::Instant::now();
         let result = async {
             let recorded = Recorded::read(&self.sql().await).await?;
             let parts = self.apps.bring_up(&recorded).await?;
@@ -274,22 +282,28 @@ impl LocalInstance {
                     app_seed::seed(&self.apps, part).await?;
                 }
             }
-            Ok::<_, InstanceError>(())
+            Ok::<_, InstanceError>(parts.len())
         }
         .await;
         match result {
-            Ok(()) if seed => {
-                self.file.apps_seeded = true;
-                if let Err(e) = save(&self.layout, &self.file) {
-                    tracing::error!(error = %e, "cannot remember that the apps' data is seeded");
-                }
+            Ok(parts) => {
+                tracing::info!(
+                    namespace = %self.file.namespace,
+                    parts,
+                    seeded = seed,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "the apps' data services are up"
+                );
+                true
             }
-            Ok(()) => {}
-            Err(e) => tracing::error!(
-                namespace = %self.file.namespace,
-                error = %e,
-                "the apps' data services did not all come up"
-            ),
+            Err(e) => {
+                tracing::error!(
+                    namespace = %self.file.namespace,
+                    error = %e,
+                    "the apps' data services did not all come up"
+                );
+                false
+            }
         }
     }
 
