@@ -18,18 +18,11 @@ use serde_json::{Value, json};
 
 fn psql_app(app: &AppInfo, sql: &str) -> String {
     let pg = app.postgres.as_ref().unwrap();
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", &pg.port.unwrap().to_string()])
+    let mut psql = Command::new("psql");
+    psql.args(["-h", "127.0.0.1", "-p", &pg.port.unwrap().to_string()])
         .args(["-U", "postgres", "-d", &pg.database, "-X", "-At"])
-        .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        .args(["-v", "ON_ERROR_STOP=1", "-c", sql]);
+    backup_support::psql_output(psql, sql).trim().to_owned()
 }
 
 /// Every row of the app's `orders`, as one checksum with the count.

@@ -304,25 +304,29 @@ fn psql_program() -> PathBuf {
 pub fn query(info: &lifeboat_shared::backup::InstanceInfo, db: &str, sql: &str) -> String {
     let port = info.postgres_port.unwrap().to_string();
     let socket = info.postgres_socket_dir.clone().unwrap();
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=postgres",
-            "--regid=postgres",
-            "--clear-groups",
-            "--",
-        ])
-        .arg(psql_program())
-        .args(["-h", &socket, "-p", &port, "-U", "postgres", "-d", db])
-        .args(["-v", "ON_ERROR_STOP=1", "-X", "-At", "-c", sql])
-        .current_dir("/")
-        .output()
-        .unwrap();
+    let mut psql = std::process::Command::new("setpriv");
+    psql.args([
+        "--reuid=postgres",
+        "--regid=postgres",
+        "--clear-groups",
+        "--",
+    ])
+    .arg(psql_program())
+    .args(["-h", &socket, "-p", &port, "-U", "postgres", "-d", db])
+    .args(["-v", "ON_ERROR_STOP=1", "-X", "-At", "-c", sql])
+    .current_dir("/");
+    psql_output(psql, sql).trim_end().to_owned()
+}
+
+/// Runs a `psql` command for query `sql`; it must succeed. Its whole output.
+pub fn psql_output(mut psql: std::process::Command, sql: &str) -> String {
+    let out = psql.output().unwrap();
     assert!(
         out.status.success(),
         "{sql}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The live processes whose command line mentions `dir` (the tools and the Postgres of a
