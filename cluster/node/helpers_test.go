@@ -16,13 +16,14 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// testProvider is a Provider whose Services, Secrets and ConfigMaps listers hold `objs`.
+// testProvider is a Provider whose Services, Secrets, ConfigMaps and cluster-wide Pods
+// listers hold `objs`.
 func testProvider(t *testing.T, objs ...any) *Provider {
 	t.Helper()
 	indexer := func() cache.Indexer {
 		return cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	}
-	services, secrets, configMaps := indexer(), indexer(), indexer()
+	services, secrets, configMaps, pods := indexer(), indexer(), indexer(), indexer()
 	for _, o := range objs {
 		var err error
 		switch o := o.(type) {
@@ -32,6 +33,8 @@ func testProvider(t *testing.T, objs ...any) *Provider {
 			err = secrets.Add(o)
 		case *corev1.ConfigMap:
 			err = configMaps.Add(o)
+		case *corev1.Pod: // a pod of the cluster as the API server has it (any node)
+			err = pods.Add(o)
 		default:
 			t.Fatalf("testProvider: no lister for %T", o)
 		}
@@ -47,6 +50,7 @@ func testProvider(t *testing.T, objs ...any) *Provider {
 			Secrets:    corelisters.NewSecretLister(secrets),
 			ConfigMaps: corelisters.NewConfigMapLister(configMaps),
 		},
+		AllPods: corelisters.NewPodLister(pods),
 	})
 }
 

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // hostsPath is the pod's /etc/hosts on this node.
@@ -35,32 +37,78 @@ func (r *podRun) isReady() bool {
 	return len(r.conts) > 0
 }
 
-// hosts renders the pod's /etc/hosts.
-func (p *Provider) hosts(r *podRun) []byte {
-	var b bytes.Buffer
-	b.WriteString("# Written by lifeboat-node: the cluster's names (its DNS stand-in).\n")
-	b.WriteString("127.0.0.1\tlocalhost\n")
-	fmt.Fprintf(&b, "%s\t%s\n", r.ip, r.pod.Name)
+// peer is a pod as the cluster's names see it: one of this node's (from its run, current
+// to the moment) or one of another node's (from the API server: its reported IP and
+// readiness).
+type peer struct {
+	namespace, name, ip, hostname, subdomain string
+	labels                                   map[string]string
+	ready                                    bool
+}
+
+// peers is every running pod of the cluster that has an IP: ready pods first, then by IP,
+// so a name points at a pod that serves when one does.
+func (p *Provider) peers() []peer {
 	p.mu.Lock()
 	runs := make([]*podRun, 0, len(p.pods))
 	for _, o := range p.pods {
 		runs = append(runs, o)
 	}
 	p.mu.Unlock()
-	// Ready pods first, then by IP, so a name points at a pod that serves when one does.
-	ready := map[*podRun]bool{}
+	out := make([]peer, 0, len(runs))
 	for _, o := range runs {
-		ready[o] = o.isReady()
+		out = append(out, peer{
+			namespace: o.pod.Namespace, name: o.pod.Name, ip: o.ip,
+			hostname: o.pod.Spec.Hostname, subdomain: o.pod.Spec.Subdomain,
+			labels: o.labels(), ready: o.isReady(),
+		})
 	}
-	sort.Slice(runs, func(i, j int) bool {
-		if ready[runs[i]] != ready[runs[j]] {
-			return ready[runs[i]]
+	if p.cfg.AllPods != nil {
+		pods, err := p.cfg.AllPods.List(everything())
+		if err != nil {
+			log.Printf("listing the cluster's pods: %v", err)
 		}
-		return runs[i].ip < runs[j].ip
+		for _, pod := range pods {
+			if pod.Spec.NodeName == p.cfg.NodeName || pod.Status.PodIP == "" || pod.DeletionTimestamp != nil ||
+				pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+				continue
+			}
+			out = append(out, peer{
+				namespace: pod.Namespace, name: pod.Name, ip: pod.Status.PodIP,
+				hostname: pod.Spec.Hostname, subdomain: pod.Spec.Subdomain,
+				labels: pod.Labels, ready: podReady(pod),
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ready != out[j].ready {
+			return out[i].ready
+		}
+		return out[i].ip < out[j].ip
 	})
-	for _, o := range runs {
-		if o.pod.Spec.Hostname != "" && o.pod.Spec.Subdomain != "" {
-			fqdn := o.pod.Spec.Hostname + "." + o.pod.Spec.Subdomain + "." + o.pod.Namespace + ".svc"
+	return out
+}
+
+// podReady says whether the API server has the pod Ready.
+func podReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// hosts renders the pod's /etc/hosts.
+func (p *Provider) hosts(r *podRun) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Written by lifeboat-node: the cluster's names (its DNS stand-in).\n")
+	b.WriteString("127.0.0.1\tlocalhost\n")
+	fmt.Fprintf(&b, "%s\t%s\n", r.ip, r.pod.Name)
+	peers := p.peers()
+	for _, o := range peers {
+		if o.hostname != "" && o.subdomain != "" {
+			fqdn := o.hostname + "." + o.subdomain + "." + o.namespace + ".svc"
 			fmt.Fprintf(&b, "%s\t%s %s.cluster.local\n", o.ip, fqdn, fqdn)
 		}
 	}
@@ -75,8 +123,8 @@ func (p *Provider) hosts(r *podRun) []byte {
 		if len(s.Spec.Selector) == 0 {
 			continue
 		}
-		for _, o := range runs {
-			if o.pod.Namespace != s.Namespace || !matches(s.Spec.Selector, o.labels()) {
+		for _, o := range peers {
+			if o.namespace != s.Namespace || !matches(s.Spec.Selector, o.labels) {
 				continue
 			}
 			svc := s.Name + "." + s.Namespace

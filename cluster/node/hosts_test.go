@@ -189,3 +189,39 @@ func TestWriteHostsInPlace(t *testing.T) {
 		t.Errorf("the file was replaced, not rewritten in place: the old inode still says\n%s", seen)
 	}
 }
+
+// Pods of another node (from the API server) are named too, by the IP and readiness the
+// API server has; this node's own pods are taken from their runs, not the API's copy, and
+// pods that ended or are going are left out.
+func TestHostsOtherNodes(t *testing.T) {
+	remote := func(name, node, ip string, ready corev1.ConditionStatus, phase corev1.PodPhase, labels map[string]string) *corev1.Pod {
+		pod := testPod("dash", name, labels)
+		pod.Spec.NodeName = node
+		pod.Status.PodIP = ip
+		pod.Status.Phase = phase
+		pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}
+		return pod
+	}
+	p := testProvider(t,
+		service("dash", "cache", map[string]string{"app": "cache"}),
+		service("dash", "done", map[string]string{"app": "done"}),
+		service("dash", "local", map[string]string{"app": "local"}),
+		remote("cache-0", "lifeboat-node-2", "127.0.100.140", corev1.ConditionFalse, corev1.PodRunning, map[string]string{"app": "cache"}),
+		remote("cache-1", "lifeboat-node-2", "127.0.100.141", corev1.ConditionTrue, corev1.PodRunning, map[string]string{"app": "cache"}),
+		remote("done-0", "lifeboat-node-2", "127.0.100.142", corev1.ConditionFalse, corev1.PodSucceeded, map[string]string{"app": "done"}),
+		// The API's copy of this node's own pod: its run is what counts.
+		remote("local-0", "lifeboat-node", "127.0.100.99", corev1.ConditionTrue, corev1.PodRunning, map[string]string{"app": "local"}),
+	)
+	client := testRun(p, testPod("dash", "client", map[string]string{"app": "client"}), "127.0.100.20",
+		corev1.PodRunning, nil, []cs{{name: "c", running: true, ready: true}})
+	addRun(p, client)
+	addRun(p, testRun(p, testPod("dash", "local-0", map[string]string{"app": "local"}), "127.0.100.21",
+		corev1.PodRunning, nil, []cs{{name: "c", running: true, ready: true}}))
+	got := string(p.hosts(client))
+	want := hostsHeader + "127.0.100.20\tclient\n" +
+		"127.0.100.141\tcache cache.dash cache.dash.svc cache.dash.svc.cluster.local\n" +
+		"127.0.100.21\tlocal local.dash local.dash.svc local.dash.svc.cluster.local\n"
+	if got != want {
+		t.Errorf("hosts:\n%s\nwant:\n%s", got, want)
+	}
+}

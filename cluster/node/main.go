@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -47,6 +49,7 @@ func main() {
 		stateDir   = flag.String("state-dir", "", "where pods' folders, volumes and logs live")
 		imagesFile = flag.String("images", "", "the image-to-program map (JSON)")
 		ipPrefix   = flag.String("pod-ip-prefix", "127.0.100.", "pods get <prefix>10 to <prefix>250 as their IPs (loopback)")
+		ipRange    = flag.String("pod-ip-range", "10-250", "the last bytes of this node's pod IPs, first-last (nodes of one cluster share the prefix and take disjoint ranges)")
 	)
 	flag.Parse()
 	if *stateDir == "" || *imagesFile == "" || *certFile == "" || *keyFile == "" {
@@ -57,6 +60,10 @@ func main() {
 		log.Fatalf("--listen must be a loopback host:port, got %q", *listen)
 	}
 	port, _ := strconv.Atoi(portText)
+	ipFirst, ipLast, err := parseRange(*ipRange)
+	if err != nil {
+		log.Fatalf("--pod-ip-range: %v", err)
+	}
 	images, err := loadImages(*imagesFile)
 	if err != nil {
 		log.Fatal(err)
@@ -76,6 +83,12 @@ func main() {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 
+	// Every node's pods, for the names of Services whose pods run on another node.
+	factory := informers.NewSharedInformerFactory(client, 30*time.Second)
+	allPods := factory.Core().V1().Pods().Lister()
+	factory.Start(ctx.Done())
+	factory.WaitForCacheSync(ctx.Done())
+
 	var provider *Provider
 	mux := http.NewServeMux()
 	newProvider := func(cfg nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
@@ -84,6 +97,9 @@ func main() {
 			StateDir:  *stateDir,
 			Images:    images,
 			IPPrefix:  *ipPrefix,
+			IPFirst:   ipFirst,
+			IPLast:    ipLast,
+			AllPods:   allPods,
 			Client:    client,
 			Listers:   cfg,
 			APIServer: restConfig.Host,
@@ -162,6 +178,17 @@ func main() {
 	}
 	provider.StopAll(20 * time.Second)
 	log.Printf("node %s stopped", *nodeName)
+}
+
+// parseRange reads `first-last` (10 ≤ first ≤ last ≤ 250).
+func parseRange(text string) (int, int, error) {
+	a, b, ok := strings.Cut(text, "-")
+	first, err1 := strconv.Atoi(a)
+	last, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || first < 10 || last > 250 || first > last {
+		return 0, 0, fmt.Errorf("want first-last with 10 <= first <= last <= 250, got %q", text)
+	}
+	return first, last, nil
 }
 
 func resources() corev1.ResourceList {

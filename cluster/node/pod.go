@@ -345,6 +345,19 @@ func (r *podRun) command(ctx context.Context, c *containerRun, override []string
 		gid, _ = strconv.Atoi(u.Gid)
 		account = u
 	}
+	// The pod's or container's runAsUser and runAsGroup win over the image's user, as on a
+	// real kubelet (the group defaults to the user's own, else 0).
+	if id, group := r.runAs(c); id != nil {
+		uid, gid = int(*id), 0
+		account = nil
+		if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+			gid, _ = strconv.Atoi(u.Gid)
+			account = u
+		}
+		if group != nil {
+			gid = int(*group)
+		}
+	}
 	workdir := "/"
 	if c.spec.WorkingDir != "" {
 		workdir = rewrite(c.spec.WorkingDir)
@@ -363,13 +376,31 @@ func (r *podRun) command(ctx context.Context, c *containerRun, override []string
 	}
 	cmd.Dir = workdir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if uid >= 0 && !isolated {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
 	if account != nil {
-		if !isolated {
-			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		}
 		cmd.Env = append(cmd.Env, "HOME="+account.HomeDir, "USER="+account.Username)
 	}
 	return cmd, nil
+}
+
+// runAs is the user and group the container's securityContext (or else its pod's) asks
+// to run as, each nil when not set.
+func (r *podRun) runAs(c *containerRun) (*int64, *int64) {
+	var uid, gid *int64
+	if sc := r.pod.Spec.SecurityContext; sc != nil {
+		uid, gid = sc.RunAsUser, sc.RunAsGroup
+	}
+	if sc := c.spec.SecurityContext; sc != nil {
+		if sc.RunAsUser != nil {
+			uid = sc.RunAsUser
+		}
+		if sc.RunAsGroup != nil {
+			gid = sc.RunAsGroup
+		}
+	}
+	return uid, gid
 }
 
 func (r *podRun) imageSpec(image string) *ImageSpec {
@@ -656,7 +687,7 @@ func (r *podRun) waitClaim(ctx context.Context, claim string) (string, error) {
 		if err == nil {
 			return dir, nil
 		}
-		if time.Now().After(deadline) {
+		if errors.Is(err, errOtherNode) || time.Now().After(deadline) {
 			return "", err
 		}
 		time.Sleep(500 * time.Millisecond)

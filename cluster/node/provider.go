@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -20,17 +20,24 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 )
 
 // Config is what the provider needs from main.
 type Config struct {
-	NodeName  string
-	StateDir  string
-	Images    map[string]ImageSpec
-	IPPrefix  string
-	Client    kubernetes.Interface
-	Listers   nodeutil.ProviderConfig
+	NodeName string
+	StateDir string
+	Images   map[string]ImageSpec
+	IPPrefix string
+	// IPFirst and IPLast bound the last byte of this node's pod IPs (10 to 250 when both
+	// are 0): nodes of one cluster share its prefix and take disjoint ranges.
+	IPFirst, IPLast int
+	Client          kubernetes.Interface
+	Listers         nodeutil.ProviderConfig
+	// AllPods lists the pods of every node (nil: this node's alone), for the names of
+	// Services whose pods run elsewhere.
+	AllPods   corelisters.PodLister
 	APIServer string
 	CAData    []byte
 }
@@ -75,7 +82,11 @@ func (p *Provider) publish(run *podRun) {
 func (p *Provider) allocateIP(podKey string) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i := 10; i <= 250; i++ {
+	first, last := p.cfg.IPFirst, p.cfg.IPLast
+	if first == 0 && last == 0 {
+		first, last = 10, 250
+	}
+	for i := first; i <= last; i++ {
 		ip := fmt.Sprintf("%s%d", p.cfg.IPPrefix, i)
 		if _, taken := p.ips[ip]; !taken {
 			p.ips[ip] = podKey
@@ -270,9 +281,15 @@ func (p *Provider) StopAll(grace time.Duration) {
 // StorageClass is the one storage class this node provisions: a folder per volume.
 const StorageClass = "lifeboat-local"
 
-// RunProvisioner binds every pending claim of StorageClass (or of none, when that class is
-// the default) to a new PersistentVolume whose data is a folder under the state dir; the
-// folder outlives the pods that use it.
+// SelectedNode is the annotation the scheduler puts on a claim of a WaitForFirstConsumer
+// class once it has chosen the node of the first pod that uses it.
+const SelectedNode = "volume.kubernetes.io/selected-node"
+
+// RunProvisioner binds every pending claim of StorageClass that the scheduler placed on
+// this node (SelectedNode) to a new PersistentVolume whose data is a folder under this
+// node's state dir, with a node affinity to this node, as a local volume has: the folder
+// outlives the pods that use it, and every later pod that mounts the claim is scheduled
+// here.
 func (p *Provider) RunProvisioner(ctx context.Context) {
 	for {
 		if err := p.provisionOnce(ctx); err != nil && ctx.Err() == nil {
@@ -300,7 +317,7 @@ func (p *Provider) provisionOnce(ctx context.Context) error {
 		if c.Spec.StorageClassName != nil {
 			class = *c.Spec.StorageClassName
 		}
-		if class != StorageClass {
+		if class != StorageClass || c.Annotations[SelectedNode] != p.cfg.NodeName {
 			continue
 		}
 		// Short names: a Unix socket's path below a volume must stay under 108 bytes.
@@ -325,6 +342,11 @@ func (p *Provider) provisionOnce(ctx context.Context) error {
 				PersistentVolumeSource: corev1.PersistentVolumeSource{
 					HostPath: &corev1.HostPathVolumeSource{Path: dir},
 				},
+				NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{
+					NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{{
+						Key: "kubernetes.io/hostname", Operator: corev1.NodeSelectorOpIn, Values: []string{p.cfg.NodeName},
+					}}}},
+				}},
 			},
 		}
 		if _, err := p.cfg.Client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil && !strings.Contains(err.Error(), "already exists") {
@@ -333,6 +355,9 @@ func (p *Provider) provisionOnce(ctx context.Context) error {
 	}
 	return nil
 }
+
+// errOtherNode: a claim's volume is on another node.
+var errOtherNode = errors.New("the volume is on another node")
 
 // volumePath is the folder a claim's volume is (its PV's hostPath).
 func (p *Provider) volumePath(ctx context.Context, namespace, claim string) (string, error) {
@@ -350,31 +375,31 @@ func (p *Provider) volumePath(ctx context.Context, namespace, claim string) (str
 	if pv.Spec.HostPath == nil {
 		return "", fmt.Errorf("volume %s is not a folder of this node", pv.Name)
 	}
+	if node := pv.Labels["lifeboat.local/node"]; node != "" && node != p.cfg.NodeName {
+		// A local volume cannot be mounted anywhere else: what the scheduler prevents.
+		return "", fmt.Errorf("%w: volume %s of claim %s/%s is on node %s, not %s",
+			errOtherNode, pv.Name, namespace, claim, node, p.cfg.NodeName)
+	}
 	return pv.Spec.HostPath.Path, nil
 }
 
 // serviceHosts maps each Service's cluster IP in `namespace` to the IP of a running pod
-// behind it, so that nothing ever connects to a cluster IP (nothing listens there).
+// behind it (a ready one when there is one), on any node, so that nothing ever connects to
+// a cluster IP (nothing listens there).
 func (p *Provider) serviceHosts(namespace string) map[string]string {
 	out := map[string]string{}
 	services, err := p.cfg.Listers.Services.Services(namespace).List(everything())
 	if err != nil {
 		return out
 	}
-	p.mu.Lock()
-	runs := make([]*podRun, 0, len(p.pods))
-	for _, r := range p.pods {
-		runs = append(runs, r)
-	}
-	p.mu.Unlock()
-	sort.Slice(runs, func(i, j int) bool { return runs[i].ip < runs[j].ip })
+	peers := p.peers()
 	for _, s := range services {
 		if s.Spec.ClusterIP == "" || s.Spec.ClusterIP == "None" || len(s.Spec.Selector) == 0 {
 			continue
 		}
-		for _, r := range runs {
-			if r.pod.Namespace == namespace && matches(s.Spec.Selector, r.labels()) {
-				out[s.Spec.ClusterIP] = r.ip
+		for _, o := range peers {
+			if o.namespace == namespace && matches(s.Spec.Selector, o.labels) {
+				out[s.Spec.ClusterIP] = o.ip
 				break
 			}
 		}

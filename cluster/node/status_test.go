@@ -241,3 +241,24 @@ func TestStartedIsReadyWithoutAProbe(t *testing.T) {
 		t.Fatalf("a container with a readiness probe is not ready before the probe passes")
 	}
 }
+
+// A container's securityContext user and group win over its pod's; unset, neither is
+// asked for (the image's user runs it).
+func TestRunAs(t *testing.T) {
+	p := testProvider(t)
+	id := func(v int64) *int64 { return &v }
+	pod := testPod("dash", "mover", nil)
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: id(999), RunAsGroup: id(999)}
+	r := testRun(p, pod, "127.0.100.30", corev1.PodRunning, nil, []cs{{name: "a"}, {name: "b"}})
+	r.conts[1].spec.SecurityContext = &corev1.SecurityContext{RunAsUser: id(0)}
+	if u, g := r.runAs(r.conts[0]); u == nil || *u != 999 || g == nil || *g != 999 {
+		t.Errorf("from the pod: %v %v", u, g)
+	}
+	if u, g := r.runAs(r.conts[1]); u == nil || *u != 0 || g == nil || *g != 999 {
+		t.Errorf("the container's user, the pod's group: %v %v", u, g)
+	}
+	plain := testRun(p, testPod("dash", "plain", nil), "127.0.100.31", corev1.PodRunning, nil, []cs{{name: "a"}})
+	if u, g := plain.runAs(plain.conts[0]); u != nil || g != nil {
+		t.Errorf("nothing asked: %v %v", u, g)
+	}
+}

@@ -22,6 +22,10 @@ use crate::servers::free_port;
 /// The Kubernetes release the control plane is built from.
 pub const K8S_VERSION: &str = "v1.36.3";
 
+/// The cluster's nodes (each a `lifeboat-node` stand-in): pods spread over both, and a
+/// claim's volume stays on the node of the first pod that used it.
+pub const NODES: [&str; 2] = ["lifeboat-node", "lifeboat-node-2"];
+
 /// Apps in its App Manager database.
 pub const SEED_APPS: u32 = 12;
 
@@ -137,7 +141,6 @@ impl Cluster {
         let etcd_port = free_port()?;
         let peer_port = free_port()?;
         let api_port = free_port()?;
-        let node_port = free_port()?;
         self.server = format!("https://127.0.0.1:{api_port}");
         std::fs::write(self.path("audit-policy.yaml"), AUDIT_POLICY)?;
         for (user, name) in [
@@ -145,6 +148,7 @@ impl Cluster {
             ("controller-manager", "controller-manager"),
             ("scheduler", "scheduler"),
             ("node", "node"),
+            ("node-2", "node-2"),
         ] {
             std::fs::write(
                 self.path(&format!("{name}.kubeconfig")),
@@ -264,32 +268,44 @@ impl Cluster {
         )?;
         self.apply_str(NODE_RBAC)?;
         std::fs::write(self.path("images.json"), images_map()?)?;
-        self.spawn(
-            "lifeboat-node",
-            Command::new(bin.join("lifeboat-node"))
-                .arg(format!(
-                    "--kubeconfig={}",
-                    self.path("node.kubeconfig").display()
-                ))
-                .arg("--node-name=lifeboat-node")
-                .arg(format!("--listen=127.0.0.1:{node_port}"))
-                .arg(format!("--tls-cert={}", p("node-serving.crt")))
-                .arg(format!("--tls-key={}", p("node-serving.key")))
-                .arg(format!("--client-ca={}", p("ca.crt")))
-                .arg(format!("--state-dir={}", self.path("node").display()))
-                .arg(format!("--images={}", self.path("images.json").display()))
-                .arg(format!("--pod-ip-prefix={}", self.pod_ip_prefix)),
-        )?;
-        self.wait("the node to be Ready", || {
-            self.kubectl(&[
-                "get",
-                "node",
-                "lifeboat-node",
-                "-o",
-                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
-            ])
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout) == "True")
-        })?;
+        // Two nodes on one pod network, each with its own addresses, folders and volumes.
+        for (i, (node, range)) in NODES.into_iter().zip(["10-129", "130-250"]).enumerate() {
+            let creds = if i == 0 {
+                "node".to_owned()
+            } else {
+                format!("node-{}", i + 1)
+            };
+            let node_port = free_port()?;
+            self.spawn(
+                node,
+                Command::new(bin.join("lifeboat-node"))
+                    .arg(format!(
+                        "--kubeconfig={}",
+                        self.path(&format!("{creds}.kubeconfig")).display()
+                    ))
+                    .arg(format!("--node-name={node}"))
+                    .arg(format!("--listen=127.0.0.1:{node_port}"))
+                    .arg(format!("--tls-cert={}", p("node-serving.crt")))
+                    .arg(format!("--tls-key={}", p("node-serving.key")))
+                    .arg(format!("--client-ca={}", p("ca.crt")))
+                    .arg(format!("--state-dir={}", self.path(&creds).display()))
+                    .arg(format!("--images={}", self.path("images.json").display()))
+                    .arg(format!("--pod-ip-prefix={}", self.pod_ip_prefix))
+                    .arg(format!("--pod-ip-range={range}")),
+            )?;
+        }
+        for node in NODES {
+            self.wait(&format!("node {node} to be Ready"), || {
+                self.kubectl(&[
+                    "get",
+                    "node",
+                    node,
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+                ])
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout) == "True")
+            })?;
+        }
         self.apply_str(STORAGE_CLASS)?;
         self.wait("the default service account of namespace default", || {
             self.kubectl(&["get", "serviceaccount", "default"])
@@ -997,15 +1013,17 @@ impl Drop for Cluster {
 
 const AUDIT_POLICY: &str = "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n";
 
-/// What the node stand-in may do beyond what the Node authorizer grants a kubelet:
+/// What the node stand-ins may do beyond what the Node authorizer grants a kubelet:
 /// virtual-kubelet watches Secrets, ConfigMaps and Services cluster-wide (a real kubelet
-/// reads only those of its pods), and the node provisions the claims of its storage class.
+/// reads only those of its pods), each node watches every pod (its stand-in for cluster
+/// DNS names the pods of the other node too), and each provisions the claims of its
+/// storage class that the scheduler placed on it.
 const NODE_RBAC: &str = "apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: lifeboat-node}
 rules:
 - apiGroups: [\"\"]
-  resources: [secrets, configmaps, services, persistentvolumeclaims]
+  resources: [secrets, configmaps, services, persistentvolumeclaims, pods]
   verbs: [get, list, watch]
 - apiGroups: [\"\"]
   resources: [persistentvolumes]
@@ -1017,6 +1035,7 @@ metadata: {name: lifeboat-node}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: lifeboat-node}
 subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: User, name: \"system:node:lifeboat-node\"}
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: \"system:node:lifeboat-node-2\"}
 ";
 
 const STORAGE_CLASS: &str = "apiVersion: storage.k8s.io/v1
@@ -1027,7 +1046,7 @@ metadata:
     storageclass.kubernetes.io/is-default-class: \"true\"
 provisioner: lifeboat.local/node
 reclaimPolicy: Retain
-volumeBindingMode: Immediate
+volumeBindingMode: WaitForFirstConsumer
 ";
 
 /// Which program each image runs on this machine.
@@ -1089,7 +1108,7 @@ fn certificates(pki: &Path) -> anyhow::Result<()> {
         ],
         pki,
     )?;
-    let certs: [(&str, &str, &str); 7] = [
+    let certs: [(&str, &str, &str); 8] = [
         (
             "apiserver",
             "/CN=kube-apiserver",
@@ -1103,6 +1122,11 @@ fn certificates(pki: &Path) -> anyhow::Result<()> {
         ),
         ("scheduler", "/CN=system:kube-scheduler", ""),
         ("node", "/O=system:nodes/CN=system:node:lifeboat-node", ""),
+        (
+            "node-2",
+            "/O=system:nodes/CN=system:node:lifeboat-node-2",
+            "",
+        ),
         (
             "node-serving",
             "/CN=lifeboat-node",

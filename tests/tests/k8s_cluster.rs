@@ -43,7 +43,100 @@ fn the_test_cluster_is_a_real_kubernetes() {
     a_statefulset_postgres_keeps_its_data_when_its_pod_is_replaced(&cluster);
     deleting_a_namespace_removes_everything_in_it(&cluster);
     an_unknown_image_fails_its_pod_with_the_reason(&cluster);
+    a_claim_stays_on_its_node_and_names_reach_across_nodes(&cluster);
     everything_listens_on_loopback(&cluster);
+}
+
+/// Two nodes: a claim of the default class (WaitForFirstConsumer) gets a volume on the node
+/// of the first pod that mounts it, with a node affinity, so the scheduler sends every
+/// later pod that mounts it there (a Job with no node of its own reads what the first pod
+/// wrote); and a pod on one node reaches a Service whose pod runs on the other by name.
+fn a_claim_stays_on_its_node_and_names_reach_across_nodes(cluster: &Cluster) {
+    use lifeboat_e2e::cluster::NODES;
+    ns(cluster, "nodes");
+    let writer = format!(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: data, namespace: nodes}}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: 1Gi}}}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: writer, namespace: nodes}}\nspec:\n  selector: {{app: writer}}\n  ports: [{{port: 80}}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: writer, namespace: nodes, labels: {{app: writer}}}}\nspec:\n  nodeSelector: {{kubernetes.io/hostname: {}}}\n  containers:\n  - {{name: w, image: debian:12, command: [sh, -c, 'echo written-there > /data/x; exec sleep infinity'], volumeMounts: [{{name: data, mountPath: /data}}]}}\n  volumes: [{{name: data, persistentVolumeClaim: {{claimName: data}}}}]\n",
+        NODES[1]
+    );
+    cluster.apply_str(&writer).unwrap();
+    cluster
+        .wait_for("pod writer to run", Duration::from_secs(90), &mut || {
+            jsonpath(
+                cluster,
+                &["-n", "nodes", "get", "pod", "writer"],
+                "{.status.phase}",
+            ) == "Running"
+        })
+        .unwrap();
+    let pv = jsonpath(
+        cluster,
+        &["-n", "nodes", "get", "pvc", "data"],
+        "{.spec.volumeName}",
+    );
+    let affinity = jsonpath(
+        cluster,
+        &["get", "pv", &pv],
+        "{.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}",
+    );
+    assert_eq!(affinity, NODES[1], "the volume of claim data ({pv})");
+    let writer_ip = jsonpath(
+        cluster,
+        &["-n", "nodes", "get", "pod", "writer"],
+        "{.status.podIP}",
+    );
+    let jobs = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: reader, namespace: nodes}}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {{name: r, image: debian:12, command: [cat, /data/x], volumeMounts: [{{name: data, mountPath: /data}}]}}\n      volumes: [{{name: data, persistentVolumeClaim: {{claimName: data}}}}]\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {{name: caller, namespace: nodes}}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      nodeSelector: {{kubernetes.io/hostname: {}}}\n      containers:\n      - {{name: c, image: debian:12, command: [getent, hosts, writer.nodes.svc]}}\n",
+        NODES[0]
+    );
+    cluster.apply_str(&jobs).unwrap();
+    for job in ["reader", "caller"] {
+        cluster
+            .wait_for(
+                &format!("job {job} to succeed"),
+                Duration::from_secs(90),
+                &mut || {
+                    jsonpath(
+                        cluster,
+                        &["-n", "nodes", "get", "job", job],
+                        "{.status.succeeded}",
+                    ) == "1"
+                },
+            )
+            .unwrap();
+    }
+    let node_of = |job: &str| {
+        jsonpath(
+            cluster,
+            &[
+                "-n",
+                "nodes",
+                "get",
+                "pods",
+                "-l",
+                &format!("job-name={job}"),
+            ],
+            "{.items[0].spec.nodeName}",
+        )
+    };
+    assert_eq!(
+        node_of("reader"),
+        NODES[1],
+        "the Job went where its claim is"
+    );
+    assert_eq!(node_of("caller"), NODES[0]);
+    let read = cluster
+        .kubectl_ok(&["-n", "nodes", "logs", "job/reader"])
+        .unwrap();
+    assert_eq!(read.trim(), "written-there");
+    let resolved = cluster
+        .kubectl_ok(&["-n", "nodes", "logs", "job/caller"])
+        .unwrap();
+    assert!(
+        resolved.starts_with(&format!("{writer_ip} "))
+            || resolved.starts_with(&format!("{writer_ip}\t")),
+        "{resolved} (writer is {writer_ip} on {})",
+        NODES[1]
+    );
 }
 
 fn an_unknown_image_fails_its_pod_with_the_reason(cluster: &Cluster) {
@@ -77,12 +170,14 @@ fn everything_listens_on_loopback(cluster: &Cluster) {
         "{}",
         cluster.server
     );
-    let node = jsonpath(
-        cluster,
-        &["get", "node", "lifeboat-node"],
-        "{.status.addresses[?(@.type==\"InternalIP\")].address}",
-    );
-    assert_eq!(node, "127.0.0.1");
+    for name in lifeboat_e2e::cluster::NODES {
+        let node = jsonpath(
+            cluster,
+            &["get", "node", name],
+            "{.status.addresses[?(@.type==\"InternalIP\")].address}",
+        );
+        assert_eq!(node, "127.0.0.1", "node {name}");
+    }
     let ips = jsonpath(cluster, &["get", "pods", "-A"], "{.items[*].status.podIP}");
     assert!(!ips.trim().is_empty(), "no pods were seen");
     for ip in ips.split_whitespace() {
