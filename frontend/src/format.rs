@@ -8,15 +8,30 @@ pub fn bytes(n: u64) -> String {
     if n < 1024 {
         return format!("{n} B");
     }
-    // Integer arithmetic in tenths (no float formatting: it weighs ~15 KB of wasm).
+    // Integer arithmetic in u64 (no float formatting: it weighs ~15 KB of wasm; no u128,
+    // whose division and formatting weigh about 2 KB more): the whole units, then the
+    // remainder's tenth, rounded half up.
     let mut unit = 0;
-    let mut divisor: u128 = 1;
-    while u128::from(n) >= divisor * 1024 && unit < UNITS.len() - 1 {
+    let mut divisor: u64 = 1;
+    while n / divisor >= 1024 && unit < UNITS.len() - 1 {
         divisor *= 1024;
         unit += 1;
     }
-    let tenths = (u128::from(n) * 10 + divisor / 2) / divisor;
-    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
+    let (mut whole, mut tenth) = (n / divisor, (n % divisor * 10 + divisor / 2) / divisor);
+    if tenth == 10 {
+        whole += 1;
+        tenth = 0;
+    }
+    format!("{whole}.{tenth} {}", UNITS[unit])
+}
+
+/// Milliseconds as people read them: `320 ms` under a second, else as [`duration`].
+pub fn millis(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        duration(ms as f64 / 1000.0)
+    }
 }
 
 /// `1234567` → `1,234,567 bytes`: the exact value, for hover titles.
@@ -248,6 +263,19 @@ mod tests {
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
         assert_eq!(bytes(u64::MAX), "16384.0 PiB");
+        // Rounded half up to the tenth, carrying into the whole.
+        assert_eq!(bytes(1996), "1.9 KiB");
+        assert_eq!(bytes(1997), "2.0 KiB");
+        assert_eq!(bytes(2047), "2.0 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024 - 1), "3.0 MiB");
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn milliseconds_under_a_second_stay_milliseconds() {
+        assert_eq!(millis(0), "0 ms");
+        assert_eq!(millis(999), "999 ms");
+        assert_eq!(millis(1_000), "1s");
+        assert_eq!(millis(75_400), "1m 15s");
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test]

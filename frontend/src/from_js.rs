@@ -85,9 +85,8 @@ impl<'de> de::Deserializer<'de> for Value {
             v.visit_string(s)
         } else if js_sys::Array::is_array(&x) {
             v.visit_seq(Items(x.unchecked_into(), 0))
-        } else if x.is_object() {
-            let entries = js_sys::Object::entries(x.unchecked_ref());
-            v.visit_map(Entries(Items(entries, 0), JsValue::UNDEFINED))
+        } else if let Some(e) = entries(&x) {
+            v.visit_map(Entries(Items(e, 0), JsValue::UNDEFINED))
         } else {
             Err(Mismatch)
         }
@@ -122,10 +121,64 @@ impl<'de> de::Deserializer<'de> for Value {
         v.visit_newtype_struct(self)
     }
 
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    // What a type asks for is all it is offered: a struct's visitor is given a map and
+    // never a sequence, a string's a string. (Through `deserialize_any` every visitor was
+    // offered every JSON kind, which linked each struct's `visit_seq`, never used: JSON
+    // objects are maps.)
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Mismatch> {
+        self.deserialize_map(v)
     }
+
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Mismatch> {
+        match entries(&self.0) {
+            Some(e) => v.visit_map(Entries(Items(e, 0), JsValue::UNDEFINED)),
+            None => Err(Mismatch),
+        }
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Mismatch> {
+        if js_sys::Array::is_array(&self.0) {
+            v.visit_seq(Items(self.0.unchecked_into(), 0))
+        } else {
+            Err(Mismatch)
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Mismatch> {
+        v.visit_string(self.0.as_string().ok_or(Mismatch)?)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Mismatch> {
+        self.deserialize_string(v)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Mismatch> {
+        self.deserialize_string(v)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Mismatch> {
+        v.visit_bool(self.0.as_bool().ok_or(Mismatch)?)
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Mismatch> {
+        v.visit_f64(self.0.as_f64().ok_or(Mismatch)?)
+    }
+
+    serde::forward_to_deserialize_any! {
+        i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 char bytes byte_buf
+        unit unit_struct tuple tuple_struct ignored_any
+    }
+}
+
+/// A plain object's `[key, value]` pairs (`Object.entries`), if `x` is one (not an array).
+fn entries(x: &JsValue) -> Option<js_sys::Array> {
+    (x.is_object() && !js_sys::Array::is_array(x))
+        .then(|| js_sys::Object::entries(x.unchecked_ref()))
 }
 
 /// An array and the index of its next item.

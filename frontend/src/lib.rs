@@ -29,18 +29,25 @@
 //! Backups: `backup-now`, `backup-disabled-reason`, `backup-dialog`, `backup-description`,
 //! `description-counter`, `description-error`, `backup-start`, `empty-state` (no backups yet,
 //! or no bucket), `backups-table`, `backup-row` (`data-backup-id`), `backup-row-running`,
-//! `restore-button`, `restore-disabled-reason`.
+//! `restore-button`, `restore-disabled-reason`, `backup-contents` (a row's `<details>`),
+//! `backup-apps-summary` (its summary: the apps' data), `backup-component`
+//! (`data-component` = the component's name).
 //!
-//! Restore: `restore-dialog`, `restore-target-same`, `restore-target-new`,
-//! `restore-namespace`, `namespace-error`, `restore-replace`, `restore-phrase`,
-//! `restore-confirm`, `restore-cancel`.
+//! Restore: `restore-dialog`, `restore-scope-all`, `restore-scope-apps` (radios: everything,
+//! or only some apps' data), `restore-apps-unavailable` (why not), `restore-apps-filter`,
+//! `restore-apps-count`, `restore-app` (`data-app` = the app's name; its checkbox inside),
+//! `restore-app-parts`, `restore-apps-none`, `restore-what` (what the restore replaces),
+//! `restore-what-apps`, `restore-untouched`, `restore-apps-size`, `restore-apps-namespace`,
+//! `restore-apps-blocked`, `restore-target-same`, `restore-target-new`, `restore-namespace`,
+//! `namespace-error`, `restore-replace`, `restore-phrase`, `restore-confirm`,
+//! `restore-cancel`.
 //!
 //! Progress: `operation-progress` (`data-status` = the status word), `progress-bar`,
 //! `progress-overall` (the whole operation's percent and time left), `progress-percent`, `progress-bytes`, `progress-rate`, `progress-eta`, `progress-step`,
 //! `operation-step` (`data-step` = step id, `data-status`), `operation-error`,
 //! `operation-warnings`, `retry-note`, `retry-restore` (Retry restore, on a restore that did
-//! not finish: opens the Restore dialog for the same backup and namespace), `checklist`,
-//! `checklist-item`.
+//! not finish: opens the Restore dialog for the same backup, namespace and apps), `checklist`,
+//! `checklist-what`, `checklist-item`.
 //!
 //! Errors: `error-banner` (with `error-message` and `error-hint` inside).
 

@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use lifeboat_shared::backup::{BackupManifest, SourceInstance, StartRestore};
+use lifeboat_shared::backup::{BackupManifest, Component, SourceInstance, StartRestore};
 use lifeboat_shared::operation::{
     ChecklistItem, Operation, OperationKind, OperationStatus, Progress, Step, StepStatus, Trigger,
 };
@@ -19,6 +19,8 @@ use lifeboat_ui::components::checklist::checklist;
 #[derive(Debug, Clone, PartialEq, Properties)]
 struct ChecklistProps {
     items: Vec<ChecklistItem>,
+    #[prop_or_default]
+    apps_only: bool,
 }
 
 /// The checklist (a plain function in the page) of operation `op-t` as a component, for
@@ -29,6 +31,7 @@ fn checklist_view(p: &ChecklistProps) -> Html {
     checklist(
         &p.items,
         "op-t",
+        p.apps_only,
         Callback::from(move |()| update.force_update()),
     )
 }
@@ -302,22 +305,334 @@ fn render_restore_judged(
     initial_namespace: Option<&'static str>,
     unavailable_secs: Option<f64>,
 ) -> (Seen<StartRestore>, Seen<()>, yew::AppHandle<RestoreDialog>) {
-    let (confirmed, on_confirm) = recorder::<StartRestore>();
-    let (cancelled, on_cancel) = recorder::<()>();
-    let handle = yew::Renderer::<RestoreDialog>::with_root_and_props(
-        div.clone(),
-        RestoreDialogProps {
-            backup: manifest(),
-            instance_namespace: instance_namespace.map(AttrValue::Static),
-            initial_namespace: initial_namespace.map(AttrValue::Static),
-            unavailable_secs,
-            start: Default::default(),
-            on_confirm,
-            on_cancel,
-        },
-    )
-    .render();
-    (confirmed, cancelled, handle)
+    let dialog = Dialog {
+        backup: manifest(),
+        instance_namespace,
+        initial_namespace,
+        initial_apps: vec![],
+        unavailable_secs,
+    };
+    dialog.render(div)
+}
+
+/// What a Restore dialog is opened with (its callbacks record what it sends).
+struct Dialog {
+    backup: BackupManifest,
+    instance_namespace: Option<&'static str>,
+    initial_namespace: Option<&'static str>,
+    initial_apps: Vec<String>,
+    unavailable_secs: Option<f64>,
+}
+
+impl Dialog {
+    /// The dialog for `backup` on an instance in namespace `dash`, nothing preset.
+    fn of(backup: BackupManifest) -> Self {
+        Self {
+            backup,
+            instance_namespace: Some("dash"),
+            initial_namespace: None,
+            initial_apps: vec![],
+            unavailable_secs: None,
+        }
+    }
+
+    fn render(
+        self,
+        div: &Element,
+    ) -> (Seen<StartRestore>, Seen<()>, yew::AppHandle<RestoreDialog>) {
+        let (confirmed, on_confirm) = recorder::<StartRestore>();
+        let (cancelled, on_cancel) = recorder::<()>();
+        let handle = yew::Renderer::<RestoreDialog>::with_root_and_props(
+            div.clone(),
+            RestoreDialogProps {
+                backup: self.backup,
+                instance_namespace: self.instance_namespace.map(AttrValue::Static),
+                initial_namespace: self.initial_namespace.map(AttrValue::Static),
+                initial_apps: self.initial_apps,
+                unavailable_secs: self.unavailable_secs,
+                start: Default::default(),
+                on_confirm,
+                on_cancel,
+            },
+        )
+        .render();
+        (confirmed, cancelled, handle)
+    }
+}
+
+/// A component of a backup, as the backend writes it.
+fn component(name: &str, size_bytes: u64, method: &str, duration_ms: u64) -> Component {
+    Component {
+        name: name.into(),
+        snapshot_id: "snap".into(),
+        pgbackrest_label: None,
+        size_bytes,
+        path: None,
+        method: Some(method.into()),
+        duration_ms: Some(duration_ms),
+    }
+}
+
+/// A backup holding the system and three apps' data (app-001 all three parts, app-005 a
+/// database, sales-dash files) and a workspace's files.
+fn manifest_with_apps() -> BackupManifest {
+    BackupManifest {
+        components: vec![
+            component("postgres", 50 * 1024 * 1024, "pgbackrest", 4_200),
+            component("configuration", 2048, "export", 30),
+            component("app/app-001/postgres", 1536, "pg_dump -Fc", 320),
+            component("app/app-001/redis", 512, "redis-cli --rdb", 80),
+            component("app/app-001/files", 3 * 1024 * 1024, "restic", 1_500),
+            component("app/app-005/postgres", 2048, "pg_dump -Fc", 290),
+            component("app/sales-dash/files", 1024, "restic", 1_500),
+            component("workspace/ws-1/files", 1024, "restic", 1_500),
+        ],
+        ..manifest()
+    }
+}
+
+/// The `data-app` of every app the dialog lists, in order.
+fn listed_apps(root: &Element) -> Vec<String> {
+    let all = root
+        .query_selector_all("[data-testid=restore-app]")
+        .unwrap();
+    (0..all.length())
+        .filter_map(|i| all.item(i))
+        .filter_map(|n| n.unchecked_into::<Element>().get_attribute("data-app"))
+        .collect()
+}
+
+/// Ticks (or unticks) app `app`'s checkbox in the list.
+async fn tick(root: &Element, app: &str) {
+    root.query_selector(&format!("[data-testid=restore-app][data-app={app}] input"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("{app} is not listed: {}", root.inner_html()))
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle().await;
+}
+
+fn checked(root: &Element, css: &str) -> bool {
+    root.query_selector(css)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {css}"))
+        .unchecked_into::<HtmlInputElement>()
+        .checked()
+}
+
+#[wasm_bindgen_test]
+async fn some_apps_data_is_chosen_from_a_list_filtered_by_name_and_goes_into_this_namespace() {
+    let div = fresh_div();
+    let (confirmed, _, handle) = Dialog::of(manifest_with_apps()).render(&div);
+    settle().await;
+    // Everything, as before, unless the admin chooses otherwise; the backup's apps' data
+    // is said.
+    assert!(checked(&div, "[data-testid=restore-scope-all]"));
+    assert!(!exists(&div, "restore-apps-filter"));
+    assert_eq!(
+        text(&div, "restore-apps-size"),
+        "3 apps, 3.0 MiB",
+        "the apps' and the workspace's data"
+    );
+    let what = text(&div, "restore-what");
+    assert!(what.contains("the own data of the 3 apps"), "{what}");
+    // A new namespace chosen first (with Replace): some apps' data still goes into this
+    // one, and replaces nothing there but the apps' data.
+    type_into(&div, "restore-namespace", "dash-copy").await;
+    click(&div, "restore-replace").await;
+    click(&div, "restore-scope-apps").await;
+    assert!(checked(&div, "[data-testid=restore-scope-apps]"));
+    for hidden in [
+        "restore-target-same",
+        "restore-target-new",
+        "restore-namespace",
+    ] {
+        assert!(
+            !exists(&div, hidden),
+            "{hidden} is offered for some apps' data"
+        );
+    }
+    let note = text(&div, "restore-apps-namespace");
+    assert!(note.contains("Into this namespace (dash) only"), "{note}");
+
+    // Each app with what it has and the sizes.
+    assert_eq!(listed_apps(&div), ["app-001", "app-005", "sales-dash"]);
+    let parts = div
+        .query_selector(
+            "[data-testid=restore-app][data-app=app-001] [data-testid=restore-app-parts]",
+        )
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap();
+    assert_eq!(parts, "Postgres 1.5 KiB · Redis 512 B · files 3.0 MiB");
+    assert_eq!(text(&div, "restore-apps-count"), "0 of 3 apps chosen");
+
+    // The phrase alone does not do: nothing is chosen, and the dialog says so.
+    type_into(&div, "restore-phrase", "restore backup").await;
+    assert!(disabled(&div, "restore-confirm"));
+    assert!(
+        text(&div, "restore-apps-blocked").contains("Choose at least one app"),
+        "{}",
+        text(&div, "restore-apps-blocked")
+    );
+    click(&div, "restore-confirm").await;
+    assert!(confirmed.borrow().is_empty());
+
+    // The filter: by any part of the name, in any case.
+    type_into(&div, "restore-apps-filter", "APP-0").await;
+    assert_eq!(listed_apps(&div), ["app-001", "app-005"]);
+    type_into(&div, "restore-apps-filter", " sales").await;
+    assert_eq!(listed_apps(&div), ["sales-dash"]);
+    type_into(&div, "restore-apps-filter", "nope").await;
+    assert!(listed_apps(&div).is_empty());
+    assert!(
+        text(&div, "restore-apps-none").contains("\u{201c}nope\u{201d}"),
+        "{}",
+        text(&div, "restore-apps-none")
+    );
+    type_into(&div, "restore-apps-filter", "001").await;
+    assert_eq!(listed_apps(&div), ["app-001"]);
+    tick(&div, "app-001").await;
+    assert_eq!(text(&div, "restore-apps-count"), "1 of 3 apps chosen");
+    assert!(!exists(&div, "restore-apps-blocked"));
+    assert!(!disabled(&div, "restore-confirm"));
+    // What will happen: that app's parts, and what is left alone.
+    let what = text(&div, "restore-what");
+    assert!(
+        what.contains("Restoring replaces, in namespace dash, the data of:")
+            && what.contains("app-001: Postgres 1.5 KiB · Redis 512 B · files 3.0 MiB")
+            && !what.contains("app-005"),
+        "{what}"
+    );
+    let untouched = text(&div, "restore-untouched");
+    assert!(
+        untouched.contains("Keycloak")
+            && untouched.contains("every other app")
+            && untouched.contains("not touched"),
+        "{untouched}"
+    );
+    // A chosen app the filter hides stays chosen.
+    type_into(&div, "restore-apps-filter", "sales").await;
+    tick(&div, "sales-dash").await;
+    type_into(&div, "restore-apps-filter", "").await;
+    assert_eq!(listed_apps(&div), ["app-001", "app-005", "sales-dash"]);
+    assert!(checked(
+        &div,
+        "[data-testid=restore-app][data-app=app-001] input"
+    ));
+    assert!(!checked(
+        &div,
+        "[data-testid=restore-app][data-app=app-005] input"
+    ));
+    assert_eq!(text(&div, "restore-apps-count"), "2 of 3 apps chosen");
+    // Unticked again: out of the request.
+    tick(&div, "sales-dash").await;
+    click(&div, "restore-confirm").await;
+    assert_eq!(
+        *confirmed.borrow(),
+        vec![StartRestore {
+            confirmation: "restore backup".into(),
+            target_namespace: "dash".into(),
+            replace_existing: false,
+            apps: Some(vec!["app-001".into()]),
+        }]
+    );
+    // Back to Everything: the new namespace typed before is there again, and nothing of
+    // the apps is sent.
+    click(&div, "restore-scope-all").await;
+    assert!(exists(&div, "restore-namespace"));
+    click(&div, "restore-confirm").await;
+    assert_eq!(confirmed.borrow().len(), 2);
+    assert_eq!(
+        confirmed.borrow()[1],
+        StartRestore {
+            confirmation: "restore backup".into(),
+            target_namespace: "dash-copy".into(),
+            replace_existing: true,
+            apps: None,
+        }
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn some_apps_data_is_not_offered_without_apps_data_or_this_namespace() {
+    // A backup of the system alone.
+    let div = fresh_div();
+    let (_, _, handle) = Dialog::of(manifest()).render(&div);
+    settle().await;
+    assert!(disabled(&div, "restore-scope-apps"));
+    assert_eq!(
+        text(&div, "restore-apps-unavailable"),
+        "This backup holds no apps' data."
+    );
+    assert_eq!(
+        find(&div, "restore-scope-apps")
+            .get_attribute("aria-describedby")
+            .as_deref(),
+        Some("lb-restore-apps-why")
+    );
+    assert_eq!(text(&div, "restore-apps-size"), "none");
+    let what = text(&div, "restore-what");
+    assert!(!what.contains("own data of"), "{what}");
+    click(&div, "restore-scope-apps").await;
+    assert!(!exists(&div, "restore-apps-filter"));
+    assert!(checked(&div, "[data-testid=restore-scope-all]"));
+    handle.destroy();
+
+    // Apps' data, but this instance's namespace is not known: it cannot go anywhere.
+    let div = fresh_div();
+    let (_, _, handle) = Dialog {
+        instance_namespace: None,
+        ..Dialog::of(manifest_with_apps())
+    }
+    .render(&div);
+    settle().await;
+    assert!(disabled(&div, "restore-scope-apps"));
+    assert!(
+        text(&div, "restore-apps-unavailable").contains("could not be loaded"),
+        "{}",
+        text(&div, "restore-apps-unavailable")
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_retry_of_some_apps_data_opens_with_those_apps_chosen() {
+    let div = fresh_div();
+    let (confirmed, _, handle) = Dialog {
+        initial_namespace: Some("dash"),
+        initial_apps: vec!["app-005".into()],
+        ..Dialog::of(manifest_with_apps())
+    }
+    .render(&div);
+    settle().await;
+    assert!(checked(&div, "[data-testid=restore-scope-apps]"));
+    assert!(checked(
+        &div,
+        "[data-testid=restore-app][data-app=app-005] input"
+    ));
+    assert!(!checked(
+        &div,
+        "[data-testid=restore-app][data-app=app-001] input"
+    ));
+    assert!(
+        disabled(&div, "restore-confirm"),
+        "the phrase is still needed"
+    );
+    type_into(&div, "restore-phrase", "restore backup").await;
+    click(&div, "restore-confirm").await;
+    assert_eq!(
+        *confirmed.borrow(),
+        vec![StartRestore {
+            confirmation: "restore backup".into(),
+            target_namespace: "dash".into(),
+            replace_existing: false,
+            apps: Some(vec!["app-005".into()]),
+        }]
+    );
+    handle.destroy();
 }
 
 #[wasm_bindgen_test]
@@ -699,6 +1014,7 @@ async fn the_checklist_keeps_its_ticks_across_reloads_and_counts_them() {
             div.clone(),
             ChecklistProps {
                 items: items.clone(),
+                apps_only: false,
             },
         )
         .render()
@@ -763,9 +1079,14 @@ async fn checklist_lists_each_item() {
             detail: None,
         },
     ];
-    let handle =
-        yew::Renderer::<Checklist>::with_root_and_props(div.clone(), ChecklistProps { items })
-            .render();
+    let handle = yew::Renderer::<Checklist>::with_root_and_props(
+        div.clone(),
+        ChecklistProps {
+            items,
+            apps_only: false,
+        },
+    )
+    .render();
     settle().await;
     let list = div
         .query_selector_all("[data-testid=checklist-item]")
@@ -800,6 +1121,203 @@ async fn checklist_lists_each_item() {
         .unwrap()
         .unwrap();
     assert_eq!(label.text_content().unwrap(), "Log in again");
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn after_some_apps_data_the_checklist_says_only_they_came_back() {
+    let div = fresh_div();
+    let items = vec![ChecklistItem {
+        action: "Restart the app: its data came back".into(),
+        subject: "app-001".into(),
+        copy: None,
+        detail: Some("its Postgres database, Redis, files came back".into()),
+    }];
+    let handle = yew::Renderer::<Checklist>::with_root_and_props(
+        div.clone(),
+        ChecklistProps {
+            items,
+            apps_only: true,
+        },
+    )
+    .render();
+    settle().await;
+    let what = text(&div, "checklist-what");
+    assert!(
+        what.contains("Only these apps' data came back")
+            && what.contains("every other app were not touched"),
+        "{what}"
+    );
+    assert_eq!(
+        text(&div, "checklist-item"),
+        "Restart the app: its data came back: app-001 (its Postgres database, Redis, files came back)"
+    );
+    let all = text(&div, "checklist");
+    assert!(!all.contains("Delete and recreate workspaces"), "{all}");
+    handle.destroy();
+
+    // After a restore of everything: the apps' own data came back with the system.
+    let div = fresh_div();
+    let handle = yew::Renderer::<Checklist>::with_root_and_props(
+        div.clone(),
+        ChecklistProps {
+            items: vec![],
+            apps_only: false,
+        },
+    )
+    .render();
+    settle().await;
+    let what = text(&div, "checklist-what");
+    assert!(
+        what.contains("the apps' own data the backup held") && !what.contains("not restored"),
+        "{what}"
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_restore_of_some_apps_names_them_and_each_part_as_it_goes() {
+    let div = fresh_div();
+    let mut op = restore_op(OperationStatus::Running);
+    op.kind = OperationKind::Restore {
+        backup_id: "bk-1".into(),
+        target_namespace: "dash".into(),
+        requested_by: "admin".into(),
+        apps: Some(vec!["app-001".into()]),
+    };
+    op.steps = vec![
+        step(
+            "fetch",
+            StepStatus::Succeeded,
+            Some("2026-11-25T11:00:00Z"),
+            Some("2026-11-25T11:00:05Z"),
+        ),
+        Step {
+            detail: Some("app-001's Redis (2 of 3): restoring 512 B".into()),
+            ..step(
+                "apps",
+                StepStatus::Running,
+                Some("2026-11-25T11:00:05Z"),
+                None,
+            )
+        },
+        step("checklist", StepStatus::Pending, None, None),
+    ];
+    op.progress = None;
+    let handle = yew::Renderer::<OperationProgress>::with_root_and_props(
+        div.clone(),
+        OperationProgressProps {
+            operation: op,
+            now: None,
+            compact: false,
+        },
+    )
+    .render();
+    settle().await;
+    let all = text(&div, "operation-progress");
+    assert!(
+        all.contains("Restore of app-001's data from bk-1 into namespace dash"),
+        "{all}"
+    );
+    let apps = div
+        .query_selector("[data-testid=operation-step][data-step=apps]")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap();
+    assert!(
+        apps.contains("app-001's Redis (2 of 3): restoring 512 B"),
+        "{apps}"
+    );
+    handle.destroy();
+}
+
+use lifeboat_ui::components::backups_table::{BackupsTableProps, backups_table};
+
+/// Properties of [`Table`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+struct TableProps {
+    backups: Vec<BackupManifest>,
+}
+
+/// The Backups table (a plain function in the page) as a component, for these tests.
+#[function_component(Table)]
+fn table_view(p: &TableProps) -> Html {
+    backups_table(&BackupsTableProps {
+        backups: p.backups.clone(),
+        running: None,
+        with_warnings: vec![],
+        restore_disabled: None,
+        on_restore: Callback::noop(),
+        now: None,
+    })
+}
+
+#[wasm_bindgen_test]
+async fn each_backup_says_what_apps_data_it_holds_and_lists_its_components_on_demand() {
+    let div = fresh_div();
+    let with_apps = BackupManifest {
+        id: "bk-apps".into(),
+        ..manifest_with_apps()
+    };
+    let system = BackupManifest {
+        id: "bk-sys".into(),
+        ..manifest()
+    };
+    let handle = yew::Renderer::<Table>::with_root_and_props(
+        div.clone(),
+        TableProps {
+            backups: vec![with_apps, system],
+        },
+    )
+    .render();
+    settle().await;
+    let row = |id: &str| {
+        div.query_selector(&format!("[data-testid=backup-row][data-backup-id={id}]"))
+            .unwrap()
+            .unwrap()
+    };
+    let (apps_row, system_row) = (row("bk-apps"), row("bk-sys"));
+    assert_eq!(
+        text(&apps_row, "backup-apps-summary"),
+        "Apps' data: 3 apps, 3.0 MiB"
+    );
+    assert_eq!(
+        text(&system_row, "backup-apps-summary"),
+        "System only, no apps' data"
+    );
+    // Every component, with its size, how it was taken and how long that took: folded
+    // until asked for.
+    let details = find(&apps_row, "backup-contents");
+    assert!(!details.has_attribute("open"));
+    let components = apps_row
+        .query_selector_all("[data-testid=backup-component]")
+        .unwrap();
+    assert_eq!(components.length(), 8);
+    let component = |name: &str| {
+        apps_row
+            .query_selector(&format!(
+                "[data-testid=backup-component][data-component=\"{name}\"]"
+            ))
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {name}"))
+            .text_content()
+            .unwrap()
+    };
+    assert_eq!(
+        component("app/app-001/postgres"),
+        "app/app-001/postgres 1.5 KiB · pg_dump -Fc · 320 ms"
+    );
+    assert_eq!(
+        component("app/app-001/redis"),
+        "app/app-001/redis 512 B · redis-cli --rdb · 80 ms"
+    );
+    assert_eq!(component("postgres"), "postgres 50.0 MiB · pgbackrest · 4s");
+    find(&apps_row, "backup-apps-summary")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle().await;
+    assert!(details.has_attribute("open"));
     handle.destroy();
 }
 

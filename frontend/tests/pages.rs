@@ -776,6 +776,51 @@ async fn a_retried_restore_says_for_about_how_long_the_platform_is_down() {
 }
 
 #[wasm_bindgen_test]
+async fn a_retried_restore_of_some_apps_data_opens_on_those_apps() {
+    serve_retry(
+        r#"{"backups":[
+        {"id":"bk-1","started_at":"2026-11-25T02:00:00Z","finished_at":"2026-11-25T02:01:00Z",
+        "trigger":{"type":"scheduled"},"description":"","source":{"instance_id":"i","namespace":"dash"},
+        "platform_version":"5.4","lifeboat_version":"0.1.0","postgres_major":15,"components":[
+        {"name":"postgres","snapshot_id":"s1","pgbackrest_label":"20261125-020000F","size_bytes":90},
+        {"name":"app/app-001/postgres","snapshot_id":"s2","size_bytes":2048,
+         "path":"dumps/app-001/postgres.dump","method":"pg_dump -Fc","duration_ms":300},
+        {"name":"app/app-002/redis","snapshot_id":"s2","size_bytes":512,
+         "path":"dumps/app-002/redis.rdb","method":"redis-cli --rdb","duration_ms":40}],
+        "bytes_added":90,"size_bytes":2650,"encrypted":false}]}"#,
+    );
+    let mut failed = failed_restore();
+    failed.kind = OperationKind::Restore {
+        backup_id: "bk-1".into(),
+        target_namespace: "dash".into(),
+        requested_by: "admin".into(),
+        apps: Some(vec!["app-002".into()]),
+    };
+    let (div, handle) = render(Some(standalone_api()), vec![failed], true);
+    settle().await;
+    let title = wait_text(&div, "h1", "Restore of app-002's data from bk-1").await;
+    assert!(title.ends_with("into namespace dash"), "{title}");
+    click(&div, "retry-restore");
+    wait_for(&div, "[data-testid=restore-dialog]").await;
+    let checked = |css: &str| {
+        div.query_selector(css)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {css}"))
+            .unchecked_into::<web_sys::HtmlInputElement>()
+            .checked()
+    };
+    assert!(checked("[data-testid=restore-scope-apps]"));
+    assert!(checked("[data-testid=restore-app][data-app=app-002] input"));
+    assert!(!checked(
+        "[data-testid=restore-app][data-app=app-001] input"
+    ));
+    assert!(find(&div, "restore-target-same").is_none());
+    let what = text(&div, "restore-what");
+    assert!(what.contains("app-002: Redis 512 B"), "{what}");
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
 async fn the_managed_secrets_command_names_the_instances_namespace() {
     serve_main_page(
         r#"{"config":{"provider":{"provider":"gcs","bucket":"dash-backups","prefix":""},

@@ -1,9 +1,11 @@
-//! The Backups table: every backup in the bucket, newest first, with a Restore action.
+//! The Backups table: every backup in the bucket, newest first, with what it holds (its
+//! apps' data in a line, every component on demand) and a Restore action.
 
 use lifeboat_shared::backup::BackupManifest;
 use lifeboat_shared::operation::{Operation, OperationKind, Trigger};
 use yew::prelude::*;
 
+use crate::components::app_data::apps_data;
 use crate::components::operation_progress::{local_time, when};
 use crate::components::status;
 use crate::format;
@@ -100,6 +102,33 @@ fn scroll_once(anchor: &str) {
     }
 }
 
+/// What backup `b` (of `local`, its local time) holds: its apps' data in one line, which
+/// opens to every component with its size, how it was taken and how long that took.
+fn contents(b: &BackupManifest, local: &str) -> Html {
+    let (apps, bytes) = apps_data(b);
+    let summary = match apps {
+        0 => "System only, no apps' data".to_owned(),
+        n => format!("Apps' data: {n} apps, {}", format::bytes(bytes)),
+    };
+    let items = b.components.iter().map(|c| {
+        html! {
+            <li data-testid="backup-component" data-component={c.name.clone()}>
+                <code>{ c.name.clone() }</code>{ " " }{ format::bytes(c.size_bytes) }
+                if let Some(m) = &c.method { { " · " }{ m.clone() } }
+                if let Some(ms) = c.duration_ms { { " · " }{ format::millis(ms) } }
+            </li>
+        }
+    });
+    html! {
+        <details class="lb-details lb-contents" data-testid="backup-contents">
+            <summary data-testid="backup-apps-summary">{ summary }</summary>
+            <ul class="lb-list" role="list" aria-label={format!("What the backup of {local} holds")}>
+                { for items }
+            </ul>
+        </details>
+    }
+}
+
 /// The table. A plain function rather than a component (a component costs the bundle its
 /// own lifecycle code).
 pub fn backups_table(props: &BackupsTableProps) -> Html {
@@ -128,12 +157,18 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
                 <td data-label="Date">{ when(&b.started_at, now) }</td>
                 <td data-label="Description">{ description_cell(&b.description) }</td>
                 <td data-label="Trigger">{ trigger(&b.trigger) }</td>
-                <td data-label="Size" title={size_title}>
-                    { format::bytes(b.size_bytes) }
-                    <span class="lb-muted">{ format!(" · +{} added", format::bytes(b.bytes_added)) }</span>
-                    if b.encrypted {
-                        <span class="lb-muted">{ " · " }<span aria-hidden="true">{ "🔒" }</span>{ "encrypted" }</span>
-                    }
+                <td data-label="Size">
+                    // One block: stacked, the cell is a flex row of its label and this.
+                    <div>
+                        <span title={size_title}>
+                            { format::bytes(b.size_bytes) }
+                            <span class="lb-muted">{ format!(" · +{} added", format::bytes(b.bytes_added)) }</span>
+                        </span>
+                        if b.encrypted {
+                            <span class="lb-muted">{ " · " }<span aria-hidden="true">{ "🔒" }</span>{ "encrypted" }</span>
+                        }
+                        { contents(b, &local) }
+                    </div>
                 </td>
                 <td data-label="Duration">{ duration }</td>
                 <td data-label="Status">{ status::badge(status::backup(props.with_warnings.contains(&b.id))) }</td>

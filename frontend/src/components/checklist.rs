@@ -34,10 +34,16 @@ fn copy(text: &str) -> Callback<MouseEvent> {
 }
 
 /// The checklist of `items` (in the order to do them, from `Outcome::Restore`) of operation
-/// `op`; the boxes are for the admin's own tracking, kept across reloads in `localStorage`,
-/// with a count of what is done. `redraw` is called after a tick is stored. A plain function
-/// rather than a component (a component costs the bundle its own lifecycle code).
-pub fn checklist(items_in: &[ChecklistItem], op: &str, redraw: Callback<()>) -> Html {
+/// `op` (`apps_only`: a restore of some apps' data alone); the boxes are for the admin's own
+/// tracking, kept across reloads in `localStorage`, with a count of what is done. `redraw`
+/// is called after a tick is stored. A plain function rather than a component (a component
+/// costs the bundle its own lifecycle code).
+pub fn checklist(
+    items_in: &[ChecklistItem],
+    op: &str,
+    apps_only: bool,
+    redraw: Callback<()>,
+) -> Html {
     let saved = storage()
         .and_then(|s| s.get_item(&key(op)).ok().flatten())
         .unwrap_or_default();
@@ -77,23 +83,30 @@ pub fn checklist(items_in: &[ChecklistItem], op: &str, redraw: Callback<()>) -> 
     html! {
         <section class="lb-card lb-checklist" aria-labelledby="lb-checklist-h" data-testid="checklist">
             <h2 id="lb-checklist-h">{ "After the restore" }</h2>
-            <p>
-                { "The system database and the platform configuration are back as they were at the backup. \
-                   Apps and workspaces are not part of the backup: recover them now. Data that apps kept in a \
-                   managed Redis or Postgres database or a persistent filesystem is not restored." }
+            <p data-testid="checklist-what">
+                { if apps_only {
+                    "Only these apps' data came back, as it was at the backup: the system, Keycloak, the \
+                     platform configuration and every other app were not touched."
+                } else {
+                    "The system database, the platform configuration and the apps' own data the backup held \
+                     (databases, Redis, files) are back as they were at the backup. The apps themselves are \
+                     not part of the backup: recover them now."
+                } }
             </p>
             if items_in.is_empty() {
-                <p>{ "Log in to Dash Enterprise again. Nothing else needs doing." }</p>
+                <p>{ if apps_only { "Nothing needs doing." } else { "Log in to Dash Enterprise again. Nothing else needs doing." } }</p>
             } else {
                 <p class="lb-hint" aria-live="polite" data-testid="checklist-count">
                     { format!("{done} of {} done", items_in.len()) }
                 </p>
                 <ol class="lb-checks">{ for items }</ol>
             }
-            <p class="lb-hint">
-                { "Delete and recreate workspaces from the latest commit rather than rebuilding them: a rebuild \
-                   after a restore does not always keep the latest committed files." }
-            </p>
+            if !apps_only {
+                <p class="lb-hint">
+                    { "Delete and recreate workspaces from the latest commit rather than rebuilding them: a rebuild \
+                       after a restore does not always keep the latest committed files." }
+                </p>
+            }
         </section>
     }
 }

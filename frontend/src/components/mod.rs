@@ -2,6 +2,7 @@
 //! own data through the API context).
 
 pub mod account;
+pub mod app_data;
 pub mod audit;
 pub mod backup_dialog;
 pub mod backups_table;
@@ -15,6 +16,7 @@ pub mod field;
 pub mod health_badge;
 pub mod operation_progress;
 pub mod repository;
+pub mod restore_apps;
 pub mod restore_dialog;
 pub mod shell;
 pub mod sign_in;

@@ -15,11 +15,24 @@ use yew::prelude::*;
 use crate::components::status;
 use crate::format;
 
-/// "Backup · Before the upgrade" or "Restore of bk-… into dash".
+/// "Backup · Before the upgrade", "Restore of bk-… into namespace dash", or for some apps'
+/// data alone "Restore of app-001's data from bk-… into namespace dash".
 pub fn title(op: &Operation) -> String {
     match &op.kind {
         OperationKind::Backup { description, .. } if description.is_empty() => "Backup".to_owned(),
         OperationKind::Backup { description, .. } => format!("Backup · {description}"),
+        OperationKind::Restore {
+            backup_id,
+            target_namespace,
+            apps: Some(apps),
+            ..
+        } => format!(
+            "Restore of {} from {backup_id} into namespace {target_namespace}",
+            match apps.as_slice() {
+                [app] => format!("{app}'s data"),
+                _ => format!("{} apps' data", apps.len()),
+            }
+        ),
         OperationKind::Restore {
             backup_id,
             target_namespace,

@@ -28,15 +28,18 @@ struct Retry {
     own_namespace: Option<AttrValue>,
     /// The namespace the failed restore went into.
     target_namespace: AttrValue,
+    /// The apps whose data alone it restored (none: everything).
+    apps: Vec<String>,
     /// About how long the platform will be down, judged by the last restore.
     unavailable_secs: Option<f64>,
 }
 
-/// Loads what the Restore dialog needs to retry a restore of `backup_id` (`live`: the
-/// operations the page knows, to judge the downtime by).
+/// Loads what the Restore dialog needs to retry a restore of `backup_id` into `target` (of
+/// `apps`' data alone, when some are named; `live`: the operations the page knows, to
+/// judge the downtime by).
 async fn load_retry(
     api: &Api,
-    (backup_id, target): (&str, &str),
+    (backup_id, target, apps): RetryOf,
     live: Option<Operations>,
 ) -> Result<Retry, ApiFailure> {
     let list = api.backups().await?;
@@ -60,10 +63,14 @@ async fn load_retry(
     Ok(Retry {
         backup,
         own_namespace,
-        target_namespace: AttrValue::from(target.to_owned()),
+        target_namespace: AttrValue::from(target),
+        apps,
         unavailable_secs,
     })
 }
+
+/// The restore to retry: the backup's id, the namespace, the apps (none: everything).
+type RetryOf = (String, String, Vec<String>);
 
 /// Properties of [`OperationPage`].
 #[derive(Debug, Clone, PartialEq, Properties)]
@@ -140,7 +147,8 @@ pub fn operation_page(props: &OperationPageProps) -> Html {
         let backup_id = r.backup.id.clone();
         html! {
             <RestoreDialog key={r.backup.id.clone()} backup={r.backup.clone()} instance_namespace={r.own_namespace}
-                initial_namespace={Some(r.target_namespace)} unavailable_secs={r.unavailable_secs}
+                initial_namespace={Some(r.target_namespace)} initial_apps={r.apps}
+                unavailable_secs={r.unavailable_secs}
                 start={start_retry.state()}
                 on_confirm={start_retry.callback().reform(move |req| (backup_id.clone(), req))}
                 on_cancel={dismiss(&open_retry, &start_retry, closer(&retry))} />
@@ -245,16 +253,14 @@ fn cancel_area(
 /// "Retry restore" (load what the dialog needs, then open it) and the dialog's "Yes,
 /// restore now".
 #[hook]
-fn use_retry(
-    retry: &UseStateHandle<Option<Retry>>,
-) -> (Action<(String, String)>, StartRestoreAction) {
+fn use_retry(retry: &UseStateHandle<Option<Retry>>) -> (Action<RetryOf>, StartRestoreAction) {
     let ops = use_context::<Operations>();
     let open = {
         let retry = retry.clone();
-        use_action(move |api: Api, (backup_id, target): (String, String)| {
+        use_action(move |api: Api, of: RetryOf| {
             let (retry, ops) = (retry.clone(), ops.clone());
             async move {
-                retry.set(Some(load_retry(&api, (&backup_id, &target), ops).await?));
+                retry.set(Some(load_retry(&api, of, ops).await?));
                 Ok(())
             }
         })
@@ -272,7 +278,7 @@ fn closer(retry: &UseStateHandle<Option<Retry>>) -> Callback<()> {
 /// the checklist after a restore.
 fn operation_view(
     op: &Operation,
-    open_retry: &Action<(String, String)>,
+    open_retry: &Action<RetryOf>,
     closed: bool,
     redraw: Callback<()>,
 ) -> Html {
@@ -288,13 +294,19 @@ fn operation_view(
         OperationStatus::Failed | OperationStatus::Interrupted | OperationStatus::Cancelled
     );
     let is_restore = matches!(op.kind, OperationKind::Restore { .. });
+    let apps_only = matches!(op.kind, OperationKind::Restore { apps: Some(_), .. });
     let retry_button = match &op.kind {
         OperationKind::Restore {
             backup_id,
             target_namespace,
+            apps,
             ..
         } => {
-            let args = (backup_id.clone(), target_namespace.clone());
+            let args = (
+                backup_id.clone(),
+                target_namespace.clone(),
+                apps.clone().unwrap_or_default(),
+            );
             let open = open_retry.callback();
             html! {
                 <div class="lb-dialog-actions">
@@ -337,7 +349,7 @@ fn operation_view(
                 }
             </section>
             if let Some(items) = checklist {
-                { crate::components::checklist::checklist(&items, &op.id, redraw) }
+                { crate::components::checklist::checklist(&items, &op.id, apps_only, redraw) }
             }
         </>
     }
