@@ -63,7 +63,7 @@ env_for() { # name
   esac
 }
 # The longest first (measured in CI), so that the last few to finish are short ones.
-SLOW_FIRST="k8s_backup k8s_keycloak keycloak_demo killed_at_every_step faults_bucket k8s_bench
+SLOW_FIRST="k8s_backup k8s_keycloak k8s_apps keycloak_demo killed_at_every_step faults_bucket k8s_bench
   keycloak_bench instance_contract api_load disk_full backup_bench restore_bench backup_schedule
   keycloak_real restore_flow page_second_pass bucket_damage progress_display"
 

@@ -118,6 +118,31 @@ pub struct ServeArgs {
         default_value = "system-postgres"
     )]
     pub postgres_statefulset: String,
+    /// The kubernetes runtime: the image of the Jobs that read and write apps' claims
+    /// (Lifeboat's own, which carries restic).
+    #[arg(long, env = "LIFEBOAT_JOB_IMAGE", default_value = concat!("lifeboat:", env!("CARGO_PKG_VERSION")))]
+    pub job_image: String,
+    /// How many apps' parts a backup takes at once (on Kubernetes, how many Jobs beside
+    /// apps' claims run at once), 1 to 16.
+    #[arg(long, env = "LIFEBOAT_APP_JOBS", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub app_jobs: u8,
+}
+
+/// How the kubernetes runtime reaches its cluster, from `serve`'s flags.
+fn kube_options(args: &ServeArgs) -> KubeOptions {
+    KubeOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        namespace: args.namespace.clone(),
+        settings: KubeSettings {
+            statefulset: args.postgres_statefulset.clone(),
+            service: args.postgres_statefulset.clone(),
+            tls_dir: args.pgbackrest_tls_dir.clone(),
+            job_image: args.job_image.clone(),
+            app_jobs: usize::from(args.app_jobs),
+            ..KubeSettings::default()
+        },
+        config_map: args.config_map.clone(),
+    }
 }
 
 /// Which runtime `serve` uses.
@@ -245,20 +270,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         allowed_origins,
     };
     let state = match args.runtime {
-        RuntimeKind::Local => local_state(settings, toolbox, keycloak.map(|(setup, _)| setup)),
+        RuntimeKind::Local => local_state_with(
+            settings,
+            toolbox,
+            keycloak.map(|(setup, _)| setup),
+            usize::from(args.app_jobs),
+        ),
         RuntimeKind::Kubernetes => {
-            let options = KubeOptions {
-                kubeconfig: args.kubeconfig.clone(),
-                namespace: args.namespace.clone(),
-                settings: KubeSettings {
-                    statefulset: args.postgres_statefulset.clone(),
-                    service: args.postgres_statefulset.clone(),
-                    tls_dir: args.pgbackrest_tls_dir.clone(),
-                    ..KubeSettings::default()
-                },
-                config_map: args.config_map.clone(),
-            };
-            let runtime = KubeRuntime::connect(&settings.data_dir, toolbox, options).await?;
+            let runtime =
+                KubeRuntime::connect(&settings.data_dir, toolbox, kube_options(&args)).await?;
             tracing::info!(namespace = runtime.namespace(), "kubernetes runtime");
             AppState::new(settings, std::sync::Arc::new(runtime))
         }
@@ -313,11 +333,19 @@ pub fn local_state(
     toolbox: Toolbox,
     keycloak: Option<crate::runtime::local::instance::keycloak::KeycloakSetup>,
 ) -> AppState {
-    let runtime: std::sync::Arc<dyn Runtime> = std::sync::Arc::new(LocalRuntime::with_keycloak(
-        &settings.data_dir,
-        toolbox,
-        keycloak,
-    ));
+    local_state_with(settings, toolbox, keycloak, 2)
+}
+
+/// [`local_state`], taking `app_jobs` apps' parts at once in a backup (`--app-jobs`).
+pub fn local_state_with(
+    settings: Settings,
+    toolbox: Toolbox,
+    keycloak: Option<crate::runtime::local::instance::keycloak::KeycloakSetup>,
+    app_jobs: usize,
+) -> AppState {
+    let runtime: std::sync::Arc<dyn Runtime> = std::sync::Arc::new(
+        LocalRuntime::with_keycloak(&settings.data_dir, toolbox, keycloak).with_app_jobs(app_jobs),
+    );
     AppState::new(settings, runtime)
 }
 

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -206,6 +207,11 @@ func (r *podRun) isolate(c *containerRun, program string, args []string, workdir
 	wrapped := []string{"--mount", "--propagation", "private", "--",
 		"/bin/sh", "-c", isolateScript, "lifeboat-node", r.hostsPath(), workdir}
 	for _, b := range binds {
+		// A real container has a root of its own; here the mounts go over the host's, so a
+		// mount path above the node's folders would hide the sources of the next mounts.
+		if state := filepath.Clean(r.p.cfg.StateDir); state == b.path || strings.HasPrefix(state, strings.TrimSuffix(b.path, "/")+"/") {
+			return "", nil, fmt.Errorf("mount path %s holds this node's folders (%s): the node stand-in cannot mount a volume there", b.path, state)
+		}
 		if err := mountPoint(b.dir, b.path); err != nil {
 			return "", nil, fmt.Errorf("mount point %s: %w", b.path, err)
 		}

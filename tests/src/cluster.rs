@@ -1060,6 +1060,8 @@ fn images_map() -> anyhow::Result<String> {
         // like the official image, it stops with SIGINT (a fast shutdown), not SIGTERM.
         "postgres:15": {"path": [pg_bin, "/usr/bin"], "user": "postgres", "entrypoint": [format!("{pg_bin}/postgres")], "stopSignal": "SIGINT"},
         "debian:12": {"path": ["/usr/bin", "/bin"], "entrypoint": ["/bin/sh"]},
+        // An app's managed Redis: Debian's redis-server.
+        "redis:7": {"path": ["/usr/bin"], "user": "redis", "entrypoint": ["/usr/bin/redis-server"]},
         "lifeboat": {"path": ["/usr/bin", "/bin", pg_bin], "user": "postgres", "entrypoint": [lifeboat.display().to_string()],
                      "env": {"LIFEBOAT_STATIC_DIR": crate::server::static_dir().display().to_string()}},
         "pgbackrest": {"path": ["/usr/bin", pg_bin], "user": "postgres", "entrypoint": ["/usr/bin/pgbackrest"]},

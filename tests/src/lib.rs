@@ -8,6 +8,7 @@ pub mod config_form;
 pub mod fault_proxy;
 pub mod host;
 pub mod instance;
+pub mod k8s_apps;
 pub mod keycloak;
 pub mod live;
 pub mod page;

@@ -85,6 +85,10 @@ pub enum InstanceError {
     /// An app's data service (its Postgres database, its Redis) failed what was asked.
     #[error("{0}")]
     App(String),
+    /// The app (or its service) a part belongs to does not exist here, and this runtime
+    /// cannot create it: the part is not restored, and the restore says so.
+    #[error("{0}")]
+    NoSuchApp(String),
 }
 
 impl InstanceError {

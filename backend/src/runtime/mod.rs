@@ -73,6 +73,20 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
 
     /// Where the storage configuration is saved here.
     fn config_store(&self) -> Arc<dyn ConfigStore>;
+
+    /// How many apps' parts a backup takes at once (on Kubernetes, how many data-mover
+    /// Jobs run at once): `--app-jobs`, 2 by default.
+    fn app_jobs(&self) -> usize {
+        2
+    }
+
+    /// Whether a restore here brings `kind` back from the bucket itself, beside where it
+    /// lives (on Kubernetes, an app's files and Redis, in a Job on their claim), so it
+    /// need not be fetched into Lifeboat's staging first.
+    fn restores_beside(&self, kind: PartKind) -> bool {
+        let _ = kind;
+        false
+    }
 }
 
 /// The instances a runtime manages, by namespace.
@@ -132,6 +146,36 @@ pub struct DataRestore<'a> {
     pub config: &'a Place,
     /// The namespace the backup was taken in.
     pub source_namespace: &'a str,
+}
+
+/// How a backup reads an app's files ([`Instance::read_beside`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Beside {
+    /// With the rest of the apps' data, below [`Instance::app_data_place`].
+    No,
+    /// With a tool run beside this claim ([`Instance::run_beside`]).
+    Claim(String),
+    /// Its claim was never bound (no pod ever used it): nothing was ever written there.
+    NeverUsed(String),
+}
+
+/// Where a restore takes a part of the apps' data from.
+#[derive(Clone, Copy)]
+pub struct AppSource<'a> {
+    /// The root of the fetched apps' snapshot (what Lifeboat restores itself).
+    pub fetched: &'a Place,
+    /// `restic restore` of the part's snapshot, only the part's path (`--include`), into
+    /// the folder given: for a part a runtime brings back from the bucket beside where it
+    /// lives ([`Runtime::restores_beside`]).
+    pub restic_restore: &'a (dyn Fn(&str) -> ToolCommand + Send + Sync),
+}
+
+impl std::fmt::Debug for AppSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppSource")
+            .field("fetched", &self.fetched)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a restore's configuration step did.
@@ -257,13 +301,39 @@ pub trait Instance: Send + Sync + std::fmt::Debug {
     /// Empties what [`Instance::stage_app_part`] staged (`dumps/`), leaving it in place.
     async fn clear_app_staging(&self) -> Result<(), InstanceError>;
 
-    /// Restores `part` from `from` (the root of a fetched apps' snapshot), creating what is
-    /// missing here first (its database and role, its Redis, its folder) and stopping and
-    /// starting its Redis around the restore; returns what it did, in words.
+    /// How a backup reads `part` (asked of files only): with the rest, below
+    /// [`Instance::app_data_place`] (locally), or beside its own claim (on Kubernetes).
+    async fn read_beside(&self, part: &AppPart) -> Result<Beside, InstanceError> {
+        let _ = part;
+        Ok(Beside::No)
+    }
+
+    /// Runs `cmd` beside `claim` (the claim of `part`): in a Job whose pod mounts it at
+    /// `/data/<part's path>` and works in `/data`, through `sh -c script` when given.
+    /// Returns its output and the node it ran on.
+    async fn run_beside(
+        &self,
+        part: &AppPart,
+        claim: &str,
+        cmd: ToolCommand,
+        script: Option<&str>,
+        cancel: CancellationToken,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<(ToolOutput, Option<String>), InstanceError> {
+        let _ = (claim, cmd, script, cancel, on_line);
+        Err(InstanceError::NotHere(format!(
+            "running a tool beside {}",
+            part.describe()
+        )))
+    }
+
+    /// Restores `part` from `from`, creating what is missing here first (its database and
+    /// role, its Redis, its folder) and stopping and starting its Redis around the
+    /// restore; returns what it did, in words.
     async fn restore_app_part(
         &self,
         part: &AppPart,
-        from: &Place,
+        from: &AppSource<'_>,
         cancel: CancellationToken,
     ) -> Result<String, InstanceError>;
 

@@ -20,9 +20,17 @@ fn main() -> anyhow::Result<()> {
         .join(".cluster");
     let env_file = env_dir.join("env");
     let _ = std::fs::remove_file(&env_file);
-    eprintln!("starting the control plane, the node and namespace {NAMESPACE} (about 30 s)…");
+    eprintln!(
+        "starting the control plane, two nodes and namespace {NAMESPACE} with its apps' data (about a minute)…"
+    );
     let cluster = Cluster::start()?;
     let ns = cluster.dash_namespace(NAMESPACE)?;
+    let laid = cluster.lay_out_app_data(NAMESPACE)?;
+    eprintln!(
+        "{} apps with data of their own, {} workspaces",
+        laid.apps.len(),
+        laid.workspaces.len()
+    );
     let ip = cluster.pod_ip(NAMESPACE, "app=lifeboat")?;
     let url = format!("http://{ip}:8080");
     let keycloak = cluster.keycloak_url(NAMESPACE)?;

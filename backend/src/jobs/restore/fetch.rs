@@ -101,26 +101,40 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
     ))
 }
 
-/// Fetches the apps' parts the plan restores, from their snapshot, into `into`: all of the
-/// snapshot when `all`, else only those parts' paths (`restic restore --include`).
+/// Fetches the apps' parts the plan restores that Lifeboat puts back itself (a runtime
+/// that restores a part beside where it lives takes it from the bucket then) into `into`,
+/// one `restic restore` per snapshot holding them: all of each snapshot when `all`, else
+/// only those parts' paths (`restic restore --include`).
 pub(super) async fn fetch_apps(
     ctx: &JobCtx,
     plan: &Plan,
     all: bool,
     into: Place,
 ) -> Result<(), StepError> {
-    let Some((_, first)) = plan.apps.first() else {
-        return Ok(());
-    };
-    let mut cmd = rb::restore_command(&plan.target.restic, &first.snapshot_id, into);
-    if !all {
-        for (part, _) in &plan.apps {
-            cmd.args.push(format!("--include=/{}", part.path()).into());
+    let runtime = ctx.runtime();
+    let mut by_snapshot: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    let mut some_beside = false;
+    for (part, component) in &plan.apps {
+        if runtime.restores_beside(part.kind) {
+            some_beside = true;
+        } else {
+            by_snapshot
+                .entry(component.snapshot_id.as_str())
+                .or_default()
+                .push(part.path());
         }
     }
-    let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
-    if out.exit_code != Some(0) {
-        return Err(why_not_fetched(plan, &out).await);
+    for (snapshot, paths) in by_snapshot {
+        let mut cmd = rb::restore_command(&plan.target.restic, snapshot, into.clone());
+        if !all || some_beside {
+            for path in paths {
+                cmd.args.push(format!("--include=/{path}").into());
+            }
+        }
+        let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
+        if out.exit_code != Some(0) {
+            return Err(why_not_fetched(plan, &out).await);
+        }
     }
     Ok(())
 }

@@ -157,7 +157,7 @@ async fn replace(
     let restored = step(
         ctx,
         "apps",
-        crate::jobs::apps::restore(ctx, instance, &plan.apps, &from),
+        crate::jobs::apps::restore(ctx, &plan.target, instance, &plan.apps, &from),
     )
     .await?;
     let checklist = step(ctx, "checklist", checklist(ctx, plan, instance, &restored)).await?;
@@ -210,7 +210,7 @@ async fn apps_only(ctx: &JobCtx, plan: &Plan) -> Result<Outcome, StepFailure> {
     let restored = step(
         ctx,
         "apps",
-        crate::jobs::apps::restore(ctx, instance.as_ref(), &plan.apps, &into),
+        crate::jobs::apps::restore(ctx, &plan.target, instance.as_ref(), &plan.apps, &into),
     )
     .await?;
     let checklist = step(ctx, "checklist", async {

@@ -14,14 +14,15 @@ use super::apply::Selection;
 use super::restore_job::{JobError, RestoreJob};
 use super::rewrite::Move;
 use super::workloads::Workloads;
-use crate::command::{Place, Stream, ToolOutput, Volume};
+use crate::command::{Place, Stream, ToolCommand, ToolOutput, Volume};
 use crate::pgbackrest::{RemotePgSettings, RepoPaths};
 use crate::runtime::host::marker::RestoreMarker;
 use crate::runtime::host::process::Runner;
 use crate::runtime::host::sql::{Psql, SystemSql};
 use crate::runtime::host::staging::FolderStaging;
 use crate::runtime::{
-    AppPart, Applied, DataRestore, Instance, InstanceError, RuntimeError, Staging,
+    AppPart, AppSource, Applied, Beside, DataRestore, Instance, InstanceError, RuntimeError,
+    Staging,
 };
 
 /// How long the restored Postgres may take to report a ready pod.
@@ -49,6 +50,11 @@ pub struct KubeSettings {
     pub platform_configmap: String,
     /// Lifeboat's own ServiceAccount (bound in the namespaces it manages besides its own).
     pub service_account: String,
+    /// The image the data movers (Jobs beside apps' claims) run: Lifeboat's own, which
+    /// carries restic.
+    pub job_image: String,
+    /// How many apps' parts a backup takes at once (data movers among them).
+    pub app_jobs: usize,
 }
 
 impl Default for KubeSettings {
@@ -63,6 +69,8 @@ impl Default for KubeSettings {
             tls_dir: "/etc/lifeboat/pgbackrest-tls".into(),
             platform_configmap: "dash-platform".into(),
             service_account: "lifeboat".into(),
+            job_image: format!("lifeboat:{}", env!("CARGO_PKG_VERSION")),
+            app_jobs: 2,
         }
     }
 }
@@ -211,6 +219,17 @@ impl KubeInstance {
             host,
             port: self.settings.postgres_port,
             as_postgres_user: false,
+        }
+    }
+
+    /// Its apps' own data.
+    fn apps(&self) -> super::apps::KubeApps<'_> {
+        super::apps::KubeApps {
+            client: &self.client,
+            namespace: &self.namespace,
+            runner: &self.runner,
+            job_image: &self.settings.job_image,
+            place: Place::root(Volume::AppData(self.namespace.clone())),
         }
     }
 
@@ -577,11 +596,9 @@ impl Instance for KubeInstance {
         RestoreMarker::at(self.conf_dir.join("restore-in-progress"))
     }
 
-    /// None yet: the apps' data of a namespace (their Postgres StatefulSet, Redis pods and
-    /// claims, read by Jobs that mount them) is the next part of this runtime's work, so a
-    /// backup here holds the system and reports no app data rather than failing on it.
+    /// As its `DashApp` objects name them (`spec.services`).
     async fn app_data(&self) -> Result<(Vec<AppInfo>, Vec<WorkspaceInfo>), InstanceError> {
-        Ok((Vec::new(), Vec::new()))
+        self.apps().list().await
     }
 
     fn app_data_place(&self) -> Place {
@@ -591,27 +608,41 @@ impl Instance for KubeInstance {
     async fn stage_app_part(
         &self,
         part: &AppPart,
-        _cancel: CancellationToken,
+        cancel: CancellationToken,
     ) -> Result<u64, InstanceError> {
-        Err(InstanceError::NotHere(format!(
-            "backing up {}",
-            part.describe()
-        )))
+        self.apps().stage(part, cancel).await
     }
 
     async fn clear_app_staging(&self) -> Result<(), InstanceError> {
-        Ok(())
+        self.apps().clear_staging()
+    }
+
+    async fn read_beside(&self, part: &AppPart) -> Result<Beside, InstanceError> {
+        self.apps().read_beside(part).await
+    }
+
+    async fn run_beside(
+        &self,
+        part: &AppPart,
+        claim: &str,
+        cmd: ToolCommand,
+        script: Option<&str>,
+        cancel: CancellationToken,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<(ToolOutput, Option<String>), InstanceError> {
+        self.apps()
+            .run_beside(part, claim, &cmd, script, &cancel, on_line)
+            .await
     }
 
     async fn restore_app_part(
         &self,
         part: &AppPart,
-        _from: &Place,
-        _cancel: CancellationToken,
+        from: &AppSource<'_>,
+        cancel: CancellationToken,
     ) -> Result<String, InstanceError> {
-        Err(InstanceError::NotHere(format!(
-            "restoring {}",
-            part.describe()
-        )))
+        self.apps()
+            .restore(part, from, self.runner.paths(), cancel)
+            .await
     }
 }

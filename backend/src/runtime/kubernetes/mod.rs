@@ -23,7 +23,10 @@
 //! - `client.rs` — the API server's client, over HTTP/2.
 
 pub mod apply;
+pub mod apps;
+pub mod claim_job;
 pub mod client;
+pub mod dash_apps;
 pub mod export;
 pub mod instance;
 pub mod objects;
@@ -85,6 +88,7 @@ pub struct KubeRuntime {
     secrets: Arc<KubeSecrets>,
     config: Arc<ConfigMapStore>,
     host: String,
+    app_jobs: usize,
 }
 
 impl KubeRuntime {
@@ -118,7 +122,9 @@ impl KubeRuntime {
             .ok()
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| format!("lifeboat.{namespace}"));
+        let app_jobs = options.settings.app_jobs;
         Ok(Self {
+            app_jobs,
             registry: KubeRegistry::new(
                 client.clone(),
                 namespace.clone(),
@@ -192,5 +198,17 @@ impl Runtime for KubeRuntime {
 
     fn config_store(&self) -> Arc<dyn ConfigStore> {
         self.config.clone()
+    }
+
+    fn app_jobs(&self) -> usize {
+        self.app_jobs
+    }
+
+    /// An app's files and its Redis' RDB are put back beside their claims, from the bucket.
+    fn restores_beside(&self, kind: crate::runtime::PartKind) -> bool {
+        matches!(
+            kind,
+            crate::runtime::PartKind::Files | crate::runtime::PartKind::Redis
+        )
     }
 }

@@ -69,11 +69,18 @@ fn api(what: impl Into<String>) -> impl FnOnce(kube::Error) -> JobError {
     move |source| JobError::Api { what, source }
 }
 
-/// One StatefulSet's restore Job.
+/// One StatefulSet's restore Job (or, through [`RestoreJob::named`], any Job Lifeboat runs
+/// to its end and removes: a data mover beside an app's claim).
 pub struct RestoreJob {
     client: Client,
     namespace: String,
     statefulset: String,
+    /// The Job's name.
+    job: String,
+    /// The label on its pod that finds it: key and value.
+    label: (&'static str, String),
+    /// The node its pod ran on, once it started.
+    ran_on: std::sync::Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for RestoreJob {
@@ -92,11 +99,41 @@ impl RestoreJob {
             client,
             namespace: namespace.to_owned(),
             statefulset: statefulset.to_owned(),
+            job: format!("{statefulset}-restore"),
+            label: (RESTORE_OF, statefulset.to_owned()),
+            ran_on: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The Job `name` of `namespace`, whose pod carries the label `label` (key, value).
+    pub fn named(
+        client: Client,
+        namespace: &str,
+        name: &str,
+        label: (&'static str, String),
+    ) -> Self {
+        Self {
+            client,
+            namespace: namespace.to_owned(),
+            statefulset: String::new(),
+            job: name.to_owned(),
+            label,
+            ran_on: std::sync::Mutex::new(None),
         }
     }
 
     fn name(&self) -> String {
-        format!("{}-restore", self.statefulset)
+        self.job.clone()
+    }
+
+    /// The node the Job's pod ran on, once it started.
+    pub fn ran_on(&self) -> Option<String> {
+        self.ran_on.lock().ok().and_then(|n| n.clone())
+    }
+
+    /// The label the Job's pod must carry (its template's labels must include it).
+    pub fn pod_label(&self) -> (&'static str, String) {
+        self.label.clone()
     }
 
     /// Runs `pgbackrest <args>` in the Job built from `sts` (the live StatefulSet, or the
@@ -109,14 +146,42 @@ impl RestoreJob {
         cancel: &CancellationToken,
         on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
     ) -> Result<ToolOutput, JobError> {
-        let jobs: Api<Job> = Api::namespaced(self.client.clone(), &self.namespace);
         self.remove().await?;
         let (job, container) = self.build(sts, args)?;
-        jobs.create(&PostParams::default(), &job)
+        self.run_built(&job, &container, cancel, on_line).await
+    }
+
+    /// Creates `job` (an earlier one of its name must be gone: see [`Self::remove`]) and
+    /// runs it to its end as [`Self::run`] does, following `container`'s log.
+    pub async fn run_built(
+        &self,
+        job: &Job,
+        container: &str,
+        cancel: &CancellationToken,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<ToolOutput, JobError> {
+        self.create(job).await?;
+        self.run_created(container, cancel, on_line).await
+    }
+
+    /// Creates `job`; returns it as the API server has it (its uid, for owner references).
+    pub async fn create(&self, job: &Job) -> Result<Job, JobError> {
+        let jobs: Api<Job> = Api::namespaced(self.client.clone(), &self.namespace);
+        jobs.create(&PostParams::default(), job)
             .await
-            .map_err(api(format!("create Job {}", self.name())))?;
+            .map_err(api(format!("create Job {}", self.name())))
+    }
+
+    /// Follows the Job [`Self::create`] made to its end, then deletes it (waiting until it
+    /// and its pod are gone unless it ended well).
+    pub async fn run_created(
+        &self,
+        container: &str,
+        cancel: &CancellationToken,
+        on_line: &mut (dyn for<'l> FnMut(Stream, &'l str) + Send),
+    ) -> Result<ToolOutput, JobError> {
         let result = tokio::select! {
-            r = self.follow(&container, on_line) => r,
+            r = self.follow(container, on_line) => r,
             () = cancel.cancelled() => Err(JobError::Cancelled),
         };
         // A Job that ended well is deleted here and waited for while Postgres starts (see
@@ -184,7 +249,7 @@ impl RestoreJob {
             volumes: Some(volumes),
             ..pod
         };
-        let labels = BTreeMap::from([(RESTORE_OF.to_owned(), self.statefulset.clone())]);
+        let labels = BTreeMap::from([(self.label.0.to_owned(), self.label.1.clone())]);
         let job = Job {
             metadata: ObjectMeta {
                 name: Some(self.name()),
@@ -311,6 +376,10 @@ impl RestoreJob {
                 .and_then(|s| s.phase.clone())
                 .unwrap_or_default();
             if matches!(phase.as_str(), "Running" | "Succeeded" | "Failed") {
+                let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
+                if let Ok(mut ran_on) = self.ran_on.lock() {
+                    *ran_on = node;
+                }
                 return Some(pod.name_any());
             }
             last = waiting_reason(pod).unwrap_or_else(|| format!("pod is {phase}"));
@@ -326,9 +395,9 @@ impl RestoreJob {
         })
     }
 
-    /// The Job's pods, by [`RESTORE_OF`].
+    /// The Job's pods, by their label.
     fn selector(&self) -> Selector {
-        Selector::labels(&format!("{RESTORE_OF}={}", self.statefulset))
+        Selector::labels(&format!("{}={}", self.label.0, self.label.1))
     }
 
     /// Whether the pod still runs 3 s after its log ended (its status follows the log's
@@ -413,7 +482,7 @@ impl RestoreJob {
     }
 
     /// Deletes the Job (and its pod) if it is there, and waits until both are gone.
-    async fn remove(&self) -> Result<(), JobError> {
+    pub async fn remove(&self) -> Result<(), JobError> {
         self.delete().await?;
         self.wait_removed().await
     }

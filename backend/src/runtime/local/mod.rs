@@ -31,6 +31,7 @@ pub struct LocalRuntime {
     runner: Arc<Runner>,
     registry: registry::LocalRegistry,
     secrets: Arc<LocalSecrets>,
+    app_jobs: usize,
 }
 
 impl LocalRuntime {
@@ -50,7 +51,15 @@ impl LocalRuntime {
             registry: registry::LocalRegistry::new(runner.clone(), keycloak),
             secrets: Arc::new(LocalSecrets::new(data_dir.join("secrets"))),
             runner,
+            app_jobs: 2,
         }
+    }
+
+    /// Takes `app_jobs` apps' parts at once in a backup (`--app-jobs`; at least 1).
+    #[must_use]
+    pub fn with_app_jobs(mut self, app_jobs: usize) -> Self {
+        self.app_jobs = app_jobs.max(1);
+        self
     }
 
     /// The tools found at start.
@@ -105,6 +114,10 @@ impl Runtime for LocalRuntime {
 
     fn secrets(&self) -> Arc<dyn SecretSource> {
         self.secrets.clone()
+    }
+
+    fn app_jobs(&self) -> usize {
+        self.app_jobs
     }
 
     fn config_store(&self) -> Arc<dyn ConfigStore> {

@@ -21,7 +21,7 @@
 //! | `appdata/` | the apps' own data: the app-data Postgres, a Redis per app, persistent files (see `apps`) | lifeboat, postgres |
 //! | `keycloak/` | when Keycloak runs beside Postgres: `ports.json` (chosen once), `secrets.json` (0600: the master admin's and the `keycloak` role's passwords), `keycloak.log`, its transaction log and temporary files | lifeboat |
 
-mod app_seed;
+pub mod app_seed;
 pub mod apps;
 pub mod config_folder;
 pub mod keycloak;
@@ -532,11 +532,11 @@ impl Instance for LocalInstance {
     async fn restore_app_part(
         &self,
         part: &AppPart,
-        from: &Place,
+        from: &crate::runtime::AppSource<'_>,
         cancel: CancellationToken,
     ) -> Result<String, InstanceError> {
         self.apps
-            .restore(part, &self.paths().of(from), cancel)
+            .restore(part, &self.paths().of(from.fetched), cancel)
             .await
     }
 
