@@ -46,3 +46,57 @@ async fn keep_last_one_leaves_one_backup_everywhere() {
     assert_restic_check(&env.bucket());
     stop(&env).await;
 }
+
+/// Backups go whole: a backup without apps' data after one with them (restic keeps the
+/// apps' snapshots in a group of their own) still takes the older backup's every snapshot
+/// with it, never leaving an entry whose system snapshot is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_goes_whole_when_a_later_one_has_no_apps_data() {
+    let env = env().await;
+    env.state
+        .config()
+        .store()
+        .save(&StorageConfig {
+            provider: Provider::Local {
+                path: String::new(),
+            },
+            secret_name: String::new(),
+            schedule: None,
+            retention: Retention {
+                keep_last: 1,
+                ..Retention::default()
+            },
+        })
+        .await
+        .unwrap();
+    let first = env.backup("with apps").await;
+    assert_eq!(first.status, OperationStatus::Succeeded, "{first:#?}");
+    let (status, body) = env
+        .post(
+            "/api/v1/backups",
+            serde_json::json!({"description": "system only", "include_apps": false}),
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::ACCEPTED, "{body}");
+    let second = env
+        .wait_done(
+            body["id"].as_str().unwrap(),
+            std::time::Duration::from_secs(120),
+        )
+        .await;
+    assert_eq!(second.status, OperationStatus::Succeeded, "{second:#?}");
+    let (_, list) = env.get("/api/v1/backups").await;
+    let backups = list["backups"].as_array().unwrap();
+    assert_eq!(backups.len(), 1, "{list:#}");
+    assert_eq!(backups[0]["description"], "system only");
+    let named = backup_support::named_snapshots(&backups[0]);
+    let mut stored = snapshot_ids(&env.bucket());
+    stored.sort();
+    assert_eq!(
+        (stored, named.len()),
+        (named, 1),
+        "the first backup's apps' snapshot went too"
+    );
+    assert_restic_check(&env.bucket());
+    stop(&env).await;
+}

@@ -452,28 +452,26 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
     let retention_failed =
         |e: &dyn std::fmt::Display| failed("retention_failed", e.to_string(), None);
     let out = forget(ctx, plan).await?;
-    let going =
+    let planned =
         rb::parse_forget_plan(&out.stdout_tail.join("\n")).map_err(|e| retention_failed(&e))?;
-    // The catalog entries go first, then their snapshots: a listing in between never finds
-    // an entry whose data is gone (a crash in between leaves a snapshot without an entry,
-    // which the next retention removes).
     let manifests = catalog::list(&pre.target)
         .await
         .map_err(|e| retention_failed(&e))?;
+    let listed: Vec<(&str, &[Component])> = manifests
+        .iter()
+        .map(|m| (m.id.as_str(), m.components.as_slice()))
+        .collect();
+    let (leaving, going) = whole_backups(&listed, &planned);
+    let leaving: Vec<String> = leaving.into_iter().map(str::to_owned).collect();
+    // The catalog entries go first, then their snapshots: a listing in between never finds
+    // an entry whose data is gone (a crash in between leaves a snapshot without an entry,
+    // which the next retention removes).
     let mut removed = 0;
-    for m in &manifests {
-        let goes = !m.components.is_empty()
-            && m.components.iter().all(|c| {
-                going
-                    .iter()
-                    .any(|id| !c.snapshot_id.is_empty() && id.starts_with(&c.snapshot_id))
-            });
-        if goes {
-            catalog::delete(&pre.target, &m.id)
-                .await
-                .map_err(|e| retention_failed(&e))?;
-            removed += 1;
-        }
+    for id in &leaving {
+        catalog::delete(&pre.target, id)
+            .await
+            .map_err(|e| retention_failed(&e))?;
+        removed += 1;
     }
     if !going.is_empty() {
         forget(ctx, rb::forget_ids_command(&pre.target.restic, &going)).await?;
@@ -492,10 +490,7 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
             .components
             .iter()
             .all(|c| !snapshots.iter().any(|s| s.matches(&c.snapshot_id)));
-        let already = m
-            .components
-            .iter()
-            .all(|c| going.iter().any(|id| id.starts_with(&c.snapshot_id)));
+        let already = leaving.contains(&m.id);
         if gone && !already {
             catalog::delete(&pre.target, &m.id)
                 .await
@@ -504,6 +499,54 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
         }
     }
     Ok(((), Some(format!("{removed} old backups removed"))))
+}
+
+/// What a retention plan (the snapshots `restic forget --dry-run` would remove) means for
+/// whole backups: a backup goes when its system snapshot does (every backup has one, and
+/// restic groups the apps' snapshots apart: a backup without apps' data, or an app added
+/// later, would otherwise split a backup, leaving an entry whose system snapshot is gone),
+/// and then every snapshot of it goes; an apps' snapshot in the plan whose backup stays,
+/// stays. Snapshots no entry names (a crash's leftovers) go as planned. Returns the
+/// backups that go (by id) and every snapshot to forget.
+fn whole_backups<'m>(
+    backups: &[(&'m str, &[Component])],
+    planned: &[String],
+) -> (Vec<&'m str>, Vec<String>) {
+    let matches = |id: &str, snapshot: &str| !snapshot.is_empty() && id.starts_with(snapshot);
+    let in_plan = |snapshot: &str| planned.iter().any(|id| matches(id, snapshot));
+    let mut leaving = Vec::new();
+    let mut going: Vec<String> = Vec::new();
+    for &(id, components) in backups {
+        let system = components
+            .iter()
+            .find(|c| crate::runtime::AppPart::parse(&c.name).is_none());
+        let goes = match system {
+            Some(c) => in_plan(&c.snapshot_id),
+            None => !components.is_empty() && components.iter().all(|c| in_plan(&c.snapshot_id)),
+        };
+        if goes {
+            leaving.push(id);
+            for c in components {
+                let full = planned
+                    .iter()
+                    .find(|id| matches(id, &c.snapshot_id))
+                    .cloned()
+                    .unwrap_or_else(|| c.snapshot_id.clone());
+                if !full.is_empty() && !going.contains(&full) {
+                    going.push(full);
+                }
+            }
+        }
+    }
+    for id in planned {
+        let named = backups
+            .iter()
+            .any(|(_, components)| components.iter().any(|c| matches(id, &c.snapshot_id)));
+        if !named && !going.contains(id) {
+            going.push(id.clone());
+        }
+    }
+    (leaving, going)
 }
 
 /// A snapshot with no catalog entry (cancelled or failed between upload and catalog) would
@@ -523,4 +566,46 @@ fn forget_orphan(ctx: &JobCtx, pre: &Preflight, snapshot: &str) {
             _ => tracing::warn!(%snapshot, "cannot forget a snapshot that has no catalog entry"),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(parts: &[(&str, &str)]) -> Vec<Component> {
+        parts
+            .iter()
+            .map(|(name, snap)| Component {
+                name: (*name).into(),
+                snapshot_id: (*snap).into(),
+                pgbackrest_label: None,
+                size_bytes: 0,
+                path: None,
+                method: None,
+                duration_ms: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn backups_go_whole_by_their_system_snapshot() {
+        let old = parts(&[("postgres", "aaaa"), ("app/app-001/files", "bbbb")]);
+        let new = parts(&[("postgres", "cccc")]);
+        let kept = parts(&[("postgres", "dddd"), ("app/app-001/files", "eeee")]);
+        let all = [
+            ("b1", old.as_slice()),
+            ("b2", new.as_slice()),
+            ("b3", kept.as_slice()),
+        ];
+        // The system group drops b1's; the apps' group, alone, would drop b3's apps'.
+        let planned = vec![
+            "aaaa1111".to_owned(),
+            "eeee2222".to_owned(),
+            "ffff3333".to_owned(),
+        ];
+        let (leaving, going) = whole_backups(&all, &planned);
+        assert_eq!(leaving, ["b1"]);
+        // b1's both snapshots; b3's apps' one stays with b3; the orphan goes.
+        assert_eq!(going, ["aaaa1111", "bbbb", "ffff3333"]);
+    }
 }
