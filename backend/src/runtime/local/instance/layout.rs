@@ -148,11 +148,38 @@ pub fn save(layout: &Layout, file: &InstanceFile) -> Result<(), InstanceError> {
     std::fs::rename(&tmp, &path).map_err(io("cannot write", &path))
 }
 
-/// A TCP port free on 127.0.0.1 right now.
+/// A TCP port free on 127.0.0.1 right now, below the ephemeral range when one is.
 pub fn free_port() -> std::io::Result<u16> {
+    // Below the kernel's ephemeral range: the port is kept (ports.json) and bound again at
+    // every start, and while its server is stopped (a restore) an outgoing connection of any
+    // process on the host could otherwise take it as its source port.
+    let (low, _) = ephemeral_range();
+    let first = 10_000.min(low.saturating_sub(1));
+    let span = u32::from(low.saturating_sub(first)).max(1);
+    for _ in 0..200 {
+        let mut bytes = [0u8; 4];
+        if getrandom::getrandom(&mut bytes).is_err() {
+            break;
+        }
+        let port = first + (u32::from_le_bytes(bytes) % span) as u16;
+        if port > 1024 && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
         .local_addr()?
         .port())
+}
+
+/// The kernel's ephemeral port range (`ip_local_port_range`; Linux's default when unread).
+fn ephemeral_range() -> (u16, u16) {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            let mut it = s.split_whitespace().map(|n| n.parse::<u16>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32_768, 60_999))
 }
 
 pub fn prepare_dirs(
@@ -228,6 +255,15 @@ pub fn write_owned(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_ports_are_never_a_connection_s_source_port() {
+        let (low, _) = ephemeral_range();
+        for _ in 0..20 {
+            let port = free_port().unwrap();
+            assert!(port < low, "{port} is in the ephemeral range from {low}");
+        }
+    }
 
     #[test]
     fn layout_is_per_namespace() {
