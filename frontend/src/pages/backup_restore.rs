@@ -72,7 +72,14 @@ pub fn backup_restore_page() -> Html {
     let stored = use_fetch((finished, *backups_reload), |api| async move {
         api.bucket_stored().await
     });
-    let instance = use_fetch((), |api| async move { api.instance_namespace().await });
+    let dialog = use_state(|| Dialog::Closed);
+    // Fetched again as the Restore dialog opens: a page loaded while the instance was
+    // still starting (503) learns its namespace then.
+    let restoring = matches!(*dialog, Dialog::Restore(_));
+    let instance = use_fetch(
+        restoring,
+        |api| async move { api.instance_namespace().await },
+    );
     // The audit trail is fetched again when an operation starts or ends.
     let changed = use_since_load(
         live.current().map(|o| (o.id.clone(), o.status)),
@@ -89,7 +96,6 @@ pub fn backup_restore_page() -> Html {
         Loadable::Failed(e) => Some(e),
         _ => None,
     });
-    let dialog = use_state(|| Dialog::Closed);
     let announcement = use_state(String::new);
     let (start_backup, start_restore) = use_start(&dialog, &announcement);
     let locked = locked_reason(
