@@ -249,7 +249,10 @@ async fn apps_benchmarks() {
 
     // Backup: Lifeboat, then the raw tools on the same data.
     let (status, body) = env
-        .post("/api/v1/backups", json!({"description": "apps bench"}))
+        .post(
+            "/api/v1/backups",
+            json!({"description": "apps bench", "backup_type": "full"}),
+        )
         .await;
     let op = wait(&env, status.as_u16(), &body).await;
     let (_, list) = env.get("/api/v1/backups").await;

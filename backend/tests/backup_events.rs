@@ -100,6 +100,7 @@ async fn snapshot_then_upserts_and_preflight_explains_a_missing_instance() {
             "no instance".into(),
             lifeboat_shared::operation::Trigger::Scheduled,
             true,
+            None,
         )
         .unwrap();
 

@@ -15,6 +15,7 @@ async fn keep_last_one_leaves_one_backup_everywhere() {
         .config()
         .store()
         .save(&StorageConfig {
+            backup_policy: None,
             provider: Provider::Local {
                 path: String::new(),
             },
@@ -29,6 +30,7 @@ async fn keep_last_one_leaves_one_backup_everywhere() {
         .unwrap();
     let first = env.backup("first").await;
     assert_eq!(first.status, OperationStatus::Succeeded, "{first:#?}");
+    // A full: the first backup is needed by nothing kept.
     let second = env.backup("second").await;
     assert_eq!(second.status, OperationStatus::Succeeded, "{second:#?}");
     let retention = second.steps.iter().find(|s| s.id == "retention").unwrap();
@@ -43,8 +45,40 @@ async fn keep_last_one_leaves_one_backup_everywhere() {
     let mut stored = snapshot_ids(&env.bucket());
     stored.sort();
     assert_eq!((stored, named.len()), (named, 2));
+
+    // An incremental on it (the policy's choice): the one kept needs the second, which
+    // stays however few the policy keeps.
+    let third = run(&env, serde_json::json!({"description": "third"})).await;
+    assert_eq!(third.status, OperationStatus::Succeeded, "{third:#?}");
+    let (_, list) = env.get("/api/v1/backups").await;
+    let kept: Vec<(&str, &str)> = list["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["description"].as_str().unwrap(),
+                b["backup_type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(kept, [("third", "incr"), ("second", "full")], "{list:#}");
     assert_restic_check(&env.bucket());
     stop(&env).await;
+}
+
+/// Backup Now with `body`, to its end.
+async fn run(
+    env: &backup_support::Env,
+    body: serde_json::Value,
+) -> lifeboat_shared::operation::Operation {
+    let (status, op) = env.post("/api/v1/backups", body).await;
+    assert_eq!(status, axum::http::StatusCode::ACCEPTED, "{op}");
+    env.wait_done(
+        op["id"].as_str().unwrap(),
+        std::time::Duration::from_secs(120),
+    )
+    .await
 }
 
 /// Backups go whole: a backup without apps' data after one with them (restic keeps the
@@ -57,6 +91,7 @@ async fn a_backup_goes_whole_when_a_later_one_has_no_apps_data() {
         .config()
         .store()
         .save(&StorageConfig {
+            backup_policy: None,
             provider: Provider::Local {
                 path: String::new(),
             },
@@ -71,19 +106,11 @@ async fn a_backup_goes_whole_when_a_later_one_has_no_apps_data() {
         .unwrap();
     let first = env.backup("with apps").await;
     assert_eq!(first.status, OperationStatus::Succeeded, "{first:#?}");
-    let (status, body) = env
-        .post(
-            "/api/v1/backups",
-            serde_json::json!({"description": "system only", "include_apps": false}),
-        )
-        .await;
-    assert_eq!(status, axum::http::StatusCode::ACCEPTED, "{body}");
-    let second = env
-        .wait_done(
-            body["id"].as_str().unwrap(),
-            std::time::Duration::from_secs(120),
-        )
-        .await;
+    let second = run(
+        &env,
+        serde_json::json!({"description": "system only", "include_apps": false, "backup_type": "full"}),
+    )
+    .await;
     assert_eq!(second.status, OperationStatus::Succeeded, "{second:#?}");
     let (_, list) = env.get("/api/v1/backups").await;
     let backups = list["backups"].as_array().unwrap();

@@ -25,6 +25,8 @@ async fn an_every_minute_schedule_starts_a_backup_and_applies_retention() {
                 "provider": {"provider": "local", "path": ""},
                 "schedule": {"cron": "* * * * *", "timezone": "Europe/Berlin"},
                 "retention": {"keep_last": 1},
+                // Every backup a full: none depends on the one retention removes.
+                "backup_policy": {"between": "full"},
             }}),
         )
         .await;

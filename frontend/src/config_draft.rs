@@ -509,6 +509,7 @@ impl ConfigDraft {
         let n = |s: &str| validate::count(s).unwrap_or(0);
         PutConfig {
             config: StorageConfig {
+                backup_policy: None,
                 provider,
                 // A local folder needs no credentials, so it names no Secret.
                 secret_name: if self.provider.is_cloud() {
@@ -571,6 +572,7 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn a_saved_config_round_trips() {
         let saved = StorageConfig {
+            backup_policy: None,
             provider: Provider::S3 {
                 region: "us-east-1".into(),
                 bucket: "dash-backups".into(),

@@ -152,6 +152,8 @@ fn opener() -> HtmlElement {
 
 fn manifest() -> BackupManifest {
     BackupManifest {
+        backup_type: Default::default(),
+        depends_on: None,
         id: "bk-20261125T110705Z-3f9a".into(),
         started_at: "2026-11-25T11:07:05Z".into(),
         finished_at: "2026-11-25T11:08:20Z".into(),
@@ -1329,6 +1331,7 @@ use lifeboat_ui::components::config_form::{ConfigForm, ConfigFormProps};
 fn managed_view(keys: &[&str], problem: Option<&str>) -> ConfigView {
     ConfigView {
         config: Some(lifeboat_shared::config::StorageConfig {
+            backup_policy: None,
             provider: lifeboat_shared::config::Provider::S3 {
                 region: "us-east-1".into(),
                 bucket: "dash-backups".into(),

@@ -514,6 +514,7 @@ async fn a_running_backup_is_in_progress_and_blocks_backup_now() {
     serve_main_page(LOCAL_BUCKET, &[]);
     let running = operation(
         OperationKind::Backup {
+            backup_type: None,
             description: "Before the upgrade".into(),
             trigger: Trigger::Scheduled,
             include_apps: true,
@@ -894,6 +895,7 @@ async fn cancel_asks_once_before_it_stops_a_restore_and_a_cancel_is_not_a_failur
     // A backup is cancelled at once.
     let mut backup = running.clone();
     backup.kind = OperationKind::Backup {
+        backup_type: None,
         description: String::new(),
         trigger: Trigger::Scheduled,
         include_apps: true,

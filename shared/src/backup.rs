@@ -6,6 +6,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::operation::Trigger;
 
+/// What a pgBackRest backup of the system Postgres copied: everything (`full`), what
+/// changed since the last full (`diff`), or since the last backup of any type (`incr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupType {
+    /// Every file.
+    #[default]
+    Full,
+    /// What changed since the last full backup.
+    Diff,
+    /// What changed since the last backup.
+    Incr,
+}
+
+impl BackupType {
+    /// `full`, `diff` or `incr`, as pgBackRest's `--type` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Diff => "diff",
+            Self::Incr => "incr",
+        }
+    }
+}
+
 /// One component of a backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Component {
@@ -89,6 +114,13 @@ pub struct BackupManifest {
     /// restore checks the restored database against them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counts: BTreeMap<String, u64>,
+    /// What its pgBackRest backup copied (`full` for backups written before there were
+    /// others).
+    #[serde(default)]
+    pub backup_type: BackupType,
+    /// The backup it needs (a `diff`'s full, an `incr`'s previous backup), or null.
+    #[serde(default)]
+    pub depends_on: Option<String>,
 }
 
 impl BackupManifest {
@@ -156,6 +188,11 @@ pub struct StartBackup {
     /// goes in too. Default true.
     #[serde(default = "crate::yes")]
     pub include_apps: bool,
+    /// A type of backup to take (`full` for a new chain); without it, the configuration's
+    /// policy chooses. (The page does not ask yet.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub backup_type: Option<BackupType>,
 }
 
 impl Default for StartBackup {
@@ -163,6 +200,7 @@ impl Default for StartBackup {
         Self {
             description: String::new(),
             include_apps: true,
+            backup_type: None,
         }
     }
 }

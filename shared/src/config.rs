@@ -79,9 +79,10 @@ pub struct Retention {
     pub keep_monthly: u32,
 }
 
-/// The storage configuration as saved (no secrets).
+/// The storage configuration as saved (no secrets). The page neither reads nor sends
+/// what it has no fields for (`backup_policy`): a `PUT` without it keeps the saved one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields))]
 pub struct StorageConfig {
     /// Where the bucket is.
     pub provider: Provider,
@@ -95,6 +96,42 @@ pub struct StorageConfig {
     /// Retention applied after each successful backup.
     #[serde(default)]
     pub retention: Retention,
+    /// Which type each backup is when it does not ask (the default policy when absent; a
+    /// `PUT` without it keeps the saved one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub backup_policy: Option<BackupPolicy>,
+}
+
+/// Which type a backup is when it does not ask: a full when this instance has none in the
+/// bucket or its last is older than `full_every_days`, else `between`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupPolicy {
+    /// Days after which the next backup is a full again (1 to 366; default 7).
+    #[serde(default = "seven")]
+    pub full_every_days: u32,
+    /// The type of the backups between fulls: `incr` (the default), `diff`, or `full` (every
+    /// backup a full).
+    #[serde(default = "incr")]
+    pub between: crate::backup::BackupType,
+}
+
+impl Default for BackupPolicy {
+    fn default() -> Self {
+        Self {
+            full_every_days: 7,
+            between: crate::backup::BackupType::Incr,
+        }
+    }
+}
+
+fn seven() -> u32 {
+    7
+}
+
+fn incr() -> crate::backup::BackupType {
+    crate::backup::BackupType::Incr
 }
 
 /// The body of `GET /api/v1/config` (and of a successful `PUT`).

@@ -62,6 +62,11 @@ pub enum OperationKind {
         /// Whether apps' own data goes in too.
         #[serde(default = "crate::yes")]
         include_apps: bool,
+        /// The type asked for (a full, say); without it, the configuration's policy chose.
+        /// (The page does not read it.)
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(target_arch = "wasm32", serde(skip))]
+        backup_type: Option<crate::backup::BackupType>,
     },
     /// A restore of a backup into a namespace.
     Restore {

@@ -97,7 +97,11 @@ async fn keep_log(api: &Remote, op: &Value, label: &str) {
 /// Backs up, then restores in place into `namespace`; returns both wall times.
 async fn backup_and_restore(api: &Remote, namespace: &str, label: &str) -> (Duration, Duration) {
     let (op, _) = api
-        .run("/backups", json!({"description": "benchmark"}), 1200)
+        .run(
+            "/backups",
+            json!({"description": "benchmark", "backup_type": "full"}),
+            1200,
+        )
         .await
         .unwrap();
     assert!(succeeded(&op), "{op:#}");

@@ -83,10 +83,12 @@ async fn start(
     let trigger = Trigger::Manual {
         by: caller.who.clone(),
     };
-    match state
-        .jobs()
-        .start_backup(description.clone(), trigger, body.include_apps)
-    {
+    match state.jobs().start_backup(
+        description.clone(),
+        trigger,
+        body.include_apps,
+        body.backup_type,
+    ) {
         Ok(op) => {
             audit(
                 &format!("Backup Now {:?} as {}", description, op.id),

@@ -52,6 +52,7 @@ pub fn default_config() -> StorageConfig {
         secret_name: String::new(),
         schedule: None,
         retention: Retention::default(),
+        backup_policy: None,
     }
 }
 
@@ -100,6 +101,16 @@ impl Config {
                 updated_at: None,
             },
         })
+    }
+
+    /// Which type a backup is when it does not ask (the default policy when nothing is
+    /// configured).
+    pub async fn backup_policy(&self) -> lifeboat_shared::config::BackupPolicy {
+        self.effective()
+            .await
+            .ok()
+            .and_then(|e| e.config.backup_policy)
+            .unwrap_or_default()
     }
 
     /// The retention policy in effect (everything kept when nothing is configured).

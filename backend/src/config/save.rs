@@ -103,8 +103,17 @@ impl Config {
                 new_passphrase = Some(Secret::new(new.as_str()));
             }
         }
+        let mut config = put.config.clone();
+        // What the page has no fields for, it does not send: the saved value stays.
+        if config.backup_policy.is_none() {
+            config.backup_policy = self
+                .effective()
+                .await
+                .ok()
+                .and_then(|e| e.config.backup_policy);
+        }
         Ok(Candidate {
-            config: put.config.clone(),
+            config,
             values,
             new_passphrase,
         })

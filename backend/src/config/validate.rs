@@ -46,7 +46,8 @@ pub fn config(c: &StorageConfig) -> Result<(), Invalid> {
             ));
         }
     }
-    retention(&c.retention)
+    retention(&c.retention)?;
+    c.backup_policy.as_ref().map_or(Ok(()), backup_policy)
 }
 
 /// Checks that credentials fit the provider and are complete.
@@ -442,6 +443,17 @@ pub fn secret_name(n: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+fn backup_policy(p: &lifeboat_shared::config::BackupPolicy) -> Result<(), Invalid> {
+    if !(1..=366).contains(&p.full_every_days) {
+        return Err(invalid(
+            "backup_policy.full_every_days",
+            format!("{} is not between 1 and 366", p.full_every_days),
+            "use how many days may pass before the next backup is a full one again (7 by default)",
+        ));
+    }
+    Ok(())
+}
+
 fn retention(r: &Retention) -> Result<(), Invalid> {
     for (field, v) in [
         ("retention.keep_last", r.keep_last),
@@ -463,6 +475,25 @@ fn retention(r: &Retention) -> Result<(), Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backup_policy_rules() {
+        use lifeboat_shared::backup::BackupType;
+        use lifeboat_shared::config::BackupPolicy;
+        assert!(backup_policy(&BackupPolicy::default()).is_ok());
+        for (days, between) in [(0, BackupType::Incr), (367, BackupType::Diff)] {
+            let p = BackupPolicy {
+                full_every_days: days,
+                between,
+            };
+            assert!(backup_policy(&p).is_err(), "{p:?}");
+        }
+        let every_backup_a_full = BackupPolicy {
+            full_every_days: 1,
+            between: BackupType::Full,
+        };
+        assert!(backup_policy(&every_backup_a_full).is_ok());
+    }
 
     #[test]
     fn s3_bucket_rules() {

@@ -136,6 +136,7 @@ mod tests {
         let bad = with("{\"config\":".to_owned());
         assert!(matches!(parse(&bad, "cm"), Err(StoreError::Damaged { .. })));
         let c = StorageConfig {
+            backup_policy: None,
             provider: lifeboat_shared::config::Provider::Local {
                 path: String::new(),
             },

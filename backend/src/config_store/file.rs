@@ -79,6 +79,7 @@ mod tests {
         let store = FileStore::new(dir.path().join("config.json"));
         assert_eq!(store.load().await.unwrap(), None);
         let c = StorageConfig {
+            backup_policy: None,
             provider: Provider::Local {
                 path: String::new(),
             },

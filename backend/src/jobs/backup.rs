@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use lifeboat_shared::backup::{BackupManifest, Component, SourceInstance};
+use lifeboat_shared::backup::{BackupManifest, BackupType, Component, SourceInstance};
 use lifeboat_shared::operation::{OperationKind, Outcome, Trigger};
 use tokio_util::sync::CancellationToken;
 
@@ -76,18 +76,24 @@ async fn locked(
     backup_id: &str,
     started_at: &str,
 ) -> Result<(), StepFailure> {
-    let pg = step(ctx, "postgres", postgres(ctx, pre.instance.as_ref())).await?;
-    let config_bytes = step(ctx, "configuration", export_config(pre.instance.as_ref())).await?;
-    let before = usage::measure(&pre.target).await.ok();
-    let summary = step(ctx, "upload", upload(ctx, pre, backup_id)).await?;
-    let (description, trigger, include_apps) = match ctx.kind() {
+    let (description, trigger, include_apps, asked) = match ctx.kind() {
         Some(OperationKind::Backup {
             description,
             trigger,
             include_apps,
-        }) => (description, trigger, include_apps),
-        _ => (String::new(), Trigger::Scheduled, true),
+            backup_type,
+        }) => (description, trigger, include_apps, backup_type),
+        _ => (String::new(), Trigger::Scheduled, true, None),
     };
+    let chains = Chains::read(ctx, pre).await;
+    let kind = match asked {
+        Some(kind) => kind,
+        None => chains.policy_type(ctx.config().backup_policy().await),
+    };
+    let pg = step(ctx, "postgres", postgres(ctx, pre.instance.as_ref(), kind)).await?;
+    let config_bytes = step(ctx, "configuration", export_config(pre.instance.as_ref())).await?;
+    let before = usage::measure(&pre.target).await.ok();
+    let summary = step(ctx, "upload", upload(ctx, pre, backup_id)).await?;
     let apps = step(
         ctx,
         "apps",
@@ -144,6 +150,11 @@ async fn locked(
         encrypted: pre.target.restic.has_passphrase(),
         key_fingerprint: pre.key_fingerprint.clone(),
         counts: pg.counts,
+        backup_type: pg.kind,
+        depends_on: pg
+            .prior
+            .as_deref()
+            .and_then(|label| chains.with_label(label)),
     };
     step(ctx, "catalog", async {
         catalog::put(&pre.target, &manifest)
@@ -305,8 +316,67 @@ async fn staging_full(instance: &dyn Instance, during: &str, words: &str) -> Ste
     )
 }
 
+/// This instance's backups in the bucket, for choosing the next one's type and naming
+/// what it depends on.
+struct Chains {
+    /// (catalog id, pgBackRest label, type, started at), newest first.
+    backups: Vec<(String, String, BackupType, String)>,
+}
+
+impl Chains {
+    /// This instance's backups in the catalog (none when it cannot be read: the policy
+    /// then takes a full, which depends on nothing).
+    async fn read(ctx: &JobCtx, pre: &Preflight) -> Self {
+        let manifests = match catalog::list(&pre.target).await {
+            Ok(m) => m,
+            Err(e) => {
+                ctx.log(format!(
+                    "the catalog could not be read to choose the backup's type ({e}): a full backup"
+                ));
+                Vec::new()
+            }
+        };
+        let mut backups: Vec<_> = manifests
+            .into_iter()
+            .filter(|m| m.source.instance_id == pre.instance.id())
+            .filter_map(|m| {
+                let label = m.component("postgres")?.pgbackrest_label.clone()?;
+                Some((m.id, label, m.backup_type, m.started_at))
+            })
+            .collect();
+        backups.sort_by(|a, b| b.3.cmp(&a.3));
+        Self { backups }
+    }
+
+    /// The type the policy gives the next backup: a full when this instance has none in
+    /// the bucket or its last is older than the policy's days, else the policy's type.
+    fn policy_type(&self, policy: lifeboat_shared::config::BackupPolicy) -> BackupType {
+        let last_full = self.backups.iter().find(|b| b.2 == BackupType::Full);
+        let days = i64::from(policy.full_every_days.max(1));
+        let fresh = last_full.is_some_and(|b| {
+            time::OffsetDateTime::parse(&b.3, &time::format_description::well_known::Rfc3339)
+                .is_ok_and(|t| time::OffsetDateTime::now_utc() - t < time::Duration::days(days))
+        });
+        if fresh {
+            policy.between
+        } else {
+            BackupType::Full
+        }
+    }
+
+    /// The catalog id of the backup whose pgBackRest label is `label`.
+    fn with_label(&self, label: &str) -> Option<String> {
+        self.backups
+            .iter()
+            .find(|b| b.1 == label)
+            .map(|b| b.0.clone())
+    }
+}
+
 /// What the Postgres step produced.
 struct PgResult {
+    kind: BackupType,
+    prior: Option<String>,
     duration_ms: u64,
     label: String,
     size_bytes: u64,
@@ -317,6 +387,7 @@ struct PgResult {
 async fn postgres(
     ctx: &JobCtx,
     instance: &dyn Instance,
+    kind: BackupType,
 ) -> Result<(PgResult, Option<String>), StepError> {
     let config = instance.pgbackrest_config();
     let mut tracker = PgbackrestProgress::new(None);
@@ -327,7 +398,7 @@ async fn postgres(
     };
     let run = instance.postgres_run().await;
     let started = Instant::now();
-    let out = run_tool(ctx, crate::pgbackrest::backup_full(&config), &mut on_line).await?;
+    let out = run_tool(ctx, crate::pgbackrest::backup(&config, kind), &mut on_line).await?;
     let duration_ms = started.elapsed().as_millis() as u64;
     if out.exit_code != Some(0) {
         let words = out.tail(|_| false);
@@ -360,18 +431,33 @@ async fn postgres(
     let info = run_tool(ctx, crate::pgbackrest::info(&config), &mut |_, _| {}).await?;
     let backups = crate::pgbackrest::parse_info(&info.stdout_tail.join("\n"))
         .map_err(|e| failed("pgbackrest_failed", e.to_string(), None))?;
-    let last = backups
-        .into_iter()
-        .rev()
-        .find(|b| b.kind == "full")
-        .ok_or_else(|| {
-            failed(
-                "pgbackrest_failed",
-                "pgBackRest reports no full backup after backing up",
-                None,
-            )
-        })?;
-    let detail = format!("{} ({})", last.label, human(last.size_bytes));
+    // The newest is this one (pgBackRest lists oldest first): of the type asked, or a full
+    // when the repository had nothing to build on.
+    let last = backups.into_iter().next_back().ok_or_else(|| {
+        failed(
+            "pgbackrest_failed",
+            "pgBackRest reports no backup after backing up",
+            None,
+        )
+    })?;
+    let taken = match last.kind.as_str() {
+        "diff" => BackupType::Diff,
+        "incr" => BackupType::Incr,
+        _ => BackupType::Full,
+    };
+    if taken != kind {
+        ctx.log(format!(
+            "pgBackRest took a {} backup where a {} was asked: the staging repository had no backup to build on",
+            taken.as_str(),
+            kind.as_str()
+        ));
+    }
+    let detail = format!(
+        "{} ({}, {})",
+        last.label,
+        taken.as_str(),
+        human(last.size_bytes)
+    );
     // Right after the backup, the closest we get to its consistent point; a restore checks
     // the restored database against these.
     let counts = match instance.sql().await.counts().await {
@@ -383,6 +469,8 @@ async fn postgres(
     };
     Ok((
         PgResult {
+            kind: taken,
+            prior: last.prior,
             duration_ms,
             label: last.label,
             size_bytes: last.size_bytes,
@@ -457,9 +545,15 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
     let manifests = catalog::list(&pre.target)
         .await
         .map_err(|e| retention_failed(&e))?;
-    let listed: Vec<(&str, &[Component])> = manifests
+    let listed: Vec<Listed<'_>> = manifests
         .iter()
-        .map(|m| (m.id.as_str(), m.components.as_slice()))
+        .map(|m| {
+            (
+                m.id.as_str(),
+                m.components.as_slice(),
+                m.depends_on.as_deref(),
+            )
+        })
         .collect();
     let (leaving, going) = whole_backups(&listed, &planned);
     let leaving: Vec<String> = leaving.into_iter().map(str::to_owned).collect();
@@ -501,35 +595,53 @@ async fn retention(ctx: &JobCtx, pre: &Preflight) -> Result<((), Option<String>)
     Ok(((), Some(format!("{removed} old backups removed"))))
 }
 
+/// A catalog entry as retention sees it: its id, its components, the backup it depends on.
+type Listed<'m> = (&'m str, &'m [Component], Option<&'m str>);
+
 /// What a retention plan (the snapshots `restic forget --dry-run` would remove) means for
 /// whole backups: a backup goes when its system snapshot does (every backup has one, and
 /// restic groups the apps' snapshots apart: a backup without apps' data, or an app added
 /// later, would otherwise split a backup, leaving an entry whose system snapshot is gone),
 /// and then every snapshot of it goes; an apps' snapshot in the plan whose backup stays,
-/// stays. Snapshots no entry names (a crash's leftovers) go as planned. Returns the
-/// backups that go (by id) and every snapshot to forget.
-fn whole_backups<'m>(
-    backups: &[(&'m str, &[Component])],
-    planned: &[String],
-) -> (Vec<&'m str>, Vec<String>) {
+/// stays. A backup that a kept one depends on (a differential's full, an incremental's
+/// previous backup), however far down the chain, stays. Snapshots no entry names (a
+/// crash's leftovers) go as planned. Returns the backups that go (by id) and every
+/// snapshot to forget.
+fn whole_backups<'m>(backups: &[Listed<'m>], planned: &[String]) -> (Vec<&'m str>, Vec<String>) {
     let matches = |id: &str, snapshot: &str| !snapshot.is_empty() && id.starts_with(snapshot);
     let in_plan = |snapshot: &str| planned.iter().any(|id| matches(id, snapshot));
+    let planned_to_go = |components: &[Component]| match components
+        .iter()
+        .find(|c| crate::runtime::AppPart::parse(&c.name).is_none())
+    {
+        Some(c) => in_plan(&c.snapshot_id),
+        None => !components.is_empty() && components.iter().all(|c| in_plan(&c.snapshot_id)),
+    };
+    let mut goes: std::collections::BTreeSet<&str> = backups
+        .iter()
+        .filter(|(_, components, _)| planned_to_go(components))
+        .map(|(id, _, _)| *id)
+        .collect();
+    // What the kept backups need stays, down every chain.
+    let mut needed: Vec<&str> = backups
+        .iter()
+        .filter(|(id, _, _)| !goes.contains(id))
+        .filter_map(|(_, _, on)| *on)
+        .collect();
+    while let Some(id) = needed.pop() {
+        if goes.remove(id) {
+            needed.extend(backups.iter().filter(|b| b.0 == id).filter_map(|b| b.2));
+        }
+    }
     let mut leaving = Vec::new();
     let mut going: Vec<String> = Vec::new();
-    for &(id, components) in backups {
-        let system = components
-            .iter()
-            .find(|c| crate::runtime::AppPart::parse(&c.name).is_none());
-        let goes = match system {
-            Some(c) => in_plan(&c.snapshot_id),
-            None => !components.is_empty() && components.iter().all(|c| in_plan(&c.snapshot_id)),
-        };
-        if goes {
+    for &(id, components, _) in backups {
+        if goes.contains(id) {
             leaving.push(id);
             for c in components {
                 let full = planned
                     .iter()
-                    .find(|id| matches(id, &c.snapshot_id))
+                    .find(|p| matches(p, &c.snapshot_id))
                     .cloned()
                     .unwrap_or_else(|| c.snapshot_id.clone());
                 if !full.is_empty() && !going.contains(&full) {
@@ -541,7 +653,7 @@ fn whole_backups<'m>(
     for id in planned {
         let named = backups
             .iter()
-            .any(|(_, components)| components.iter().any(|c| matches(id, &c.snapshot_id)));
+            .any(|(_, components, _)| components.iter().any(|c| matches(id, &c.snapshot_id)));
         if !named && !going.contains(id) {
             going.push(id.clone());
         }
@@ -593,9 +705,9 @@ mod tests {
         let new = parts(&[("postgres", "cccc")]);
         let kept = parts(&[("postgres", "dddd"), ("app/app-001/files", "eeee")]);
         let all = [
-            ("b1", old.as_slice()),
-            ("b2", new.as_slice()),
-            ("b3", kept.as_slice()),
+            ("b1", old.as_slice(), None),
+            ("b2", new.as_slice(), None),
+            ("b3", kept.as_slice(), None),
         ];
         // The system group drops b1's; the apps' group, alone, would drop b3's apps'.
         let planned = vec![
@@ -607,5 +719,24 @@ mod tests {
         assert_eq!(leaving, ["b1"]);
         // b1's both snapshots; b3's apps' one stays with b3; the orphan goes.
         assert_eq!(going, ["aaaa1111", "bbbb", "ffff3333"]);
+    }
+
+    #[test]
+    fn a_backup_a_kept_one_depends_on_stays() {
+        let full = parts(&[("postgres", "aaaa")]);
+        let incr1 = parts(&[("postgres", "bbbb")]);
+        let incr2 = parts(&[("postgres", "cccc")]);
+        let lone = parts(&[("postgres", "dddd")]);
+        let all = [
+            ("full", full.as_slice(), None),
+            ("incr1", incr1.as_slice(), Some("full")),
+            ("incr2", incr2.as_slice(), Some("incr1")),
+            ("lone", lone.as_slice(), None),
+        ];
+        // The policy would drop all but the newest: incr2 needs incr1, which needs full.
+        let planned = vec!["aaaa1".to_owned(), "bbbb1".to_owned(), "dddd1".to_owned()];
+        let (leaving, going) = whole_backups(&all, &planned);
+        assert_eq!(leaving, ["lone"]);
+        assert_eq!(going, ["dddd1"]);
     }
 }

@@ -361,6 +361,7 @@ mod tests {
                 id: "op-1".into(),
                 revision: 0,
                 kind: OperationKind::Backup {
+                    backup_type: None,
                     description: String::new(),
                     trigger: Trigger::Scheduled,
                     include_apps: true,

@@ -95,12 +95,14 @@ impl Jobs {
         description: String,
         trigger: Trigger,
         include_apps: bool,
+        backup_type: Option<lifeboat_shared::backup::BackupType>,
     ) -> Result<Operation, JobsError> {
         self.start(
             OperationKind::Backup {
                 description,
                 trigger,
                 include_apps,
+                backup_type,
             },
             backup::backup_steps(),
             Box::new(|ctx| Box::pin(backup::run(ctx))),

@@ -58,7 +58,7 @@ pub fn spawn(jobs: &Arc<Jobs>) {
 }
 
 fn run_once(jobs: &Arc<Jobs>, include_apps: bool) {
-    match jobs.start_backup(String::new(), Trigger::Scheduled, include_apps) {
+    match jobs.start_backup(String::new(), Trigger::Scheduled, include_apps, None) {
         Ok(op) => {
             tracing::info!(operation = %op.id, "scheduled backup started");
             jobs.audit().record(
@@ -100,6 +100,7 @@ mod tests {
                 id: "op-running".into(),
                 revision: 0,
                 kind: OperationKind::Backup {
+                    backup_type: None,
                     description: String::new(),
                     trigger: Trigger::Manual { by: "admin".into() },
                     include_apps: true,

@@ -273,6 +273,7 @@ pub fn record_skip(jobs: &JobDeps, running: &str) {
             description: String::new(),
             trigger: lifeboat_shared::operation::Trigger::Scheduled,
             include_apps: true,
+            backup_type: None,
         },
         status: OperationStatus::Cancelled,
         steps,

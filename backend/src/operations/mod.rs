@@ -192,6 +192,7 @@ mod tests {
             id: id.into(),
             revision: 0,
             kind: OperationKind::Backup {
+                backup_type: None,
                 description: String::new(),
                 trigger: Trigger::Scheduled,
                 include_apps: true,

@@ -17,6 +17,8 @@ pub struct BackupInfo {
     pub label: String,
     /// `full`, `diff` or `incr`.
     pub kind: String,
+    /// The backup it builds on (a `diff`'s full, an `incr`'s previous backup).
+    pub prior: Option<String>,
     /// Size of the cluster it captured, in bytes.
     pub size_bytes: u64,
     /// Size of the backup in the repository, in bytes.
@@ -50,6 +52,8 @@ struct RawBackup {
     label: String,
     #[serde(rename = "type", default)]
     kind: String,
+    #[serde(default)]
+    prior: Option<String>,
     #[serde(default)]
     info: RawInfo,
     #[serde(default)]
@@ -102,6 +106,7 @@ pub fn parse_info(json: &str) -> Result<Vec<BackupInfo>, InfoError> {
                 BackupInfo {
                     label: b.label,
                     kind: b.kind,
+                    prior: b.prior,
                     size_bytes: b.info.size,
                     repository_bytes: b.info.repository.size,
                     started: b.timestamp.start,
@@ -138,6 +143,7 @@ mod tests {
         assert_eq!(
             b,
             vec![BackupInfo {
+                prior: None,
                 label: "20261125-113629F".into(),
                 kind: "full".into(),
                 size_bytes: 22_992_589,

@@ -195,12 +195,17 @@ pub fn stanza_create(config: &Place) -> ToolCommand {
     command(config, &["stanza-create"])
 }
 
-/// A full backup that prints one `DETAIL: backup file …` line per file on stdout.
+/// A backup of `kind` (`full`, `diff` or `incr`; pgBackRest takes a full instead when the
+/// repository has none to build on) that prints one `DETAIL: backup file …` line per file
+/// on stdout.
+pub fn backup(config: &Place, kind: lifeboat_shared::backup::BackupType) -> ToolCommand {
+    let kind = format!("--type={}", kind.as_str());
+    command(config, &[&kind, "--log-level-console=detail", "backup"])
+}
+
+/// A full backup ([`backup`] of `full`).
 pub fn backup_full(config: &Place) -> ToolCommand {
-    command(
-        config,
-        &["--type=full", "--log-level-console=detail", "backup"],
-    )
+    backup(config, lifeboat_shared::backup::BackupType::Full)
 }
 
 /// `info --output=json`.

@@ -225,6 +225,8 @@ pub(crate) mod tests {
 
     pub(crate) fn manifest(id: &str, started: &str) -> BackupManifest {
         BackupManifest {
+            backup_type: Default::default(),
+            depends_on: None,
             id: id.into(),
             started_at: started.into(),
             finished_at: started.into(),

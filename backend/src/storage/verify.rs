@@ -575,6 +575,7 @@ mod tests {
     #[test]
     fn endpoints_for_reachability() {
         let c = |p: Provider| StorageConfig {
+            backup_policy: None,
             provider: p,
             secret_name: String::new(),
             schedule: None,

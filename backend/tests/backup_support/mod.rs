@@ -72,11 +72,12 @@ impl Env {
     }
 
     /// Starts a backup through the API and waits for its end.
+    /// Backup Now, a full one (each stands alone; chains are `backup_chain`'s), to its end.
     pub async fn backup(&self, description: &str) -> Operation {
         let (status, body) = self
             .post(
                 "/api/v1/backups",
-                serde_json::json!({ "description": description }),
+                serde_json::json!({ "description": description, "backup_type": "full" }),
             )
             .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");

@@ -77,6 +77,8 @@ mod tests {
 
     fn backup(components: Vec<Component>) -> BackupManifest {
         BackupManifest {
+            backup_type: Default::default(),
+            depends_on: None,
             id: "bk-1".into(),
             started_at: String::new(),
             finished_at: String::new(),

@@ -63,6 +63,23 @@ fn running_row(op: &Operation, now: Option<f64>) -> Html {
     }
 }
 
+/// `Full`, or `Incremental · needs the backup of 7 Dec, 21:05` (its `depends_on`).
+fn chain(b: &BackupManifest, all: &[BackupManifest]) -> String {
+    use lifeboat_shared::backup::BackupType;
+    let kind = match b.backup_type {
+        BackupType::Full => "Full",
+        BackupType::Diff => "Differential",
+        BackupType::Incr => "Incremental",
+    };
+    match b.depends_on.as_deref() {
+        None => kind.to_owned(),
+        Some(id) => match all.iter().find(|o| o.id == id) {
+            Some(o) => format!("{kind} · needs the backup of {}", local_time(&o.started_at)),
+            None => format!("{kind} · needs {id}"),
+        },
+    }
+}
+
 fn description_cell(d: &str) -> Html {
     if d.is_empty() {
         html! { <span class="lb-muted">{ "No description" }</span> }
@@ -156,7 +173,8 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
             <tr key={b.id.clone()} id={anchor} {class} data-testid="backup-row" data-backup-id={b.id.clone()}>
                 <td data-label="Date">{ when(&b.started_at, now) }</td>
                 <td data-label="Description">{ description_cell(&b.description) }</td>
-                <td data-label="Trigger">{ trigger(&b.trigger) }</td>
+                <td data-label="Trigger">{ trigger(&b.trigger) }
+                    <br /><span class="lb-muted" data-testid="backup-type">{ chain(b, &props.backups) }</span></td>
                 <td data-label="Size">
                     // One block: stacked, the cell is a flex row of its label and this.
                     <div>
@@ -212,5 +230,54 @@ pub fn backups_table(props: &BackupsTableProps) -> Html {
                 </table>
             </div>
         </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lifeboat_shared::backup::{BackupType, SourceInstance};
+
+    use super::*;
+
+    fn backup(id: &str, kind: BackupType, on: Option<&str>) -> BackupManifest {
+        BackupManifest {
+            backup_type: kind,
+            depends_on: on.map(str::to_owned),
+            id: id.into(),
+            started_at: "2026-12-07T21:05:00Z".into(),
+            finished_at: String::new(),
+            trigger: Trigger::Scheduled,
+            description: String::new(),
+            source: SourceInstance {
+                instance_id: "i".into(),
+                namespace: "dash".into(),
+            },
+            platform_version: String::new(),
+            lifeboat_version: String::new(),
+            postgres_major: 15,
+            components: Vec::new(),
+            bytes_added: 0,
+            size_bytes: 0,
+            encrypted: false,
+            key_fingerprint: None,
+            counts: Default::default(),
+        }
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn each_row_says_its_type_and_what_it_needs() {
+        let all = vec![
+            backup("bk-2", BackupType::Incr, Some("bk-1")),
+            backup("bk-1", BackupType::Full, None),
+            backup("bk-3", BackupType::Diff, Some("bk-gone")),
+        ];
+        assert_eq!(chain(&all[1], &all), "Full");
+        let incr = chain(&all[0], &all);
+        assert!(
+            incr.starts_with("Incremental · needs the backup of "),
+            "{incr}"
+        );
+        assert!(!incr.contains("bk-1"), "named by its time: {incr}");
+        assert_eq!(chain(&all[2], &all), "Differential · needs bk-gone");
     }
 }

@@ -105,6 +105,8 @@ mod tests {
 
     fn backup(id: &str, at: &str, size: u64, added: u64) -> BackupManifest {
         BackupManifest {
+            backup_type: Default::default(),
+            depends_on: None,
             id: id.into(),
             started_at: at.into(),
             finished_at: at.into(),

@@ -176,6 +176,7 @@ fn use_start(
             async move {
                 let op = api
                     .start_backup(&StartBackup {
+                        backup_type: None,
                         description,
                         include_apps: true,
                     })

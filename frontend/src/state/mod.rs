@@ -162,6 +162,7 @@ mod tests {
             id: id.into(),
             revision,
             kind: OperationKind::Backup {
+                backup_type: None,
                 description: String::new(),
                 trigger: Trigger::Scheduled,
                 include_apps: true,
@@ -192,6 +193,8 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn a_restore_is_expected_to_take_as_long_as_the_last_one_did_for_its_size() {
         let backup = |id: &str, size: u64| BackupManifest {
+            backup_type: Default::default(),
+            depends_on: None,
             id: id.into(),
             started_at: T1.into(),
             finished_at: T1.into(),

@@ -216,6 +216,7 @@ mod tests {
         let kind = past[0].kind.clone();
         assert_eq!(typical_durations(&kind, &past)["start"], 30.0);
         let backup = OperationKind::Backup {
+            backup_type: None,
             description: String::new(),
             trigger: lifeboat_shared::operation::Trigger::Scheduled,
             include_apps: true,
