@@ -125,22 +125,6 @@ fn app<'a>(info: &'a InstanceInfo, name: &str) -> &'a AppInfo {
     info.apps.iter().find(|a| a.name == name).unwrap()
 }
 
-async fn restore(
-    env: &backup_support::Env,
-    id: &str,
-    body: Value,
-) -> lifeboat_shared::operation::Operation {
-    let (status, op) = env
-        .post(&format!("/api/v1/backups/{id}/restore"), body)
-        .await;
-    assert_eq!(status.as_u16(), 202, "{op}");
-    let op = env
-        .wait_done(op["id"].as_str().unwrap(), Duration::from_secs(300))
-        .await;
-    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
-    op
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_app_alone_then_everything_into_a_new_namespace() {
     let env = env().await;
@@ -239,8 +223,8 @@ async fn one_app_alone_then_everything_into_a_new_namespace() {
     );
 
     // app-001 alone.
-    let op = restore(
-        &env,
+    let op = env
+        .restore(
         &id,
         json!({"confirmation": "restore backup", "target_namespace": "demo", "apps": ["app-001"]}),
     )
@@ -264,8 +248,7 @@ async fn one_app_alone_then_everything_into_a_new_namespace() {
     assert!(checklist.contains("app-001"), "{checklist}");
 
     // Everything into a new namespace: every app's data as it was backed up.
-    restore(
-        &env,
+    env.restore(
         &id,
         json!({"confirmation": "restore backup", "target_namespace": "copy"}),
     )

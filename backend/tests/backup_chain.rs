@@ -115,17 +115,11 @@ async fn a_full_then_incrementals_each_restoring_its_own_rows() {
 
     // The incremental in the middle restores its own rows, no more.
     query(&i, "appmanager", "INSERT INTO chain_marks SELECT 999");
-    let (status, op) = env
-        .post(
-            &format!("/api/v1/backups/{}/restore", second["id"].as_str().unwrap()),
-            json!({"confirmation": "restore backup", "target_namespace": "demo"}),
-        )
-        .await;
-    assert_eq!(status.as_u16(), 202, "{op}");
-    let op = env
-        .wait_done(op["id"].as_str().unwrap(), Duration::from_secs(300))
-        .await;
-    assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
+    env.restore(
+        second["id"].as_str().unwrap(),
+        json!({"confirmation": "restore backup", "target_namespace": "demo"}),
+    )
+    .await;
     assert_eq!(marks(&info(&env).await), "100");
     stop(&env).await;
 }

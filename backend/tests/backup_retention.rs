@@ -8,8 +8,8 @@ use backup_support::{assert_restic_check, env, snapshot_ids, stop};
 use lifeboat_shared::config::{Provider, Retention, StorageConfig};
 use lifeboat_shared::operation::OperationStatus;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keep_last_one_leaves_one_backup_everywhere() {
+/// A Lifeboat on the demo instance whose retention keeps the last backup.
+async fn keeping_the_last_one() -> backup_support::Env {
     let env = env().await;
     env.state
         .config()
@@ -28,6 +28,12 @@ async fn keep_last_one_leaves_one_backup_everywhere() {
         })
         .await
         .unwrap();
+    env
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_last_one_leaves_one_backup_everywhere() {
+    let env = keeping_the_last_one().await;
     let first = env.backup("first").await;
     assert_eq!(first.status, OperationStatus::Succeeded, "{first:#?}");
     // A full: the first backup is needed by nothing kept.
@@ -86,24 +92,7 @@ async fn run(
 /// with it, never leaving an entry whose system snapshot is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_goes_whole_when_a_later_one_has_no_apps_data() {
-    let env = env().await;
-    env.state
-        .config()
-        .store()
-        .save(&StorageConfig {
-            backup_policy: None,
-            provider: Provider::Local {
-                path: String::new(),
-            },
-            secret_name: String::new(),
-            schedule: None,
-            retention: Retention {
-                keep_last: 1,
-                ..Retention::default()
-            },
-        })
-        .await
-        .unwrap();
+    let env = keeping_the_last_one().await;
     let first = env.backup("with apps").await;
     assert_eq!(first.status, OperationStatus::Succeeded, "{first:#?}");
     let second = run(

@@ -211,20 +211,7 @@ async fn apps_data_on_claims_backed_up_beside_them_and_restored_alone_or_whole()
         laid.bound_file_claims().len(),
         "a snapshot per claim"
     );
-    let log = api
-        .http
-        .get(format!(
-            "{}/api/v1/operations/{}/log",
-            api.url,
-            op["id"].as_str().unwrap()
-        ))
-        .bearer_auth(&api.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let log = operation_log(&api, op["id"].as_str().unwrap()).await;
     let mut nodes = std::collections::BTreeSet::new();
     for claim in laid.bound_file_claims() {
         let node = claim_node(&cluster, NS, &claim);

@@ -72,6 +72,23 @@ impl Env {
     }
 
     /// Starts a backup through the API and waits for its end.
+    /// `POST /api/v1/backups/{id}/restore` with `body`; it must be accepted and succeed.
+    pub async fn restore(&self, id: &str, body: Value) -> Operation {
+        let (status, op) = self
+            .post(&format!("/api/v1/backups/{id}/restore"), body)
+            .await;
+        assert_eq!(status.as_u16(), 202, "{op}");
+        let op = self
+            .wait_done(op["id"].as_str().unwrap(), Duration::from_secs(300))
+            .await;
+        assert_eq!(
+            op.status,
+            lifeboat_shared::operation::OperationStatus::Succeeded,
+            "{op:#?}"
+        );
+        op
+    }
+
     /// Backup Now, a full one (each stands alone; chains are `backup_chain`'s), to its end.
     pub async fn backup(&self, description: &str) -> Operation {
         let (status, body) = self

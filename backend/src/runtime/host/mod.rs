@@ -9,6 +9,7 @@
 //! - `files.rs` — folder sizes, copies, removal, free space.
 //! - `marker.rs` — the restore marker a restore leaves while it replaces an instance.
 //! - `sql.rs` — SQL through `psql`, run by the process runner.
+//! - `rdb.rs` — `redis-cli --rdb`, cut off when a Redis stops answering.
 //!
 //! Nothing here knows which runtime it serves: `runtime::local` and `runtime::kubernetes`
 //! import this folder, never each other.
@@ -18,6 +19,7 @@ pub mod guard;
 pub mod marker;
 pub mod paths;
 pub mod process;
+pub mod rdb;
 pub mod sql;
 pub mod staging;
 pub mod toolbox;

@@ -24,6 +24,7 @@ use super::dash_apps::{self, DashAppServices, POSTGRES_PORT, REDIS_PORT};
 use super::workloads::Workloads;
 use crate::command::{Place, Stream, Tool, ToolCommand, ToolOutput};
 use crate::runtime::host::process::Runner;
+use crate::runtime::host::rdb;
 use crate::runtime::host::sql::Psql;
 use crate::runtime::{AppPart, AppSource, Beside, InstanceError, PartKind};
 
@@ -35,9 +36,6 @@ const MOUNT_ROOT: &str = "/data";
 /// How long an app's service may take to answer after a restore of the platform brought
 /// it back (or its Redis after its restore).
 const READY_LIMIT: Duration = Duration::from_secs(180);
-
-/// How long an RDB may stop growing while its Redis does not answer.
-const STALL: Duration = Duration::from_secs(10);
 
 /// The apps' data of one namespace.
 pub struct KubeApps<'a> {
@@ -250,42 +248,11 @@ impl KubeApps<'_> {
         cancel: CancellationToken,
     ) -> Result<ToolOutput, InstanceError> {
         let cmd = redis_cli(host, &["--rdb", &target.display().to_string()]);
-        let token = cancel.child_token();
-        let done = CancellationToken::new();
-        let stalled = std::sync::atomic::AtomicBool::new(false);
-        let watch = async {
-            let (mut last, mut since) = (0, tokio::time::Instant::now());
-            loop {
-                tokio::select! {
-                    () = done.cancelled() => return,
-                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
-                }
-                let now = std::fs::metadata(target).map(|m| m.len()).unwrap_or(0);
-                if now != last {
-                    (last, since) = (now, tokio::time::Instant::now());
-                } else if since.elapsed() >= STALL && !self.ping(host).await {
-                    stalled.store(true, std::sync::atomic::Ordering::SeqCst);
-                    token.cancel();
-                    return;
-                }
-            }
-        };
-        let run = async {
-            let out = self.runner.run(cmd, token.clone(), &mut |_, _| {}).await;
-            done.cancel();
-            out
-        };
-        let (out, ()) = tokio::join!(run, watch);
-        match out {
-            Err(crate::runtime::RuntimeError::Cancelled(_))
-                if stalled.load(std::sync::atomic::Ordering::SeqCst) =>
-            {
-                Err(InstanceError::App(format!(
-                    "the Redis at {host} stopped answering: its RDB did not grow for {} s",
-                    STALL.as_secs()
-                )))
-            }
-            other => Ok(other?),
+        match rdb::until_stalled(self.runner, cmd, cancel, target, || self.ping(host)).await {
+            Ok(out) => Ok(out?),
+            Err(stalled) => Err(InstanceError::App(format!(
+                "the Redis at {host} stopped answering: {stalled}"
+            ))),
         }
     }
 

@@ -28,6 +28,7 @@ use super::postgres::Postmaster;
 use super::redis::RedisServer;
 use crate::command::{Tool, ToolCommand};
 use crate::runtime::host::process::Runner;
+use crate::runtime::host::rdb;
 use crate::runtime::host::sql::SystemSql;
 use crate::runtime::{AppPart, InstanceError, PartKind};
 
@@ -521,13 +522,7 @@ impl AppServices {
     }
 }
 
-/// How long an RDB may stop growing while its Redis does not answer before the Redis is
-/// taken to have stopped answering.
-const STALL: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Runs `redis-cli --rdb` into `target`, stopping it when the RDB has not grown for
-/// [`STALL`] and the server does not answer `PING` (a Redis that stopped answering would
-/// hold it forever: it reads without a timeout). A server busy forking still answers.
+/// [`rdb::until_stalled`] against `server`, its stall an error naming its port.
 async fn until_stalled(
     runner: &Runner,
     cmd: ToolCommand,
@@ -535,44 +530,12 @@ async fn until_stalled(
     target: &Path,
     server: &RedisServer,
 ) -> Result<crate::command::ToolOutput, InstanceError> {
-    let token = cancel.child_token();
-    let done = CancellationToken::new();
-    let stalled = std::sync::atomic::AtomicBool::new(false);
-    let watch = async {
-        let (mut last, mut since) = (0, tokio::time::Instant::now());
-        loop {
-            tokio::select! {
-                () = done.cancelled() => return,
-                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
-            }
-            let now = std::fs::metadata(target).map(|m| m.len()).unwrap_or(0);
-            if now != last {
-                (last, since) = (now, tokio::time::Instant::now());
-            } else if since.elapsed() >= STALL && !server.ping().await {
-                stalled.store(true, std::sync::atomic::Ordering::SeqCst);
-                token.cancel();
-                return;
-            }
-        }
-    };
-    let run = async {
-        let out = runner.run(cmd, token.clone(), &mut |_, _| {}).await;
-        done.cancel();
-        out
-    };
-    let (out, ()) = tokio::join!(run, watch);
-    match out {
-        Err(crate::runtime::RuntimeError::Cancelled(_))
-            if stalled.load(std::sync::atomic::Ordering::SeqCst) =>
-        {
-            let _ = std::fs::remove_file(target);
-            Err(InstanceError::App(format!(
-                "Redis on port {} stopped answering: its RDB did not grow for {} s",
-                server.port(),
-                STALL.as_secs()
-            )))
-        }
-        other => Ok(other?),
+    match rdb::until_stalled(runner, cmd, cancel, target, || server.ping()).await {
+        Ok(out) => Ok(out?),
+        Err(stalled) => Err(InstanceError::App(format!(
+            "Redis on port {} stopped answering: {stalled}",
+            server.port()
+        ))),
     }
 }
 
