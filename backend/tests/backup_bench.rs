@@ -21,13 +21,29 @@ use std::time::{Duration, Instant};
 use backup_support::{Env, as_postgres, du, env, layout, restic_in, step_times, stop};
 use lifeboat_shared::operation::OperationStatus;
 
-async fn timed_backup(env: &Env, description: &str) -> Duration {
+/// Backup Now of `kind` without the apps' data (the raw tools back up the system alone:
+/// like with like), timed.
+async fn timed(env: &Env, description: &str, kind: &str) -> Duration {
     let started = Instant::now();
-    let op = env.backup(description).await;
+    let (status, op) = env
+        .post(
+            "/api/v1/backups",
+            serde_json::json!({"description": description, "backup_type": kind, "include_apps": false}),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 202, "{op}");
+    let op = env
+        .wait_done(op["id"].as_str().unwrap(), Duration::from_secs(3600))
+        .await;
     let took = started.elapsed();
     assert_eq!(op.status, OperationStatus::Succeeded, "{op:#?}");
     println!("  steps: {}", step_times(&op));
     took
+}
+
+/// A full Backup Now of the system, timed.
+async fn timed_backup(env: &Env, description: &str) -> Duration {
+    timed(env, description, "full").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,6 +193,61 @@ async fn backup_benchmarks() {
         ours as f64 / 1e6,
         theirs as f64 / 1e6,
         ours as f64 / theirs.max(1) as f64
+    );
+
+    // Incremental backups (issue 29), each against a full of the same data in this run:
+    // nothing changed, +1 % rows, ~1 % random updates.
+    let full = timed_backup(&env, "bench full").await;
+    let incr = |description: &'static str| timed(&env, description, "incr");
+    let nothing = incr("bench incr, nothing changed").await;
+    as_postgres(
+        psql,
+        &[
+            "-h",
+            &sock,
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-q",
+            "-c",
+            &format!(
+                "insert into pgbench_accounts select aid + 200000000, 1, 0, '' from generate_series(1, {rows}) aid"
+            ),
+            "postgres",
+        ],
+    );
+    let more_rows = incr("bench incr, +1% rows").await;
+    as_postgres(
+        psql,
+        &[
+            "-h",
+            &sock,
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-q",
+            "-c",
+            &format!(
+                "update pgbench_accounts set abalance = abalance + 1 where aid in (select 1 + (random() * {})::bigint from generate_series(1, {}))",
+                accounts - 1,
+                accounts / 100
+            ),
+            "postgres",
+        ],
+    );
+    let updates = incr("bench incr, ~1% updates").await;
+    let ratio = |d: Duration| d.as_secs_f64() / full.as_secs_f64();
+    println!(
+        "incremental Backup Now against a full ({:.2} s) of the same data: nothing changed {:.2} s = {:.3} (goal <= 0.25); +1% rows {:.2} s = {:.3} (goal <= 0.35); ~1% random updates {:.2} s = {:.3}",
+        full.as_secs_f64(),
+        nothing.as_secs_f64(),
+        ratio(nothing),
+        more_rows.as_secs_f64(),
+        ratio(more_rows),
+        updates.as_secs_f64(),
+        ratio(updates)
     );
 
     // 1,000 manifests: the catalog listing's median server time.
