@@ -238,6 +238,23 @@ async fn backup_benchmarks() {
         ],
     );
     let updates = incr("bench incr, ~1% updates").await;
+    // The raw tool alone, nothing changed since: what pgBackRest's incremental costs by
+    // itself (its start and stop of the backup, the wait for the last WAL segment).
+    let started = Instant::now();
+    as_postgres(
+        "/usr/bin/pgbackrest",
+        &[
+            &format!("--config={config}"),
+            "--stanza=system",
+            "--type=incr",
+            "backup",
+        ],
+    );
+    let raw_incr = started.elapsed();
+    println!(
+        "raw pgbackrest --type=incr, nothing changed: {:.2} s",
+        raw_incr.as_secs_f64()
+    );
     let ratio = |d: Duration| d.as_secs_f64() / full.as_secs_f64();
     println!(
         "incremental Backup Now against a full ({:.2} s) of the same data: nothing changed {:.2} s = {:.3} (goal <= 0.25); +1% rows {:.2} s = {:.3} (goal <= 0.35); ~1% random updates {:.2} s = {:.3}",
