@@ -59,6 +59,14 @@ async fn backup_benchmarks() {
     );
     let pgbench = "/usr/lib/postgresql/15/bin/pgbench";
     let psql = "/usr/lib/postgresql/15/bin/psql";
+    let sql = |query: &str| {
+        as_postgres(
+            psql,
+            &[
+                "-h", &sock, "-p", &port, "-U", "postgres", "-q", "-c", query, "postgres",
+            ],
+        );
+    };
     as_postgres(
         pgbench,
         &[
@@ -72,21 +80,7 @@ async fn backup_benchmarks() {
     );
 
     // The load's dirty pages would make whichever backup runs first pay the checkpoint.
-    as_postgres(
-        psql,
-        &[
-            "-h",
-            &sock,
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-q",
-            "-c",
-            "checkpoint",
-            "postgres",
-        ],
-    );
+    sql("checkpoint");
     let config = instance.pgbr_config().display().to_string();
     // Raw tools, same settings, each into a fresh repository; run before and after Backup Now.
     let raw = |n: u32| {
@@ -130,23 +124,9 @@ async fn backup_benchmarks() {
 
     // +1 % rows, then a second backup: what the bucket grows by.
     let rows: u64 = scale.parse::<u64>().unwrap() * 100_000 / 100;
-    as_postgres(
-        psql,
-        &[
-            "-h",
-            &sock,
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-q",
-            "-c",
-            &format!(
-                "insert into pgbench_accounts select aid + 100000000, 1, 0, '' from generate_series(1, {rows}) aid"
-            ),
-            "postgres",
-        ],
-    );
+    sql(&format!(
+        "insert into pgbench_accounts select aid + 100000000, 1, 0, '' from generate_series(1, {rows}) aid"
+    ));
     let before = du(&env.bucket());
     let second = timed_backup(&env, "bench +1%").await;
     let grown = du(&env.bucket()) - before;
@@ -162,25 +142,11 @@ async fn backup_benchmarks() {
     raw(2);
     let raw_repo = env.dir.path().join("raw-restic-2");
     let accounts: u64 = scale.parse::<u64>().unwrap() * 100_000;
-    as_postgres(
-        psql,
-        &[
-            "-h",
-            &sock,
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-q",
-            "-c",
-            &format!(
-                "update pgbench_accounts set abalance = abalance + 1 where aid in (select 1 + (random() * {})::bigint from generate_series(1, {}))",
-                accounts - 1,
-                accounts / 100
-            ),
-            "postgres",
-        ],
-    );
+    sql(&format!(
+        "update pgbench_accounts set abalance = abalance + 1 where aid in (select 1 + (random() * {})::bigint from generate_series(1, {}))",
+        accounts - 1,
+        accounts / 100
+    ));
     let before = du(&env.bucket());
     let third = timed_backup(&env, "bench 1% updates").await;
     let ours = du(&env.bucket()) - before;
@@ -200,43 +166,15 @@ async fn backup_benchmarks() {
     let full = timed_backup(&env, "bench full").await;
     let incr = |description: &'static str| timed(&env, description, "incr");
     let nothing = incr("bench incr, nothing changed").await;
-    as_postgres(
-        psql,
-        &[
-            "-h",
-            &sock,
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-q",
-            "-c",
-            &format!(
-                "insert into pgbench_accounts select aid + 200000000, 1, 0, '' from generate_series(1, {rows}) aid"
-            ),
-            "postgres",
-        ],
-    );
+    sql(&format!(
+        "insert into pgbench_accounts select aid + 200000000, 1, 0, '' from generate_series(1, {rows}) aid"
+    ));
     let more_rows = incr("bench incr, +1% rows").await;
-    as_postgres(
-        psql,
-        &[
-            "-h",
-            &sock,
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-q",
-            "-c",
-            &format!(
-                "update pgbench_accounts set abalance = abalance + 1 where aid in (select 1 + (random() * {})::bigint from generate_series(1, {}))",
-                accounts - 1,
-                accounts / 100
-            ),
-            "postgres",
-        ],
-    );
+    sql(&format!(
+        "update pgbench_accounts set abalance = abalance + 1 where aid in (select 1 + (random() * {})::bigint from generate_series(1, {}))",
+        accounts - 1,
+        accounts / 100
+    ));
     let updates = incr("bench incr, ~1% updates").await;
     // The raw tool alone, nothing changed since: what pgBackRest's incremental costs by
     // itself (its start and stop of the backup, the wait for the last WAL segment).
