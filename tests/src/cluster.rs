@@ -688,14 +688,27 @@ impl Cluster {
     /// `psql -At` as `postgres` in the system Postgres' pod of `namespace`, on database
     /// `db`, stopping at the first error; returns its output.
     pub fn psql(&self, namespace: &str, db: &str, sql: &str) -> anyhow::Result<String> {
-        let out = self.postgres_client(
+        self.psql_in_pod(namespace, "system-postgres-0", db, sql)
+    }
+
+    /// `psql` as `postgres` on the socket of the Postgres in `pod` (its `postgres`
+    /// container) of `namespace`; it must succeed. Returns what it printed.
+    pub fn psql_in_pod(
+        &self,
+        namespace: &str,
+        pod: &str,
+        db: &str,
+        sql: &str,
+    ) -> anyhow::Result<String> {
+        let out = self.postgres_client_in(
             namespace,
+            pod,
             "psql",
             &["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql],
         )?;
         if !out.status.success() {
             bail!(
-                "psql -d {db} in {namespace}: {}",
+                "psql -d {db} in {namespace}/{pod}: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }
@@ -710,11 +723,22 @@ impl Cluster {
         program: &str,
         args: &[&str],
     ) -> anyhow::Result<Output> {
+        self.postgres_client_in(namespace, "system-postgres-0", program, args)
+    }
+
+    /// [`Cluster::postgres_client`] in the Postgres pod `pod`.
+    pub fn postgres_client_in(
+        &self,
+        namespace: &str,
+        pod: &str,
+        program: &str,
+        args: &[&str],
+    ) -> anyhow::Result<Output> {
         let mut argv = vec![
             "-n",
             namespace,
             "exec",
-            "system-postgres-0",
+            pod,
             "-c",
             "postgres",
             "--",

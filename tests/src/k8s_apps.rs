@@ -193,36 +193,7 @@ impl Cluster {
     /// `psql` as `postgres` on the app-data Postgres of `namespace`, in its pod; returns
     /// what it printed (unaligned, tuples only).
     pub fn app_psql(&self, namespace: &str, db: &str, sql: &str) -> anyhow::Result<String> {
-        let out = self.kubectl(&[
-            "-n",
-            namespace,
-            "exec",
-            "app-postgres-0",
-            "-c",
-            "postgres",
-            "--",
-            "psql",
-            "-X",
-            "-At",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "/var/run/postgresql",
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-c",
-            sql,
-        ])?;
-        if !out.status.success() {
-            bail!(
-                "psql -d {db} on app-postgres of {namespace}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        self.psql_in_pod(namespace, "app-postgres-0", db, sql)
     }
 
     /// A checksum of `app`'s orders (every row, in order) and their count.

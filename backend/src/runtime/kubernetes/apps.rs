@@ -102,6 +102,11 @@ impl KubeApps<'_> {
     /// The claim holding `part` (files, or a Redis' RDB).
     async fn claim(&self, part: &AppPart) -> Result<String, InstanceError> {
         let s = self.services(part).await?.services;
+        self.claim_in(part, s)
+    }
+
+    /// The claim holding `part`, as the services already read name it.
+    fn claim_in(&self, part: &AppPart, s: dash_apps::Services) -> Result<String, InstanceError> {
         let claim = match (part.kind, part.app_name()) {
             (PartKind::Files, Some(_)) => s.files.map(|f| f.claim),
             (PartKind::Files, None) => s.workspace.map(|w| w.claim),
@@ -299,7 +304,7 @@ impl KubeApps<'_> {
                 self.restore_redis(part, &r, from, cancel).await
             }
             PartKind::Files => {
-                let claim = self.claim(part).await?;
+                let claim = self.claim_in(part, services)?;
                 self.existing_claim(part, &claim).await?;
                 let mount = mount_path(part);
                 let cmd = (from.restic_restore)(&format!("{mount}/.lifeboat-restore"));
