@@ -129,10 +129,11 @@ soak: install ## the soak: $(SOAK_MINUTES) minutes of everything at once, then i
 
 K8S_BENCH_SCALE ?= 20
 APPS_BENCH_SIZE ?= 1
+APPS_BENCH_ROUNDS ?= 3
 K8S_BENCH_ROUNDS ?= 5
 bench: install ui ## the benchmarks on about 1 GB (pgbench scale $(BENCH_SCALE)), release build
 	LIFEBOAT_BENCH_SCALE=$(BENCH_SCALE) cargo test --locked --release -p lifeboat --test backup_bench --test restore_bench -- --ignored --nocapture --test-threads=1
-	LIFEBOAT_APPS_BENCH_SIZE=$(APPS_BENCH_SIZE) cargo test --locked --release -p lifeboat --test apps_bench -- --ignored --nocapture
+	LIFEBOAT_APPS_BENCH_SIZE=$(APPS_BENCH_SIZE) LIFEBOAT_APPS_BENCH_ROUNDS=$(APPS_BENCH_ROUNDS) cargo test --locked --release -p lifeboat --test apps_bench -- --ignored --nocapture
 	cargo test --locked --release -p lifeboat --test keycloak_bench -- --ignored --nocapture
 	cargo build --locked $(BIN_PACKAGES)
 	cargo test --locked -p lifeboat-e2e --test render_bench -- --ignored --nocapture

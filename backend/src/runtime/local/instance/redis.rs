@@ -132,7 +132,8 @@ impl RedisServer {
                     START_TIMEOUT.as_secs()
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Often: a restore waits here while it loads the RDB.
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -148,16 +149,12 @@ impl RedisServer {
         let _ = self.command(&["SHUTDOWN", how]).await;
         let mut slot = self.child.lock().await;
         let deadline = Instant::now() + Duration::from_secs(30);
-        if let Some(c) = slot.as_mut() {
-            while Instant::now() < deadline {
-                if !matches!(c.try_wait(), Ok(None)) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            if matches!(c.try_wait(), Ok(None)) {
-                let _ = c.kill().await;
-            }
+        if let Some(c) = slot.as_mut()
+            && tokio::time::timeout_at(deadline.into(), c.wait())
+                .await
+                .is_err()
+        {
+            let _ = c.kill().await;
         }
         *slot = None;
         while Instant::now() < deadline && self.ping().await {
