@@ -126,6 +126,21 @@ pub struct ServeArgs {
     /// apps' claims run at once), 1 to 16.
     #[arg(long, env = "LIFEBOAT_APP_JOBS", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
     pub app_jobs: u8,
+    /// Seconds between two WAL shipments into the bucket (the recovery point's age), 5 to
+    /// 3600; 0 ships none (a restore to a moment then reaches the newest backup only).
+    #[arg(long, env = "LIFEBOAT_WAL_SHIP_SECONDS", default_value_t = 60, value_parser = wal_ship_seconds)]
+    pub wal_ship_seconds: u64,
+}
+
+fn wal_ship_seconds(s: &str) -> Result<u64, String> {
+    let n: u64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if n == 0 || (5..=3600).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is not 0 or between 5 and 3600"))
+    }
 }
 
 /// How the kubernetes runtime reaches its cluster, from `serve`'s flags.
@@ -299,6 +314,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     crate::jobs::schedule::spawn(state.jobs());
+    crate::jobs::ship::spawn(
+        state.jobs().deps(),
+        std::time::Duration::from_secs(args.wal_ship_seconds),
+    );
     tracing::info!(data_dir = %state.settings().data_dir.display(), "Lifeboat listening on http://{addr}/");
     // Like Jupyter: a one-time link (single use, 15 minutes) is the only credential ever
     // logged; the admin token itself stays in its 0600 file.

@@ -31,4 +31,5 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod wal;
 pub mod web;

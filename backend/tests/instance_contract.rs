@@ -310,6 +310,7 @@ async fn restore_data_refuses_an_unknown_label(s: &Subject, _: &mut Found) -> Ch
         label: Some("20200101-000000F"),
         config: &config,
         source_namespace: i.namespace(),
+        to: None,
     };
     let outcome = i
         .restore_data(what, CancellationToken::new(), &mut |_, _| {})
@@ -330,6 +331,7 @@ async fn restore_data_restores_the_backup(s: &Subject, found: &mut Found) -> Che
         label: Some(&found.label),
         config: &config,
         source_namespace: i.namespace(),
+        to: None,
     };
     let out = i
         .restore_data(what, CancellationToken::new(), &mut |_, _| lines += 1)

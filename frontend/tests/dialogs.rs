@@ -172,6 +172,8 @@ fn manifest() -> BackupManifest {
         encrypted: true,
         key_fingerprint: None,
         counts: Default::default(),
+        wal_until: None,
+        consistent_at: None,
     }
 }
 
@@ -538,6 +540,7 @@ async fn some_apps_data_is_chosen_from_a_list_filtered_by_name_and_goes_into_thi
             target_namespace: "dash".into(),
             replace_existing: false,
             apps: Some(vec!["app-001".into()]),
+            target_time: None,
         }]
     );
     // Back to Everything: the new namespace typed before is there again, and nothing of
@@ -553,6 +556,7 @@ async fn some_apps_data_is_chosen_from_a_list_filtered_by_name_and_goes_into_thi
             target_namespace: "dash-copy".into(),
             replace_existing: true,
             apps: None,
+            target_time: None,
         }
     );
     handle.destroy();
@@ -632,6 +636,7 @@ async fn a_retry_of_some_apps_data_opens_with_those_apps_chosen() {
             target_namespace: "dash".into(),
             replace_existing: false,
             apps: Some(vec!["app-005".into()]),
+            target_time: None,
         }]
     );
     handle.destroy();
@@ -685,6 +690,7 @@ async fn restore_needs_the_exact_phrase() {
             target_namespace: "dash".into(),
             replace_existing: false,
             apps: None,
+            target_time: None,
         }]
     );
     handle.destroy();
@@ -732,6 +738,7 @@ async fn restore_to_a_new_namespace_validates_the_name() {
             target_namespace: "dash-copy".into(),
             replace_existing: true,
             apps: None,
+            target_time: None,
         }]
     );
     handle.destroy();
@@ -765,6 +772,7 @@ async fn a_retry_presets_the_namespace_it_went_into() {
             target_namespace: "dash-copy".into(),
             replace_existing: true,
             apps: None,
+            target_time: None,
         }]
     );
     handle.destroy();

@@ -121,6 +121,18 @@ pub struct BackupManifest {
     /// The backup it needs (a `diff`'s full, an `incr`'s previous backup), or null.
     #[serde(default)]
     pub depends_on: Option<String>,
+    /// RFC 3339: the moment it restores to (pgBackRest's stop); null for backups written
+    /// before there was a recovery window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The page does not use it yet (its bundle has a size budget).
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub consistent_at: Option<String>,
+    /// RFC 3339: its snapshot holds the WAL of every moment up to this one (a commit after
+    /// it marks the end), so a restore to a moment before it may replay from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The page does not use it yet (its bundle has a size budget).
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub wal_until: Option<String>,
 }
 
 impl BackupManifest {
@@ -220,6 +232,12 @@ pub struct StartRestore {
     /// and every other app untouched. Absent: everything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apps: Option<Vec<String>>,
+    /// RFC 3339: restore the newest backup before this moment and replay WAL up to it.
+    /// Absent: the backup's own point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The page does not use it yet (its bundle has a size budget).
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub target_time: Option<String>,
 }
 
 /// The phrase a restore must be confirmed with.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod operation;
+pub mod recovery;
 pub mod schedule;
 pub mod session;
 

@@ -8,6 +8,8 @@ mod config;
 mod health;
 mod instance;
 mod operations;
+mod recovery;
+mod restore;
 mod secret_errors;
 
 use axum::Router;
@@ -23,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(config::router())
         .merge(backups::router())
+        .merge(recovery::router())
+        .merge(restore::router())
         .merge(bucket::router())
         .merge(operations::router())
         .merge(instance::router())

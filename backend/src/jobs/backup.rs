@@ -86,14 +86,13 @@ async fn locked(
         _ => (String::new(), Trigger::Scheduled, true, None),
     };
     let chains = Chains::read(ctx, pre).await;
-    let kind = match asked {
-        Some(kind) => kind,
-        None => chains.policy_type(ctx.config().backup_policy().await),
-    };
+    let (kind, archive) = backup_kind(ctx, pre, &chains, asked).await;
     let pg = step(ctx, "postgres", postgres(ctx, pre.instance.as_ref(), kind)).await?;
     let config_bytes = step(ctx, "configuration", export_config(pre.instance.as_ref())).await?;
     let before = usage::measure(&pre.target).await.ok();
     let summary = step(ctx, "upload", upload(ctx, pre, backup_id)).await?;
+    // Only now that the bucket has the older chain's WAL: the staging lets it go.
+    expire(ctx, pre.instance.as_ref()).await;
     let apps = step(
         ctx,
         "apps",
@@ -155,6 +154,8 @@ async fn locked(
             .prior
             .as_deref()
             .and_then(|label| chains.with_label(label)),
+        consistent_at: pg.consistent_at.clone(),
+        wal_until: pg.wal_until.clone(),
     };
     step(ctx, "catalog", async {
         catalog::put(&pre.target, &manifest)
@@ -169,6 +170,9 @@ async fn locked(
             forget_orphan(ctx, pre, &a.snapshot_id);
         }
     })?;
+    if manifest.backup_type == BackupType::Full {
+        hole_closed(ctx, pre, archive).await;
+    }
     // The backup exists from here on; retention problems are warnings, not failures.
     if let Err(f) = step(ctx, "retention", retention(ctx, pre)).await {
         ctx.warn(format!("retention was not applied: {}", f.error));
@@ -382,6 +386,58 @@ struct PgResult {
     size_bytes: u64,
     postgres_major: Option<u32>,
     counts: std::collections::BTreeMap<String, u64>,
+    consistent_at: Option<String>,
+    wal_until: Option<String>,
+}
+
+/// The type of the next backup: as asked, else a full when WAL was dropped since the last
+/// full (a hole in the window; the archive's record is returned), else the policy's.
+async fn backup_kind(
+    ctx: &JobCtx,
+    pre: &Preflight,
+    chains: &Chains,
+    asked: Option<BackupType>,
+) -> (BackupType, Option<crate::wal::ArchiveState>) {
+    let archive = crate::wal::read(&pre.target, pre.instance.id())
+        .await
+        .ok()
+        .flatten()
+        .filter(|a| a.full_needed);
+    let kind = match asked {
+        Some(kind) => kind,
+        None if archive.is_some() => {
+            ctx.log("the recovery window has a hole since the last full backup: a full".into());
+            BackupType::Full
+        }
+        None => chains.policy_type(ctx.config().backup_policy().await),
+    };
+    (kind, archive)
+}
+
+/// A full backup after WAL was dropped: the archive's record no longer asks for one.
+async fn hole_closed(ctx: &JobCtx, pre: &Preflight, archive: Option<crate::wal::ArchiveState>) {
+    if let Some(mut a) = archive {
+        a.full_needed = false;
+        if let Err(e) = crate::wal::write(&pre.target, &a).await {
+            ctx.warn(format!("the WAL archive's record was not updated: {e}"));
+        }
+    }
+}
+
+/// `pgbackrest expire` in the staging; a failure is a warning (the next backup tries again).
+async fn expire(ctx: &JobCtx, instance: &dyn Instance) {
+    let cmd = crate::pgbackrest::expire(&instance.pgbackrest_config());
+    match run_tool(ctx, cmd, &mut |_, _| {}).await {
+        Ok(out) if out.exit_code == Some(0) => {}
+        Ok(out) => ctx.warn(format!(
+            "pgBackRest could not expire the staging's older backups: {}",
+            crate::pgbackrest::output_tail(&out)
+        )),
+        Err(e) => ctx.warn(format!(
+            "pgBackRest could not expire the staging's older backups: {}",
+            e
+        )),
+    }
 }
 
 async fn postgres(
@@ -467,8 +523,24 @@ async fn postgres(
             Default::default()
         }
     };
+    // The WAL's end marked and archived: the snapshot reaches this far for a restore to a
+    // moment (without it, only the backup's own point).
+    let wal_until = match super::ship::mark(instance).await {
+        Ok(at) => Some(at),
+        Err(e) => {
+            ctx.warn(format!(
+                "the WAL after this backup was not marked ({e}): a restore to a moment after it replays from a later shipment"
+            ));
+            None
+        }
+    };
+    let consistent_at = time::OffsetDateTime::from_unix_timestamp(last.stopped)
+        .ok()
+        .map(crate::wal::format_time);
     Ok((
         PgResult {
+            consistent_at,
+            wal_until,
             kind: taken,
             prior: last.prior,
             duration_ms,

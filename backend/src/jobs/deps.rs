@@ -22,6 +22,7 @@ pub struct JobDeps {
     gate: OperationGate,
     audit: AuditLog,
     shutdown: CancellationToken,
+    quiet: tokio::sync::Mutex<()>,
 }
 
 impl JobDeps {
@@ -40,7 +41,13 @@ impl JobDeps {
             gate,
             audit,
             shutdown: CancellationToken::new(),
+            quiet: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Held by a running operation and by a WAL shipment: they never run side by side.
+    pub fn quiet(&self) -> &tokio::sync::Mutex<()> {
+        &self.quiet
     }
 
     /// Fires when Lifeboat stops.

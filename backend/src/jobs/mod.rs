@@ -15,6 +15,7 @@ pub mod deps;
 pub mod measure;
 pub mod restore;
 pub mod schedule;
+pub mod ship;
 pub mod snapshot;
 pub mod step;
 pub mod supervisor;

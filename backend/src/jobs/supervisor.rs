@@ -47,6 +47,8 @@ pub async fn run(
     job: Job,
     guard: crate::gate::GateGuard,
 ) {
+    // A WAL shipment in flight ends first (a few seconds at most).
+    let quiet = jobs.quiet().lock().await;
     record(jobs, id, |op| op.status = OperationStatus::Running);
     let ctx = JobCtx::new(jobs.clone(), id.to_owned(), cancel);
     let result = tokio::select! {
@@ -61,6 +63,7 @@ pub async fn run(
     // request sent right after it). It stays among the running jobs until its end is
     // recorded: a shutdown waits for that.
     drop(guard);
+    drop(quiet);
     record(jobs, id, |op| {
         op.finished_at = Some(clock::now());
         match result {

@@ -86,14 +86,25 @@ fn global_section(r: &RepoPaths) -> String {
          spool-path={spool}\n\
          log-level-console=info\n\
          log-level-file=detail\n\
+         # Past this much WAL waiting in pg_wal, pgBackRest drops it (a hole in the recovery\n\
+         # window) rather than let the disk fill and Postgres stop.\n\
+         archive-push-queue-max={queue_max}\n\
+         \n\
+         # WAL is shipped every minute, segments cut short: compressed, they cost what was written.\n\
+         [global:archive-push]\n\
+         compress-type=lz4\n\
          \n",
         repo = r.repo_path.display(),
         pmax = r.process_max.max(1),
         lock = r.lock_path.display(),
         log = r.log_path.display(),
         spool = r.spool_path.display(),
+        queue_max = ARCHIVE_QUEUE_MAX,
     )
 }
+
+/// `archive-push-queue-max`: the WAL that may wait in `pg_wal` for the archive.
+pub const ARCHIVE_QUEUE_MAX: &str = "1GiB";
 
 /// The `pgbackrest.conf` for these settings.
 pub fn render_config(s: &PgbrSettings) -> String {
@@ -198,9 +209,26 @@ pub fn stanza_create(config: &Place) -> ToolCommand {
 /// A backup of `kind` (`full`, `diff` or `incr`; pgBackRest takes a full instead when the
 /// repository has none to build on) that prints one `DETAIL: backup file …` line per file
 /// on stdout.
+///
+/// It does not expire the backups it replaces: the upload takes the repository with the
+/// older chain's WAL still in it (a restore to a moment before this backup replays from
+/// its snapshot), and [`expire`] runs after.
 pub fn backup(config: &Place, kind: lifeboat_shared::backup::BackupType) -> ToolCommand {
     let kind = format!("--type={}", kind.as_str());
-    command(config, &[&kind, "--log-level-console=detail", "backup"])
+    command(
+        config,
+        &[
+            &kind,
+            "--no-expire-auto",
+            "--log-level-console=detail",
+            "backup",
+        ],
+    )
+}
+
+/// `expire`: what the staging's retention (the last full and its chain) no longer keeps.
+pub fn expire(config: &Place) -> ToolCommand {
+    command(config, &["expire"])
 }
 
 /// A full backup ([`backup`] of `full`).
@@ -214,32 +242,46 @@ pub fn info(config: &Place) -> ToolCommand {
 }
 
 /// A restore of `label` (or the latest backup) over the data directory, changing only the
-/// files that differ, that replays WAL only to the backup's consistent point and then
-/// promotes: the database is exactly as the backup captured it.
-pub fn restore_to_backup(config: &Place, label: Option<&str>) -> ToolCommand {
-    let args = restore_args(label);
+/// files that differ, that replays WAL to the backup's consistent point (or, with `to`, to
+/// that moment) and then promotes.
+pub fn restore_to_backup(config: &Place, label: Option<&str>, to: Option<&str>) -> ToolCommand {
+    let args = restore_args(label, to);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     command(config, &args)
 }
 
 /// The options and command of [`restore_to_backup`], without the config and stanza: a
 /// delta restore (every file already there is checked against the backup's checksum, the
-/// rest removed) of `label`, recovering to its consistent point and promoting, with
-/// progress lines.
-pub fn restore_args(label: Option<&str>) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "--delta",
-        "--type=immediate",
-        "--target-action=promote",
-        "--log-level-console=detail",
-    ]
-    .map(str::to_owned)
-    .into();
+/// rest removed) of `label`, recovering to its consistent point, or with `to` (a time
+/// pgBackRest takes, as [`recovery_target`] writes it) replaying WAL to that moment, then
+/// promoting, with progress lines.
+pub fn restore_args(label: Option<&str>, to: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> = vec!["--delta".into()];
+    match to {
+        Some(t) => {
+            args.push("--type=time".into());
+            args.push(format!("--target={t}"));
+        }
+        None => args.push("--type=immediate".into()),
+    }
+    args.extend(["--target-action=promote", "--log-level-console=detail"].map(str::to_owned));
     if let Some(l) = label {
         args.push(format!("--set={l}"));
     }
     args.push("restore".into());
     args
+}
+
+/// An RFC 3339 moment as PostgreSQL's `recovery_target_time` reads it
+/// (`2026-12-07 23:30:01.123456+00`); `None` when it is not one.
+pub fn recovery_target(rfc3339: &str) -> Option<String> {
+    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()?
+        .to_offset(time::UtcOffset::UTC);
+    let f = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]+00"
+    );
+    t.format(&f).ok()
 }
 
 /// The last lines of a failed run's output, errors first.
@@ -337,7 +379,7 @@ mod tests {
         assert_eq!(args[0], "--stanza=system");
         assert_eq!(args.last().copied(), Some("backup"));
         assert!(cmd.as_postgres_user);
-        let r = restore_to_backup(&conf, Some("20261125-110705F"));
+        let r = restore_to_backup(&conf, Some("20261125-110705F"), None);
         assert_eq!(
             r.text_args()[1..],
             [
@@ -350,6 +392,18 @@ mod tests {
             ]
         );
         assert!(r.as_postgres_user);
+        let to = recovery_target("2026-12-07T23:30:01.5Z").unwrap();
+        assert_eq!(to, "2026-12-07 23:30:01.500000+00");
+        let r = restore_to_backup(&conf, Some("20261125-110705F"), Some(&to));
+        assert_eq!(
+            r.text_args()[1..4],
+            [
+                "--delta",
+                "--type=time",
+                "--target=2026-12-07 23:30:01.500000+00"
+            ]
+        );
+        assert_eq!(recovery_target("yesterday"), None);
         assert!(
             archive_command("/usr/bin/pgbackrest".as_ref(), "/c".as_ref())
                 .ends_with("--config=/c --stanza=system archive-push %p")

@@ -146,6 +146,9 @@ pub struct DataRestore<'a> {
     pub config: &'a Place,
     /// The namespace the backup was taken in.
     pub source_namespace: &'a str,
+    /// Replay WAL to this moment (as [`crate::pgbackrest::recovery_target`] writes it)
+    /// instead of stopping at the backup's consistent point.
+    pub to: Option<&'a str>,
 }
 
 /// How a backup reads an app's files ([`Instance::read_beside`]).
@@ -370,4 +373,8 @@ pub trait Staging: Send + Sync + std::fmt::Debug {
 
     /// Removes it; a failure is logged, not returned (it is only staging).
     async fn remove(&self);
+
+    /// The WAL segments archived in the staging repository below it (`pgbackrest/archive`),
+    /// in order (none when it holds no repository).
+    async fn wal_segments(&self) -> Vec<crate::runtime::host::segments::Segment>;
 }

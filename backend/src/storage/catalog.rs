@@ -253,6 +253,8 @@ pub(crate) mod tests {
             encrypted: false,
             key_fingerprint: None,
             counts: Default::default(),
+            wal_until: None,
+            consistent_at: None,
         }
     }
 

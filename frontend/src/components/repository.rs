@@ -125,6 +125,8 @@ mod tests {
             encrypted: false,
             key_fingerprint: None,
             counts: Default::default(),
+            wal_until: None,
+            consistent_at: None,
         }
     }
 

@@ -117,6 +117,7 @@ pub fn restore_dialog(props: &RestoreDialogProps) -> Html {
                     target_namespace: target_namespace.clone(),
                     replace_existing,
                     apps: apps.clone(),
+                    target_time: None,
                 });
             }
         })

@@ -213,6 +213,8 @@ mod tests {
             encrypted: false,
             key_fingerprint: None,
             counts: Default::default(),
+            wal_until: None,
+            consistent_at: None,
         };
         let backups = [backup("bk-1", 1_000_000), backup("bk-2", 3_000_000)];
         let mut restore = op("op-r", T2, 1, OperationStatus::Succeeded);

@@ -59,6 +59,23 @@ pub(super) async fn fetch(ctx: &JobCtx, plan: &Plan) -> Result<((), Option<Strin
     if out.exit_code != Some(0) {
         return Err(why_not_fetched(plan, &out).await);
     }
+    // To a moment past what the backup's own WAL reaches: the archive of the snapshot that
+    // reaches it is laid over the backup's (the same segments, and those after).
+    if let Some(wal) = plan
+        .to_moment
+        .as_ref()
+        .and_then(|m| m.wal_snapshot.as_deref())
+        .filter(|w| *w != plan.snapshot)
+    {
+        let mut cmd = rb::restore_command(&plan.target.restic, wal, staging.place());
+        cmd.args
+            .push("--include=/pgbackrest/archive".to_owned().into());
+        let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
+        if out.exit_code != Some(0) {
+            return Err(why_not_fetched(plan, &out).await);
+        }
+        ctx.log(format!("the WAL of snapshot {wal} laid over the backup's"));
+    }
     let info = format!(
         "pgbackrest/backup/{}/backup.info",
         crate::pgbackrest::STANZA
@@ -131,10 +148,15 @@ pub(super) async fn fetch_apps(
                 cmd.args.push(format!("--include=/{path}").into());
             }
         }
+        let started = std::time::Instant::now();
         let out = run_tool(ctx, cmd, &mut |_, _| {}).await?;
         if out.exit_code != Some(0) {
             return Err(why_not_fetched(plan, &out).await);
         }
+        ctx.log(format!(
+            "snapshot {snapshot} fetched in {:.2} s",
+            started.elapsed().as_secs_f64()
+        ));
     }
     Ok(())
 }

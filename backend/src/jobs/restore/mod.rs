@@ -25,7 +25,7 @@ use crate::command::Stream;
 use crate::runtime::{Applied, Instance};
 
 use preflight::Plan;
-pub use preflight::{RequestError, Resolved, RestoreRequest, TargetKind, resolve};
+pub use preflight::{RequestError, Resolved, RestoreRequest, TargetKind, ToMoment, resolve};
 
 /// The steps of a restore, in order. Into a new namespace, the `stop` step creates the
 /// namespace's instance rather than stopping one, and is titled so.
@@ -356,9 +356,13 @@ async fn restore_postgres(
         .filter(|s| *s > 0);
     let started = Instant::now();
     let mut tracker = PgbackrestProgress::new(total);
+    let to = recovery_target(plan)?;
     ctx.log(format!(
-        "$ pgbackrest restore {} (into {})",
+        "$ pgbackrest restore {}{} (into {})",
         plan.label.as_deref().unwrap_or("(latest)"),
+        to.as_deref()
+            .map(|t| format!(", replaying WAL to {t}"))
+            .unwrap_or_default(),
         instance.postgres_endpoint()
     ));
     // The lines come redacted from the runtime (its runner, or the restore Job's log);
@@ -377,6 +381,7 @@ async fn restore_postgres(
                 label: plan.label.as_deref(),
                 config: &plan.staging.place().join("config"),
                 source_namespace: &plan.manifest.source.namespace,
+                to: to.as_deref(),
             },
             ctx.cancel.clone(),
             &mut on_line,
@@ -424,6 +429,22 @@ async fn restore_postgres(
             started.elapsed().as_secs_f64()
         )),
     ))
+}
+
+/// Where WAL replay stops, as pgBackRest takes it, for a restore to a moment.
+fn recovery_target(plan: &Plan) -> Result<Option<String>, StepError> {
+    plan.to_moment
+        .as_ref()
+        .map(|m| {
+            crate::pgbackrest::recovery_target(&m.at).ok_or_else(|| {
+                failed(
+                    "invalid_target_time",
+                    format!("{:?} is not an RFC 3339 time", m.at),
+                    None,
+                )
+            })
+        })
+        .transpose()
 }
 
 async fn start(ctx: &JobCtx, instance: &dyn Instance) -> Result<((), Option<String>), StepError> {
@@ -511,6 +532,21 @@ async fn verify(plan: &Plan, instance: &dyn Instance) -> Result<((), Option<Stri
         return Ok((
             (),
             Some("Postgres accepts connections (this backup recorded no row counts)".into()),
+        ));
+    }
+    if let Some(m) = &plan.to_moment {
+        // The backup's counts are of its own point; the moment's rows are what it had.
+        let get = |k: &str| counts.get(k).copied().unwrap_or(0);
+        return Ok((
+            (),
+            Some(format!(
+                "restored to {}: {} realms, {} users, {} apps, {} workspaces",
+                m.at,
+                get("keycloak.realm"),
+                get("keycloak.user_entity"),
+                get("appmanager.apps"),
+                get("appmanager.workspaces"),
+            )),
         ));
     }
     let mismatches: Vec<String> = plan

@@ -22,6 +22,18 @@ pub struct RestoreRequest {
     pub target: Resolved,
     /// Only these apps' data (into the instance's own namespace), when asked.
     pub apps: Option<Vec<String>>,
+    /// Replay WAL to a moment past the backup's consistent point, when asked.
+    pub to_moment: Option<ToMoment>,
+}
+
+/// A restore to a moment: where WAL replay stops, and the snapshot whose WAL it replays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToMoment {
+    /// RFC 3339, as asked.
+    pub at: String,
+    /// The restic snapshot whose `pgbackrest/archive` is laid over the backup's (`None`:
+    /// the backup's own reaches it).
+    pub wal_snapshot: Option<String>,
 }
 
 /// Everything pre-flight established.
@@ -40,6 +52,8 @@ pub struct Plan {
     pub(super) apps: Vec<(crate::runtime::AppPart, lifeboat_shared::backup::Component)>,
     /// Only that: the system and every other app stay as they are.
     pub(super) apps_only: bool,
+    /// Replay WAL to a moment, when asked.
+    pub(super) to_moment: Option<ToMoment>,
 }
 
 /// Why a restore request is refused before anything is recorded.
@@ -224,6 +238,7 @@ pub(super) async fn check(
             label,
             namespace: req.target.namespace.clone(),
             kind: req.target.kind.clone(),
+            to_moment: req.to_moment.clone(),
             was_incomplete,
             apps,
             apps_only: req.apps.is_some(),

@@ -20,6 +20,7 @@ pub mod marker;
 pub mod paths;
 pub mod process;
 pub mod rdb;
+pub mod segments;
 pub mod sql;
 pub mod staging;
 pub mod toolbox;

@@ -123,6 +123,57 @@ impl SystemSql {
         self.psql.query(&self.runner, database, sql).await
     }
 
+    /// Marks where the WAL ends now, for the recovery window: the time (`at`, RFC 3339 in
+    /// UTC, by Postgres' clock), then a commit after it (`txid_current()`: recovery to a
+    /// moment stops at the first commit past it, and fails when it finds none), then a
+    /// switch to a new segment, so the one holding that commit is archived. Returns `at` and
+    /// that segment's name. Each statement is its own transaction.
+    pub async fn mark_wal_end(&self) -> Result<(String, String), InstanceError> {
+        let at = self
+            .query(
+                "postgres",
+                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+            )
+            .await?;
+        self.query("postgres", "SELECT txid_current()").await?;
+        let segment = self
+            .query("postgres", "SELECT pg_walfile_name(pg_switch_wal())")
+            .await?;
+        let segment = segment.trim().to_owned();
+        if segment.len() != 24 || !segment.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(InstanceError::App(format!(
+                "Postgres named no WAL segment ({segment:?})"
+            )));
+        }
+        Ok((at.trim().to_owned(), segment))
+    }
+
+    /// Whether WAL segment `segment` (24 hex digits, as [`Self::mark_wal_end`] returns) is
+    /// archived; the last archiving failure's segment and time, when one is newer than the
+    /// last success.
+    pub async fn archived(&self, segment: &str) -> Result<(bool, Option<String>), InstanceError> {
+        if segment.len() != 24 || !segment.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(InstanceError::App(format!(
+                "not a WAL segment: {segment:?}"
+            )));
+        }
+        let out = self
+            .query(
+                "postgres",
+                &format!(
+                    "SELECT coalesce(last_archived_wal >= '{segment}', false), \
+                     CASE WHEN last_failed_time > coalesce(last_archived_time, 'epoch') \
+                     THEN last_failed_wal || ' at ' || last_failed_time END \
+                     FROM pg_stat_archiver"
+                ),
+            )
+            .await?;
+        let mut cols = out.trim().split('|');
+        let done = cols.next() == Some("t");
+        let failing = cols.next().filter(|s| !s.is_empty()).map(str::to_owned);
+        Ok((done, failing))
+    }
+
     /// Whether Postgres has finished recovery (and accepts writes).
     pub async fn is_primary(&self) -> Result<bool, InstanceError> {
         let out = self.query("postgres", "SELECT pg_is_in_recovery()").await?;

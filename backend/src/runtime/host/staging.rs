@@ -73,6 +73,15 @@ impl Staging for FolderStaging {
         std::fs::read_to_string(self.dir.join(rel)).ok()
     }
 
+    async fn wal_segments(&self) -> Vec<crate::runtime::host::segments::Segment> {
+        let archive = self.dir.join("pgbackrest/archive");
+        tokio::task::spawn_blocking(move || crate::runtime::host::segments::list(&archive))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    }
+
     async fn has_dir(&self, rel: &str) -> bool {
         self.dir.join(rel).is_dir()
     }

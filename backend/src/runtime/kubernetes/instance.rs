@@ -529,7 +529,7 @@ impl Instance for KubeInstance {
             crate::pgbackrest::NO_NETWORK_COMPRESSION.to_owned(),
             format!("--process-max={}", crate::pgbackrest::PROCESS_MAX),
         ];
-        args.extend(crate::pgbackrest::restore_args(what.label));
+        args.extend(crate::pgbackrest::restore_args(what.label, what.to));
         let job = self.restore_job();
         let live = job.live().await.map_err(cluster)?;
         let config = self.runner.paths().of(what.config);

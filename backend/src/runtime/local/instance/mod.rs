@@ -481,7 +481,8 @@ impl Instance for LocalInstance {
         cancel: tokio_util::sync::CancellationToken,
         on_line: &mut (dyn for<'l> FnMut(crate::command::Stream, &'l str) + Send),
     ) -> Result<ToolOutput, InstanceError> {
-        let cmd = crate::pgbackrest::restore_to_backup(&self.pgbackrest_config(), what.label);
+        let cmd =
+            crate::pgbackrest::restore_to_backup(&self.pgbackrest_config(), what.label, what.to);
         Ok(self.runner.run(cmd, cancel, on_line).await?)
     }
 

@@ -222,8 +222,10 @@ impl Server {
     fn write_settings(&self, archive_command: Option<&str>) -> Result<(), InstanceError> {
         let pgdata = self.layout.pgdata();
         let archiving = match archive_command {
+            // Segments made new (zero-filled), not recycled: one cut short by the shipper's
+            // switch every minute compresses to what was written in it.
             Some(c) => format!(
-                "archive_mode = on\narchive_command = '{}'",
+                "archive_mode = on\narchive_command = '{}'\nwal_recycle = off",
                 c.replace('\'', "''")
             ),
             None => "archive_mode = off".to_owned(),
