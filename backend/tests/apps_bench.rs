@@ -348,6 +348,30 @@ fn pg(port: &str, sql: &str) -> Command {
     c
 }
 
+/// `pg_dump -Fc` of `db` into `out` on a thread of its own; the thread returns its seconds.
+fn pg_dump_beside(
+    port: String,
+    db: String,
+    out: std::path::PathBuf,
+) -> std::thread::JoinHandle<f64> {
+    std::thread::spawn(move || {
+        run(as_postgres_cmd("/usr/lib/postgresql/15/bin/pg_dump")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-Fc",
+                "-f",
+            ])
+            .arg(&out)
+            .arg(&db))
+        .as_secs_f64()
+    })
+}
+
 /// The raw tools' backup of the same data: each database dumped (two at a time), the RDB,
 /// then restic on the files and the dumps into a fresh repository.
 fn raw_backup(info: &InstanceInfo, raw: &Path, figures: &mut Figures, manifest: &Value) {
@@ -374,22 +398,7 @@ fn raw_backup(info: &InstanceInfo, raw: &Path, figures: &mut Figures, manifest: 
                     pg_port.clone(),
                     dumps.join(format!("{db}.dump")),
                 );
-                std::thread::spawn(move || {
-                    run(as_postgres_cmd("/usr/lib/postgresql/15/bin/pg_dump")
-                        .args([
-                            "-h",
-                            "127.0.0.1",
-                            "-p",
-                            &port,
-                            "-U",
-                            "postgres",
-                            "-Fc",
-                            "-f",
-                        ])
-                        .arg(&out)
-                        .arg(&db))
-                    .as_secs_f64()
-                })
+                pg_dump_beside(port, db, out)
             })
             .collect();
         raw_pg += handles.into_iter().map(|h| h.join().unwrap()).sum::<f64>();
@@ -408,21 +417,7 @@ fn raw_backup(info: &InstanceInfo, raw: &Path, figures: &mut Figures, manifest: 
     let beside = {
         let out = dumps.join("beside.dump");
         let port = pg_port.clone();
-        std::thread::spawn(move || {
-            run(as_postgres_cmd("/usr/lib/postgresql/15/bin/pg_dump")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port,
-                    "-U",
-                    "postgres",
-                    "-Fc",
-                    "-f",
-                ])
-                .arg(&out)
-                .arg("app-001"))
-        })
+        pg_dump_beside(port, "app-001".to_owned(), out)
     };
     let raw_redis = run(Command::new("redis-cli")
         .args(["-p", &port_of(info, "app-011", true), "--rdb"])

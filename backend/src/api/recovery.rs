@@ -19,10 +19,12 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/recovery-window", get(window))
 }
 
-/// The window of `instance_id`, with the catalog and the archive's record it came from.
-pub(super) async fn read(
+/// The catalog, and the window of the instance backup `id` was taken of (this Lifeboat's
+/// own when `id` is `None`; `404` when the catalog has no such backup) with the archive's
+/// record it came from: one listing of the catalog, one read of the record.
+async fn read(
     state: &AppState,
-    instance_id: &str,
+    id: Option<&str>,
 ) -> Result<
     (
         RecoveryWindow,
@@ -35,19 +37,32 @@ pub(super) async fn read(
     let manifests = catalog::list(&target)
         .await
         .map_err(|e| storage_error(&e))?;
-    let archive = wal::read(&target, instance_id)
+    let instance_id = match id {
+        Some(id) => manifests
+            .iter()
+            .find(|m| m.id == id)
+            .map(|m| m.source.instance_id.clone())
+            .ok_or_else(|| {
+                AppError::not_found(format!(
+                    "no backup {} in the catalog",
+                    crate::error::quote(id)
+                ))
+            })?,
+        None => own_id(state)?,
+    };
+    let archive = wal::read(&target, &instance_id)
         .await
         .map_err(|e| storage_error(&e))?;
     let w = wal::window(
         &manifests,
         archive.as_ref(),
-        instance_id,
+        &instance_id,
         time::OffsetDateTime::now_utc(),
     );
     Ok((w, manifests, archive))
 }
 
-pub(super) fn own_id(state: &AppState) -> Result<String, AppError> {
+fn own_id(state: &AppState) -> Result<String, AppError> {
     state
         .instance()
         .map(|i| i.id().to_owned())
@@ -55,58 +70,52 @@ pub(super) fn own_id(state: &AppState) -> Result<String, AppError> {
 }
 
 async fn window(State(state): State<AppState>) -> Result<Json<RecoveryWindow>, AppError> {
-    let id = own_id(&state)?;
-    Ok(Json(read(&state, &id).await?.0))
+    Ok(Json(read(&state, None).await?.0))
 }
 
-/// Checks `at` (RFC 3339) against the window of the instance backup `id` was taken of (this
-/// Lifeboat's own when `id` is `None`), and chooses the backup and WAL that reach it:
-/// `400 invalid_target_time` when it is not a time, `422 target_time_out_of_range` with
-/// the window when no restore can land there.
+/// Checks `at` (RFC 3339; `None`: the newest moment the window reaches) against the
+/// window of the instance backup `id` was taken of (this Lifeboat's own when `id` is
+/// `None`), and chooses the backup and WAL that reach it: `400 invalid_target_time` when
+/// it is not a time, `422 target_time_out_of_range` with the window when no restore can
+/// land there.
 pub(super) async fn choose(
     state: &AppState,
     id: Option<&str>,
-    at: &str,
+    at: Option<&str>,
 ) -> Result<(String, ToMoment), AppError> {
-    let parsed = wal::parse_time(at).ok_or_else(|| {
+    let parsed = at
+        .map(|at| {
+            wal::parse_time(at).ok_or_else(|| {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_target_time",
+                    format!(
+                        "target_time {:?} is not an RFC 3339 time",
+                        crate::error::quote(at)
+                    ),
+                )
+                .with_hint("give a time such as 2026-12-07T21:30:00Z")
+            })
+        })
+        .transpose()?;
+    let (w, manifests, archive) = read(state, id).await?;
+    let out_of_range = |message: String| {
         AppError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_target_time",
-            format!(
-                "target_time {:?} is not an RFC 3339 time",
-                crate::error::quote(at)
-            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "target_time_out_of_range",
+            message,
         )
-        .with_hint("give a time such as 2026-12-07T21:30:00Z")
-    })?;
-    let instance_id = match id {
-        Some(id) => {
-            let target = current_target(state).await?;
-            catalog::get(&target, id)
-                .await
-                .map_err(|e| storage_error(&e))?
-                .ok_or_else(|| {
-                    AppError::not_found(format!(
-                        "no backup {} in the catalog",
-                        crate::error::quote(id)
-                    ))
-                })?
-                .source
-                .instance_id
-        }
-        None => own_id(state)?,
+        .with_hint("choose a moment inside the recovery window")
+        .with_detail("window", serde_json::to_value(&w).unwrap_or_default())
     };
-    let (w, manifests, archive) = read(state, &instance_id).await?;
-    let choice =
-        wal::choose(&manifests, archive.as_ref(), &instance_id, parsed, id).map_err(|e| {
-            AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "target_time_out_of_range",
-                e.to_string(),
-            )
-            .with_hint("choose a moment inside the recovery window")
-            .with_detail("window", serde_json::to_value(&w).unwrap_or_default())
-        })?;
+    let Some(parsed) = parsed.or_else(|| w.latest.as_deref().and_then(wal::parse_time)) else {
+        return Err(out_of_range(
+            "this instance has no backup with a recovery point in the bucket".into(),
+        )
+        .with_hint("run a backup first"));
+    };
+    let choice = wal::choose(&manifests, archive.as_ref(), &w.instance_id, parsed, id)
+        .map_err(|e| out_of_range(e.to_string()))?;
     Ok((
         choice.backup_id,
         ToMoment {
@@ -134,5 +143,5 @@ pub(super) async fn moment(
             "leave out target_time, or leave out apps to restore everything to that moment",
         ));
     }
-    Ok(choose(state, id, at).await?.1)
+    Ok(choose(state, id, Some(at)).await?.1)
 }

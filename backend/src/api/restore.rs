@@ -234,25 +234,7 @@ async fn to_moment(
         )
         .with_hint("use POST /api/v1/backups/{id}/restore with apps"));
     }
-    let at = match body.target_time.clone() {
-        Some(t) => t,
-        None => {
-            let id = super::recovery::own_id(&state)?;
-            super::recovery::read(&state, &id)
-                .await?
-                .0
-                .latest
-                .ok_or_else(|| {
-                    AppError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "target_time_out_of_range",
-                        "this instance has no backup with a recovery point in the bucket",
-                    )
-                    .with_hint("run a backup first")
-                })?
-        }
-    };
-    let (id, moment) = super::recovery::choose(&state, None, &at).await?;
-    body.target_time = Some(at);
+    let (id, moment) = super::recovery::choose(&state, None, body.target_time.as_deref()).await?;
+    body.target_time = Some(moment.at.clone());
     start_restore(&state, id, &caller, body, Some(moment)).await
 }

@@ -138,7 +138,7 @@ async fn shipment(
     cancel: &CancellationToken,
 ) -> Result<(String, String), ShipError> {
     let at = mark(instance).await?;
-    let mut args = vec![
+    let args = vec![
         "backup".to_owned(),
         "--json".into(),
         format!(
@@ -153,7 +153,6 @@ async fn shipment(
         "--".into(),
         "pgbackrest/archive".into(),
     ];
-    args.shrink_to_fit();
     let mut cmd = crate::restic::command(&target.restic, args);
     cmd.cwd = Some(instance.backup_staging().place());
     let mut summary = None;
